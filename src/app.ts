@@ -1,0 +1,55 @@
+import { Hono } from "hono";
+import type { Config } from "./config";
+import { KeywardError } from "./errors";
+import { type Authorizer, gateway } from "./gateway";
+import type { GuardClient } from "./guard/guard-client";
+import { errorResponse } from "./http/error-response";
+import type { ContextSigner } from "./identity/context-token";
+import { keyParser } from "./keys/key-format";
+import type { Logger } from "./log";
+import type { KeyIndex } from "./lookup/key-index";
+
+export interface KeywardDeps {
+  config: Config;
+  keys: KeyIndex;
+  guards: GuardClient;
+  signer: ContextSigner;
+  authorize: Authorizer;
+  /** Reaches the origin; globalThis.fetch in production, a counting fake in tests. */
+  fetch: typeof fetch;
+  now: () => number;
+  log: Logger;
+  /** Extra routes under /_keyward/v1 (the admin API), mounted when given. */
+  admin?: Hono<KeywardEnv>;
+}
+
+export type KeywardEnv = { Variables: { requestId: string } };
+
+/** Keyward as a Hono app: reserved /_keyward routes, and everything else through the gateway. */
+export function createKeyward(deps: KeywardDeps): Hono<KeywardEnv> {
+  const app = new Hono<KeywardEnv>();
+  const handle = gateway({ ...deps, parseKey: keyParser(deps.config.keyTypePrefix) });
+
+  app.use(async (c, next) => {
+    // Our own id: a client-supplied request id is not trusted for anything.
+    c.set("requestId", crypto.randomUUID());
+    await next();
+  });
+
+  app.get("/_keyward/health", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }));
+  app.get("/_keyward/.well-known/jwks.json", (c) => c.json(deps.signer.jwks, 200, { "Cache-Control": "public, max-age=300" }));
+  if (deps.admin) app.route("/_keyward/v1", deps.admin);
+  app.all("/_keyward/*", (c) => {
+    throw new KeywardError("NOT_FOUND", `${c.req.method} ${new URL(c.req.url).pathname} is not a Keyward route. The admin API is under /_keyward/v1.`);
+  });
+  app.all("*", (c) => handle(c.req.raw, c.get("requestId")));
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId") ?? crypto.randomUUID();
+    if (error instanceof KeywardError) return errorResponse(error, requestId);
+    // Unknown errors: log the class only (a message could quote input), answer generically.
+    deps.log.error("unhandled_error", { requestId, error: error instanceof Error ? error.name : typeof error });
+    return errorResponse(new KeywardError("INTERNAL_ERROR", "Keyward failed to handle this request. It was not forwarded."), requestId);
+  });
+  return app;
+}

@@ -1,0 +1,185 @@
+import { z } from "zod";
+import { assertTypePrefix } from "./keys/key-format";
+
+/**
+ * Keyward's configuration, read from the Worker's variables and secrets once per
+ * isolate and validated as a whole. A bad value stops Keyward from serving (every
+ * request gets 503, fail closed) and the log line names the variable and what to do.
+ */
+export interface Config {
+  environment: "development" | "production";
+  originUrl: string;
+  originUrlTest: string | null;
+  originTimeoutMs: number;
+  apiKeyHeader: string;
+  keyTypePrefix: string;
+  defaultLimit: number;
+  defaultWindowSeconds: number;
+  kvTimeoutMs: number;
+  guardTimeoutMs: number;
+  cacheTtlMs: number;
+  contextTtlSeconds: number;
+  contextIssuer: string;
+  signingKey: JsonWebKey & { kid: string };
+  operatorToken: string | null;
+  userTokens: UserTokenConfig;
+}
+
+export interface UserTokenConfig {
+  jwksUrl: string | null;
+  publicKey: string | null;
+  devSecret: string | null;
+  /** Pinned algorithms; a token signed with any other is refused. */
+  algorithms: string[];
+  issuer: string | null;
+  audience: string | null;
+  clockSkewSeconds: number;
+  jwksTimeoutMs: number;
+  claims: { subject: string; org: string; role: string; permissions: string; scope: string; resources: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`Keyward configuration: ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+const DEV_MARK = "dev_";
+
+const intVar = (name: string, fallback: number, min: number, max: number) => (raw: unknown) => {
+  if (raw === undefined || raw === "") return fallback;
+  const n = typeof raw === "number" ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+};
+
+function str(env: Record<string, unknown>, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === null || raw === "") return null;
+  if (typeof raw !== "string") throw new ConfigError(name, "must be a string");
+  return raw;
+}
+
+function url(env: Record<string, unknown>, name: string): string | null {
+  const raw = str(env, name);
+  if (raw === null) return null;
+  let parsed: URL | null = null;
+  try {
+    parsed = new URL(raw);
+  } catch {}
+  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got ${JSON.stringify(raw)}`);
+  }
+  return parsed.toString().replace(/\/$/, "");
+}
+
+const signingKeySchema = z.object({
+  kty: z.literal("EC"),
+  crv: z.literal("P-256"),
+  x: z.string(),
+  y: z.string(),
+  d: z.string(),
+  kid: z.string().min(1),
+});
+
+export function loadConfig(env: Record<string, unknown>): Config {
+  const environment = str(env, "KEYWARD_ENV") ?? "production";
+  if (environment !== "production" && environment !== "development") {
+    throw new ConfigError("KEYWARD_ENV", `must be "production" or "development", got ${JSON.stringify(environment)}`);
+  }
+  const production = environment === "production";
+
+  const originUrl = url(env, "ORIGIN_URL");
+  if (originUrl === null) throw new ConfigError("ORIGIN_URL", "is required: set it to the base URL of the API Keyward protects");
+
+  const apiKeyHeader = (str(env, "API_KEY_HEADER") ?? "x-api-key").toLowerCase();
+  if (!/^[a-z0-9-]{1,64}$/.test(apiKeyHeader) || apiKeyHeader === "authorization" || apiKeyHeader.startsWith("x-keyward-")) {
+    throw new ConfigError("API_KEY_HEADER", "must be a header name (letters, digits, dashes), not Authorization or X-Keyward-*");
+  }
+  const keyTypePrefix = str(env, "KEY_TYPE_PREFIX") ?? "sk";
+  try {
+    assertTypePrefix(keyTypePrefix);
+  } catch (error) {
+    throw new ConfigError("KEY_TYPE_PREFIX", (error as Error).message.replace(/^KEY_TYPE_PREFIX /, ""));
+  }
+
+  const rawSigningKey = str(env, "KEYWARD_SIGNING_KEY");
+  if (rawSigningKey === null) {
+    throw new ConfigError("KEYWARD_SIGNING_KEY", "is required: a private EC P-256 JWK with a kid (npm run dev creates one in .dev.vars)");
+  }
+  let signingKey: Config["signingKey"];
+  try {
+    signingKey = signingKeySchema.parse(JSON.parse(rawSigningKey));
+  } catch {
+    throw new ConfigError("KEYWARD_SIGNING_KEY", "must be the JSON of a private EC P-256 JWK with kty, crv, x, y, d and kid");
+  }
+
+  const operatorToken = str(env, "KEYWARD_OPERATOR_TOKEN");
+  if (operatorToken !== null && operatorToken.length < 32) {
+    throw new ConfigError("KEYWARD_OPERATOR_TOKEN", "must be at least 32 characters of random data");
+  }
+  const devSecret = str(env, "KEYWARD_DEV_JWT_SECRET");
+  if (production) {
+    // Dev secrets are generated on developer machines and sit in plain files; they
+    // must never protect real traffic.
+    if (devSecret !== null) throw new ConfigError("KEYWARD_DEV_JWT_SECRET", "is for local development only; remove it in production and configure USER_JWKS_URL or USER_PUBLIC_KEY");
+    if (operatorToken?.startsWith(DEV_MARK)) throw new ConfigError("KEYWARD_OPERATOR_TOKEN", "is a development token; generate a new secret for production");
+    if (signingKey.kid.startsWith("dev-")) throw new ConfigError("KEYWARD_SIGNING_KEY", "is a development key; generate a new key for production");
+  }
+
+  const jwksUrl = url(env, "USER_JWKS_URL");
+  const publicKey = str(env, "USER_PUBLIC_KEY");
+  const algorithms = (str(env, "USER_JWT_ALGORITHMS") ?? (devSecret !== null && jwksUrl === null && publicKey === null ? "HS256" : "RS256,ES256"))
+    .split(",")
+    .map((a) => a.trim())
+    .filter((a) => a !== "");
+  const allowed = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256"];
+  for (const alg of algorithms) {
+    if (!allowed.includes(alg)) throw new ConfigError("USER_JWT_ALGORITHMS", `has ${JSON.stringify(alg)}; allowed: ${allowed.join(", ")}`);
+  }
+  if (algorithms.includes("HS256") && (jwksUrl !== null || publicKey !== null)) {
+    throw new ConfigError("USER_JWT_ALGORITHMS", "must not include HS256 together with a public key or JWKS (a public key must never be usable as an HMAC secret)");
+  }
+  if (publicKey !== null && algorithms.length !== 1) {
+    throw new ConfigError("USER_JWT_ALGORITHMS", "must name exactly one algorithm when USER_PUBLIC_KEY is set");
+  }
+
+  return {
+    environment,
+    originUrl,
+    originUrlTest: url(env, "ORIGIN_URL_TEST"),
+    originTimeoutMs: intVar("ORIGIN_TIMEOUT_MS", 10_000, 50, 300_000)(env.ORIGIN_TIMEOUT_MS),
+    apiKeyHeader,
+    keyTypePrefix,
+    defaultLimit: intVar("DEFAULT_RATE_LIMIT", 60, 0, 1_000_000)(env.DEFAULT_RATE_LIMIT),
+    defaultWindowSeconds: intVar("DEFAULT_WINDOW_SECONDS", 60, 1, 86_400)(env.DEFAULT_WINDOW_SECONDS),
+    kvTimeoutMs: intVar("KV_TIMEOUT_MS", 2_000, 10, 30_000)(env.KV_TIMEOUT_MS),
+    guardTimeoutMs: intVar("GUARD_TIMEOUT_MS", 3_000, 10, 30_000)(env.GUARD_TIMEOUT_MS),
+    cacheTtlMs: intVar("CACHE_TTL_SECONDS", 30, 0, 3_600)(env.CACHE_TTL_SECONDS) * 1000,
+    contextTtlSeconds: intVar("CONTEXT_TTL_SECONDS", 60, 5, 3_600)(env.CONTEXT_TTL_SECONDS),
+    contextIssuer: str(env, "CONTEXT_ISSUER") ?? "keyward",
+    signingKey,
+    operatorToken,
+    userTokens: {
+      jwksUrl,
+      publicKey,
+      devSecret: production ? null : devSecret,
+      algorithms,
+      issuer: str(env, "USER_TOKEN_ISSUER"),
+      audience: str(env, "USER_TOKEN_AUDIENCE"),
+      clockSkewSeconds: intVar("USER_TOKEN_CLOCK_SKEW_SECONDS", 30, 0, 300)(env.USER_TOKEN_CLOCK_SKEW_SECONDS),
+      jwksTimeoutMs: intVar("USER_JWKS_TIMEOUT_MS", 3_000, 50, 30_000)(env.USER_JWKS_TIMEOUT_MS),
+      claims: {
+        subject: str(env, "CLAIM_SUBJECT") ?? "sub",
+        org: str(env, "CLAIM_ORG") ?? "org_id",
+        role: str(env, "CLAIM_ROLE") ?? "org_role",
+        permissions: str(env, "CLAIM_PERMISSIONS") ?? "permissions",
+        scope: str(env, "CLAIM_SCOPE") ?? "scope",
+        resources: str(env, "CLAIM_RESOURCES") ?? "customer_ids",
+      },
+    },
+  };
+}

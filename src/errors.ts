@@ -1,0 +1,91 @@
+/**
+ * The closed set of error codes of SPEC.md and the one error type that carries
+ * them. Services return tagged results for expected failures; only the HTTP
+ * layer turns a `KeywardError` into a response (see `http/error-response.ts`).
+ */
+export const ERROR_CODES = [
+  "MISSING_AUTH_HEADER",
+  "INVALID_API_KEY",
+  "KEY_REVOKED",
+  "KEY_EXPIRED",
+  "RATE_LIMITED",
+  "INVALID_USER_TOKEN",
+  "INSUFFICIENT_PERMISSIONS",
+  "ORG_MISMATCH",
+  "INVALID_REQUEST",
+  "UNAUTHORIZED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "METHOD_NOT_ALLOWED",
+  "ORIGIN_UNAVAILABLE",
+  "ORIGIN_TIMEOUT",
+  "AUTH_BACKEND_UNAVAILABLE",
+  "INTERNAL_ERROR",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Exhaustive code -> HTTP status map; adding a code without a status fails to compile. */
+export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 429 | 500 | 502 | 503 | 504 {
+  switch (code) {
+    case "MISSING_AUTH_HEADER":
+    case "INVALID_API_KEY":
+    case "INVALID_USER_TOKEN":
+    case "UNAUTHORIZED":
+      return 401;
+    case "KEY_REVOKED":
+    case "KEY_EXPIRED":
+    case "INSUFFICIENT_PERMISSIONS":
+    case "ORG_MISMATCH":
+    case "FORBIDDEN":
+      return 403;
+    case "RATE_LIMITED":
+      return 429;
+    case "INVALID_REQUEST":
+      return 400;
+    case "NOT_FOUND":
+      return 404;
+    case "METHOD_NOT_ALLOWED":
+      return 405;
+    case "ORIGIN_UNAVAILABLE":
+      return 502;
+    case "ORIGIN_TIMEOUT":
+      return 504;
+    case "AUTH_BACKEND_UNAVAILABLE":
+      return 503;
+    case "INTERNAL_ERROR":
+      return 500;
+  }
+}
+
+export interface KeywardErrorOptions {
+  /** Extra response headers (Retry-After, RateLimit fields, WWW-Authenticate). */
+  headers?: Record<string, string>;
+  /** RFC 6750 `error` attribute for the WWW-Authenticate challenge of a 401/403. */
+  bearerError?: "invalid_request" | "invalid_token" | "insufficient_scope";
+  /** Machine-readable detail for admin API validation errors (the field at fault). */
+  field?: string;
+}
+
+export class KeywardError extends Error {
+  readonly code: ErrorCode;
+  readonly status: ReturnType<typeof statusOf>;
+  readonly options: KeywardErrorOptions;
+
+  constructor(code: ErrorCode, message: string, options: KeywardErrorOptions = {}) {
+    super(message);
+    this.name = "KeywardError";
+    this.code = code;
+    this.status = statusOf(code);
+    this.options = options;
+  }
+}
+
+/** 503 with Retry-After: the answer whenever Keyward cannot verify (fail closed). */
+export function backendUnavailable(what: string, retryAfterSeconds = 1): KeywardError {
+  return new KeywardError(
+    "AUTH_BACKEND_UNAVAILABLE",
+    `Keyward could not verify this request because ${what} is unavailable. Retry after ${retryAfterSeconds} s; the request was not forwarded.`,
+    { headers: { "Retry-After": String(retryAfterSeconds) } },
+  );
+}

@@ -1,0 +1,149 @@
+import type { Config } from "./config";
+import { readCredentials } from "./credentials";
+import { KeywardError } from "./errors";
+import type { GuardClient } from "./guard/guard-client";
+import type { KeySettings } from "./guard/guard-types";
+import { rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
+import type { ContextSigner } from "./identity/context-token";
+import { hashKey, type ParsedKey } from "./keys/key-format";
+import type { Logger } from "./log";
+import type { KeyIndex } from "./lookup/key-index";
+import type { KeyRecord } from "./lookup/key-record";
+import { forward, originHeaders, originTarget } from "./proxy/forward";
+
+/** Who is acting, once the key (and any user token) has been judged. */
+export interface Grant {
+  user: string | null;
+  /** Effective permissions; null when no user token narrowed the key's scopes. */
+  permissions: string[] | null;
+}
+
+/**
+ * Decides whether the user token (if any) and the route policy allow this request.
+ * Throws a 401/403 KeywardError to deny, or a 503 when it cannot verify.
+ */
+export type Authorizer = (input: { request: Request; url: URL; record: KeyRecord; userToken: string | null }) => Promise<Grant>;
+
+export interface GatewayOptions {
+  config: Config;
+  parseKey: (candidate: string) => ParsedKey;
+  keys: KeyIndex;
+  guards: GuardClient;
+  signer: ContextSigner;
+  authorize: Authorizer;
+  fetch: typeof fetch;
+  now: () => number;
+  log: Logger;
+}
+
+export function settingsOf(record: KeyRecord): KeySettings {
+  return {
+    keyId: record.id,
+    version: record.version,
+    limit: record.rateLimit.limit,
+    windowSeconds: record.rateLimit.windowSeconds,
+    expiresAt: record.expiresAt,
+    revoked: record.status === "revoked",
+    revokeAt: record.revokeAt ?? null,
+  };
+}
+
+const revoked = () => new KeywardError("KEY_REVOKED", "This API key has been revoked. Ask your organisation's admin for a new key.");
+
+/**
+ * The request path: credentials -> key format -> KV record -> user token and
+ * policy (judged, not yet answered) -> the key's guard (one RPC: revoked?
+ * expired? over the limit?) -> origin.
+ *
+ * Order of answers (SPEC): malformed and unknown keys first, with no guard call;
+ * then KEY_REVOKED before any permission or rate-limit answer. A request that is
+ * refused for its user token or permissions still asks the guard (revocation
+ * comes first) but with consume=false, so it takes no quota.
+ */
+export function gateway(options: GatewayOptions) {
+  const { config } = options;
+  return async function handleGatewayRequest(request: Request, requestId: string): Promise<Response> {
+    const credentials = readCredentials(request.headers, { apiKeyHeader: config.apiKeyHeader });
+    const parsed = options.parseKey(credentials.apiKey);
+    if (!parsed.ok) {
+      throw new KeywardError(
+        "INVALID_API_KEY",
+        parsed.reason === "checksum"
+          ? "This API key fails its checksum: it looks mistyped or truncated. Copy the whole key again."
+          : `This is not an API key in Keyward's format (${config.keyTypePrefix}_live_ or ${config.keyTypePrefix}_test_ followed by 40 lowercase hex characters).`,
+        { bearerError: "invalid_token" },
+      );
+    }
+    const record = await options.keys.get(await hashKey(parsed.key));
+    if (record === null) {
+      throw new KeywardError("INVALID_API_KEY", "This API key is not known. Check that you use a key of this deployment.", { bearerError: "invalid_token" });
+    }
+    // Revocation only goes one way, so a record that already says revoked is
+    // final: no need to ask the guard.
+    if (record.status === "revoked") throw revoked();
+
+    const url = new URL(request.url);
+    let grant: Grant | null = null;
+    let denial: KeywardError | null = null;
+    try {
+      grant = await options.authorize({ request, url, record, userToken: credentials.userToken });
+    } catch (error) {
+      if (!(error instanceof KeywardError) || error.status >= 500) throw error;
+      denial = error;
+    }
+
+    const verdict = await options.guards.check({ requestId, consume: denial === null, settings: settingsOf(record) });
+    switch (verdict.kind) {
+      case "revoked":
+        throw revoked();
+      case "expired":
+        throw new KeywardError("KEY_EXPIRED", "This API key has expired. Ask your organisation's admin for a new key.");
+      case "limited": {
+        const retryAfter = retryAfterSeconds(verdict.retryAfterMs);
+        throw new KeywardError("RATE_LIMITED", `This key made more than ${verdict.limit} requests in ${verdict.windowSeconds} s. Retry after ${retryAfter} s.`, {
+          headers: {
+            "Retry-After": String(retryAfter),
+            ...rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }),
+          },
+        });
+      }
+      case "usable":
+        throw denial ?? new Error("guard answered usable to a consuming check");
+      case "admitted":
+        break;
+    }
+    if (denial !== null || grant === null) throw denial ?? new Error("no grant");
+
+    const identity: Record<string, string> = {
+      "x-keyward-org": record.org,
+      "x-keyward-key-id": record.id,
+      "x-keyward-environment": record.environment,
+      "x-keyward-request-id": requestId,
+    };
+    if (grant.user !== null) identity["x-keyward-user"] = grant.user;
+    if (grant.user !== null && grant.permissions !== null) identity["x-keyward-permissions"] = grant.permissions.join(" ");
+
+    const base = record.environment === "test" && config.originUrlTest !== null ? config.originUrlTest : config.originUrl;
+    const target = originTarget(base, url);
+    identity["x-keyward-context"] = await options.signer.sign({
+      org: record.org,
+      keyId: record.id,
+      environment: record.environment,
+      requestId,
+      method: request.method,
+      path: new URL(target).pathname,
+      user: grant.user,
+      permissions: grant.user !== null ? grant.permissions : null,
+    });
+
+    const response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {
+      fetch: options.fetch,
+      base,
+      timeoutMs: config.originTimeoutMs,
+    });
+    const out = new Response(response.body, response);
+    for (const [name, value] of Object.entries(rateLimitHeaders(verdict))) out.headers.set(name, value);
+    options.log.info("proxied", { requestId, keyId: record.id, org: record.org, status: response.status });
+    return out;
+  };
+}

@@ -1,0 +1,60 @@
+import { backendUnavailable, KeywardError } from "../errors";
+import type { Logger } from "../log";
+import { withTimeout } from "../timeout";
+import type { GuardCheck, GuardStatus, GuardVerdict, KeySettings } from "./guard-types";
+import type { KeyGuard } from "./key-guard";
+
+export interface GuardClientOptions {
+  namespace: DurableObjectNamespace<KeyGuard>;
+  /** A guard that has not answered within this is treated as failed (503). */
+  timeoutMs: number;
+  log: Logger;
+}
+
+export interface GuardClient {
+  check(input: GuardCheck): Promise<GuardVerdict>;
+  revoke(settings: KeySettings, at: number | null): Promise<GuardStatus>;
+  setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
+  status(settings: KeySettings): Promise<GuardStatus>;
+}
+
+interface DurableObjectError {
+  retryable?: boolean;
+  overloaded?: boolean;
+}
+
+/**
+ * Calls a key's guard (one Durable Object per key id; the key itself never names
+ * it). Failure policy, fail closed throughout:
+ * - overloaded: 503 with Retry-After at once; retrying would add to the overload.
+ * - retryable (e.g. the object was reset): one more try on a fresh stub, then 503.
+ *   The retry carries the same request id, and the guard answers a request id it
+ *   has already decided from memory, so a retry never consumes quota twice.
+ * - anything else, or no answer within the timeout: 503.
+ */
+export function guardClient(options: GuardClientOptions): GuardClient {
+  const stubFor = (keyId: string) => options.namespace.get(options.namespace.idFromName(keyId));
+
+  async function call<T>(keyId: string, op: string, invoke: (stub: DurableObjectStub<KeyGuard>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTimeout(invoke(stubFor(keyId)), options.timeoutMs, "key guard");
+      } catch (error) {
+        if (error instanceof KeywardError) throw error;
+        const e = error as DurableObjectError;
+        options.log.error("guard_call_failed", { op, keyId, attempt, retryable: e.retryable === true, overloaded: e.overloaded === true });
+        if (e.overloaded) throw backendUnavailable("the key's guard (overloaded)", 2);
+        if (e.retryable && attempt < 2) continue;
+        throw backendUnavailable("the key's guard");
+      }
+    }
+  }
+
+  return {
+    check: (input) => call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>),
+    revoke: (settings, at) => call(settings.keyId, "revoke", (stub) => stub.revoke({ settings, at }) as Promise<GuardStatus>),
+    setLimit: (settings, limit, windowSeconds) =>
+      call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),
+    status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
+  };
+}

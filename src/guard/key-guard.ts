@@ -1,0 +1,255 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { SlidingWindow } from "./sliding-window";
+import type { GuardCheck, GuardStatus, GuardVerdict, KeySettings } from "./guard-types";
+
+/**
+ * Admissions not yet durable never exceed this many. An abrupt crash (not an
+ * eviction after a flush) can therefore forget at most FLUSH_MAX_PENDING - 1
+ * of the latest admissions, and none older than about FLUSH_DELAY_MS.
+ */
+export const FLUSH_MAX_PENDING = 16;
+/** A pending admission is written at most this long after it happened. */
+export const FLUSH_DELAY_MS = 250;
+const DEDUPE_ENTRIES = 1024;
+
+interface State {
+  keyId: string;
+  version: number;
+  revoked: boolean;
+  revokedAt: number | null;
+  revokeAt: number | null;
+  limit: number;
+  windowMs: number;
+  expiresAt: number | null;
+}
+
+/**
+ * The authority on one key's mutable security state: revoked or not, its limit,
+ * its sliding window. One instance per key id, so every request on a key, from
+ * any isolate anywhere, is decided here, in order, by one RPC.
+ *
+ * Durability: revocation and limit changes are written before the RPC that made
+ * them returns (the output gate holds the reply until the write is durable).
+ * Admissions are kept in memory and written in batches, off most requests'
+ * critical path; see FLUSH_MAX_PENDING for the bound on what a crash forgets.
+ */
+export class KeyGuard extends DurableObject<Env> {
+  private state: State | null = null;
+  private window = new SlidingWindow();
+  private pending: number[] = [];
+  /** Rows of the admissions table, oldest batch first. */
+  private slots: { slot: number; newest: number }[] = [];
+  private lastUsedAt: number | null = null;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private recent = new Map<string, GuardVerdict>();
+  private counters = { rowsWritten: 0, admitted: 0, refused: 0 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS guard_state (
+      id INTEGER PRIMARY KEY CHECK (id = 1), key_id TEXT NOT NULL, version INTEGER NOT NULL,
+      revoked INTEGER NOT NULL, revoked_at INTEGER, revoke_at INTEGER, limit_n INTEGER NOT NULL,
+      window_ms INTEGER NOT NULL, expires_at INTEGER)`);
+    // A pool of rows reused once their batch has left the window, so that a flush
+    // writes exactly one row (an update, or an insert while the pool grows).
+    sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
+    const row = sql.exec("SELECT * FROM guard_state WHERE id = 1").toArray()[0];
+    if (row) {
+      this.state = {
+        keyId: String(row.key_id),
+        version: Number(row.version),
+        revoked: row.revoked === 1,
+        revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+        revokeAt: row.revoke_at === null ? null : Number(row.revoke_at),
+        limit: Number(row.limit_n),
+        windowMs: Number(row.window_ms),
+        expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+      };
+    }
+    // The window length may only be learnt with the first request (the state row is
+    // written on admin changes only), so every stored stamp is loaded; the window
+    // drops those older than its length on first use.
+    const stamps: number[] = [];
+    for (const batch of sql.exec("SELECT slot, newest, stamps FROM admissions ORDER BY newest")) {
+      const newest = Number(batch.newest);
+      this.slots.push({ slot: Number(batch.slot), newest });
+      for (const t of JSON.parse(String(batch.stamps)) as number[]) stamps.push(t);
+      this.lastUsedAt = Math.max(this.lastUsedAt ?? 0, newest);
+    }
+    this.window = new SlidingWindow(stamps);
+  }
+
+  /** Decides one request: revoked, expired, limited, or admitted (and counted). */
+  check(input: GuardCheck): GuardVerdict {
+    const seen = this.recent.get(input.requestId);
+    if (seen) return seen; // a retried RPC: answer again, consume nothing twice
+    const now = Date.now();
+    const state = this.adopt(input.settings, now);
+    const verdict = this.decide(state, input.consume, now);
+    this.recent.set(input.requestId, verdict);
+    if (this.recent.size > DEDUPE_ENTRIES) this.recent.delete(this.recent.keys().next().value as string);
+    return verdict;
+  }
+
+  /** Revokes now, or schedules it (`at`, for a rotation grace period). Idempotent. */
+  async revoke(input: { settings: KeySettings; at: number | null }): Promise<GuardStatus> {
+    const now = Date.now();
+    const state = this.adopt(input.settings, now);
+    if (!state.revoked) {
+      if (input.at === null || input.at <= now) {
+        state.revoked = true;
+        state.revokedAt = now;
+        state.revokeAt = null;
+      } else if (state.revokeAt === null || input.at < state.revokeAt) {
+        state.revokeAt = input.at;
+        await this.ctx.storage.setAlarm(input.at);
+      }
+      state.version = Math.max(state.version, input.settings.version);
+      this.writeState();
+    }
+    return this.snapshot();
+  }
+
+  /** Operator limit change: effective on the next request; the window is kept. */
+  setLimit(input: { settings: KeySettings; limit: number; windowSeconds: number }): GuardStatus {
+    const state = this.adopt(input.settings, Date.now());
+    state.limit = input.limit;
+    state.windowMs = input.windowSeconds * 1000;
+    state.version = Math.max(state.version, input.settings.version);
+    this.writeState();
+    return this.snapshot();
+  }
+
+  /** The key's security state as the guard holds it, for the admin API. */
+  describe(settings: KeySettings): GuardStatus {
+    this.adopt(settings, Date.now());
+    return this.snapshot();
+  }
+
+  private snapshot(): GuardStatus {
+    const s = this.state;
+    if (!s) throw new Error("guard has no state yet");
+    const now = Date.now();
+    return {
+      keyId: s.keyId,
+      version: s.version,
+      revoked: this.isRevoked(s, now),
+      revokedAt: s.revokedAt ?? (s.revokeAt !== null && s.revokeAt <= now ? s.revokeAt : null),
+      revokeAt: s.revokeAt,
+      limit: s.limit,
+      windowSeconds: Math.round(s.windowMs / 1000),
+      lastUsedAt: this.lastUsedAt,
+      inWindow: this.window.count(now, s.windowMs),
+      pending: this.pending.length,
+      ...this.counters,
+    };
+  }
+
+  /** Writes pending admissions now (also run by a timer and every FLUSH_MAX_PENDING admissions). */
+  flush(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const state = this.state;
+    if (!state || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const newest = batch[batch.length - 1] as number;
+    // Reuse the oldest row if its batch has left the window; otherwise add one.
+    // Rows in use never exceed the batches inside one window, plus one.
+    const oldest = this.slots[0];
+    const slot = oldest && oldest.newest + state.windowMs <= Date.now() ? (this.slots.shift() as { slot: number }).slot : this.slots.length;
+    this.slots.push({ slot, newest });
+    this.counters.rowsWritten += this.ctx.storage.sql.exec(
+      "INSERT INTO admissions (slot, newest, stamps) VALUES (?, ?, ?) ON CONFLICT(slot) DO UPDATE SET newest = excluded.newest, stamps = excluded.stamps",
+      slot,
+      newest,
+      JSON.stringify(batch),
+    ).rowsWritten;
+  }
+
+  override async alarm(): Promise<void> {
+    const s = this.state;
+    if (s && !s.revoked && s.revokeAt !== null && s.revokeAt <= Date.now()) {
+      s.revoked = true;
+      s.revokedAt = s.revokeAt;
+      this.writeState();
+    }
+  }
+
+  private decide(state: State, consume: boolean, now: number): GuardVerdict {
+    if (this.isRevoked(state, now)) return { kind: "revoked" };
+    if (state.expiresAt !== null && now >= state.expiresAt) return { kind: "expired" };
+    const windowSeconds = Math.round(state.windowMs / 1000);
+    if (!consume) return { kind: "usable", limit: state.limit, windowSeconds, ...this.window.peek(now, state.limit, state.windowMs) };
+    const decision = this.window.tryAdmit(now, state.limit, state.windowMs);
+    if (!decision.admitted) {
+      this.counters.refused++;
+      return { kind: "limited", limit: state.limit, windowSeconds, retryAfterMs: decision.retryAfterMs };
+    }
+    this.counters.admitted++;
+    this.lastUsedAt = now;
+    this.pending.push(now);
+    if (this.pending.length >= FLUSH_MAX_PENDING) this.flush();
+    else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+    return { kind: "admitted", limit: state.limit, windowSeconds, remaining: decision.remaining, resetMs: decision.resetMs };
+  }
+
+  private isRevoked(state: State, now: number): boolean {
+    return state.revoked || (state.revokeAt !== null && now >= state.revokeAt);
+  }
+
+  /**
+   * Takes the caller's view of the key's settings only where it is newer than
+   * ours. A stale record (older version) cannot undo a revocation or a limit
+   * change made here; a revocation seen anywhere is kept, because revocation
+   * only ever goes one way.
+   */
+  private adopt(settings: KeySettings, now: number): State {
+    let state = this.state;
+    if (state && state.keyId !== settings.keyId) throw new Error("guard asked about another key");
+    if (!state) {
+      state = {
+        keyId: settings.keyId,
+        version: settings.version,
+        revoked: false,
+        revokedAt: null,
+        revokeAt: settings.revokeAt,
+        limit: settings.limit,
+        windowMs: settings.windowSeconds * 1000,
+        expiresAt: settings.expiresAt,
+      };
+      this.state = state;
+    } else if (settings.version > state.version) {
+      state.version = settings.version;
+      state.limit = settings.limit;
+      state.windowMs = settings.windowSeconds * 1000;
+      state.expiresAt = settings.expiresAt;
+      if (settings.revokeAt !== null) state.revokeAt = Math.min(state.revokeAt ?? settings.revokeAt, settings.revokeAt);
+    }
+    if (settings.revoked && !state.revoked) {
+      state.revoked = true;
+      state.revokedAt = now;
+      this.writeState();
+    }
+    return state;
+  }
+
+  private writeState(): void {
+    const s = this.state;
+    if (!s) return;
+    this.counters.rowsWritten += this.ctx.storage.sql.exec(
+      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      s.keyId,
+      s.version,
+      s.revoked ? 1 : 0,
+      s.revokedAt,
+      s.revokeAt,
+      s.limit,
+      s.windowMs,
+      s.expiresAt,
+    ).rowsWritten;
+  }
+}

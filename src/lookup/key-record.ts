@@ -1,0 +1,31 @@
+import { z } from "zod";
+
+/**
+ * The edge index entry for one key, stored in KV under `key:<sha256 hex>`
+ * (docs/storage.md). It never holds the key itself. Its security state
+ * (status, rateLimit) is a cache of the key guard's: the guard wins.
+ */
+export const keyRecordSchema = z
+  .object({
+    v: z.literal(1),
+    id: z.string().regex(/^key_[0-9a-f]{20}$/),
+    org: z.string().min(1).max(128),
+    environment: z.enum(["live", "test"]),
+    prefix: z.string().min(1).max(64),
+    /** null: everything the org may do. */
+    scopes: z.array(z.string().min(1).max(128)).max(256).nullable(),
+    status: z.enum(["active", "revoked"]),
+    /** Epoch milliseconds, or null for a key that never expires. */
+    expiresAt: z.number().int().nullable(),
+    /** A revocation scheduled for later (rotation grace period), epoch milliseconds. */
+    revokeAt: z.number().int().nullable().optional(),
+    rateLimit: z.object({ limit: z.number().int().min(0), windowSeconds: z.number().int().min(1) }),
+    /** Bumped on every change to the key's security state; the guard ignores older records. */
+    version: z.number().int().min(1),
+    createdAt: z.number().int(),
+  })
+  .strict();
+
+export type KeyRecord = z.infer<typeof keyRecordSchema>;
+
+export const kvKeyFor = (hash: string) => `key:${hash}`;

@@ -1,0 +1,11 @@
+import type { Env as KeywardEnv } from "../src/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends KeywardEnv {
+      KEYWARD_SIGNING_KEY: string;
+      KEYWARD_OPERATOR_TOKEN: string;
+      KEYWARD_DEV_JWT_SECRET: string;
+    }
+  }
+}
