@@ -6,22 +6,30 @@ import { defineConfig } from "vitest/config";
 const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          KEYWARD_ENV: "development",
-          ORIGIN_URL: "http://origin.test",
-          KEYWARD_SIGNING_KEY: JSON.stringify({ ...signingKey, kid: `dev-test-${randomBytes(4).toString("hex")}` }),
-          KEYWARD_OPERATOR_TOKEN: `dev_op_${randomBytes(24).toString("hex")}`,
-          KEYWARD_DEV_JWT_SECRET: randomBytes(32).toString("hex"),
-        },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
+    projects: [
+      {
+        // Everything that runs in the Workers runtime: inside workerd, against real local KV and Durable Objects.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                KEYWARD_ENV: "development",
+                ORIGIN_URL: "http://origin.test",
+                KEYWARD_SIGNING_KEY: JSON.stringify({ ...signingKey, kid: `dev-test-${randomBytes(4).toString("hex")}` }),
+                KEYWARD_OPERATOR_TOKEN: `dev_op_${randomBytes(24).toString("hex")}`,
+                KEYWARD_DEV_JWT_SECRET: randomBytes(32).toString("hex"),
+              },
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/**/*.test.ts"], testTimeout: 20_000 },
+      },
+      {
+        // Node-side tools (CLI, end-to-end against wrangler dev and a real OpenID provider).
+        test: { name: "node", include: ["test-node/**/*.test.{ts,mjs}"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 },
+      },
+    ],
   },
 });

@@ -1,0 +1,108 @@
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { KeySettings } from "../src/guard/guard-types";
+import { FLUSH_MAX_PENDING, type KeyGuard } from "../src/guard/key-guard";
+import { randomId } from "../src/keys/key-format";
+import { guardStub, harness, seedKey } from "./support/harness";
+
+function settings(overrides: Partial<KeySettings> = {}): KeySettings {
+  return { keyId: randomId("key"), version: 1, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null, ...overrides };
+}
+
+async function admitN(keyId: string, s: KeySettings, n: number): Promise<number> {
+  const stub = guardStub(keyId);
+  let admitted = 0;
+  for (let i = 0; i < n; i++) {
+    const verdict = await stub.check({ requestId: crypto.randomUUID(), consume: true, settings: s });
+    if (verdict.kind === "admitted") admitted++;
+  }
+  return admitted;
+}
+
+describe("key guard durability (THREATS 17, 28)", () => {
+  it("stays revoked after the guard is evicted and restarted (as on a deploy)", async () => {
+    const h = harness();
+    const { key, record } = await seedKey();
+    const s = settings({ keyId: record.id, version: 2 });
+    await guardStub(record.id).revoke({ settings: s, at: null });
+    await evictDurableObject(guardStub(record.id));
+    const res = await h.call(key);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { code: string }).code).toBe("KEY_REVOKED");
+  });
+
+  it("still enforces exactly the limit after a restart mid-window, once pending writes are flushed", async () => {
+    const s = settings({ limit: 40 });
+    expect(await admitN(s.keyId, s, 25)).toBe(25);
+    await guardStub(s.keyId).flush();
+    await evictDurableObject(guardStub(s.keyId));
+    expect(await runInDurableObject(guardStub(s.keyId), (guard: KeyGuard) => guard.describe(s).inWindow)).toBe(25);
+    expect(await admitN(s.keyId, s, 30)).toBe(15);
+  });
+
+  it("forgets at most FLUSH_MAX_PENDING - 1 admissions when the guard is aborted abruptly", async () => {
+    const s = settings({ limit: 60 });
+    // 60 quick admissions: batches of FLUSH_MAX_PENDING are written as they fill,
+    // the remainder is pending when the guard dies.
+    expect(await admitN(s.keyId, s, 60)).toBe(60);
+    const pending = (await guardStub(s.keyId).describe(s)).pending;
+    expect(pending).toBeLessThan(FLUSH_MAX_PENDING);
+    await abortAllDurableObjects();
+    const readmitted = await admitN(s.keyId, s, 60);
+    // Over-admission after the crash is bounded by what was pending.
+    expect(readmitted).toBeLessThanOrEqual(pending);
+    expect(readmitted).toBeLessThanOrEqual(FLUSH_MAX_PENDING - 1);
+  });
+
+  it("writes pending admissions on its own within the flush delay", async () => {
+    const s = settings({ limit: 10 });
+    await admitN(s.keyId, s, 3);
+    expect((await guardStub(s.keyId).describe(s)).pending).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await guardStub(s.keyId).describe(s)).pending).toBe(0);
+  });
+
+  it("applies a raised or lowered limit on the next request without resetting the window", async () => {
+    const s = settings({ limit: 10 });
+    const stub = guardStub(s.keyId);
+    expect(await admitN(s.keyId, s, 5)).toBe(5);
+    await stub.setLimit({ settings: { ...s, version: 2 }, limit: 5, windowSeconds: 60 });
+    expect(await admitN(s.keyId, s, 1)).toBe(0);
+    await stub.setLimit({ settings: { ...s, version: 3 }, limit: 7, windowSeconds: 60 });
+    expect(await admitN(s.keyId, s, 5)).toBe(2);
+    // A stale record (version 1, limit 10) cannot undo the operator's change.
+    expect((await stub.describe(s)).limit).toBe(7);
+  });
+
+  it("keeps a limit change across a restart", async () => {
+    const s = settings({ limit: 10 });
+    const stub = guardStub(s.keyId);
+    await stub.setLimit({ settings: { ...s, version: 2 }, limit: 1, windowSeconds: 60 });
+    await evictDurableObject(stub);
+    expect(await admitN(s.keyId, s, 3)).toBe(1);
+  });
+
+  it("writes at most one storage row per admitted request and none per refused one", async () => {
+    const s = settings({ limit: 40 });
+    const stub = guardStub(s.keyId);
+    await admitN(s.keyId, s, 40);
+    await stub.flush();
+    const afterAdmitted = (await stub.describe(s)).rowsWritten;
+    expect(afterAdmitted).toBeGreaterThan(0);
+    expect(afterAdmitted).toBeLessThanOrEqual(40);
+    await admitN(s.keyId, s, 20);
+    await stub.flush();
+    expect((await stub.describe(s)).rowsWritten).toBe(afterAdmitted);
+  });
+
+  it("schedules a revocation for later and applies it at that time (alarm)", async () => {
+    const s = settings();
+    const stub = guardStub(s.keyId);
+    const at = Date.now() + 150;
+    const status = await stub.revoke({ settings: { ...s, version: 2 }, at });
+    expect(status).toMatchObject({ revoked: false, revokeAt: at });
+    expect(await admitN(s.keyId, s, 1)).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await stub.check({ requestId: "r", consume: true, settings: s })).kind).toBe("revoked");
+  });
+});
