@@ -13,8 +13,6 @@ export const ERROR_CODES = [
   "INSUFFICIENT_PERMISSIONS",
   "ORG_MISMATCH",
   "INVALID_REQUEST",
-  "UNAUTHORIZED",
-  "FORBIDDEN",
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "ORIGIN_UNAVAILABLE",
@@ -31,13 +29,11 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 429 | 5
     case "MISSING_AUTH_HEADER":
     case "INVALID_API_KEY":
     case "INVALID_USER_TOKEN":
-    case "UNAUTHORIZED":
       return 401;
     case "KEY_REVOKED":
     case "KEY_EXPIRED":
     case "INSUFFICIENT_PERMISSIONS":
     case "ORG_MISMATCH":
-    case "FORBIDDEN":
       return 403;
     case "RATE_LIMITED":
       return 429;

@@ -1,38 +1,32 @@
-import { createKeyward } from "./app";
+import policyFile from "../keyward.policy.json";
+import { compilePolicy } from "./authz/policy";
 import { ConfigError, loadConfig } from "./config";
 import type { Env } from "./env";
 import { KeywardError } from "./errors";
-import { guardClient } from "./guard/guard-client";
 import { errorResponse } from "./http/error-response";
-import { contextSigner } from "./identity/context-token";
 import { consoleLogger } from "./log";
-import { keyIndex } from "./lookup/key-index";
-import { buildAuthorizer } from "./authz/authorizer";
+import { wireKeyward } from "./wiring";
 
 export { KeyGuard } from "./guard/key-guard";
 export { OrgLedger } from "./ledger/org-ledger";
 
-type Built = { fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response> };
+type Handler = { fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response> };
 
-// One app per isolate and set of bindings: config is validated once, the key
-// cache and imported signing key live as long as the isolate.
-let built: { env: Env; app: Built } | null = null;
+// One app per isolate and set of bindings: config and policy are validated once,
+// the key cache and the imported signing key live as long as the isolate.
+let built: { env: Env; app: Handler } | null = null;
 
-function build(env: Env): Built {
+function build(env: Env): Handler {
   const log = consoleLogger;
   try {
-    const config = loadConfig(env);
-    const now = () => Date.now();
-    const keys = keyIndex({ kv: env.KEYS, cacheTtlMs: config.cacheTtlMs, cacheMaxEntries: 10_000, timeoutMs: config.kvTimeoutMs, now, log });
-    const guards = guardClient({ namespace: env.KEY_GUARD, timeoutMs: config.guardTimeoutMs, log });
-    return createKeyward({
-      config,
-      keys,
-      guards,
-      signer: contextSigner({ privateJwk: config.signingKey, issuer: config.contextIssuer, ttlSeconds: config.contextTtlSeconds, now }),
-      authorize: buildAuthorizer(config, { now, log }),
+    return wireKeyward({
+      config: loadConfig(env),
+      policy: compilePolicy(policyFile),
+      kv: env.KEYS,
+      guards: env.KEY_GUARD,
+      ledgers: env.ORG_LEDGER,
       fetch: (input, init) => fetch(input, init),
-      now,
+      now: () => Date.now(),
       log,
     });
   } catch (error) {
@@ -42,7 +36,7 @@ function build(env: Env): Built {
     return {
       fetch: () =>
         errorResponse(
-          new KeywardError("AUTH_BACKEND_UNAVAILABLE", `Keyward is misconfigured and refuses all requests: ${error.message}`, { headers: { "Retry-After": "60" } }),
+          new KeywardError("AUTH_BACKEND_UNAVAILABLE", `Keyward is misconfigured and refuses all requests. ${error.message}`, { headers: { "Retry-After": "60" } }),
           crypto.randomUUID(),
         ),
     };

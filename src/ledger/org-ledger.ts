@@ -1,4 +1,144 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 
-export class OrgLedger extends DurableObject<Env> {}
+/** One key as the org's ledger holds it. `hash` never leaves the Worker. */
+export interface LedgerKey {
+  id: string;
+  hash: string;
+  prefix: string;
+  label: string;
+  environment: "live" | "test";
+  scopes: string[] | null;
+  createdAt: number;
+  createdBy: string;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  revokeAt: number | null;
+  limit: number;
+  windowSeconds: number;
+  version: number;
+  /** The version last written to KV; behind `version` after a partial failure. */
+  kvVersion: number;
+}
+
+export interface AuditEvent {
+  at: number;
+  actor: string;
+  action: "key.created" | "key.revoked" | "key.revocation_scheduled" | "key.rate_limit_changed";
+  keyId: string;
+  requestId: string;
+  detail: Record<string, unknown>;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+function toKey(row: Row): LedgerKey {
+  const num = (v: SqlStorageValue | undefined) => (v === null || v === undefined ? null : Number(v));
+  return {
+    id: String(row.id),
+    hash: String(row.hash),
+    prefix: String(row.prefix),
+    label: String(row.label),
+    environment: row.environment === "test" ? "test" : "live",
+    scopes: row.scopes === null ? null : (JSON.parse(String(row.scopes)) as string[]),
+    createdAt: Number(row.created_at),
+    createdBy: String(row.created_by),
+    expiresAt: num(row.expires_at),
+    revokedAt: num(row.revoked_at),
+    revokeAt: num(row.revoke_at),
+    limit: Number(row.limit_n),
+    windowSeconds: Number(row.window_s),
+    version: Number(row.version),
+    kvVersion: Number(row.kv_version),
+  };
+}
+
+/**
+ * The consistent record of one organisation's keys and of every change to them:
+ * the admin API reads and writes here, so a list right after a create or a revoke
+ * shows it (KV, the edge index, is eventually consistent and cannot promise that).
+ * The key guard stays the authority for enforcement; this is the book of record.
+ */
+export class OrgLedger extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS keys (
+      id TEXT PRIMARY KEY, hash TEXT NOT NULL, prefix TEXT NOT NULL, label TEXT NOT NULL, environment TEXT NOT NULL,
+      scopes TEXT, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER, revoked_at INTEGER,
+      revoke_at INTEGER, limit_n INTEGER NOT NULL, window_s INTEGER NOT NULL, version INTEGER NOT NULL,
+      kv_version INTEGER NOT NULL)`);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+      key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
+  }
+
+  addKey(key: LedgerKey, event: AuditEvent): void {
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        key.id, key.hash, key.prefix, key.label, key.environment, key.scopes === null ? null : JSON.stringify(key.scopes),
+        key.createdAt, key.createdBy, key.expiresAt, key.revokedAt, key.revokeAt, key.limit, key.windowSeconds, key.version, key.kvVersion,
+      );
+      this.record(event);
+    });
+  }
+
+  /** Undoes a create whose KV write failed, so that nothing half-made remains. */
+  removeKey(id: string): void {
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec("DELETE FROM keys WHERE id = ?", id);
+      this.ctx.storage.sql.exec("DELETE FROM audit WHERE key_id = ? AND action = 'key.created'", id);
+    });
+  }
+
+  getKey(id: string): LedgerKey | null {
+    const row = this.ctx.storage.sql.exec("SELECT * FROM keys WHERE id = ?", id).toArray()[0];
+    return row ? toKey(row) : null;
+  }
+
+  listKeys(): LedgerKey[] {
+    return this.ctx.storage.sql.exec("SELECT * FROM keys ORDER BY created_at DESC, id").toArray().map(toKey);
+  }
+
+  /** Writes a changed key and its audit event together. Only changed fields are passed. */
+  updateKey(id: string, change: Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "limit" | "windowSeconds" | "version">>, event: AuditEvent | null): LedgerKey | null {
+    const current = this.getKey(id);
+    if (!current) return null;
+    const next = { ...current, ...change };
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        "UPDATE keys SET revoked_at = ?, revoke_at = ?, limit_n = ?, window_s = ?, version = ? WHERE id = ?",
+        next.revokedAt, next.revokeAt, next.limit, next.windowSeconds, next.version, id,
+      );
+      if (event) this.record(event);
+    });
+    return next;
+  }
+
+  /** Notes that KV now holds `version` of the key's record. */
+  markSynced(id: string, version: number): void {
+    this.ctx.storage.sql.exec("UPDATE keys SET kv_version = MAX(kv_version, ?) WHERE id = ?", version, id);
+  }
+
+  audit(limit = 500): AuditEvent[] {
+    return this.ctx.storage.sql
+      .exec("SELECT * FROM audit ORDER BY seq DESC LIMIT ?", limit)
+      .toArray()
+      .map((row) => ({
+        at: Number(row.at),
+        actor: String(row.actor),
+        action: String(row.action) as AuditEvent["action"],
+        keyId: String(row.key_id),
+        requestId: String(row.request_id),
+        detail: JSON.parse(String(row.detail)) as Record<string, unknown>,
+      }));
+  }
+
+  private record(event: AuditEvent): void {
+    this.ctx.storage.sql.exec(
+      "INSERT INTO audit (at, actor, action, key_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+      event.at, event.actor, event.action, event.keyId, event.requestId, JSON.stringify(event.detail),
+    );
+  }
+}

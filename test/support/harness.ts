@@ -1,15 +1,12 @@
 import { env } from "cloudflare:workers";
-import { createKeyward, type KeywardDeps } from "../../src/app";
-import { buildAuthorizer } from "../../src/authz/authorizer";
-import { type Config, loadConfig } from "../../src/config";
-import type { Authorizer } from "../../src/gateway";
-import { guardClient } from "../../src/guard/guard-client";
+import { compilePolicy } from "../../src/authz/policy";
+import { loadConfig } from "../../src/config";
 import type { KeyGuard } from "../../src/guard/key-guard";
-import { contextSigner } from "../../src/identity/context-token";
 import { generateKey, hashKey, type KeyEnvironment, randomId } from "../../src/keys/key-format";
 import type { Logger } from "../../src/log";
-import { keyIndex } from "../../src/lookup/key-index";
+import type { OrgLedger } from "../../src/ledger/org-ledger";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
+import { wireKeyward } from "../../src/wiring";
 
 /** A fault the guard wrapper raises instead of (or after) the real RPC. */
 export interface GuardFault {
@@ -32,7 +29,10 @@ export interface HarnessOptions {
   vars?: Record<string, unknown>;
   origin?: (request: Request) => Response | Promise<Response>;
   kv?: KVNamespace;
-  authorize?: (config: Config) => Authorizer;
+  ledgers?: DurableObjectNamespace<OrgLedger>;
+  /** A route policy file's content. */
+  policy?: unknown;
+  jwksFetch?: typeof fetch;
   now?: () => number;
 }
 
@@ -124,36 +124,32 @@ export function harness(options: HarnessOptions = {}) {
   const calls: Calls = { kvGet: 0, kvPut: 0, guard: [], origin: [] };
   const faults: GuardFault[] = [];
   const logs: string[] = [];
-  const log = captureLogger(logs);
   const config = loadConfig({ ...env, ...options.vars });
-  const now = options.now ?? (() => Date.now());
-  const kv = countingKv(options.kv ?? env.KEYS, calls);
-  const deps: KeywardDeps = {
+  const app = wireKeyward({
     config,
-    keys: keyIndex({ kv, cacheTtlMs: config.cacheTtlMs, cacheMaxEntries: 10_000, timeoutMs: config.kvTimeoutMs, now, log }),
-    guards: guardClient({ namespace: countingGuards(env.KEY_GUARD, calls, faults), timeoutMs: config.guardTimeoutMs, log }),
-    signer: contextSigner({ privateJwk: config.signingKey, issuer: config.contextIssuer, ttlSeconds: config.contextTtlSeconds, now }),
-    authorize: options.authorize ? options.authorize(config) : buildAuthorizer(config, { now, log }),
+    kv: countingKv(options.kv ?? env.KEYS, calls),
+    guards: countingGuards(env.KEY_GUARD, calls, faults),
+    ledgers: options.ledgers ?? env.ORG_LEDGER,
+    policy: options.policy === undefined || options.policy === null ? null : compilePolicy(options.policy),
     fetch: async (input, init) => {
       const request = new Request(input, init);
       calls.origin.push(request);
       return (options.origin ?? echo)(request);
     },
-    now,
-    log,
-  };
-  const app = createKeyward(deps);
+    jwksFetch: options.jwksFetch ?? (() => Promise.reject(new Error("no JWKS in this test"))),
+    now: options.now ?? (() => Date.now()),
+    log: captureLogger(logs),
+  });
   return {
     app,
     calls,
     faults,
     logs,
     config,
-    deps,
     /** Sends a request through Keyward. */
-    send: (path: string, init: RequestInit = {}) => app.request(`https://keyward.test${path}`, init),
+    send: async (path: string, init: RequestInit = {}): Promise<Response> => app.request(`https://keyward.test${path}`, init),
     /** Sends with the key as a Bearer token. */
-    call: (key: string, path = "/v1/things", init: RequestInit = {}) =>
+    call: async (key: string, path = "/v1/things", init: RequestInit = {}): Promise<Response> =>
       app.request(`https://keyward.test${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) } }),
   };
 }

@@ -1,0 +1,134 @@
+// Human-readable output: aligned tables and one-key views. Every value from the
+// server goes through `printable` so it cannot drive the terminal.
+import { printable } from "./http.js";
+
+/**
+ * A timestamp (ISO string, or epoch milliseconds/seconds) as `YYYY-MM-DD HH:MM:SSZ`.
+ * @param {unknown} value
+ * @param {string} [empty]  shown for null/undefined
+ */
+export function formatTime(value, empty = "-") {
+  if (value === null || value === undefined || value === "") return empty;
+  let ms = Number.NaN;
+  if (typeof value === "number") ms = value < 1e11 ? value * 1000 : value;
+  else if (typeof value === "string") ms = Date.parse(value);
+  if (!Number.isFinite(ms)) return printable(value);
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * @param {unknown} value
+ * @param {string} [empty]
+ */
+function text(value, empty = "-") {
+  if (value === null || value === undefined || value === "") return empty;
+  if (Array.isArray(value)) return value.length === 0 ? empty : value.map((v) => printable(v)).join(" ");
+  if (typeof value === "object") return printable(JSON.stringify(value));
+  return printable(value);
+}
+
+/**
+ * @param {string} value
+ * @param {number} max
+ */
+function truncate(value, max) {
+  return value.length > max ? `${value.slice(0, max - 1)}\u2026` : value;
+}
+
+/**
+ * Columns padded to their widest cell, two spaces apart, no trailing spaces.
+ * @param {string[]} headers
+ * @param {string[][]} rows
+ */
+export function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (/** @type {string[]} */ cells) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}
+
+/**
+ * @param {unknown} rateLimit
+ */
+function formatRateLimit(rateLimit) {
+  if (rateLimit === null || typeof rateLimit !== "object") return "-";
+  const { limit, windowSeconds } = /** @type {{ limit?: unknown, windowSeconds?: unknown }} */ (rateLimit);
+  return `${text(limit)} requests / ${text(windowSeconds)} s`;
+}
+
+/**
+ * The "revoked" cell: when it was revoked, or when it is scheduled to be.
+ * @param {Record<string, unknown>} key
+ */
+function revokedCell(key) {
+  if (key.revokedAt !== null && key.revokedAt !== undefined) return formatTime(key.revokedAt);
+  if (key.revokeAt !== null && key.revokeAt !== undefined) return `at ${formatTime(key.revokeAt)}`;
+  return "-";
+}
+
+/**
+ * One key as a two-column view (everything but the secret key itself).
+ * @param {Record<string, unknown>} key
+ */
+export function keyView(key) {
+  /** @type {[string, string][]} */
+  const rows = [
+    ["id", text(key.id)],
+    ["prefix", text(key.prefix)],
+    ["label", text(key.label)],
+    ["environment", text(key.environment)],
+    ["scopes", key.scopes === null || key.scopes === undefined ? "(all)" : text(key.scopes, "(none)")],
+    ["status", text(key.status)],
+    ["created", formatTime(key.createdAt)],
+    ["created by", text(key.createdBy)],
+    ["expires", formatTime(key.expiresAt, "never")],
+    ["revoked", formatTime(key.revokedAt)],
+    ["revoke at", formatTime(key.revokeAt)],
+    ["last used", formatTime(key.lastUsedAt, "never")],
+    ["rate limit", formatRateLimit(key.rateLimit)],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");
+}
+
+/**
+ * @param {Record<string, unknown>[]} keys
+ */
+export function keyTable(keys) {
+  return table(
+    ["ID", "PREFIX", "LABEL", "ENV", "STATUS", "CREATED", "LAST USED", "REVOKED"],
+    keys.map((k) => [
+      text(k.id),
+      text(k.prefix),
+      truncate(text(k.label), 40),
+      text(k.environment),
+      text(k.status),
+      formatTime(k.createdAt),
+      formatTime(k.lastUsedAt, "never"),
+      revokedCell(k),
+    ]),
+  );
+}
+
+/**
+ * @param {unknown} detail
+ */
+function detailCell(detail) {
+  if (detail === null || detail === undefined) return "-";
+  if (typeof detail !== "object" || Array.isArray(detail)) return text(detail);
+  const parts = Object.entries(detail).map(([k, v]) => `${printable(k)}=${typeof v === "object" && v !== null ? printable(JSON.stringify(v)) : text(v, "null")}`);
+  return parts.length === 0 ? "-" : parts.join(" ");
+}
+
+/**
+ * @param {Record<string, unknown>[]} events
+ */
+export function auditTable(events) {
+  return table(
+    ["AT", "ACTOR", "ACTION", "KEY", "REQUEST", "DETAIL"],
+    events.map((e) => [formatTime(e.at), text(e.actor), text(e.action), text(e.keyId), text(e.requestId), detailCell(e.detail)]),
+  );
+}

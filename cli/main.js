@@ -1,0 +1,561 @@
+// The `keyward` command line: argument parsing, usage texts and the commands.
+import { parseArgs } from "node:util";
+import { CliError, EXIT_USAGE, usageError } from "./errors.js";
+import { auditTable, keyTable, keyView } from "./format.js";
+import { apiUrl, DEFAULT_URL, displayUrl, isLoopback, parseBaseUrl, printable, request } from "./http.js";
+import { readDevVars, setting } from "./settings.js";
+import { mintDevToken, ROLES } from "./token.js";
+
+/**
+ * @typedef {object} Io
+ * @property {(text: string) => void} out  stdout
+ * @property {(text: string) => void} err  stderr
+ * @property {Record<string, string | undefined>} env
+ * @property {string} cwd
+ */
+
+/**
+ * @typedef {object} Context
+ * @property {Record<string, string | boolean | undefined>} values  parsed options
+ * @property {Io} io
+ * @property {import("./settings.js").Settings} settings
+ * @property {string} usage  this command's usage text
+ */
+
+const GLOBAL_HELP = `Global options:
+  --url URL        Keyward base URL (env KEYWARD_URL, default ${DEFAULT_URL})
+  --token TOKEN    Bearer token for admin calls (env KEYWARD_TOKEN; prefer the env var,
+                   command-line arguments are visible to other local users)
+  --json           Print the raw JSON response instead of tables (for scripts)
+  -h, --help       Show this help`;
+
+const MAIN_USAGE = `keyward: manage Keyward API keys
+
+Usage: keyward <command> [options]
+
+Commands:
+  token          Mint a local development user token (HS256, from .dev.vars)
+  keys create    Create an API key (the key is shown once)
+  keys list      List an org's keys
+  keys get       Show one key
+  keys revoke    Revoke a key now, or schedule its revocation
+  limit set      Set a key's rate limit (operator token)
+  audit          Show an org's audit trail
+
+${GLOBAL_HELP}
+
+Settings come from environment variables, then from .dev.vars in the current directory.
+Run \`keyward <command> --help\` for a command's options.
+Exit status: 0 ok, 1 request failed (server error or unreachable), 2 usage or local setup error.`;
+
+const GLOBAL_OPTIONS = /** @type {const} */ ({
+  url: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+});
+
+/** @typedef {{ type: "string" | "boolean", short?: string }} OptionSpec */
+
+/**
+ * @typedef {object} Command
+ * @property {string} usage
+ * @property {Record<string, OptionSpec>} options  command-specific options
+ * @property {string[]} required
+ * @property {(ctx: Context) => Promise<void>} run
+ */
+
+/** @type {Record<string, Command>} */
+const COMMANDS = {
+  token: {
+    usage: `Usage: keyward token --org ORG --role ROLE [--sub USER] [--ttl SECONDS]
+                     [--permissions "a b"] [--customer-ids "c1 c2"]
+
+Mints a development user token (HS256) signed with KEYWARD_DEV_JWT_SECRET from
+.dev.vars in the current directory (or the environment) and prints only the token:
+
+  export KEYWARD_TOKEN=$(npx keyward token --org acme --role org:admin)
+
+Refuses unless KEYWARD_ENV is "development". Adds iss/aud when USER_TOKEN_ISSUER /
+USER_TOKEN_AUDIENCE are set, and uses CLAIM_* claim names when configured.
+
+Options:
+  --org ORG              Organization id (claim org_id)            required
+  --role ROLE            ${ROLES.join(" or ")} (claim org_role)   required
+  --sub USER             User id (claim sub), default "dev-user"
+  --ttl SECONDS          Lifetime in seconds, default 3600
+  --permissions "a b"    Permissions (claim permissions, a list)
+  --customer-ids "c1 c2" Resource ids (claim customer_ids, a list)`,
+    options: {
+      org: { type: "string" },
+      role: { type: "string" },
+      sub: { type: "string" },
+      ttl: { type: "string" },
+      permissions: { type: "string" },
+      "customer-ids": { type: "string" },
+    },
+    required: ["org", "role"],
+    run: runToken,
+  },
+  "keys create": {
+    usage: `Usage: keyward keys create --org ORG --label LABEL [--env live|test] [--scopes "a b"]
+                           [--expires-at ISO]
+
+Creates an API key and prints it once; Keyward keeps only its hash.
+
+Options:
+  --org ORG            Organization id                           required
+  --label LABEL        A name for the key                        required
+  --env live|test      Key environment (server default: live)
+  --scopes "a b"       Scopes the key is limited to (default: all)
+  --expires-at ISO     Expiry time, e.g. 2027-01-01T00:00:00Z`,
+    options: { org: { type: "string" }, label: { type: "string" }, env: { type: "string" }, scopes: { type: "string" }, "expires-at": { type: "string" } },
+    required: ["org", "label"],
+    run: runKeysCreate,
+  },
+  "keys list": {
+    usage: `Usage: keyward keys list --org ORG
+
+Lists the org's keys (never the secret keys themselves).
+
+Options:
+  --org ORG            Organization id                           required`,
+    options: { org: { type: "string" } },
+    required: ["org"],
+    run: runKeysList,
+  },
+  "keys get": {
+    usage: `Usage: keyward keys get --org ORG --id KEY_ID
+
+Options:
+  --org ORG            Organization id                           required
+  --id KEY_ID          Key id (not the key)                      required`,
+    options: { org: { type: "string" }, id: { type: "string" } },
+    required: ["org", "id"],
+    run: runKeysGet,
+  },
+  "keys revoke": {
+    usage: `Usage: keyward keys revoke --org ORG --id KEY_ID [--at ISO]
+
+Revokes the key now, or schedules its revocation at --at (for rotation grace periods).
+
+Options:
+  --org ORG            Organization id                           required
+  --id KEY_ID          Key id (not the key)                      required
+  --at ISO             When to revoke, e.g. 2027-01-01T00:00:00Z (default: now)`,
+    options: { org: { type: "string" }, id: { type: "string" }, at: { type: "string" } },
+    required: ["org", "id"],
+    run: runKeysRevoke,
+  },
+  "limit set": {
+    usage: `Usage: keyward limit set --org ORG --id KEY_ID --limit N --window SECONDS
+
+Sets a key's rate limit: N requests per sliding window of SECONDS. Authenticates
+with --token / KEYWARD_TOKEN when given, else the operator token KEYWARD_OPERATOR_TOKEN
+(environment, or .dev.vars for a local Keyward).
+
+Options:
+  --org ORG            Organization id                           required
+  --id KEY_ID          Key id                                    required
+  --limit N            Requests per window (integer >= 0)        required
+  --window SECONDS     Window length in seconds (integer >= 1)   required`,
+    options: { org: { type: "string" }, id: { type: "string" }, limit: { type: "string" }, window: { type: "string" } },
+    required: ["org", "id", "limit", "window"],
+    run: runLimitSet,
+  },
+  audit: {
+    usage: `Usage: keyward audit --org ORG
+
+Shows the org's audit trail (key creation, revocation, rate-limit changes).
+
+Options:
+  --org ORG            Organization id                           required`,
+    options: { org: { type: "string" } },
+    required: ["org"],
+    run: runAudit,
+  },
+};
+
+const GROUPS = {
+  keys: `Usage: keyward keys <create|list|get|revoke> [options]
+
+  keys create    Create an API key (the key is shown once)
+  keys list      List an org's keys
+  keys get       Show one key
+  keys revoke    Revoke a key now, or schedule its revocation
+
+Run \`keyward keys <subcommand> --help\` for its options.`,
+  limit: `Usage: keyward limit set --org ORG --id KEY_ID --limit N --window SECONDS
+
+Run \`keyward limit set --help\` for details.`,
+};
+
+/** Global options that take a value, so their value is not a command word. */
+const VALUE_GLOBALS = new Set(["--url", "--token"]);
+
+/**
+ * Splits argv into the command words (leading non-option words, global options
+ * may come first) and the remaining arguments.
+ * @param {string[]} argv
+ */
+function splitCommand(argv) {
+  /** @type {string[]} */
+  const words = [];
+  /** @type {string[]} */
+  const rest = [];
+  let inWords = true;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = /** @type {string} */ (argv[i]);
+    if (!inWords) {
+      rest.push(arg);
+    } else if (arg.startsWith("-")) {
+      if (VALUE_GLOBALS.has(arg)) {
+        rest.push(arg);
+        if (i + 1 < argv.length) rest.push(/** @type {string} */ (argv[++i]));
+      } else if (arg === "--json" || arg === "--help" || arg === "-h" || arg.startsWith("--url=") || arg.startsWith("--token=")) {
+        rest.push(arg);
+      } else {
+        inWords = false;
+        rest.push(arg);
+      }
+    } else {
+      words.push(arg);
+    }
+  }
+  return { words, rest };
+}
+
+/** @param {string} name */
+const usageOf = (name) => `${/** @type {Command} */ (COMMANDS[name]).usage}\n\n${GLOBAL_HELP}`;
+
+/**
+ * Runs the CLI and returns the exit code.
+ * @param {string[]} argv  arguments after the program name
+ * @param {Io} io
+ * @returns {Promise<number>}
+ */
+export async function main(argv, io) {
+  try {
+    await dispatch(argv, io);
+    return 0;
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.err(`${error.message}\n`);
+      if (error.hint) io.err(`hint: ${error.hint}\n`);
+      if (error.usage) io.err(`\n${error.usage}\n`);
+      return error.exitCode;
+    }
+    io.err(`keyward: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+/**
+ * @param {string[]} argv
+ * @param {Io} io
+ */
+async function dispatch(argv, io) {
+  const { words, rest } = splitCommand(argv);
+  const wantsHelp = rest.includes("--help") || rest.includes("-h");
+  if (words[0] === "help") {
+    words.shift();
+    if (words.length === 0) {
+      io.out(`${MAIN_USAGE}\n`);
+      return;
+    }
+    rest.push("--help");
+    return dispatch([...words, ...rest], io);
+  }
+  if (words.length === 0) {
+    if (wantsHelp) {
+      io.out(`${MAIN_USAGE}\n`);
+      return;
+    }
+    throw usageError(rest.length === 0 ? "keyward: no command given" : `keyward: unknown option ${rest[0]} (a command comes first)`, MAIN_USAGE);
+  }
+
+  let name = null;
+  let used = 0;
+  if (words.length >= 2 && `${words[0]} ${words[1]}` in COMMANDS) {
+    name = `${words[0]} ${words[1]}`;
+    used = 2;
+  } else if (/** @type {string} */ (words[0]) in COMMANDS) {
+    name = /** @type {string} */ (words[0]);
+    used = 1;
+  }
+  if (name === null) {
+    const group = GROUPS[/** @type {keyof typeof GROUPS} */ (words[0])];
+    if (group !== undefined) {
+      if (words.length === 1 && wantsHelp) {
+        io.out(`${group}\n`);
+        return;
+      }
+      throw usageError(words.length === 1 ? `keyward: \`${words[0]}\` needs a subcommand` : `keyward: unknown command \`${words.slice(0, 2).join(" ")}\``, group);
+    }
+    throw usageError(`keyward: unknown command \`${printable(words[0])}\``, MAIN_USAGE);
+  }
+
+  const command = /** @type {Command} */ (COMMANDS[name]);
+  const usage = usageOf(name);
+  if (wantsHelp) {
+    io.out(`${usage}\n`);
+    return;
+  }
+  if (words.length > used) throw usageError(`keyward ${name}: unexpected argument \`${printable(words[used])}\``, usage);
+
+  /** @type {Record<string, string | boolean | undefined>} */
+  let values;
+  try {
+    ({ values } = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw usageError(`keyward ${name}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`, usage);
+  }
+  for (const flag of command.required) {
+    const value = values[flag];
+    if (value === undefined || (typeof value === "string" && value.trim() === "")) {
+      throw usageError(`keyward ${name}: missing required option --${flag}`, usage);
+    }
+  }
+
+  const settings = { env: io.env, devVars: readDevVars(io.cwd) };
+  await command.run({ values, io, settings, usage });
+}
+
+// --- helpers -----------------------------------------------------------------
+
+/**
+ * @param {Context} ctx
+ * @param {string} flag
+ */
+const str = (ctx, flag) => /** @type {string | undefined} */ (ctx.values[flag]);
+
+/**
+ * @param {Context} ctx
+ * @param {string} flag
+ */
+const req = (ctx, flag) => /** @type {string} */ (ctx.values[flag]);
+
+/**
+ * A whitespace- or comma-separated list; undefined when the flag is absent.
+ * @param {string | undefined} value
+ */
+function list(value) {
+  if (value === undefined) return undefined;
+  return value.split(/[\s,]+/).filter((v) => v !== "");
+}
+
+/**
+ * @param {Context} ctx
+ * @param {string} flag
+ * @param {number} min
+ */
+function integer(ctx, flag, min) {
+  const raw = req(ctx, flag).trim();
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min) {
+    throw usageError(`--${flag} must be an integer >= ${min}, got ${JSON.stringify(raw)}`, ctx.usage);
+  }
+  return n;
+}
+
+/**
+ * A date-time flag, sent as a UTC ISO string.
+ * @param {Context} ctx
+ * @param {string} flag
+ */
+function isoTime(ctx, flag) {
+  const raw = str(ctx, flag);
+  if (raw === undefined) return undefined;
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms)) throw usageError(`--${flag} must be an ISO date-time such as 2027-01-01T00:00:00Z, got ${JSON.stringify(raw)}`, ctx.usage);
+  return new Date(ms).toISOString();
+}
+
+/** @param {Context} ctx */
+function baseUrl(ctx) {
+  const raw = str(ctx, "url") ?? setting(ctx.settings, "KEYWARD_URL")?.value ?? DEFAULT_URL;
+  const url = parseBaseUrl(raw);
+  if (url === null) throw usageError(`--url / KEYWARD_URL must be an http(s) URL without credentials, got ${JSON.stringify(printable(raw))}`, ctx.usage);
+  return url;
+}
+
+/**
+ * The admin token: --token, else KEYWARD_TOKEN (environment only: it is not a .dev.vars setting).
+ * @param {Context} ctx
+ */
+function userToken(ctx) {
+  const token = str(ctx, "token") ?? ctx.io.env.KEYWARD_TOKEN;
+  return token !== undefined && token !== "" ? token : null;
+}
+
+/**
+ * @param {Context} ctx
+ * @param {URL} url
+ */
+function warnIfPlaintext(ctx, url) {
+  if (url.protocol === "http:" && !isLoopback(url)) {
+    ctx.io.err(`warning: sending a bearer token over plain http to ${displayUrl(url)}; use https outside local development\n`);
+  }
+}
+
+/**
+ * @param {Context} ctx
+ * @param {"GET" | "POST" | "PUT"} method
+ * @param {string[]} segments
+ * @param {unknown} [body]
+ * @param {string} [token]  defaults to the user token
+ */
+async function call(ctx, method, segments, body, token) {
+  const base = baseUrl(ctx);
+  const bearer = token ?? userToken(ctx);
+  if (bearer === null) {
+    throw new CliError("no token: set KEYWARD_TOKEN or pass --token", {
+      exitCode: EXIT_USAGE,
+      hint: "for local development: export KEYWARD_TOKEN=$(npx keyward token --org ORG --role org:admin)",
+    });
+  }
+  warnIfPlaintext(ctx, base);
+  return request({ method, url: apiUrl(base, segments), token: bearer, body, base });
+}
+
+/**
+ * @param {Context} ctx
+ * @param {unknown} body
+ */
+function printJson(ctx, body) {
+  ctx.io.out(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+/**
+ * @param {unknown} body
+ * @param {string} what
+ * @returns {Record<string, unknown>}
+ */
+function expectObject(body, what) {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new CliError(`unexpected answer: ${what} is not a JSON object`);
+  return /** @type {Record<string, unknown>} */ (body);
+}
+
+/**
+ * @param {unknown} body
+ * @param {string} field
+ * @returns {Record<string, unknown>[]}
+ */
+function expectList(body, field) {
+  const items = expectObject(body, "the response")[field];
+  if (!Array.isArray(items)) throw new CliError(`unexpected answer: no "${field}" list in the response`);
+  return items.map((item) => expectObject(item, `an entry of "${field}"`));
+}
+
+// --- commands ----------------------------------------------------------------
+
+/** @param {Context} ctx */
+async function runToken(ctx) {
+  const role = req(ctx, "role");
+  if (!ROLES.includes(role)) throw usageError(`--role must be ${ROLES.join(" or ")}, got ${JSON.stringify(printable(role))}`, ctx.usage);
+  const ttlSeconds = str(ctx, "ttl") === undefined ? 3600 : integer(ctx, "ttl", 1);
+  const sub = str(ctx, "sub") ?? "dev-user";
+  if (sub.trim() === "") throw usageError("--sub must not be empty", ctx.usage);
+  const token = await mintDevToken(
+    { org: req(ctx, "org"), role, sub, ttlSeconds, permissions: list(str(ctx, "permissions")), customerIds: list(str(ctx, "customer-ids")) },
+    ctx.settings,
+  );
+  ctx.io.out(`${token}\n`);
+}
+
+/** @param {Context} ctx */
+async function runKeysCreate(ctx) {
+  const env = str(ctx, "env");
+  if (env !== undefined && env !== "live" && env !== "test") throw usageError(`--env must be live or test, got ${JSON.stringify(printable(env))}`, ctx.usage);
+  /** @type {Record<string, unknown>} */
+  const body = { label: req(ctx, "label") };
+  if (env !== undefined) body.environment = env;
+  const scopes = list(str(ctx, "scopes"));
+  if (scopes !== undefined) body.scopes = scopes;
+  const expiresAt = isoTime(ctx, "expires-at");
+  if (expiresAt !== undefined) body.expiresAt = expiresAt;
+
+  const created = expectObject(await call(ctx, "POST", ["orgs", req(ctx, "org"), "keys"], body), "the created key");
+  ctx.io.err("warning: this is the only time the key is shown; Keyward stores just its hash. Copy it now into your secret store.\n");
+  if (ctx.values.json) {
+    printJson(ctx, created);
+    return;
+  }
+  const { key, ...view } = created;
+  if (typeof key !== "string" || key === "") throw new CliError("unexpected answer: the created key has no `key` field");
+  ctx.io.out(`API key (shown once):\n\n    ${printable(key)}\n\n${keyView(view)}\n`);
+}
+
+/** @param {Context} ctx */
+async function runKeysList(ctx) {
+  const org = req(ctx, "org");
+  const body = await call(ctx, "GET", ["orgs", org, "keys"]);
+  if (ctx.values.json) return printJson(ctx, body);
+  const keys = expectList(body, "keys");
+  ctx.io.out(keys.length === 0 ? `no keys for org ${printable(org)}\n` : `${keyTable(keys)}\n`);
+}
+
+/** @param {Context} ctx */
+async function runKeysGet(ctx) {
+  const body = await call(ctx, "GET", ["orgs", req(ctx, "org"), "keys", req(ctx, "id")]);
+  if (ctx.values.json) return printJson(ctx, body);
+  ctx.io.out(`${keyView(expectObject(body, "the key"))}\n`);
+}
+
+/** @param {Context} ctx */
+async function runKeysRevoke(ctx) {
+  const at = isoTime(ctx, "at");
+  const body = await call(ctx, "POST", ["orgs", req(ctx, "org"), "keys", req(ctx, "id"), "revoke"], at === undefined ? {} : { at });
+  if (ctx.values.json) return printJson(ctx, body);
+  ctx.io.out(`${keyView(expectObject(body, "the key"))}\n`);
+}
+
+/** @param {Context} ctx */
+async function runLimitSet(ctx) {
+  const limit = integer(ctx, "limit", 0);
+  const windowSeconds = integer(ctx, "window", 1);
+  const base = baseUrl(ctx);
+  let token = userToken(ctx);
+  const usingUserToken = token !== null;
+  if (token === null) {
+    const operator = setting(ctx.settings, "KEYWARD_OPERATOR_TOKEN");
+    if (operator === null) {
+      throw new CliError("no operator token: set KEYWARD_OPERATOR_TOKEN (or pass --token)", {
+        exitCode: EXIT_USAGE,
+        hint: "for a local Keyward, run from the directory with its .dev.vars",
+      });
+    }
+    if (operator.source === ".dev.vars" && !isLoopback(base)) {
+      throw new CliError(`not sending the .dev.vars operator token to ${displayUrl(base)}, which is not local; set KEYWARD_OPERATOR_TOKEN for that deployment`, {
+        exitCode: EXIT_USAGE,
+      });
+    }
+    token = operator.value;
+  }
+  let body;
+  try {
+    body = await call(ctx, "PUT", ["orgs", req(ctx, "org"), "keys", req(ctx, "id"), "rate-limit"], { limit, windowSeconds }, token);
+  } catch (error) {
+    if (error instanceof CliError && usingUserToken && (error.status === 401 || error.status === 403)) {
+      error.hint = "limit set needs the operator token; it used --token / KEYWARD_TOKEN. Unset KEYWARD_TOKEN to use KEYWARD_OPERATOR_TOKEN.";
+    }
+    throw error;
+  }
+  if (ctx.values.json) return printJson(ctx, body);
+  const result = expectObject(body, "the response");
+  if ("id" in result) {
+    ctx.io.out(`${keyView(result)}\n`);
+  } else {
+    const applied = /** @type {{ limit?: unknown, windowSeconds?: unknown }} */ (result.rateLimit ?? result);
+    ctx.io.out(`rate limit of ${printable(req(ctx, "id"))} set to ${printable(applied.limit ?? limit)} requests / ${printable(applied.windowSeconds ?? windowSeconds)} s\n`);
+  }
+}
+
+/** @param {Context} ctx */
+async function runAudit(ctx) {
+  const org = req(ctx, "org");
+  const body = await call(ctx, "GET", ["orgs", org, "audit"]);
+  if (ctx.values.json) return printJson(ctx, body);
+  const events = expectList(body, "events");
+  ctx.io.out(events.length === 0 ? `no audit events for org ${printable(org)}\n` : `${auditTable(events)}\n`);
+}

@@ -1,0 +1,273 @@
+import { Hono } from "hono";
+import type { KeywardEnv } from "../app";
+import type { UserTokenVerifier } from "../authz/user-token";
+import type { Config } from "../config";
+import { backendUnavailable, KeywardError } from "../errors";
+import type { GuardClient } from "../guard/guard-client";
+import type { KeySettings } from "../guard/guard-types";
+import { generateKey, hashKey, randomId } from "../keys/key-format";
+import type { OrgLedger, LedgerKey } from "../ledger/org-ledger";
+import type { Logger } from "../log";
+import type { KeyIndex } from "../lookup/key-index";
+import type { KeyRecord } from "../lookup/key-record";
+import { authenticate, notFound, requireOperator, requireOrgAdmin } from "./admin-auth";
+import { openApiDocument } from "./openapi";
+import { createKeyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
+
+export interface AdminApiOptions {
+  config: Config;
+  verifier: UserTokenVerifier;
+  ledgers: DurableObjectNamespace<OrgLedger>;
+  guards: GuardClient;
+  keys: KeyIndex;
+  now: () => number;
+  log: Logger;
+}
+
+const ORG_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const KEY_ID = /^key_[0-9a-f]{20}$/;
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function settingsOfLedger(k: LedgerKey): KeySettings {
+  return {
+    keyId: k.id,
+    version: k.version,
+    limit: k.limit,
+    windowSeconds: k.windowSeconds,
+    expiresAt: k.expiresAt,
+    revoked: k.revokedAt !== null,
+    revokeAt: k.revokeAt,
+  };
+}
+
+export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
+  return {
+    v: 1,
+    id: k.id,
+    org,
+    environment: k.environment,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    status: k.revokedAt !== null ? "revoked" : "active",
+    expiresAt: k.expiresAt,
+    revokeAt: k.revokeAt,
+    rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
+    version: k.version,
+    createdAt: k.createdAt,
+  };
+}
+
+function view(k: LedgerKey, now: number, lastUsedAt: number | null) {
+  const revokedAt = k.revokedAt ?? (k.revokeAt !== null && k.revokeAt <= now ? k.revokeAt : null);
+  return {
+    id: k.id,
+    prefix: k.prefix,
+    label: k.label,
+    environment: k.environment,
+    scopes: k.scopes,
+    status: revokedAt !== null ? ("revoked" as const) : k.expiresAt !== null && k.expiresAt <= now ? ("expired" as const) : ("active" as const),
+    createdAt: iso(k.createdAt) as string,
+    createdBy: k.createdBy,
+    lastUsedAt: iso(lastUsedAt),
+    revokedAt: iso(revokedAt),
+    revokeAt: revokedAt === null ? iso(k.revokeAt) : null,
+    expiresAt: iso(k.expiresAt),
+    rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
+  };
+}
+
+/**
+ * The admin API under /_keyward/v1. Writes go guard first (enforcement), then
+ * the org's ledger (book of record, read-your-writes), then KV (edge index). A
+ * failure part-way is reported as 503 and a retry of the same call completes it.
+ */
+export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
+  const app = new Hono<KeywardEnv>();
+  const ledger = (org: string) => options.ledgers.get(options.ledgers.idFromName(org));
+
+  async function ledgerCall<T>(what: () => Promise<T>): Promise<T> {
+    try {
+      return await what();
+    } catch (error) {
+      if (error instanceof KeywardError) throw error;
+      options.log.error("ledger_call_failed", { error: error instanceof Error ? error.name : "unknown" });
+      throw backendUnavailable("the organisation's key ledger");
+    }
+  }
+
+  function orgOf(raw: string): string {
+    if (!ORG_ID.test(raw)) throw notFound();
+    return raw;
+  }
+
+  async function findKey(org: string, id: string): Promise<LedgerKey> {
+    if (!KEY_ID.test(id)) throw notFound();
+    const key = await ledgerCall(() => ledger(org).getKey(id) as Promise<LedgerKey | null>);
+    if (key === null) throw notFound();
+    return key;
+  }
+
+  async function lastUsed(k: LedgerKey): Promise<number | null> {
+    // Informational only: a guard that cannot answer leaves it blank.
+    return options.guards.status(settingsOfLedger(k)).then((s) => s.lastUsedAt, () => null);
+  }
+
+  async function syncKv(org: string, k: LedgerKey, partial: string): Promise<void> {
+    if (k.kvVersion >= k.version) return;
+    const hash = k.hash;
+    try {
+      await options.keys.put(hash, recordOfLedger(k, org));
+    } catch {
+      options.log.error("kv_write_failed", { keyId: k.id });
+      throw new KeywardError("AUTH_BACKEND_UNAVAILABLE", `${partial} The edge index (KV) could not be updated: repeat this call to complete it.`, {
+        headers: { "Retry-After": "1" },
+      });
+    }
+    await ledgerCall(() => ledger(org).markSynced(k.id, k.version) as Promise<void>);
+  }
+
+  const actor = (c: { req: { header(name: string): string | undefined } }) =>
+    authenticate(c.req.header("authorization") ?? null, options.verifier, options.config.operatorToken);
+
+  app.use(async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
+
+  app.get("/openapi.json", (c) => c.json(openApiDocument()));
+
+  app.post("/orgs/:org/keys", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOrgAdmin(await actor(c), org);
+    const body = await readBody(c.req.raw, createKeyBody);
+    const now = options.now();
+    const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
+    if (expiresAt !== null && expiresAt <= now) throw new KeywardError("INVALID_REQUEST", "expiresAt: must be in the future", { field: "expiresAt" });
+    const environment = body.environment ?? "live";
+    const { key, displayPrefix } = generateKey(options.config.keyTypePrefix, environment);
+    const record: LedgerKey = {
+      id: randomId("key"),
+      hash: await hashKey(key),
+      prefix: displayPrefix,
+      label: body.label,
+      environment,
+      scopes: body.scopes ?? null,
+      createdAt: now,
+      createdBy: by,
+      expiresAt,
+      revokedAt: null,
+      revokeAt: null,
+      limit: options.config.defaultLimit,
+      windowSeconds: options.config.defaultWindowSeconds,
+      version: 1,
+      kvVersion: 1,
+    };
+    const requestId = c.get("requestId");
+    await ledgerCall(() =>
+      ledger(org).addKey(record, { at: now, actor: by, action: "key.created", keyId: record.id, requestId, detail: { label: record.label, environment } }) as Promise<void>,
+    );
+    try {
+      await options.keys.put(record.hash, recordOfLedger(record, org));
+    } catch {
+      // Nothing half-made: without its index entry the key could never be used.
+      await ledgerCall(() => ledger(org).removeKey(record.id) as Promise<void>).catch(() => {});
+      options.log.error("kv_write_failed", { keyId: record.id });
+      throw backendUnavailable("the key index (KV); no key was created");
+    }
+    options.log.info("key_created", { requestId, org, keyId: record.id, by });
+    return c.json({ key, ...view(record, now, null) }, 201);
+  });
+
+  app.get("/orgs/:org/keys", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    const keys = await ledgerCall(() => ledger(org).listKeys() as Promise<LedgerKey[]>);
+    const now = options.now();
+    const used = await Promise.all(keys.map(lastUsed));
+    return c.json({ keys: keys.map((k, i) => view(k, now, used[i] ?? null)) });
+  });
+
+  app.get("/orgs/:org/keys/:id", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    const k = await findKey(org, c.req.param("id"));
+    return c.json(view(k, options.now(), await lastUsed(k)));
+  });
+
+  app.post("/orgs/:org/keys/:id/revoke", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOrgAdmin(await actor(c), org);
+    const body = await readBody(c.req.raw, revokeBody);
+    let k = await findKey(org, c.req.param("id"));
+    const now = options.now();
+    const at = body.at === undefined ? null : Math.max(Date.parse(body.at), now);
+    const immediate = at === null || at <= now;
+    const already = k.revokedAt !== null || (k.revokeAt !== null && (immediate ? k.revokeAt <= now : k.revokeAt <= at));
+    const version = already ? k.version : k.version + 1;
+    // Enforcement first: once the guard has it, the very next request is refused.
+    await options.guards.revoke({ ...settingsOfLedger(k), version }, immediate ? null : at);
+    if (!already) {
+      const change = immediate ? { revokedAt: now, revokeAt: null, version } : { revokeAt: at, version };
+      const event = {
+        at: now,
+        actor: by,
+        action: immediate ? ("key.revoked" as const) : ("key.revocation_scheduled" as const),
+        keyId: k.id,
+        requestId: c.get("requestId"),
+        detail: immediate ? {} : { at: iso(at) },
+      };
+      k = (await ledgerCall(() => ledger(org).updateKey(k.id, change, event) as Promise<LedgerKey | null>)) ?? k;
+    }
+    await syncKv(org, k, "The key is revoked and already refused.");
+    return c.json(view(k, now, await lastUsed(k)));
+  });
+
+  app.put("/orgs/:org/keys/:id/rate-limit", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOperator(await actor(c));
+    const body = await readBody(c.req.raw, rateLimitBody);
+    let k = await findKey(org, c.req.param("id"));
+    const now = options.now();
+    if (k.limit !== body.limit || k.windowSeconds !== body.windowSeconds) {
+      const version = k.version + 1;
+      await options.guards.setLimit({ ...settingsOfLedger(k), version }, body.limit, body.windowSeconds);
+      const event = {
+        at: now,
+        actor: by,
+        action: "key.rate_limit_changed" as const,
+        keyId: k.id,
+        requestId: c.get("requestId"),
+        detail: { from: { limit: k.limit, windowSeconds: k.windowSeconds }, to: body },
+      };
+      k = (await ledgerCall(() => ledger(org).updateKey(k.id, { ...body, version }, event) as Promise<LedgerKey | null>)) ?? k;
+    }
+    await syncKv(org, k, "The new limit is already in force.");
+    return c.json(view(k, now, await lastUsed(k)));
+  });
+
+  app.get("/orgs/:org/audit", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    const events = await ledgerCall(() => ledger(org).audit() as Promise<Awaited<ReturnType<OrgLedger["audit"]>>>);
+    return c.json({ events: events.map((e) => ({ ...e, at: iso(e.at) })) });
+  });
+
+  // A known path with another method: 405 with Allow, and nothing changes.
+  const allowed: [string, string][] = [
+    ["/orgs/:org/keys", "GET, POST"],
+    ["/orgs/:org/keys/:id", "GET"],
+    ["/orgs/:org/keys/:id/revoke", "POST"],
+    ["/orgs/:org/keys/:id/rate-limit", "PUT"],
+    ["/orgs/:org/audit", "GET"],
+    ["/openapi.json", "GET"],
+  ];
+  for (const [path, allow] of allowed) {
+    app.all(path, (c) => {
+      throw new KeywardError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allow}.`, { headers: { Allow: allow } });
+    });
+  }
+  app.all("*", (c) => {
+    throw new KeywardError("NOT_FOUND", `${c.req.method} ${new URL(c.req.url).pathname} is not an admin route; see /_keyward/v1/openapi.json.`);
+  });
+  return app;
+}

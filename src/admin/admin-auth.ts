@@ -1,0 +1,60 @@
+import type { UserTokenVerifier } from "../authz/user-token";
+import { KeywardError } from "../errors";
+
+export type Actor = { kind: "operator" } | { kind: "user"; subject: string; org: string | null; role: string | null };
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+export const ADMIN_ROLE = "org:admin";
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Compares two secrets in constant time (over their SHA-256, so length leaks nothing). */
+export async function secretsEqual(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)]);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= (x[i] as number) ^ (y[i] as number);
+  return diff === 0;
+}
+
+/** Who is calling the admin API: an org member (user JWT) or the platform operator. */
+export async function authenticate(authorization: string | null, verifier: UserTokenVerifier, operatorToken: string | null): Promise<Actor> {
+  const match = authorization === null ? null : /^bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization.trim());
+  if (!match) {
+    throw new KeywardError("MISSING_AUTH_HEADER", 'Send "Authorization: Bearer <admin user token>" (or the operator token).');
+  }
+  const token = match[1] as string;
+  if (JWT_SHAPE.test(token)) {
+    const claims = await verifier.verify(token);
+    return { kind: "user", subject: claims.subject, org: claims.org, role: claims.role };
+  }
+  if (operatorToken !== null && (await secretsEqual(token, operatorToken))) return { kind: "operator" };
+  throw new KeywardError("INVALID_USER_TOKEN", "This is neither a valid user token nor the operator token.", { bearerError: "invalid_token" });
+}
+
+const notFound = () => new KeywardError("NOT_FOUND", "No such key in this organisation.");
+
+/**
+ * Org admins manage their own org's keys. Anyone else from another org gets the
+ * same 404 as for a key that does not exist: the org's keys are not revealed.
+ */
+export function requireOrgAdmin(actor: Actor, org: string): string {
+  if (actor.kind === "operator") {
+    throw new KeywardError("INSUFFICIENT_PERMISSIONS", "The operator token manages rate limits only; use an org admin's token for keys.");
+  }
+  if (actor.org !== org) throw notFound();
+  if (actor.role !== ADMIN_ROLE) {
+    throw new KeywardError("INSUFFICIENT_PERMISSIONS", `Managing keys needs the ${ADMIN_ROLE} role; ask an admin of your organisation.`);
+  }
+  return `user:${actor.subject}`;
+}
+
+export function requireOperator(actor: Actor): string {
+  if (actor.kind !== "operator") {
+    throw new KeywardError("INSUFFICIENT_PERMISSIONS", "Only the platform operator can change a key's rate limit; ask the operator.");
+  }
+  return "operator";
+}
+
+export { notFound };

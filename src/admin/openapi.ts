@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { auditList, createdKey, createKeyBody, errorBody, keyList, keyView, rateLimitBody, revokeBody } from "./schemas";
+
+const schema = (s: z.ZodType, io: "input" | "output" = "output") => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
+  return rest;
+};
+
+const json = (s: z.ZodType, io: "input" | "output" = "output") => ({ content: { "application/json": { schema: schema(s, io) } } });
+
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [String(status), { description: "error (see code)", ...json(errorBody) }]));
+
+const orgParam = { name: "org", in: "path", required: true, schema: { type: "string" } };
+const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^key_[0-9a-f]{20}$" } };
+
+let cached: Record<string, unknown> | null = null;
+
+/** OpenAPI 3.1 description of the admin API, generated from the schemas that validate it. */
+export function openApiDocument(): Record<string, unknown> {
+  cached ??= {
+    openapi: "3.1.0",
+    info: { title: "Keyward admin API", version: "1" },
+    servers: [{ url: "/_keyward/v1" }],
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "an org admin's user JWT, or the operator token" } } },
+    security: [{ bearer: [] }],
+    paths: {
+      "/orgs/{org}/keys": {
+        parameters: [orgParam],
+        post: {
+          summary: "Create a key (org admin). The response holds the key, once.",
+          requestBody: { required: true, ...json(createKeyBody, "input") },
+          responses: { "201": { description: "created", ...json(createdKey) }, ...errors(400, 401, 403, 404, 503) },
+        },
+        get: { summary: "List the org's keys (org admin)", responses: { "200": { description: "keys", ...json(keyList) }, ...errors(401, 403, 404, 503) } },
+      },
+      "/orgs/{org}/keys/{id}": {
+        parameters: [orgParam, idParam],
+        get: { summary: "One key (org admin)", responses: { "200": { description: "the key", ...json(keyView) }, ...errors(401, 403, 404, 503) } },
+      },
+      "/orgs/{org}/keys/{id}/revoke": {
+        parameters: [orgParam, idParam],
+        post: {
+          summary: "Revoke a key (org admin); idempotent; in force before the response returns",
+          requestBody: { required: false, ...json(revokeBody, "input") },
+          responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/keys/{id}/rate-limit": {
+        parameters: [orgParam, idParam],
+        put: {
+          summary: "Change a key's rate limit (operator); in force on the next request, window kept",
+          requestBody: { required: true, ...json(rateLimitBody, "input") },
+          responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/audit": {
+        parameters: [orgParam],
+        get: { summary: "Who created, revoked or changed what, when (org admin)", responses: { "200": { description: "events", ...json(auditList) }, ...errors(401, 403, 404, 503) } },
+      },
+    },
+  };
+  return cached;
+}

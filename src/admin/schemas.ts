@@ -1,0 +1,100 @@
+import { z } from "zod";
+import { KeywardError } from "../errors";
+
+/**
+ * Admin API input and output, as Zod schemas. They validate requests and are
+ * also the source of /_keyward/v1/openapi.json, so the two cannot drift apart.
+ */
+const isoTime = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp, e.g. 2027-01-31T00:00:00Z");
+export const SCOPE = /^[A-Za-z0-9:_.*-]{1,64}$/;
+
+export const createKeyBody = z.strictObject({
+  label: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters"),
+  environment: z.enum(["live", "test"]).optional().describe("live (default) or test; test keys can be routed to ORIGIN_URL_TEST"),
+  scopes: z.array(z.string().regex(SCOPE, "must be 1-64 letters, digits or :_.*-")).max(64).optional().describe("default: everything the org may do"),
+  expiresAt: isoTime.optional(),
+});
+
+export const revokeBody = z.strictObject({
+  at: isoTime.optional().describe("revoke later, for a rotation grace period; default now"),
+});
+
+export const rateLimitBody = z.strictObject({
+  limit: z.number().int("must be a whole number").min(0).max(1_000_000),
+  windowSeconds: z.number().int("must be a whole number").min(1).max(86_400),
+});
+
+export const keyView = z.object({
+  id: z.string(),
+  prefix: z.string(),
+  label: z.string(),
+  environment: z.enum(["live", "test"]),
+  scopes: z.array(z.string()).nullable(),
+  status: z.enum(["active", "revoked", "expired"]),
+  createdAt: isoTime,
+  createdBy: z.string(),
+  lastUsedAt: isoTime.nullable(),
+  revokedAt: isoTime.nullable(),
+  revokeAt: isoTime.nullable(),
+  expiresAt: isoTime.nullable(),
+  rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+});
+
+export const createdKey = keyView.extend({ key: z.string().describe("the API key: shown in this response only, never again") });
+export const keyList = z.object({ keys: z.array(keyView) });
+export const auditList = z.object({
+  events: z.array(
+    z.object({ at: isoTime, actor: z.string(), action: z.string(), keyId: z.string(), requestId: z.string(), detail: z.record(z.string(), z.unknown()) }),
+  ),
+});
+export const errorBody = z.object({ code: z.string(), message: z.string(), requestId: z.string(), field: z.string().optional() });
+
+/** Admin request bodies are small; anything larger is refused before it is read in full. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+async function readCapped(request: Request): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  const tooLarge = () => new KeywardError("INVALID_REQUEST", `body: must be at most ${MAX_BODY_BYTES} bytes of JSON`, { field: "body" });
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Reads and validates a JSON body; a 400 names the first field at fault. An empty body is `{}`. */
+export async function readBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+  const text = (await readCapped(request)).trim();
+  let json: unknown = {};
+  if (text !== "") {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new KeywardError("INVALID_REQUEST", "body: must be valid JSON", { field: "body" });
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+  const field =
+    issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]].join(".") : issue.path.length > 0 ? issue.path.join(".") : "body";
+  const message = issue.code === "unrecognized_keys" ? "is not a known field; remove it" : issue.message;
+  throw new KeywardError("INVALID_REQUEST", `${field}: ${message}`, { field });
+}

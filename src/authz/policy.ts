@@ -1,0 +1,132 @@
+import { z } from "zod";
+import { ConfigError } from "../config";
+
+/**
+ * Declarative route policy: method + path pattern -> the permission required,
+ * and optionally the path parameter naming a resource that must be among the
+ * user's assigned ones. Once rules exist, a route that no rule matches is denied.
+ *
+ *   { "rules": [ { "method": "GET", "path": "/customers/:customerId", "permission": "customers:read", "resource": "customerId" } ] }
+ */
+export const ALL_RESOURCES = "resources:all";
+
+export interface Preset {
+  permissions: string[];
+}
+
+/** Built-in role presets (overridable in the policy file). */
+export const BUILTIN_PRESETS: Record<string, Preset> = {
+  admin: { permissions: ["customers:read", "customers:write", "subscriptions:read", "subscriptions:write", ALL_RESOURCES] },
+  limited: { permissions: ["customers:read", "customers:write", "subscriptions:read", "subscriptions:write"] },
+  support: { permissions: ["customers:read", "subscriptions:read", ALL_RESOURCES] },
+};
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"] as const;
+const PERMISSION = /^[A-Za-z0-9:_.-]{1,64}$/;
+const SEGMENT = /^(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()+,;=@-]+|\*)$/;
+
+const ruleSchema = z
+  .strictObject({
+    method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)]),
+    path: z
+      .string()
+      .startsWith("/", "must start with /")
+      .refine((p) => p === "/" || p.slice(1).split("/").every((s) => SEGMENT.test(s)), "segments must be literals, :params or a final *")
+      .refine((p) => !p.slice(1).split("/").slice(0, -1).includes("*"), "* may only be the last segment"),
+    permission: z.string().regex(PERMISSION, "must be 1-64 letters, digits or :_.-").nullable(),
+    resource: z.string().optional(),
+  })
+  .refine((r) => r.resource === undefined || r.path.includes(`:${r.resource}`), { message: "names a parameter the path does not have", path: ["resource"] });
+
+export const policyFileSchema = z.strictObject({
+  $comment: z.string().optional(),
+  /** The user-token claim naming a preset, for tokens that carry no permissions. */
+  roleClaim: z.string().min(1).optional(),
+  presets: z.record(z.string(), z.strictObject({ permissions: z.array(z.string().regex(PERMISSION)) })).optional(),
+  rules: z.array(ruleSchema).nullable(),
+});
+
+export type PolicyFile = z.infer<typeof policyFileSchema>;
+
+export interface RouteMatch {
+  permission: string | null;
+  resource: string | null;
+  params: Record<string, string>;
+}
+
+export interface RoutePolicy {
+  roleClaim: string;
+  presets: Record<string, Preset>;
+  /** null when no rules are configured (key scopes and user token only). */
+  match: ((method: string, path: string) => RouteMatch | null) | null;
+}
+
+interface CompiledRule {
+  methods: Set<string>;
+  segments: string[];
+  permission: string | null;
+  resource: string | null;
+}
+
+function matchRule(rule: CompiledRule, method: string, segments: string[]): Record<string, string> | null {
+  if (!rule.methods.has("*") && !rule.methods.has(method)) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < rule.segments.length; i++) {
+    const pattern = rule.segments[i] as string;
+    if (pattern === "*") return i < segments.length ? params : null;
+    const actual = segments[i];
+    if (actual === undefined) return null;
+    if (pattern.startsWith(":")) params[pattern.slice(1)] = actual;
+    else if (pattern !== actual) return null;
+  }
+  return segments.length === rule.segments.length ? params : null;
+}
+
+function decode(segment: string): string | null {
+  try {
+    const value = decodeURIComponent(segment);
+    // An encoded slash or dot-segment must not smuggle a different path past a rule.
+    return value.includes("/") || value === "." || value === ".." || value === "" ? null : value;
+  } catch {
+    return null;
+  }
+}
+
+/** Validates a policy file (start-up); the error names the rule and field at fault. */
+export function compilePolicy(raw: unknown, source = "keyward.policy.json"): RoutePolicy {
+  const parsed = policyFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const where = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+    throw new ConfigError(source, `${where || "(top level)"}: ${issue.message}`);
+  }
+  const file = parsed.data;
+  const rules: CompiledRule[] | null =
+    file.rules?.map((r) => ({
+      methods: new Set(Array.isArray(r.method) ? r.method : [r.method]),
+      segments: r.path === "/" ? [] : r.path.slice(1).split("/"),
+      permission: r.permission,
+      resource: r.resource ?? null,
+    })) ?? null;
+  return {
+    roleClaim: file.roleClaim ?? "role",
+    presets: { ...BUILTIN_PRESETS, ...file.presets },
+    match:
+      rules === null
+        ? null
+        : (method, path) => {
+            const raw = path === "/" ? [] : path.slice(1).split("/");
+            const segments: string[] = [];
+            for (const s of raw) {
+              const d = decode(s);
+              if (d === null) return null; // empty, dot or encoded-slash segment: no rule matches, denied
+              segments.push(d);
+            }
+            for (const rule of rules) {
+              const params = matchRule(rule, method, segments);
+              if (params) return { permission: rule.permission, resource: rule.resource, params };
+            }
+            return null;
+          },
+  };
+}

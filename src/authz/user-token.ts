@@ -1,0 +1,157 @@
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importJWK, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import type { UserTokenConfig } from "../config";
+import { backendUnavailable, KeywardError } from "../errors";
+import type { Logger } from "../log";
+
+/** What Keyward takes from a verified user token (claim names are configurable). */
+export interface UserClaims {
+  subject: string;
+  org: string | null;
+  role: string | null;
+  /** From the permissions claim (a list) or the scope claim (space-separated); null when neither is present. */
+  permissions: string[] | null;
+  /** Resource ids assigned to the user (claim `customer_ids` by default); null when absent. */
+  resources: string[] | null;
+  /** The application role naming a role preset (claim from the route policy's roleClaim). */
+  appRole: string | null;
+}
+
+export interface UserTokenVerifier {
+  /** Verifies a user JWT. Throws 401 INVALID_USER_TOKEN, or 503 when the JWKS cannot be fetched. */
+  verify(token: string): Promise<UserClaims>;
+  readonly configured: boolean;
+}
+
+export interface UserTokenVerifierOptions {
+  config: UserTokenConfig;
+  /** Claim holding the application role (route policy's roleClaim). */
+  roleClaim?: string;
+  log: Logger;
+  /** How JWKS documents are fetched (tests count and fault it). */
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** Longest token accepted; anything longer is refused before any parsing. */
+const MAX_TOKEN_CHARS = 8192;
+const KID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Headers that name a key or a key location: we only ever use the configured keys. */
+const FORBIDDEN_HEADERS = ["jku", "jwk", "x5u", "x5c"];
+
+const invalid = (message: string) =>
+  new KeywardError("INVALID_USER_TOKEN", `The user token is not valid: ${message}. Sign in again to get a new token.`, { bearerError: "invalid_token" });
+
+function listClaim(value: unknown, separator = false): string[] | null {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
+  if (separator && typeof value === "string") return value.split(" ").filter((v) => v !== "");
+  return null;
+}
+
+/**
+ * Builds the verifier once (bad configuration fails at start-up). Keys come from
+ * exactly one source: a remote JWKS, a configured public key, or (development
+ * only) an HMAC secret. Algorithms are pinned by configuration, never taken from
+ * the token: `alg: none`, HS256 with the public key as secret, or any other
+ * algorithm, is refused.
+ */
+export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenVerifier {
+  const { config } = options;
+  let keySource: Promise<JWTVerifyGetKey | CryptoKey | Uint8Array> | null = null;
+  let fromJwks = false;
+
+  if (config.jwksUrl !== null) {
+    fromJwks = true;
+    const remote = createRemoteJWKSet(new URL(config.jwksUrl), {
+      timeoutDuration: config.jwksTimeoutMs,
+      // At most one refetch per 30 s for an unknown kid: a random-kid flood costs a bounded number of fetches.
+      cooldownDuration: 30_000,
+      cacheMaxAge: 600_000,
+      [customFetch]: (url: string, init: RequestInit) => (options.fetch ?? fetch)(url, { ...init, redirect: "manual" }),
+    });
+    keySource = Promise.resolve(remote);
+  } else if (config.publicKey !== null) {
+    const alg = config.algorithms[0] as string;
+    const text = config.publicKey.trim();
+    keySource = text.startsWith("{")
+      ? (importJWK(JSON.parse(text), alg) as Promise<CryptoKey>)
+      : importSPKI(text, alg);
+    if (text.startsWith("{") && text.includes('"keys"')) keySource = Promise.resolve(createLocalJWKSet(JSON.parse(text)));
+  } else if (config.devSecret !== null) {
+    keySource = Promise.resolve(new TextEncoder().encode(config.devSecret));
+  }
+
+  return {
+    configured: keySource !== null,
+    async verify(token) {
+      if (keySource === null) throw invalid("this deployment does not accept user tokens");
+      if (token.length > MAX_TOKEN_CHARS) throw invalid("it is too long");
+      let header: ReturnType<typeof decodeProtectedHeader>;
+      try {
+        header = decodeProtectedHeader(token);
+      } catch {
+        throw invalid("it is not a well-formed JWT");
+      }
+      for (const name of FORBIDDEN_HEADERS) {
+        if (name in header) throw invalid(`its "${name}" header is not accepted; keys come only from Keyward's configuration`);
+      }
+      if (header.kid !== undefined && (typeof header.kid !== "string" || !KID_SHAPE.test(header.kid))) throw invalid("its key id (kid) is not acceptable");
+      if (typeof header.alg !== "string" || !config.algorithms.includes(header.alg)) {
+        throw invalid(`it is signed with ${JSON.stringify(header.alg)}; accepted: ${config.algorithms.join(", ")}`);
+      }
+
+      let backendFailed = false;
+      const source = await keySource;
+      const key =
+        typeof source === "function"
+          ? async (...args: Parameters<JWTVerifyGetKey>) => {
+              try {
+                return await source(...args);
+              } catch (error) {
+                // A missing kid is the token's fault; a JWKS we cannot fetch is ours (503).
+                if (!(error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)) backendFailed = true;
+                throw error;
+              }
+            }
+          : source;
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
+          algorithms: config.algorithms,
+          requiredClaims: ["exp"],
+          clockTolerance: config.clockSkewSeconds,
+          ...(config.issuer !== null ? { issuer: config.issuer } : {}),
+          ...(config.audience !== null ? { audience: config.audience } : {}),
+          ...(options.now ? { currentDate: new Date(options.now()) } : {}),
+        }));
+      } catch (error) {
+        if (backendFailed) {
+          options.log.error("jwks_unavailable", { error: error instanceof Error ? error.name : "unknown" });
+          throw backendUnavailable(fromJwks ? "the identity provider's key set (JWKS)" : "the user token key", 5);
+        }
+        const reason =
+          error instanceof errors.JWTExpired
+            ? "it has expired"
+            : error instanceof errors.JWTClaimValidationFailed
+              ? `its "${error.claim}" claim is wrong or missing`
+              : error instanceof errors.JWKSNoMatchingKey
+                ? "it was signed by an unknown key"
+                : "its signature or format is wrong";
+        throw invalid(reason);
+      }
+
+      const { claims } = config;
+      const subject = payload[claims.subject];
+      if (typeof subject !== "string" || subject === "") throw invalid(`its "${claims.subject}" claim is missing`);
+      const org = payload[claims.org];
+      const role = payload[claims.role];
+      return {
+        subject,
+        org: typeof org === "string" ? org : null,
+        role: typeof role === "string" ? role : null,
+        permissions: listClaim(payload[claims.permissions]) ?? listClaim(payload[claims.scope], true),
+        resources: listClaim(payload[claims.resources]),
+        appRole: typeof payload[options.roleClaim ?? "role"] === "string" ? (payload[options.roleClaim ?? "role"] as string) : null,
+      };
+    },
+  };
+}

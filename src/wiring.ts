@@ -1,0 +1,52 @@
+import { adminApi } from "./admin/admin-api";
+import { createKeyward } from "./app";
+import { buildAuthorizer } from "./authz/authorizer";
+import { userTokenVerifier } from "./authz/user-token";
+import type { Config } from "./config";
+import { guardClient } from "./guard/guard-client";
+import type { KeyGuard } from "./guard/key-guard";
+import { contextSigner } from "./identity/context-token";
+import type { OrgLedger } from "./ledger/org-ledger";
+import type { Logger } from "./log";
+import { keyIndex } from "./lookup/key-index";
+import type { RoutePolicy } from "./authz/policy";
+
+/** Everything Keyward needs from outside; the Worker passes its bindings, tests pass counting wrappers. */
+export interface WiringOptions {
+  config: Config;
+  kv: KVNamespace;
+  guards: DurableObjectNamespace<KeyGuard>;
+  ledgers: DurableObjectNamespace<OrgLedger>;
+  /** Reaches the origin. */
+  fetch: typeof fetch;
+  /** Fetches the identity provider's JWKS (defaults to `fetch`). */
+  jwksFetch?: typeof fetch;
+  policy: RoutePolicy | null;
+  now: () => number;
+  log: Logger;
+}
+
+/** Builds the whole Keyward app once per isolate (or per test). */
+export function wireKeyward(options: WiringOptions) {
+  const { config, now, log } = options;
+  const keys = keyIndex({ kv: options.kv, cacheTtlMs: config.cacheTtlMs, cacheMaxEntries: 10_000, timeoutMs: config.kvTimeoutMs, now, log });
+  const guards = guardClient({ namespace: options.guards, timeoutMs: config.guardTimeoutMs, log });
+  const verifier = userTokenVerifier({
+    config: config.userTokens,
+    log,
+    fetch: options.jwksFetch ?? options.fetch,
+    now,
+    ...(options.policy ? { roleClaim: options.policy.roleClaim } : {}),
+  });
+  return createKeyward({
+    config,
+    keys,
+    guards,
+    signer: contextSigner({ privateJwk: config.signingKey, issuer: config.contextIssuer, ttlSeconds: config.contextTtlSeconds, now }),
+    authorize: buildAuthorizer({ claims: config.userTokens.claims, verifier, policy: options.policy }),
+    fetch: options.fetch,
+    now,
+    log,
+    admin: adminApi({ config, verifier, ledgers: options.ledgers, guards, keys, now, log }),
+  });
+}
