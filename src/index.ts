@@ -10,6 +10,21 @@ import { wireKeyward } from "./wiring";
 export { KeyGuard } from "./guard/key-guard";
 export { OrgLedger } from "./ledger/org-ledger";
 
+/** The route policy: the ROUTE_POLICY variable (JSON) when set, else keyward.policy.json. */
+function loadPolicy(env: Env) {
+  const fromVar = env.ROUTE_POLICY;
+  if (typeof fromVar === "string" && fromVar.trim() !== "") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fromVar);
+    } catch {
+      throw new ConfigError("ROUTE_POLICY", "must be JSON (the same shape as keyward.policy.json)");
+    }
+    return compilePolicy(parsed, "ROUTE_POLICY");
+  }
+  return compilePolicy(policyFile);
+}
+
 type Handler = { fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response> };
 
 // One app per isolate and set of bindings: config and policy are validated once,
@@ -21,7 +36,7 @@ function build(env: Env): Handler {
   try {
     return wireKeyward({
       config: loadConfig(env),
-      policy: compilePolicy(policyFile),
+      policy: loadPolicy(env),
       kv: env.KEYS,
       guards: env.KEY_GUARD,
       ledgers: env.ORG_LEDGER,
