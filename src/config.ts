@@ -39,7 +39,10 @@ export interface UserTokenConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`Keyward configuration: ${variable} ${problem}`);
     this.name = "ConfigError";
   }
@@ -125,7 +128,8 @@ export function loadConfig(env: Record<string, unknown>): Config {
   if (production) {
     // Dev secrets are generated on developer machines and sit in plain files; they
     // must never protect real traffic.
-    if (devSecret !== null) throw new ConfigError("KEYWARD_DEV_JWT_SECRET", "is for local development only; remove it in production and configure USER_JWKS_URL or USER_PUBLIC_KEY");
+    if (devSecret !== null)
+      throw new ConfigError("KEYWARD_DEV_JWT_SECRET", "is for local development only; remove it in production and configure USER_JWKS_URL or USER_PUBLIC_KEY");
     if (operatorToken?.startsWith(DEV_MARK)) throw new ConfigError("KEYWARD_OPERATOR_TOKEN", "is a development token; generate a new secret for production");
     if (signingKey.kid.startsWith("dev-")) throw new ConfigError("KEYWARD_SIGNING_KEY", "is a development key; generate a new key for production");
   }
@@ -141,7 +145,10 @@ export function loadConfig(env: Record<string, unknown>): Config {
     if (!allowed.includes(alg)) throw new ConfigError("USER_JWT_ALGORITHMS", `has ${JSON.stringify(alg)}; allowed: ${allowed.join(", ")}`);
   }
   if (algorithms.includes("HS256") && (jwksUrl !== null || publicKey !== null)) {
-    throw new ConfigError("USER_JWT_ALGORITHMS", "must not include HS256 together with a public key or JWKS (a public key must never be usable as an HMAC secret)");
+    throw new ConfigError(
+      "USER_JWT_ALGORITHMS",
+      "must not include HS256 together with a public key or JWKS (a public key must never be usable as an HMAC secret)",
+    );
   }
   if (publicKey !== null && algorithms.length !== 1) {
     throw new ConfigError("USER_JWT_ALGORITHMS", "must name exactly one algorithm when USER_PUBLIC_KEY is set");

@@ -78,8 +78,7 @@ export function readCredentials(headers: Headers, options: CredentialOptions): C
   if (authTokens.length > 1) {
     throw new KeywardError("INVALID_REQUEST", "Authorization carries two different credentials; send exactly one.");
   }
-  const headerKeys =
-    keyHeader === null ? [] : distinct(splitValues(keyHeader).filter((v) => v !== "")).map((v) => checkToken(v, options.apiKeyHeader));
+  const headerKeys = keyHeader === null ? [] : distinct(splitValues(keyHeader).filter((v) => v !== "")).map((v) => checkToken(v, options.apiKeyHeader));
   if (headerKeys.length > 1) {
     throw new KeywardError("INVALID_REQUEST", `${options.apiKeyHeader} carries two different keys; send exactly one.`);
   }

@@ -100,12 +100,16 @@ export function gateway(options: GatewayOptions) {
         throw new KeywardError("KEY_EXPIRED", "This API key has expired. Ask your organisation's admin for a new key.");
       case "limited": {
         const retryAfter = retryAfterSeconds(verdict.retryAfterMs);
-        throw new KeywardError("RATE_LIMITED", `This key made more than ${verdict.limit} requests in ${verdict.windowSeconds} s. Retry after ${retryAfter} s.`, {
-          headers: {
-            "Retry-After": String(retryAfter),
-            ...rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }),
+        throw new KeywardError(
+          "RATE_LIMITED",
+          `This key made more than ${verdict.limit} requests in ${verdict.windowSeconds} s. Retry after ${retryAfter} s.`,
+          {
+            headers: {
+              "Retry-After": String(retryAfter),
+              ...rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }),
+            },
           },
-        });
+        );
       }
       case "usable":
         throw denial ?? new Error("guard answered usable to a consuming check");

@@ -51,7 +51,9 @@ function build(env: Env): Handler {
     return {
       fetch: () =>
         errorResponse(
-          new KeywardError("AUTH_BACKEND_UNAVAILABLE", `Keyward is misconfigured and refuses all requests. ${error.message}`, { headers: { "Retry-After": "60" } }),
+          new KeywardError("AUTH_BACKEND_UNAVAILABLE", `Keyward is misconfigured and refuses all requests. ${error.message}`, {
+            headers: { "Retry-After": "60" },
+          }),
           crypto.randomUUID(),
         ),
     };

@@ -1,6 +1,7 @@
 import { adminApi } from "./admin/admin-api";
 import { createKeyward } from "./app";
 import { buildAuthorizer } from "./authz/authorizer";
+import type { RoutePolicy } from "./authz/policy";
 import { userTokenVerifier } from "./authz/user-token";
 import type { Config } from "./config";
 import { guardClient } from "./guard/guard-client";
@@ -9,7 +10,6 @@ import { contextSigner } from "./identity/context-token";
 import type { OrgLedger } from "./ledger/org-ledger";
 import type { Logger } from "./log";
 import { keyIndex } from "./lookup/key-index";
-import type { RoutePolicy } from "./authz/policy";
 
 /** Everything Keyward needs from outside; the Worker passes its bindings, tests pass counting wrappers. */
 export interface WiringOptions {

@@ -42,7 +42,12 @@ describe("key lifecycle through the admin API", () => {
     const org = ORG();
     const created = await create(org, { label: "billing worker", environment: "test", scopes: ["customers:read"] });
     expect(created.key).toMatch(/^sk_test_[0-9a-f]{40}$/);
-    expect(created).toMatchObject({ prefix: created.key.slice(0, 16), status: "active", rateLimit: { limit: 60, windowSeconds: 60 }, createdBy: "user:user_1" });
+    expect(created).toMatchObject({
+      prefix: created.key.slice(0, 16),
+      status: "active",
+      rateLimit: { limit: 60, windowSeconds: 60 },
+      createdBy: "user:user_1",
+    });
     const listed = await list(org);
     expect(listed.map((k) => k.id)).toEqual([created.id]);
     const text = JSON.stringify(listed) + (await (await api(`/orgs/${org}/keys/${created.id}`, { headers: await admin(org) })).text());
@@ -188,7 +193,10 @@ describe("key lifecycle through the admin API", () => {
     const { h, create } = setup();
     const org = ORG();
     const { key, id } = await create(org);
-    await guardStub(id).revoke({ settings: { keyId: id, version: 2, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null }, at: null });
+    await guardStub(id).revoke({
+      settings: { keyId: id, version: 2, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null },
+      at: null,
+    });
     const userToken = await devToken({ org, role: "org:member", extra: { permissions: ["customers:read"] } });
     const variants: RequestInit[] = [
       { headers: { authorization: `Bearer ${key}` } },
@@ -225,7 +233,9 @@ describe("admin API refusals change nothing (THREATS 41-44)", () => {
     const org = ORG();
     const { id } = await create(org);
     expect((await api(`/orgs/${org}/keys`, { method: "POST", headers: operator, body: '{"label":"x"}' })).status).toBe(403);
-    expect((await api(`/orgs/${org}/keys/${id}/rate-limit`, { method: "PUT", headers: await admin(org), body: '{"limit":1,"windowSeconds":1}' })).status).toBe(403);
+    expect((await api(`/orgs/${org}/keys/${id}/rate-limit`, { method: "PUT", headers: await admin(org), body: '{"limit":1,"windowSeconds":1}' })).status).toBe(
+      403,
+    );
     const wrong = await api(`/orgs/${org}/keys/${id}/rate-limit`, { method: "PUT", headers: { authorization: `Bearer ${"x".repeat(40)}` }, body: "{}" });
     expect(wrong.status).toBe(401);
   });
@@ -295,7 +305,11 @@ describe("admin API refusals change nothing (THREATS 41-44)", () => {
 
 describe("admin tokens (THREATS 31-36 applied to the admin API)", () => {
   const cases: [string, () => Promise<string>][] = [
-    ["alg none", async () => `${btoa('{"alg":"none"}').replace(/=+$/, "")}.${btoa(JSON.stringify({ sub: "u", org_id: "o", org_role: "org:admin", exp: 9e9 })).replace(/=+$/, "")}.`],
+    [
+      "alg none",
+      async () =>
+        `${btoa('{"alg":"none"}').replace(/=+$/, "")}.${btoa(JSON.stringify({ sub: "u", org_id: "o", org_role: "org:admin", exp: 9e9 })).replace(/=+$/, "")}.`,
+    ],
     ["a wrong secret", () => devToken({ org: "o", secret: "not-the-secret" })],
     ["an expired token", () => devToken({ org: "o", expiresIn: -3600 })],
     ["no exp", () => devToken({ org: "o", omitExp: true })],
@@ -321,7 +335,16 @@ describe("admin tokens (THREATS 31-36 applied to the admin API)", () => {
 describe("discovery", () => {
   it("describes the admin API as OpenAPI generated from the validating schemas", async () => {
     const { api } = setup();
-    const doc = (await (await api("/openapi.json")).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, { maxLength?: number }>; additionalProperties: boolean } }> } }>> };
+    const doc = (await (await api("/openapi.json")).json()) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<
+          string,
+          { requestBody?: { content: Record<string, { schema: { properties: Record<string, { maxLength?: number }>; additionalProperties: boolean } }> } }
+        >
+      >;
+    };
     expect(doc.openapi).toBe("3.1.0");
     const create = doc.paths["/orgs/{org}/keys"]?.post?.requestBody?.content["application/json"]?.schema;
     expect(create?.properties.label?.maxLength).toBe(100);

@@ -7,5 +7,8 @@ declare global {
       KEYWARD_OPERATOR_TOKEN: string;
       KEYWARD_DEV_JWT_SECRET: string;
     }
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
   }
 }

@@ -261,7 +261,13 @@ describe("KV and guard faults: fail closed (THREATS 12-16)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("ratelimit")).toBe('"default";r=4;t=60');
     const status = await guardStub(record.id).describe({
-      keyId: record.id, version: 1, limit: 5, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null,
+      keyId: record.id,
+      version: 1,
+      limit: 5,
+      windowSeconds: 60,
+      expiresAt: null,
+      revoked: false,
+      revokeAt: null,
     });
     expect(status.inWindow).toBe(1);
   });
@@ -473,7 +479,10 @@ describe("origin (THREATS 46-48, 51)", () => {
     const token = forwarded.headers.get("x-keyward-context") as string;
     const [head, payload, sig] = token.split(".") as [string, string, string];
     const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
-    const forged = btoa(JSON.stringify({ ...claims, org: "org_evil" })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const forged = btoa(JSON.stringify({ ...claims, org: "org_evil" }))
+      .replace(/=+$/, "")
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_");
     const tampered = new Request(forwarded.url, { method: "DELETE", headers: { "x-keyward-context": `${head}.${forged}.${sig}` } });
     await expect(verifyKeywardContext(tampered, { jwks })).rejects.toThrow(/not valid/);
     await expect(verifyKeywardContext(forwarded, { jwks, currentDate: new Date(Date.now() + 5 * 60_000) })).rejects.toThrow(/not valid/);

@@ -6,7 +6,7 @@ import { backendUnavailable, KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import type { KeySettings } from "../guard/guard-types";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
-import type { OrgLedger, LedgerKey } from "../ledger/org-ledger";
+import type { LedgerKey, OrgLedger } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 import type { KeyRecord } from "../lookup/key-record";
@@ -109,7 +109,10 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
 
   async function lastUsed(k: LedgerKey): Promise<number | null> {
     // Informational only: a guard that cannot answer leaves it blank.
-    return options.guards.status(settingsOfLedger(k)).then((s) => s.lastUsedAt, () => null);
+    return options.guards.status(settingsOfLedger(k)).then(
+      (s) => s.lastUsedAt,
+      () => null,
+    );
   }
 
   async function syncKv(org: string, k: LedgerKey, partial: string): Promise<void> {
@@ -163,8 +166,16 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       kvVersion: 1,
     };
     const requestId = c.get("requestId");
-    await ledgerCall(() =>
-      ledger(org).addKey(record, { at: now, actor: by, action: "key.created", keyId: record.id, requestId, detail: { label: record.label, environment } }) as Promise<void>,
+    await ledgerCall(
+      () =>
+        ledger(org).addKey(record, {
+          at: now,
+          actor: by,
+          action: "key.created",
+          keyId: record.id,
+          requestId,
+          detail: { label: record.label, environment },
+        }) as Promise<void>,
     );
     try {
       await options.keys.put(record.hash, recordOfLedger(record, org));

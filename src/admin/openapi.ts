@@ -56,7 +56,10 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/orgs/{org}/audit": {
         parameters: [orgParam],
-        get: { summary: "Who created, revoked or changed what, when (org admin)", responses: { "200": { description: "events", ...json(auditList) }, ...errors(401, 403, 404, 503) } },
+        get: {
+          summary: "Who created, revoked or changed what, when (org admin)",
+          responses: { "200": { description: "events", ...json(auditList) }, ...errors(401, 403, 404, 503) },
+        },
       },
     },
   };

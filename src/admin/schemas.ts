@@ -93,8 +93,7 @@ export async function readBody<T extends z.ZodType>(request: Request, schema: T)
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-  const field =
-    issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]].join(".") : issue.path.length > 0 ? issue.path.join(".") : "body";
+  const field = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]].join(".") : issue.path.length > 0 ? issue.path.join(".") : "body";
   const message = issue.code === "unrecognized_keys" ? "is not a known field; remove it" : issue.message;
   throw new KeywardError("INVALID_REQUEST", `${field}: ${message}`, { field });
 }

@@ -52,7 +52,9 @@ export function buildAuthorizer(options: AuthorizerOptions): Authorizer {
     if (policy?.match) {
       if (!rule) throw denied(`No route policy rule allows ${request.method} ${url.pathname}.`);
       if (rule.permission !== null && !allows(effective, rule.permission)) {
-        throw denied(`${request.method} ${url.pathname} needs the "${rule.permission}" permission, which this key${user ? " and user token together do" : " does"} not grant.`);
+        throw denied(
+          `${request.method} ${url.pathname} needs the "${rule.permission}" permission, which this key${user ? " and user token together do" : " does"} not grant.`,
+        );
       }
       if (rule.resource !== null && !allows(effective, ALL_RESOURCES)) {
         const id = rule.params[rule.resource] as string;

@@ -31,7 +31,15 @@ const ruleSchema = z
     path: z
       .string()
       .startsWith("/", "must start with /")
-      .refine((p) => p === "/" || p.slice(1).split("/").every((s) => SEGMENT.test(s)), "segments must be literals, :params or a final *")
+      .refine(
+        (p) =>
+          p === "/" ||
+          p
+            .slice(1)
+            .split("/")
+            .every((s) => SEGMENT.test(s)),
+        "segments must be literals, :params or a final *",
+      )
       .refine((p) => !p.slice(1).split("/").slice(0, -1).includes("*"), "* may only be the last segment"),
     permission: z.string().regex(PERMISSION, "must be 1-64 letters, digits or :_.-").nullable(),
     resource: z.string().optional(),
@@ -97,7 +105,10 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
   const parsed = policyFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    const where = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+    const where = issue.path
+      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+      .join("")
+      .replace(/^\./, "");
     throw new ConfigError(source, `${where || "(top level)"}: ${issue.message}`);
   }
   const file = parsed.data;

@@ -1,4 +1,15 @@
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, importJWK, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  decodeProtectedHeader,
+  errors,
+  importJWK,
+  importSPKI,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
 import type { UserTokenConfig } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
@@ -72,9 +83,7 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
   } else if (config.publicKey !== null) {
     const alg = config.algorithms[0] as string;
     const text = config.publicKey.trim();
-    keySource = text.startsWith("{")
-      ? (importJWK(JSON.parse(text), alg) as Promise<CryptoKey>)
-      : importSPKI(text, alg);
+    keySource = text.startsWith("{") ? (importJWK(JSON.parse(text), alg) as Promise<CryptoKey>) : importSPKI(text, alg);
     if (text.startsWith("{") && text.includes('"keys"')) keySource = Promise.resolve(createLocalJWKSet(JSON.parse(text)));
   } else if (config.devSecret !== null) {
     keySource = Promise.resolve(new TextEncoder().encode(config.devSecret));

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { SlidingWindow } from "./sliding-window";
 import type { GuardCheck, GuardStatus, GuardVerdict, KeySettings } from "./guard-types";
+import { SlidingWindow } from "./sliding-window";
 
 /**
  * Admissions not yet durable never exceed this many. An abrupt crash (not an

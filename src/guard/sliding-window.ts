@@ -6,9 +6,7 @@
  * Pure logic: the caller passes `now`, so tests drive it with a fake clock.
  * Memory is O(limit): only admissions still inside the window are kept.
  */
-export type WindowDecision =
-  | { admitted: true; remaining: number; resetMs: number }
-  | { admitted: false; retryAfterMs: number };
+export type WindowDecision = { admitted: true; remaining: number; resetMs: number } | { admitted: false; retryAfterMs: number };
 
 export class SlidingWindow {
   private stamps: number[];

@@ -8,9 +8,7 @@ import { crc32Hex } from "./crc32";
  */
 export type KeyEnvironment = "live" | "test";
 
-export type ParsedKey =
-  | { ok: true; key: string; environment: KeyEnvironment; displayPrefix: string }
-  | { ok: false; reason: "malformed" | "checksum" };
+export type ParsedKey = { ok: true; key: string; environment: KeyEnvironment; displayPrefix: string } | { ok: false; reason: "malformed" | "checksum" };
 
 const RANDOM_HEX = 32;
 const CHECKSUM_HEX = 8;
@@ -18,9 +16,7 @@ const TYPE_PREFIX = /^[a-z][a-z0-9]{0,15}$/;
 
 export function assertTypePrefix(typePrefix: string): void {
   if (!TYPE_PREFIX.test(typePrefix)) {
-    throw new Error(
-      `KEY_TYPE_PREFIX must be 1-16 lowercase letters or digits starting with a letter, got ${JSON.stringify(typePrefix)}`,
-    );
+    throw new Error(`KEY_TYPE_PREFIX must be 1-16 lowercase letters or digits starting with a letter, got ${JSON.stringify(typePrefix)}`);
   }
 }
 

@@ -77,8 +77,21 @@ export class OrgLedger extends DurableObject<Env> {
       this.ctx.storage.sql.exec(
         `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        key.id, key.hash, key.prefix, key.label, key.environment, key.scopes === null ? null : JSON.stringify(key.scopes),
-        key.createdAt, key.createdBy, key.expiresAt, key.revokedAt, key.revokeAt, key.limit, key.windowSeconds, key.version, key.kvVersion,
+        key.id,
+        key.hash,
+        key.prefix,
+        key.label,
+        key.environment,
+        key.scopes === null ? null : JSON.stringify(key.scopes),
+        key.createdAt,
+        key.createdBy,
+        key.expiresAt,
+        key.revokedAt,
+        key.revokeAt,
+        key.limit,
+        key.windowSeconds,
+        key.version,
+        key.kvVersion,
       );
       this.record(event);
     });
@@ -102,14 +115,23 @@ export class OrgLedger extends DurableObject<Env> {
   }
 
   /** Writes a changed key and its audit event together. Only changed fields are passed. */
-  updateKey(id: string, change: Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "limit" | "windowSeconds" | "version">>, event: AuditEvent | null): LedgerKey | null {
+  updateKey(
+    id: string,
+    change: Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "limit" | "windowSeconds" | "version">>,
+    event: AuditEvent | null,
+  ): LedgerKey | null {
     const current = this.getKey(id);
     if (!current) return null;
     const next = { ...current, ...change };
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
         "UPDATE keys SET revoked_at = ?, revoke_at = ?, limit_n = ?, window_s = ?, version = ? WHERE id = ?",
-        next.revokedAt, next.revokeAt, next.limit, next.windowSeconds, next.version, id,
+        next.revokedAt,
+        next.revokeAt,
+        next.limit,
+        next.windowSeconds,
+        next.version,
+        id,
       );
       if (event) this.record(event);
     });
@@ -138,7 +160,12 @@ export class OrgLedger extends DurableObject<Env> {
   private record(event: AuditEvent): void {
     this.ctx.storage.sql.exec(
       "INSERT INTO audit (at, actor, action, key_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
-      event.at, event.actor, event.action, event.keyId, event.requestId, JSON.stringify(event.detail),
+      event.at,
+      event.actor,
+      event.action,
+      event.keyId,
+      event.requestId,
+      JSON.stringify(event.detail),
     );
   }
 }

@@ -49,7 +49,10 @@ export async function forward(request: Request, target: string, headers: Headers
     });
   } catch {
     if (controller.signal.aborted) {
-      throw new KeywardError("ORIGIN_TIMEOUT", `The origin did not answer within ${options.timeoutMs} ms. The request may or may not have been processed there.`);
+      throw new KeywardError(
+        "ORIGIN_TIMEOUT",
+        `The origin did not answer within ${options.timeoutMs} ms. The request may or may not have been processed there.`,
+      );
     }
     throw new KeywardError("ORIGIN_UNAVAILABLE", "The origin could not be reached. Try again later; Keyward does not retry on its own.");
   } finally {

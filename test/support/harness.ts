@@ -3,8 +3,8 @@ import { compilePolicy } from "../../src/authz/policy";
 import { loadConfig } from "../../src/config";
 import type { KeyGuard } from "../../src/guard/key-guard";
 import { generateKey, hashKey, type KeyEnvironment, randomId } from "../../src/keys/key-format";
-import type { Logger } from "../../src/log";
 import type { OrgLedger } from "../../src/ledger/org-ledger";
+import type { Logger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
 import { wireKeyward } from "../../src/wiring";
 
@@ -63,7 +63,8 @@ function countingGuards(real: DurableObjectNamespace<KeyGuard>, calls: Calls, fa
       return new Proxy(
         {},
         {
-          get: (_target, method: string) =>
+          get:
+            (_target, method: string) =>
             async (...args: unknown[]) => {
               calls.guard.push(method);
               const fault = faults.shift();
