@@ -13,7 +13,10 @@ export function formatTime(value, empty = "-") {
   if (typeof value === "number") ms = value < 1e11 ? value * 1000 : value;
   else if (typeof value === "string") ms = Date.parse(value);
   if (!Number.isFinite(ms)) return printable(value);
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d{3}Z$/, "Z");
 }
 
 /**
@@ -119,7 +122,9 @@ export function keyTable(keys) {
 function detailCell(detail) {
   if (detail === null || detail === undefined) return "-";
   if (typeof detail !== "object" || Array.isArray(detail)) return text(detail);
-  const parts = Object.entries(detail).map(([k, v]) => `${printable(k)}=${typeof v === "object" && v !== null ? printable(JSON.stringify(v)) : text(v, "null")}`);
+  const parts = Object.entries(detail).map(
+    ([k, v]) => `${printable(k)}=${typeof v === "object" && v !== null ? printable(JSON.stringify(v)) : text(v, "null")}`,
+  );
   return parts.length === 0 ? "-" : parts.join(" ");
 }
 

@@ -80,8 +80,8 @@ Refuses unless KEYWARD_ENV is "development". Adds iss/aud when USER_TOKEN_ISSUER
 USER_TOKEN_AUDIENCE are set, and uses CLAIM_* claim names when configured.
 
 Options:
-  --org ORG              Organization id (claim org_id)            required
-  --role ROLE            ${ROLES.join(" or ")} (claim org_role)   required
+  --org ORG              Organization id (claim org_id), required
+  --role ROLE            ${ROLES.join(" or ")} (claim org_role), required
   --sub USER             User id (claim sub), default "dev-user"
   --ttl SECONDS          Lifetime in seconds, default 3600
   --permissions "a b"    Permissions (claim permissions, a list)
@@ -290,7 +290,10 @@ async function dispatch(argv, io) {
         io.out(`${group}\n`);
         return;
       }
-      throw usageError(words.length === 1 ? `keyward: \`${words[0]}\` needs a subcommand` : `keyward: unknown command \`${words.slice(0, 2).join(" ")}\``, group);
+      throw usageError(
+        words.length === 1 ? `keyward: \`${words[0]}\` needs a subcommand` : `keyward: unknown command \`${words.slice(0, 2).join(" ")}\``,
+        group,
+      );
     }
     throw usageError(`keyward: unknown command \`${printable(words[0])}\``, MAIN_USAGE);
   }
@@ -526,9 +529,12 @@ async function runLimitSet(ctx) {
       });
     }
     if (operator.source === ".dev.vars" && !isLoopback(base)) {
-      throw new CliError(`not sending the .dev.vars operator token to ${displayUrl(base)}, which is not local; set KEYWARD_OPERATOR_TOKEN for that deployment`, {
-        exitCode: EXIT_USAGE,
-      });
+      throw new CliError(
+        `not sending the .dev.vars operator token to ${displayUrl(base)}, which is not local; set KEYWARD_OPERATOR_TOKEN for that deployment`,
+        {
+          exitCode: EXIT_USAGE,
+        },
+      );
     }
     token = operator.value;
   }
@@ -547,7 +553,9 @@ async function runLimitSet(ctx) {
     ctx.io.out(`${keyView(result)}\n`);
   } else {
     const applied = /** @type {{ limit?: unknown, windowSeconds?: unknown }} */ (result.rateLimit ?? result);
-    ctx.io.out(`rate limit of ${printable(req(ctx, "id"))} set to ${printable(applied.limit ?? limit)} requests / ${printable(applied.windowSeconds ?? windowSeconds)} s\n`);
+    ctx.io.out(
+      `rate limit of ${printable(req(ctx, "id"))} set to ${printable(applied.limit ?? limit)} requests / ${printable(applied.windowSeconds ?? windowSeconds)} s\n`,
+    );
   }
 }
 

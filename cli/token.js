@@ -13,7 +13,7 @@ export const ROLES = ["org:admin", "org:member"];
  */
 export function assertDevelopment(settings) {
   const values = [
-    ["environment variable", settings.env.KEYWARD_ENV],
+    ["the environment", settings.env.KEYWARD_ENV],
     [".dev.vars", settings.devVars.KEYWARD_ENV],
   ].filter(([, v]) => v !== undefined && v !== "");
   for (const [source, value] of values) {
@@ -69,7 +69,10 @@ export async function mintDevToken(options, settings, nowSeconds = Math.floor(Da
   if (options.permissions !== undefined) claims[claim("CLAIM_PERMISSIONS", "permissions")] = options.permissions;
   if (options.customerIds !== undefined) claims[claim("CLAIM_RESOURCES", "customer_ids")] = options.customerIds;
 
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setIssuedAt(nowSeconds).setExpirationTime(nowSeconds + options.ttlSeconds);
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(nowSeconds + options.ttlSeconds);
   const issuer = setting(settings, "USER_TOKEN_ISSUER");
   if (issuer !== null) jwt.setIssuer(issuer.value);
   const audience = setting(settings, "USER_TOKEN_AUDIENCE");

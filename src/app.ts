@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { Config } from "./config";
+import { consoleRoutes } from "./console/routes";
 import { KeywardError } from "./errors";
 import { type Authorizer, gateway } from "./gateway";
 import type { GuardClient } from "./guard/guard-client";
@@ -38,7 +39,11 @@ export function createKeyward(deps: KeywardDeps): Hono<KeywardEnv> {
 
   app.get("/_keyward/health", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }));
   app.get("/_keyward/.well-known/jwks.json", (c) => c.json(deps.signer.jwks, 200, { "Cache-Control": "public, max-age=300" }));
-  if (deps.admin) app.route("/_keyward/v1", deps.admin);
+  if (deps.admin) {
+    app.route("/_keyward/v1", deps.admin);
+    app.route("/_keyward/console", consoleRoutes());
+    app.get("/_keyward/console/", (c) => c.redirect("/_keyward/console", 301));
+  }
   app.all("/_keyward/*", (c) => {
     throw new KeywardError("NOT_FOUND", `${c.req.method} ${new URL(c.req.url).pathname} is not a Keyward route. The admin API is under /_keyward/v1.`);
   });

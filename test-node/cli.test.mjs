@@ -1,0 +1,541 @@
+// The `keyward` CLI, spawned as a real process against a fake admin API on 127.0.0.1.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { decodeProtectedHeader, jwtVerify } from "jose";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../bin/keyward.js", import.meta.url));
+const SECRET = "test-dev-secret-0123456789abcdef0123456789abcdef";
+const OPERATOR = "dev_op_operator_token_for_tests_0123456789abcdef";
+const USER_TOKEN = "user.token.for-tests-9f8e7d";
+const KEY = "sk_test_9QxSecretKeyMaterialZ7cL2";
+
+/** The process environment without any Keyward settings of the machine running the tests. */
+function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!/^(KEYWARD_|USER_TOKEN_|CLAIM_)/.test(name)) env[name] = value;
+  }
+  return { ...env, NO_COLOR: "1", ...extra };
+}
+
+/** Runs bin/keyward.js; resolves with exit code and output (never rejects). */
+function run(args, { cwd, env = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: cwd ?? emptyDir, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding("utf8").on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const count = (haystack, needle) => haystack.split(needle).length - 1;
+
+// --- fake Keyward admin API -------------------------------------------------
+
+/** @type {{ method: string, path: string, headers: Record<string, string | string[] | undefined>, body: string }[]} */
+let requests = [];
+/** `${METHOD} ${path}` -> { status, body } */
+let routes = {};
+let server;
+let baseUrl;
+let emptyDir;
+const dirs = [];
+
+function tempDir(devVars) {
+  const dir = mkdtempSync(join(tmpdir(), "keyward-cli-"));
+  dirs.push(dir);
+  if (devVars !== undefined) writeFileSync(join(dir, ".dev.vars"), devVars);
+  return dir;
+}
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      const path = new URL(req.url, "http://x").pathname;
+      requests.push({ method: req.method, path, headers: req.headers, body });
+      const route = routes[`${req.method} ${path}`] ?? {
+        status: 404,
+        body: { code: "NOT_FOUND", message: `no fake route for ${req.method} ${path}`, requestId: "req_fake" },
+      };
+      res.writeHead(route.status, { "content-type": "application/json" });
+      res.end(typeof route.body === "string" ? route.body : JSON.stringify(route.body));
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${server.address().port}`;
+  emptyDir = tempDir();
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  requests = [];
+  routes = {};
+});
+
+afterEach(() => {
+  routes = {};
+});
+
+const keyView = (overrides = {}) => ({
+  id: "key_01HZX",
+  prefix: "sk_test_9Qx",
+  label: "billing worker",
+  environment: "test",
+  scopes: ["invoices:read", "invoices:write"],
+  status: "active",
+  createdAt: "2026-07-01T10:00:00.000Z",
+  createdBy: "user_alice",
+  expiresAt: "2027-01-01T00:00:00.000Z",
+  revokedAt: null,
+  revokeAt: null,
+  lastUsedAt: null,
+  rateLimit: { limit: 60, windowSeconds: 60 },
+  ...overrides,
+});
+
+const admin = (extra = {}) => ({ env: { KEYWARD_URL: baseUrl, KEYWARD_TOKEN: USER_TOKEN, ...extra } });
+
+// --- token ------------------------------------------------------------------
+
+describe("keyward token", () => {
+  const secretKey = new TextEncoder().encode(SECRET);
+
+  it("mints an HS256 token signed with the .dev.vars secret, with the requested claims", async () => {
+    const cwd = tempDir(
+      [
+        "# comment",
+        "KEYWARD_ENV=development",
+        `KEYWARD_DEV_JWT_SECRET='${SECRET}'`,
+        "USER_TOKEN_ISSUER=https://issuer.test/",
+        "USER_TOKEN_AUDIENCE='keyward-admin'",
+        "",
+      ].join("\n"),
+    );
+    const before = Math.floor(Date.now() / 1000);
+    const result = await run(
+      [
+        "token",
+        "--org",
+        "acme",
+        "--role",
+        "org:member",
+        "--sub",
+        "user_42",
+        "--ttl",
+        "600",
+        "--permissions",
+        "keys:read keys:write",
+        "--customer-ids",
+        "c1 c2",
+      ],
+      { cwd },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    // Only the token, so $(keyward token ...) works.
+    expect(result.stdout).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+    const token = result.stdout.trim();
+
+    const { payload, protectedHeader } = await jwtVerify(token, secretKey, {
+      algorithms: ["HS256"],
+      issuer: "https://issuer.test/",
+      audience: "keyward-admin",
+    });
+    expect(protectedHeader.alg).toBe("HS256");
+    expect(payload.sub).toBe("user_42");
+    expect(payload.org_id).toBe("acme");
+    expect(payload.org_role).toBe("org:member");
+    expect(payload.permissions).toEqual(["keys:read", "keys:write"]);
+    expect(payload.customer_ids).toEqual(["c1", "c2"]);
+    expect(payload.iat).toBeGreaterThanOrEqual(before);
+    expect(payload.iat).toBeLessThanOrEqual(before + 5);
+    expect(payload.exp - payload.iat).toBe(600);
+
+    // The signature really depends on the secret.
+    await expect(jwtVerify(token, new TextEncoder().encode(`${SECRET}x`), { algorithms: ["HS256"] })).rejects.toThrow();
+  });
+
+  it("defaults: sub dev-user, one hour, no iss/aud/permissions/customer_ids", async () => {
+    const cwd = tempDir(`KEYWARD_ENV=development\nKEYWARD_DEV_JWT_SECRET=${SECRET}\n`);
+    const result = await run(["token", "--org", "acme", "--role", "org:admin"], { cwd });
+    expect(result.code).toBe(0);
+    const token = result.stdout.trim();
+    const { payload } = await jwtVerify(token, secretKey, { algorithms: ["HS256"] });
+    expect(payload).toEqual({ sub: "dev-user", org_id: "acme", org_role: "org:admin", iat: payload.iat, exp: payload.iat + 3600 });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
+  });
+
+  it("takes the secret from the environment when there is no .dev.vars", async () => {
+    const result = await run(["token", "--org", "acme", "--role", "org:admin"], {
+      cwd: emptyDir,
+      env: { KEYWARD_ENV: "development", KEYWARD_DEV_JWT_SECRET: SECRET },
+    });
+    expect(result.code).toBe(0);
+    await expect(jwtVerify(result.stdout.trim(), secretKey, { algorithms: ["HS256"] })).resolves.toBeTruthy();
+  });
+
+  it("refuses when .dev.vars says KEYWARD_ENV=production (exit 2, no token)", async () => {
+    const cwd = tempDir(`KEYWARD_ENV=production\nKEYWARD_DEV_JWT_SECRET=${SECRET}\n`);
+    const result = await run(["token", "--org", "acme", "--role", "org:admin"], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/refusing.*"production".*\.dev\.vars/);
+  });
+
+  it("refuses when the environment says production even if .dev.vars says development", async () => {
+    const cwd = tempDir(`KEYWARD_ENV=development\nKEYWARD_DEV_JWT_SECRET=${SECRET}\n`);
+    const result = await run(["token", "--org", "acme", "--role", "org:admin"], { cwd, env: { KEYWARD_ENV: "production" } });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+  });
+
+  it("refuses without a dev secret, and without KEYWARD_ENV=development", async () => {
+    const noSecret = await run(["token", "--org", "acme", "--role", "org:admin"], { cwd: tempDir("KEYWARD_ENV=development\n") });
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stdout).toBe("");
+    expect(noSecret.stderr).toContain("KEYWARD_DEV_JWT_SECRET");
+
+    const noEnv = await run(["token", "--org", "acme", "--role", "org:admin"], { cwd: tempDir(`KEYWARD_DEV_JWT_SECRET=${SECRET}\n`) });
+    expect(noEnv.code).toBe(2);
+    expect(noEnv.stdout).toBe("");
+    expect(noEnv.stderr).toContain("KEYWARD_ENV");
+  });
+
+  it("rejects an unknown role and a bad ttl as usage errors", async () => {
+    const cwd = tempDir(`KEYWARD_ENV=development\nKEYWARD_DEV_JWT_SECRET=${SECRET}\n`);
+    const role = await run(["token", "--org", "acme", "--role", "admin"], { cwd });
+    expect(role.code).toBe(2);
+    expect(role.stderr).toContain("--role must be org:admin or org:member");
+    expect(role.stdout).toBe("");
+    const ttl = await run(["token", "--org", "acme", "--role", "org:admin", "--ttl", "1h"], { cwd });
+    expect(ttl.code).toBe(2);
+    expect(ttl.stdout).toBe("");
+  });
+});
+
+// --- keys -------------------------------------------------------------------
+
+describe("keyward keys", () => {
+  it("create sends the JSON body with the bearer token and prints the key exactly once, with a warning", async () => {
+    routes["POST /_keyward/v1/orgs/acme/keys"] = { status: 201, body: { key: KEY, ...keyView() } };
+    const result = await run(
+      [
+        "keys",
+        "create",
+        "--org",
+        "acme",
+        "--label",
+        "billing worker",
+        "--env",
+        "test",
+        "--scopes",
+        "invoices:read invoices:write",
+        "--expires-at",
+        "2027-01-01T00:00:00Z",
+      ],
+      admin(),
+    );
+    expect(result.code).toBe(0);
+
+    expect(requests).toHaveLength(1);
+    const [req] = requests;
+    expect(req.method).toBe("POST");
+    expect(req.path).toBe("/_keyward/v1/orgs/acme/keys");
+    expect(req.headers.authorization).toBe(`Bearer ${USER_TOKEN}`);
+    expect(req.headers["content-type"]).toBe("application/json");
+    expect(JSON.parse(req.body)).toEqual({
+      label: "billing worker",
+      environment: "test",
+      scopes: ["invoices:read", "invoices:write"],
+      expiresAt: "2027-01-01T00:00:00.000Z",
+    });
+
+    expect(count(result.stdout + result.stderr, KEY)).toBe(1);
+    expect(result.stdout).toContain(KEY);
+    expect(result.stderr).toMatch(/warning: .*only time the key is shown/);
+    expect(result.stdout).toMatch(/^id\s+key_01HZX$/m);
+    expect(result.stdout).toMatch(/^prefix\s+sk_test_9Qx$/m);
+    expect(result.stdout).toMatch(/^scopes\s+invoices:read invoices:write$/m);
+    expect(result.stdout).toMatch(/^rate limit\s+60 requests \/ 60 s$/m);
+    expect(result.stdout + result.stderr).not.toContain(USER_TOKEN);
+  });
+
+  it("create sends only the label when nothing else is given; --json prints the raw response", async () => {
+    routes["POST /_keyward/v1/orgs/acme/keys"] = { status: 201, body: { key: KEY, ...keyView() } };
+    const result = await run(["keys", "create", "--org", "acme", "--label", "ci", "--json"], admin());
+    expect(result.code).toBe(0);
+    expect(JSON.parse(requests[0].body)).toEqual({ label: "ci" });
+    expect(JSON.parse(result.stdout)).toEqual({ key: KEY, ...keyView() });
+    expect(count(result.stdout + result.stderr, KEY)).toBe(1);
+    expect(result.stderr).toContain("warning");
+  });
+
+  it("list prints a readable table, and --json the raw JSON", async () => {
+    const keys = [
+      keyView({ id: "key_01J2ABCDEFGHJKMNPQRS", prefix: "sk_live_AAA", label: "prod", environment: "live", lastUsedAt: "2026-07-02T08:30:00.000Z" }),
+      keyView({ id: "key_B", prefix: "sk_test_BBB", label: "old", status: "revoked", revokedAt: "2026-07-03T12:00:00.000Z" }),
+    ];
+    for (const key of keys) delete key.key;
+    routes["GET /_keyward/v1/orgs/acme/keys"] = { status: 200, body: { keys } };
+
+    const table = await run(["keys", "list", "--org", "acme"], admin());
+    expect(table.code).toBe(0);
+    expect(requests[0].method).toBe("GET");
+    expect(requests[0].headers.authorization).toBe(`Bearer ${USER_TOKEN}`);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^ID\s+PREFIX\s+LABEL\s+ENV\s+STATUS\s+CREATED\s+LAST USED\s+REVOKED$/);
+    expect(lines[1]).toMatch(/^key_01J2ABCDEFGHJKMNPQRS\s+sk_live_AAA\s+prod\s+live\s+active\s+2026-07-01 10:00:00Z\s+2026-07-02 08:30:00Z\s+-$/);
+    expect(lines[2]).toMatch(/^key_B\s+sk_test_BBB\s+old\s+test\s+revoked\s+2026-07-01 10:00:00Z\s+never\s+2026-07-03 12:00:00Z$/);
+    // Columns line up: every row's PREFIX starts where the header's does.
+    const col = lines[0].indexOf("PREFIX");
+    expect(col).toBe("key_01J2ABCDEFGHJKMNPQRS".length + 2);
+    expect(lines[1].indexOf("sk_live_AAA")).toBe(col);
+    expect(lines[2].indexOf("sk_test_BBB")).toBe(col);
+    expect(lines[2].indexOf("never")).toBe(lines[0].indexOf("LAST USED"));
+
+    const json = await run(["keys", "list", "--org", "acme", "--json"], admin());
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({ keys });
+    expect(table.stdout + table.stderr + json.stdout + json.stderr).not.toContain(USER_TOKEN);
+  });
+
+  it("list takes --url and the global options before the command, and percent-encodes the org", async () => {
+    routes["GET /_keyward/v1/orgs/a%2Fb%20c/keys"] = { status: 200, body: { keys: [] } };
+    const result = await run(["--url", baseUrl, "keys", "list", "--org", "a/b c"], { env: { KEYWARD_URL: "http://127.0.0.1:9", KEYWARD_TOKEN: USER_TOKEN } });
+    expect(result.code).toBe(0);
+    expect(requests.map((r) => r.path)).toEqual(["/_keyward/v1/orgs/a%2Fb%20c/keys"]);
+    expect(result.stdout).toContain("no keys for org a/b c");
+  });
+
+  it("get shows one key", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys/key_01HZX"] = { status: 200, body: keyView({ lastUsedAt: "2026-07-05T00:00:00.000Z" }) };
+    const result = await run(["keys", "get", "--org", "acme", "--id", "key_01HZX"], admin());
+    expect(result.code).toBe(0);
+    expect(requests[0].method).toBe("GET");
+    expect(result.stdout).toMatch(/^label\s+billing worker$/m);
+    expect(result.stdout).toMatch(/^last used\s+2026-07-05 00:00:00Z$/m);
+    expect(result.stdout).toMatch(/^expires\s+2027-01-01 00:00:00Z$/m);
+  });
+
+  it("revoke POSTs {at} when scheduled and {} when immediate, and prints the key view", async () => {
+    routes["POST /_keyward/v1/orgs/acme/keys/key_01HZX/revoke"] = {
+      status: 200,
+      body: keyView({ status: "revoked", revokedAt: "2026-07-04T09:00:00.000Z" }),
+    };
+    const scheduled = await run(["keys", "revoke", "--org", "acme", "--id", "key_01HZX", "--at", "2026-08-01T00:00:00Z"], admin());
+    expect(scheduled.code).toBe(0);
+    const now = await run(["keys", "revoke", "--org", "acme", "--id", "key_01HZX"], admin());
+    expect(now.code).toBe(0);
+
+    expect(requests.map((r) => [r.method, r.path])).toEqual([
+      ["POST", "/_keyward/v1/orgs/acme/keys/key_01HZX/revoke"],
+      ["POST", "/_keyward/v1/orgs/acme/keys/key_01HZX/revoke"],
+    ]);
+    expect(JSON.parse(requests[0].body)).toEqual({ at: "2026-08-01T00:00:00.000Z" });
+    expect(JSON.parse(requests[1].body)).toEqual({});
+    expect(requests[1].headers.authorization).toBe(`Bearer ${USER_TOKEN}`);
+    expect(now.stdout).toMatch(/^status\s+revoked$/m);
+    expect(now.stdout).toMatch(/^revoked\s+2026-07-04 09:00:00Z$/m);
+  });
+
+  it("does not let server text drive the terminal", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys"] = { status: 200, body: { keys: [keyView({ label: "evil\u001b[2J\u001b]0;pwned\u0007" })] } };
+    const result = await run(["keys", "list", "--org", "acme"], admin());
+    expect(result.code).toBe(0);
+    expect(result.stdout).not.toContain("\u001b");
+    expect(result.stdout).not.toContain("\u0007");
+    expect(result.stdout).toContain("evil");
+  });
+});
+
+// --- limit, audit -----------------------------------------------------------
+
+describe("keyward limit set", () => {
+  it("PUTs {limit, windowSeconds} with the operator token from .dev.vars", async () => {
+    routes["PUT /_keyward/v1/orgs/acme/keys/key_01HZX/rate-limit"] = { status: 200, body: keyView({ rateLimit: { limit: 100, windowSeconds: 30 } }) };
+    const cwd = tempDir(`KEYWARD_ENV=development\nKEYWARD_OPERATOR_TOKEN='${OPERATOR}'\n`);
+    const result = await run(["limit", "set", "--org", "acme", "--id", "key_01HZX", "--limit", "100", "--window", "30"], {
+      cwd,
+      env: { KEYWARD_URL: baseUrl },
+    });
+    expect(result.code).toBe(0);
+    expect(requests).toHaveLength(1);
+    expect(requests[0].method).toBe("PUT");
+    expect(requests[0].path).toBe("/_keyward/v1/orgs/acme/keys/key_01HZX/rate-limit");
+    expect(requests[0].headers.authorization).toBe(`Bearer ${OPERATOR}`);
+    expect(JSON.parse(requests[0].body)).toEqual({ limit: 100, windowSeconds: 30 });
+    expect(result.stdout).toMatch(/^rate limit\s+100 requests \/ 30 s$/m);
+    expect(result.stdout + result.stderr).not.toContain(OPERATOR);
+  });
+
+  it("prefers KEYWARD_OPERATOR_TOKEN from the environment over .dev.vars, and KEYWARD_TOKEN over both", async () => {
+    routes["PUT /_keyward/v1/orgs/acme/keys/k1/rate-limit"] = { status: 200, body: keyView({ id: "k1" }) };
+    const cwd = tempDir(`KEYWARD_OPERATOR_TOKEN=${OPERATOR}\n`);
+    const args = ["limit", "set", "--org", "acme", "--id", "k1", "--limit", "5", "--window", "1"];
+    expect((await run(args, { cwd, env: { KEYWARD_URL: baseUrl, KEYWARD_OPERATOR_TOKEN: "env-operator-token" } })).code).toBe(0);
+    expect((await run(args, { cwd, env: { KEYWARD_URL: baseUrl, KEYWARD_TOKEN: USER_TOKEN } })).code).toBe(0);
+    expect(requests.map((r) => r.headers.authorization)).toEqual(["Bearer env-operator-token", `Bearer ${USER_TOKEN}`]);
+  });
+
+  it("without any token it exits 2 without sending a request", async () => {
+    const result = await run(["limit", "set", "--org", "acme", "--id", "k1", "--limit", "5", "--window", "1"], { env: { KEYWARD_URL: baseUrl } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("KEYWARD_OPERATOR_TOKEN");
+    expect(requests).toHaveLength(0);
+  });
+
+  it("rejects a non-integer limit or a zero window as usage errors", async () => {
+    const env = { KEYWARD_URL: baseUrl, KEYWARD_OPERATOR_TOKEN: OPERATOR };
+    const limit = await run(["limit", "set", "--org", "acme", "--id", "k1", "--limit", "1.5", "--window", "60"], { env });
+    const window = await run(["limit", "set", "--org", "acme", "--id", "k1", "--limit", "10", "--window", "0"], { env });
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toContain("--limit must be an integer");
+    expect(window.code).toBe(2);
+    expect(window.stderr).toContain("--window must be an integer >= 1");
+    expect(requests).toHaveLength(0);
+  });
+});
+
+describe("keyward audit", () => {
+  it("prints the events as a table", async () => {
+    routes["GET /_keyward/v1/orgs/acme/audit"] = {
+      status: 200,
+      body: {
+        events: [
+          { at: "2026-07-01T10:00:00.000Z", actor: "user_alice", action: "key.created", keyId: "key_A", requestId: "req_1", detail: { environment: "live" } },
+          {
+            at: 1782903600000,
+            actor: "operator",
+            action: "key.rate_limit_changed",
+            keyId: "key_A",
+            requestId: "req_2",
+            detail: { limit: 100, windowSeconds: 30 },
+          },
+        ],
+      },
+    };
+    const result = await run(["audit", "--org", "acme"], admin());
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^AT\s+ACTOR\s+ACTION\s+KEY\s+REQUEST\s+DETAIL$/);
+    expect(lines[1]).toMatch(/^2026-07-01 10:00:00Z\s+user_alice\s+key\.created\s+key_A\s+req_1\s+environment=live$/);
+    expect(lines[2]).toMatch(/^2026-07-01 11:00:00Z\s+operator\s+key\.rate_limit_changed\s+key_A\s+req_2\s+limit=100 windowSeconds=30$/);
+  });
+});
+
+// --- failures ---------------------------------------------------------------
+
+describe("failures", () => {
+  it("a server error prints `error CODE: message`, the field and request id, and exits 1", async () => {
+    routes["POST /_keyward/v1/orgs/acme/keys"] = {
+      status: 400,
+      body: { code: "INVALID_REQUEST", message: "label must be 1-100 characters", requestId: "req_abc123", field: "label" },
+    };
+    const result = await run(["keys", "create", "--org", "acme", "--label", "x"], admin());
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("error INVALID_REQUEST: label must be 1-100 characters (field: label)");
+    expect(result.stderr).toContain("request id: req_abc123");
+    expect(result.stderr).not.toContain("warning");
+    expect(result.stderr).not.toContain(USER_TOKEN);
+  });
+
+  it("a 403 without a field", async () => {
+    routes["GET /_keyward/v1/orgs/other/keys"] = { status: 403, body: { code: "ORG_MISMATCH", message: "The token is for another org.", requestId: "req_9" } };
+    const result = await run(["keys", "list", "--org", "other"], admin());
+    expect(result.code).toBe(1);
+    expect(result.stderr.split("\n")[0]).toBe("error ORG_MISMATCH: The token is for another org.");
+    expect(result.stdout).toBe("");
+  });
+
+  it("a non-JSON error answer still exits 1 with the status", async () => {
+    routes["GET /_keyward/v1/orgs/acme/audit"] = { status: 502, body: "Bad Gateway" };
+    const result = await run(["audit", "--org", "acme"], admin());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error HTTP 502: Bad Gateway");
+  });
+
+  it("an unreachable URL exits 1 and names the URL", async () => {
+    const closed = createServer();
+    await new Promise((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = closed.address().port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await run(["keys", "list", "--org", "acme", "--url", `http://127.0.0.1:${port}`], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`cannot reach Keyward at http://127.0.0.1:${port}/`);
+    expect(result.stderr).not.toContain(USER_TOKEN);
+  });
+
+  it.each([
+    [["keys", "list"], /missing required option --org/],
+    [["keys", "create", "--org", "acme"], /missing required option --label/],
+    [["keys", "revoke", "--org", "acme"], /missing required option --id/],
+    [["keys", "frobnicate", "--org", "acme"], /unknown command `keys frobnicate`/],
+    [["keys"], /needs a subcommand/],
+    [["launch"], /unknown command `launch`/],
+    [[], /no command given/],
+    [["keys", "list", "--org", "acme", "--colour"], /Unknown option '--colour'/],
+    [["keys", "list", "--org", "acme", "extra"], /unexpected argument 'extra'/i],
+    [["keys", "list", "extra", "--org", "acme"], /unexpected argument `extra`/],
+    [["keys", "create", "--org", "acme", "--label", "x", "--env", "staging"], /--env must be live or test/],
+    [["keys", "revoke", "--org", "acme", "--id", "k", "--at", "tomorrow"], /--at must be an ISO date-time/],
+    [["keys", "list", "--org", "acme", "--url", "ftp://127.0.0.1"], /must be an http\(s\) URL/],
+  ])("usage error %j exits 2 with usage text and sends nothing", async (args, message) => {
+    const result = await run(args, admin());
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain("Usage: keyward");
+    expect(requests).toHaveLength(0);
+  });
+
+  it("an admin command without a token exits 2 and sends nothing", async () => {
+    const result = await run(["keys", "list", "--org", "acme"], { env: { KEYWARD_URL: baseUrl } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("no token");
+    expect(requests).toHaveLength(0);
+  });
+
+  it("--help works on every command and exits 0", async () => {
+    for (const args of [
+      ["--help"],
+      ["token", "--help"],
+      ["keys", "--help"],
+      ["keys", "create", "--help"],
+      ["keys", "list", "-h"],
+      ["keys", "get", "--help"],
+      ["keys", "revoke", "--help"],
+      ["limit", "set", "--help"],
+      ["audit", "--help"],
+    ]) {
+      const result = await run(args);
+      expect(result.code, args.join(" ")).toBe(0);
+      expect(result.stdout, args.join(" ")).toContain("Usage: keyward");
+      expect(result.stderr).toBe("");
+    }
+    expect(requests).toHaveLength(0);
+  });
+});
