@@ -76,9 +76,15 @@ export async function startKeyward() {
     },
     async stop() {
       child.kill("SIGINT");
-      await new Promise((r) => {
-        const t = setTimeout(() => (child.kill("SIGKILL"), r()), 5_000);
-        child.once("exit", () => (clearTimeout(t), r()));
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          resolve();
+        }, 5_000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
       origin.close();
       rmSync(state, { recursive: true, force: true });
