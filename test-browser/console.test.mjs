@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "./support.mjs";
+import { startKeyward } from "../test-support/keyward-dev.mjs";
 
 let keyward;
 let browser;
