@@ -78,9 +78,9 @@ export function gateway(options: GatewayOptions) {
     if (record === null) {
       throw new KeywardError("INVALID_API_KEY", "This API key is not known. Check that you use a key of this deployment.", { bearerError: "invalid_token" });
     }
-    // Revocation only goes one way, so a record that already says revoked is
-    // final: no need to ask the guard.
-    if (record.status === "revoked") throw revoked();
+    // Revocation only goes one way, so a record that already says revoked (or
+    // whose scheduled revocation has passed) is final: no need to ask the guard.
+    if (record.status === "revoked" || (record.revokeAt != null && record.revokeAt <= options.now())) throw revoked();
 
     const url = new URL(request.url);
     let grant: Grant | null = null;

@@ -523,3 +523,15 @@ describe("identifiers", () => {
     expect(randomId("key")).toMatch(/^key_[0-9a-f]{20}$/);
   });
 });
+
+describe("scheduled revocation", () => {
+  it("refuses a key whose scheduled revocation time has passed without asking the guard", async () => {
+    const h = harness();
+    const { key, hash, record } = await seedKey();
+    await env.KEYS.put(kvKeyFor(hash), JSON.stringify({ ...record, revokeAt: Date.now() - 1, version: 2 }));
+    const res = await h.call(key);
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe("KEY_REVOKED");
+    expect(h.calls.guard).toEqual([]);
+  });
+});
