@@ -1,28 +1,15 @@
 import { Hono } from "hono";
-import type { Config } from "./config";
 import { consoleRoutes } from "./console/routes";
 import { KeywardError } from "./errors";
-import { type Authorizer, gateway } from "./gateway";
-import type { GuardClient } from "./guard/guard-client";
+import { type GatewayOptions, gateway } from "./gateway";
 import { errorResponse } from "./http/error-response";
-import type { ContextSigner } from "./identity/context-token";
 import { keyParser } from "./keys/key-format";
-import type { Logger } from "./log";
-import type { KeyIndex } from "./lookup/key-index";
 
-export interface KeywardDeps {
-  config: Config;
-  keys: KeyIndex;
-  guards: GuardClient;
-  signer: ContextSigner;
-  authorize: Authorizer;
-  /** Reaches the origin; globalThis.fetch in production, a counting fake in tests. */
-  fetch: typeof fetch;
-  now: () => number;
-  log: Logger;
+/** What the gateway needs (its key parser is built here from the config), plus the admin routes. */
+export type KeywardDeps = Omit<GatewayOptions, "parseKey"> & {
   /** Extra routes under /_keyward/v1 (the admin API), mounted when given. */
   admin?: Hono<KeywardEnv>;
-}
+};
 
 export type KeywardEnv = { Variables: { requestId: string } };
 

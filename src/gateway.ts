@@ -31,6 +31,7 @@ export interface GatewayOptions {
   guards: GuardClient;
   signer: ContextSigner;
   authorize: Authorizer;
+  /** Reaches the origin; globalThis.fetch in production, a counting fake in tests. */
   fetch: typeof fetch;
   now: () => number;
   log: Logger;
