@@ -24,7 +24,6 @@ export interface CredentialOptions {
 export const MAX_CREDENTIAL_BYTES = 4096;
 
 const BEARER = /^bearer(?:[ \t]+(.*))?$/is;
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 // Printable ASCII without space: anything else never appears in a key or a JWT.
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
@@ -67,11 +66,21 @@ export function readCredentials(headers: Headers, options: CredentialOptions): C
   if (authorization === null && keyHeader === null) {
     throw missing(`No API key: send "Authorization: Bearer <api key>" or the key in the ${options.apiKeyHeader} header.`);
   }
-  for (const raw of [authorization, keyHeader]) {
-    // Checked on the raw value, before any parsing or hashing.
-    if (raw !== null && raw.length > MAX_CREDENTIAL_BYTES) {
-      throw invalid(`A credential header is longer than ${MAX_CREDENTIAL_BYTES} bytes; no key is that long.`);
+  // Checked on the raw values, before any parsing or hashing.
+  if (keyHeader !== null && keyHeader.length > MAX_CREDENTIAL_BYTES) {
+    throw invalid(`The ${options.apiKeyHeader} header is longer than ${MAX_CREDENTIAL_BYTES} bytes; no key is that long.`);
+  }
+  if (authorization !== null && authorization.length > MAX_CREDENTIAL_BYTES) {
+    if (keyHeader !== null) {
+      throw new KeywardError(
+        "INVALID_USER_TOKEN",
+        `The user token in Authorization is longer than ${MAX_CREDENTIAL_BYTES} bytes; sign in again to get a normal token.`,
+        {
+          bearerError: "invalid_token",
+        },
+      );
     }
+    throw invalid(`The Authorization header is longer than ${MAX_CREDENTIAL_BYTES} bytes; no key is that long.`);
   }
 
   const authTokens = authorization === null ? [] : bearerTokens(authorization);
@@ -87,7 +96,9 @@ export function readCredentials(headers: Headers, options: CredentialOptions): C
   const headerKey = headerKeys[0];
   const consumed = [...(authorization === null ? [] : ["authorization"]), ...(keyHeader === null ? [] : [options.apiKeyHeader])];
 
-  if (authToken !== undefined && JWT_SHAPE.test(authToken)) {
+  // Keys never contain a dot; anything dotted is a (possibly malformed) user token,
+  // which the token verifier then judges (401 INVALID_USER_TOKEN, never a key error).
+  if (authToken !== undefined && authToken.includes(".")) {
     if (headerKey === undefined) {
       throw missing(`A user token was sent without an API key: send the key in the ${options.apiKeyHeader} header alongside it.`);
     }

@@ -3,7 +3,6 @@ import { KeywardError } from "../errors";
 
 export type Actor = { kind: "operator" } | { kind: "user"; subject: string; org: string | null; role: string | null };
 
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export const ADMIN_ROLE = "org:admin";
 
 async function digest(text: string): Promise<Uint8Array> {
@@ -25,7 +24,8 @@ export async function authenticate(authorization: string | null, verifier: UserT
     throw new KeywardError("MISSING_AUTH_HEADER", 'Send "Authorization: Bearer <admin user token>" (or the operator token).');
   }
   const token = match[1] as string;
-  if (JWT_SHAPE.test(token)) {
+  // The operator token is hex; anything dotted is a user token for the verifier to judge.
+  if (token.includes(".")) {
     const claims = await verifier.verify(token);
     return { kind: "user", subject: claims.subject, org: claims.org, role: claims.role };
   }

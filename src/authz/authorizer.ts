@@ -24,6 +24,22 @@ const allows = (set: PermissionSet, permission: string) => set === null || set.h
 
 const denied = (message: string) => new KeywardError("INSUFFICIENT_PERMISSIONS", message, { bearerError: "insufficient_scope" });
 
+/** Headers and the query parameter through which frameworks let a request claim another method. */
+const OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
+
+/**
+ * The method a request asks the origin to use instead of its own, if any. Rules
+ * are judged on the real method, so an origin that honours overrides would let a
+ * GET allowed to a read-only user act as a DELETE: such requests are denied.
+ */
+function methodOverride(request: Request, url: URL): string | null {
+  const claimed = [...OVERRIDE_HEADERS.map((h) => request.headers.get(h)), ...url.searchParams.getAll("_method")];
+  for (const value of claimed) {
+    if (value !== null && value.trim().toUpperCase() !== request.method.toUpperCase()) return value.trim().slice(0, 16);
+  }
+  return null;
+}
+
 /**
  * Judges the user token (if any) and the route policy for a request whose key is
  * already known. The gateway asks the key's guard afterwards either way, so a
@@ -42,14 +58,23 @@ export function buildAuthorizer(options: AuthorizerOptions): Authorizer {
     const keyScopes: PermissionSet = record.scopes === null ? null : new Set(record.scopes);
     let userPermissions: PermissionSet = null;
     if (user !== null) {
-      const preset = policy && user.appRole !== null ? policy.presets[user.appRole] : undefined;
+      const preset = policy && user.appRole !== null && Object.hasOwn(policy.presets, user.appRole) ? policy.presets[user.appRole] : undefined;
       // A token without permissions (and no known role) may do nothing: absence never means "all".
-      userPermissions = new Set(user.permissions ?? preset?.permissions ?? []);
+      // Explicit permissions first, then the role's preset, then OAuth scopes: most
+      // providers put a generic `scope` (openid profile …) in every access token,
+      // which must not hide the role that says what the user may do.
+      userPermissions = new Set(user.permissions ?? preset?.permissions ?? user.scopes ?? []);
     }
     const effective = intersect(keyScopes, userPermissions);
 
     const rule = policy?.match?.(request.method, url.pathname);
     if (policy?.match) {
+      const override = methodOverride(request, url);
+      if (override !== null) {
+        throw denied(
+          `${request.method} ${url.pathname} asks to be treated as ${JSON.stringify(override)} (a method override), which a route policy does not allow. Send the real method.`,
+        );
+      }
       if (!rule) throw denied(`No route policy rule allows ${request.method} ${url.pathname}.`);
       if (rule.permission !== null && !allows(effective, rule.permission)) {
         throw denied(

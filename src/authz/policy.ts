@@ -25,9 +25,18 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"
 const PERMISSION = /^[A-Za-z0-9:_.-]{1,64}$/;
 const SEGMENT = /^(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()+,;=@-]+|\*)$/;
 
+function paramNames(path: string): string[] {
+  return path
+    .split("/")
+    .filter((s) => s.startsWith(":"))
+    .map((s) => s.slice(1));
+}
+
 const ruleSchema = z
   .strictObject({
-    method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)]),
+    method: z.union([z.enum(METHODS), z.array(z.enum(METHODS)).min(1)], {
+      error: `must be one of ${METHODS.slice(0, -1).join(", ")} or *, or a non-empty list of them`,
+    }),
     path: z
       .string()
       .startsWith("/", "must start with /")
@@ -40,11 +49,20 @@ const ruleSchema = z
             .every((s) => SEGMENT.test(s)),
         "segments must be literals, :params or a final *",
       )
-      .refine((p) => !p.slice(1).split("/").slice(0, -1).includes("*"), "* may only be the last segment"),
+      .refine((p) => !p.slice(1).split("/").slice(0, -1).includes("*"), "* may only be the last segment")
+      .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), "must not contain . or .. segments (requests never match them)")
+      .superRefine((p, ctx) => {
+        const names = paramNames(p);
+        const twice = names.find((n, i) => names.indexOf(n) !== i);
+        if (twice !== undefined) ctx.addIssue({ code: "custom", message: `names the parameter :${twice} twice` });
+      }),
     permission: z.string().regex(PERMISSION, "must be 1-64 letters, digits or :_.-").nullable(),
     resource: z.string().optional(),
   })
-  .refine((r) => r.resource === undefined || r.path.includes(`:${r.resource}`), { message: "names a parameter the path does not have", path: ["resource"] });
+  .refine((r) => r.resource === undefined || paramNames(r.path).includes(r.resource), {
+    message: "names a parameter the path does not have",
+    path: ["resource"],
+  });
 
 export const policyFileSchema = z.strictObject({
   $comment: z.string().optional(),
@@ -90,26 +108,44 @@ function matchRule(rule: CompiledRule, method: string, segments: string[]): Reco
   return segments.length === rule.segments.length ? params : null;
 }
 
+/**
+ * One path segment as a rule sees it, or null when the segment could mean a
+ * different path to the origin than to the rule: then no rule matches and the
+ * request is denied. The URL parser has already resolved plain and %2e dot
+ * segments; what is left are the ones origins resolve in their own ways:
+ * an encoded slash or backslash (`%2F`, `%5C`), a dot segment with a matrix
+ * parameter (`..;`, which Tomcat and Spring resolve as `..`), a segment still
+ * encoded after decoding (`%252e`, for origins that decode twice), control
+ * characters, and empty segments (`//`, a trailing slash).
+ */
 function decode(segment: string): string | null {
+  let value: string;
   try {
-    const value = decodeURIComponent(segment);
-    // An encoded slash or dot-segment must not smuggle a different path past a rule.
-    return value.includes("/") || value === "." || value === ".." || value === "" ? null : value;
+    value = decodeURIComponent(segment);
   } catch {
     return null;
   }
+  if (value === "" || value.includes("/") || value.includes("\\") || [...value].some((c) => c < " " || c === "\x7f")) return null;
+  const bare = value.split(";", 1)[0];
+  if (bare === "." || bare === "..") return null;
+  if (/%(2e|2f|5c|25|00)/i.test(value)) return null;
+  return value;
 }
 
 /** Validates a policy file (start-up); the error names the rule and field at fault. */
 export function compilePolicy(raw: unknown, source = "keyward.policy.json"): RoutePolicy {
   const parsed = policyFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    const where = issue.path
-      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
-      .join("")
-      .replace(/^\./, "");
-    throw new ConfigError(source, `${where || "(top level)"}: ${issue.message}`);
+    // The first few problems, each with where it is: a misspelt field shows up
+    // as itself, not only as the required field it left missing.
+    const problems = parsed.error.issues.slice(0, 3).map((issue) => {
+      const where = issue.path
+        .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+        .join("")
+        .replace(/^\./, "");
+      return `${where || "(top level)"}: ${issue.message}`;
+    });
+    throw new ConfigError(source, problems.join("; "));
   }
   const file = parsed.data;
   const rules: CompiledRule[] | null =
@@ -130,7 +166,7 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
             const segments: string[] = [];
             for (const s of raw) {
               const d = decode(s);
-              if (d === null) return null; // empty, dot or encoded-slash segment: no rule matches, denied
+              if (d === null) return null; // a segment origins may read differently: no rule matches, denied
               segments.push(d);
             }
             for (const rule of rules) {

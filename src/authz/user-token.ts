@@ -1,26 +1,18 @@
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  customFetch,
-  decodeProtectedHeader,
-  errors,
-  importJWK,
-  importSPKI,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, errors, importJWK, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { UserTokenConfig } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
+import { remoteKeySet } from "./remote-key-set";
 
 /** What Keyward takes from a verified user token (claim names are configurable). */
 export interface UserClaims {
   subject: string;
   org: string | null;
   role: string | null;
-  /** From the permissions claim (a list) or the scope claim (space-separated); null when neither is present. */
+  /** From the permissions claim (a list); null when absent. */
   permissions: string[] | null;
+  /** From the scope claim (space-separated); null when absent. */
+  scopes: string[] | null;
   /** Resource ids assigned to the user (claim `customer_ids` by default); null when absent. */
   resources: string[] | null;
   /** The application role naming a role preset (claim from the route policy's roleClaim). */
@@ -45,7 +37,11 @@ export interface UserTokenVerifierOptions {
 
 /** Longest token accepted; anything longer is refused before any parsing. */
 const MAX_TOKEN_CHARS = 8192;
-const KID_SHAPE = /^[A-Za-z0-9._:-]{1,128}$/;
+// A kid is only ever compared with the kids of the configured key set, never used
+// as a path or URL. Base64 characters are allowed because providers use them
+// (Amazon Cognito's kids are standard base64, with + / and =); quotes, spaces,
+// control characters and anything long are not.
+const KID_SHAPE = /^[A-Za-z0-9._:+/=-]{1,128}$/;
 /** Headers that name a key or a key location: we only ever use the configured keys. */
 const FORBIDDEN_HEADERS = ["jku", "jwk", "x5u", "x5c"];
 
@@ -72,14 +68,18 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
 
   if (config.jwksUrl !== null) {
     fromJwks = true;
-    const remote = createRemoteJWKSet(new URL(config.jwksUrl), {
-      timeoutDuration: config.jwksTimeoutMs,
-      // At most one refetch per 30 s for an unknown kid: a random-kid flood costs a bounded number of fetches.
-      cooldownDuration: 30_000,
-      cacheMaxAge: 600_000,
-      [customFetch]: (url: string, init: RequestInit) => (options.fetch ?? fetch)(url, { ...init, redirect: "manual" }),
-    });
-    keySource = Promise.resolve(remote);
+    // At most one refetch per 30 s for an unknown kid, and one fetch at a time per
+    // isolate: a random-kid flood costs a bounded number of fetches.
+    keySource = Promise.resolve(
+      remoteKeySet({
+        url: config.jwksUrl,
+        timeoutMs: config.jwksTimeoutMs,
+        fetch: options.fetch ?? fetch,
+        cooldownMs: 30_000,
+        maxAgeMs: 600_000,
+        ...(options.now ? { now: options.now } : {}),
+      }),
+    );
   } else if (config.publicKey !== null) {
     const alg = config.algorithms[0] as string;
     const text = config.publicKey.trim();
@@ -157,7 +157,8 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
         subject,
         org: typeof org === "string" ? org : null,
         role: typeof role === "string" ? role : null,
-        permissions: listClaim(payload[claims.permissions]) ?? listClaim(payload[claims.scope], true),
+        permissions: listClaim(payload[claims.permissions]),
+        scopes: listClaim(payload[claims.scope], true),
         resources: listClaim(payload[claims.resources]),
         appRole: typeof payload[options.roleClaim ?? "role"] === "string" ? (payload[options.roleClaim ?? "role"] as string) : null,
       };
