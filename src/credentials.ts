@@ -98,7 +98,7 @@ export function readCredentials(headers: Headers, options: CredentialOptions): C
 
   // Keys never contain a dot; anything dotted is a (possibly malformed) user token,
   // which the token verifier then judges (401 INVALID_USER_TOKEN, never a key error).
-  if (authToken !== undefined && authToken.includes(".")) {
+  if (authToken?.includes(".")) {
     if (headerKey === undefined) {
       throw missing(`A user token was sent without an API key: send the key in the ${options.apiKeyHeader} header alongside it.`);
     }
