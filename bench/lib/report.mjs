@@ -1,0 +1,118 @@
+// Markdown rendering of a bench report (the JSON file holds every number).
+import { fmt, fmtRange } from "./stats.mjs";
+
+const row = (cells) => `| ${cells.join(" | ")} |`;
+
+function throughputTable(table, labels) {
+  const lines = [
+    row(["scenario", "conns", "req/s median (min–max)", "× pass-through", "p50 ms", "p50 ×", "p99 ms", "p99 ×", "workerd CPU µs/req"]),
+    row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
+  ];
+  for (const t of table) {
+    lines.push(
+      row([
+        labels[t.scenario] ?? t.scenario,
+        t.connections,
+        fmtRange(t.rps),
+        fmtRange(t.rpsRatio, 2),
+        fmt(t.p50.median, 2),
+        fmtRange(t.p50Ratio, 2),
+        fmt(t.p99.median, 2),
+        fmtRange(t.p99Ratio, 2),
+        fmt(t.workerdMicrosPerRequest) + (t.non2xx || t.errors ? ` ⚠ ${t.non2xx} non-2xx, ${t.errors} errors` : ""),
+      ]),
+    );
+  }
+  return lines.join("\n");
+}
+
+export function renderMarkdown(report) {
+  const { machine, plan } = report;
+  const labels = Object.fromEntries(report.scenarios.map((s) => [s.id, `${s.id}`]));
+  const out = [];
+  out.push(`# Keyward bench (${report.mode}), ${report.generatedAt}`);
+  out.push("");
+  out.push(
+    `Machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.platform}; node ${machine.node}; workerd ${machine.workerd}; open files ${machine.openFileLimit.hard}. Run took ${report.durationSeconds} s.`,
+  );
+  out.push("");
+  out.push("Scenarios:");
+  for (const s of report.scenarios) out.push(`- \`${s.id}\`: ${s.label}`);
+  out.push("");
+  if (report.throughput.table.length > 0) {
+    out.push(
+      `## Throughput and latency\n\n${plan.rounds} rounds, interleaved; ${plan.seconds} s measured per run after ${plan.warmup} s of warm-up. Ratios are to pass-through in the same round and concurrency; median (min–max) over rounds. Latency: 2xx responses, as seen by the load generator.\n`,
+    );
+    out.push(throughputTable(report.throughput.table, labels));
+    out.push("");
+    out.push("Overall (median over all rounds and concurrencies of requests/s ÷ pass-through):");
+    out.push("");
+    for (const [id, o] of Object.entries(report.throughput.overall)) {
+      if (id !== "pass-through") out.push(`- ${id}: ${fmtRange(o.rpsRatio, 2)}`);
+    }
+    out.push("");
+  }
+  if (report.profile) {
+    out.push(`## Profile: Keyward variants (c=${report.profile.connections})\n`);
+    out.push(throughputTable(report.profile.table, {}));
+    out.push("");
+    out.push(
+      "CPU profile of each gateway's isolate (V8 sampling profiler via workerd's inspector; the Durable Objects run in the same isolate). µs of self time per request; a native call is charged either to its own entry (`native: …`) or to the JS function that makes it. `(idle)`: the isolate's thread outside JS (workerd's C++: HTTP, RPC, storage, or waiting).\n",
+    );
+    for (const p of report.profile.cpu) {
+      const parts = Object.entries(p.microsPerRequest)
+        .filter(([, v]) => v >= 3)
+        .map(([k, v]) => `${k} ${fmt(v)}`);
+      out.push(`- **${p.scenario}**: ${fmt(p.rps)} req/s, workerd CPU ${fmt(p.workerdMicrosPerRequest)} µs/req. ${parts.join("; ")}.`);
+    }
+    out.push("");
+  }
+  if (report.accuracy.length > 0) {
+    const a = plan.accuracy;
+    out.push(
+      `## Limiter accuracy\n\nLimit ${a.limit} per ${a.windowSeconds} s, ${a.connections} connections. Admissions are counted where they arrive, at the origin (a request admitted while the load generator was shutting down still counts). "Max in any window": the most admissions inside any ${a.windowSeconds * 1000 - a.toleranceMs} ms span (${a.windowSeconds} s less ${a.toleranceMs} ms for clock jitter).${a.steadySeconds > 0 ? ` "steady": flat-out for ${a.steadySeconds} s.` : ""}${a.burstCycles > 0 ? ` "burst": ${a.burstCycles}× (one request, idle ${0.5 * a.windowSeconds} s, flat-out for ${0.9 * a.windowSeconds} s, idle ${1.2 * a.windowSeconds} s).` : ""}\n`,
+    );
+    out.push(
+      row([
+        "limiter",
+        "pattern",
+        "admitted",
+        "max in any window",
+        "limit",
+        "over-admission",
+        `max in a window starting in each ${a.windowSeconds}-s segment of the run`,
+      ]),
+    );
+    out.push(row(["---", "---", "---:", "---:", "---:", "---:", "---"]));
+    for (const r of report.accuracy) {
+      out.push(row([r.limiter, r.pattern, r.admitted, r.maxInAnyWindow, r.limit, `${fmt(r.overAdmissionPercent)}%`, r.windows.join(", ")]));
+    }
+    out.push("");
+  }
+  if (report.cost.length > 0) {
+    out.push(
+      `## Cost per request (counted)\n\nKV reads and Durable Object RPCs counted by wrappers on the bindings; rows written from the guard's \`describe().rowsWritten\` (Keyward) or counted \`put()\`/\`setAlarm()\` calls (peer); DO requests include alarm invocations. Dollars per million requests at $${report.prices.kvRead}/M KV reads, $${report.prices.doRequest}/M DO requests, $${report.prices.rowWritten}/M rows written (Workers Paid, beyond included usage; the Workers request and CPU price, the same for every gateway, is not included).\n`,
+    );
+    out.push(row(["gateway", "request", "n", "status", "KV reads/req", "DO requests/req", "rows written/req", "$ per M requests"]));
+    out.push(row(["---", "---", "---:", "---", "---:", "---:", "---:", "---:"]));
+    for (const c of report.cost) {
+      const statuses = Object.entries(c.statuses)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(" ");
+      out.push(
+        row([
+          c.gateway,
+          c.kind,
+          c.requests,
+          statuses,
+          fmt(c.perRequest.kvReads, 3),
+          fmt(c.perRequest.doRequests, 3),
+          fmt(c.perRequest.rowsWritten, 3),
+          fmt(c.dollarsPerMillion, 3),
+        ]),
+      );
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,622 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick] [-- --profile]`: Keyward against a pass-through
+// proxy and the do-it-yourself peer, all in `workerd serve` on loopback. See
+// docs/performance.md for what is measured and how to read the results.
+import { execFileSync, fork, spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { moduleMap, profileWhile, summarize } from "./lib/cpuprofile.mjs";
+import { generateKey, makeKey, malformedKey } from "./lib/keys.mjs";
+import { runLoad } from "./lib/load.mjs";
+import { renderMarkdown } from "./lib/report.mjs";
+import { admissions, median, summary } from "./lib/stats.mjs";
+import { BENCH_DIR, BUILD_DIR, bundle, resetStorage, WORKERD, writeConfig } from "./lib/workerd.mjs";
+
+const { values: cli } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
+    warmup: { type: "string" },
+    connections: { type: "string" },
+    keys: { type: "string" },
+    storage: { type: "string" },
+    "skip-throughput": { type: "boolean", default: false },
+    "skip-accuracy": { type: "boolean", default: false },
+    "skip-cost": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+
+if (cli.help) {
+  console.log(`npm run bench -- [options]
+  --quick               seconds in all (CI): short runs, 500 keys, one burst cycle, no thresholds
+  --profile             also run Keyward variants (no log line, no guard) and CPU-profile each gateway
+  --rounds N            rounds of the throughput phase (default 3)
+  --seconds S           measured seconds per run (default 4)
+  --warmup S            unmeasured seconds before each run (default 1)
+  --connections A,B,C   concurrencies (default 8,32,128)
+  --keys N              distinct keys of scenario (c) (default 10000, capped by the open-file limit)
+  --storage DIR         Durable Object storage directory (default bench/.build/do-storage)
+  --skip-throughput | --skip-accuracy | --skip-cost`);
+  process.exit(0);
+}
+
+const quick = cli.quick;
+const plan = {
+  rounds: Number(cli.rounds ?? 3),
+  seconds: Number(cli.seconds ?? (quick ? 0.3 : 4)),
+  warmup: Number(cli.warmup ?? (quick ? 0.1 : 1)),
+  connections: (cli.connections ?? (quick ? "16" : "8,32,128")).split(",").map(Number),
+  keys: Number(cli.keys ?? (quick ? 500 : 10_000)),
+  accuracy: quick
+    ? { limit: 20, windowSeconds: 1, steadySeconds: 0, burstCycles: 1, connections: 16, toleranceMs: 20 }
+    : { limit: 100, windowSeconds: 2, steadySeconds: 8, burstCycles: 3, connections: 32, toleranceMs: 20 },
+  costRequests: quick ? 50 : 1000,
+  sparseRequests: quick ? 0 : 10,
+  profileRounds: quick ? 1 : 3,
+};
+const BIG_LIMIT = { limit: 1_000_000_000, windowSeconds: 60 };
+const PRICES = { kvRead: 0.5, doRequest: 0.15, rowWritten: 1.0 }; // USD per million, Workers Paid, beyond included usage
+
+// Durable Object storage: tmpfs when the machine has one (local-disk fsyncs are
+// not what a Durable Object costs in production, and they dominate scenario (c)
+// on a slow disk), else bench/.build. --storage picks a directory.
+let storageDir = null;
+let storageIsTemporary = false;
+function chooseStorage() {
+  if (cli.storage) return path.resolve(cli.storage);
+  if (existsSync("/dev/shm")) {
+    try {
+      storageIsTemporary = true;
+      return mkdtempSync("/dev/shm/keyward-bench-");
+    } catch {
+      storageIsTemporary = false;
+    }
+  }
+  return path.join(BUILD_DIR, "do-storage");
+}
+
+const children = [];
+function cleanup() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }
+}
+process.on("exit", cleanup);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+const log = (...args) => console.error(...args);
+const startedAt = Date.now();
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(0)}s`;
+
+// ---------------------------------------------------------------- machine --
+
+function sh(command) {
+  try {
+    return execFileSync("sh", ["-c", command], { encoding: "utf8" }).trim();
+  } catch {
+    return null;
+  }
+}
+
+const CLK_TCK = Number(sh("getconf CLK_TCK") ?? 100);
+function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const fdHard = Number(sh("ulimit -Hn")) || 1024;
+const fdLimit = fdHard === Number.POSITIVE_INFINITY || Number.isNaN(fdHard) ? 1_048_576 : fdHard;
+// Each live SQLite-backed Durable Object holds three files open in workerd
+// (.sqlite, -wal, -shm); scenario (c) keeps one guard per key alive.
+const keyCap = Math.max(100, Math.floor((fdLimit - 2000) / 3 / 1000) * 1000);
+const manyCount = Math.min(plan.keys, keyCap);
+
+const machine = {
+  nproc: Number(sh("nproc")) || os.availableParallelism(),
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  workerd: sh(`"${WORKERD}" --version`),
+  platform: `${os.platform()} ${os.release()}`,
+  openFileLimit: { soft: Number(sh("ulimit -Sn")), hard: fdLimit },
+};
+
+// ---------------------------------------------------------------- processes --
+
+async function startOrigin() {
+  const child = fork(path.join(BENCH_DIR, "lib", "origin.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  children.push(child);
+  const port = await new Promise((resolve, reject) => {
+    child.once("message", (m) => resolve(m.port));
+    child.once("exit", (code) => reject(new Error(`origin exited with ${code}`)));
+  });
+  return { child, port, url: `http://127.0.0.1:${port}` };
+}
+
+async function startWorkerd({ configFile, sockets, logFile, inspector = false }) {
+  // Raise the soft open-file limit to the hard one for workerd (scenario (c)).
+  const extra = inspector ? "--inspector-addr=127.0.0.1:0" : "";
+  const command = `ulimit -n ${fdLimit} 2>/dev/null; exec "$0" serve --control-fd=3 ${extra} "$1" 2>>"$2"`;
+  const child = spawn("sh", ["-c", command, WORKERD, configFile, logFile], {
+    cwd: BUILD_DIR,
+    // stdout carries Keyward's per-request log line: discarded, as without Logpush.
+    stdio: ["ignore", "ignore", "inherit", "pipe"],
+  });
+  children.push(child);
+  const ports = {};
+  let buffer = "";
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`workerd did not start within 30 s; see ${logFile}`)), 30_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`workerd exited with ${code}; see ${logFile}`));
+    });
+    child.stdio[3].on("data", (chunk) => {
+      buffer += chunk;
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        newline = buffer.indexOf("\n");
+        try {
+          const message = JSON.parse(line);
+          if (message.event === "listen") ports[message.socket] = message.port;
+          if (message.event === "listen-inspector") ports["(inspector)"] = message.port;
+        } catch {}
+      }
+      if (sockets.every((s) => ports[s] !== undefined) && (!inspector || ports["(inspector)"] !== undefined)) {
+        clearTimeout(timer);
+        child.removeAllListeners("exit");
+        child.once("exit", (code, signal) => {
+          if (!shuttingDown) {
+            log(`workerd exited unexpectedly (${code ?? signal}); see ${logFile}`);
+            process.exit(1);
+          }
+        });
+        resolve();
+      }
+    });
+  });
+  return { child, ports };
+}
+let shuttingDown = false;
+
+// ---------------------------------------------------------------- helpers --
+
+async function json(url, init) {
+  const response = await fetch(url, init);
+  if (!response.ok) throw new Error(`${init?.method ?? "GET"} ${url}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+async function main() {
+  let code = 0;
+  try {
+    await run();
+  } catch (error) {
+    log(error);
+    code = 1;
+  } finally {
+    shuttingDown = true;
+    cleanup();
+    await Promise.all(
+      children.map((child) =>
+        child.exitCode !== null || child.signalCode !== null ? null : Promise.race([new Promise((r) => child.once("exit", r)), sleep(3000)]),
+      ),
+    );
+    if (storageIsTemporary && storageDir) rmSync(storageDir, { recursive: true, force: true });
+  }
+  // Exit now: nothing may keep the run going (CI relies on that).
+  process.exit(code);
+}
+
+async function run() {
+  log(`keyward bench: ${quick ? "quick" : "full"} run on ${machine.nproc} cores, node ${machine.node}, workerd ${machine.workerd}`);
+  await bundle();
+  storageDir = chooseStorage();
+  resetStorage(storageDir);
+  const origin = await startOrigin();
+
+  const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+  const keywardServices = [{ name: "keyward-hot" }, { name: "keyward-many" }];
+  const variants = ["nolog", "noguard", "nolog+noguard"];
+  if (cli.profile) for (const v of variants) keywardServices.push({ name: `keyward-${v.replaceAll("+", "-")}`, variant: v });
+  const { file, gateways } = writeConfig({ originPort: origin.port, storageDir, signingKey: { ...jwk, kid: "bench-signing-key" }, keywardServices });
+  const logFile = path.join(BUILD_DIR, "workerd.log");
+  writeFileSync(logFile, "");
+  const workerd = await startWorkerd({ configFile: file, sockets: gateways, logFile, inspector: cli.profile });
+  const port = (service) => workerd.ports[service];
+  const base = (service) => `http://127.0.0.1:${port(service)}`;
+  log(`[${elapsed()}] workerd up: ${gateways.map((g) => `${g}=${port(g)}`).join(" ")}; origin=${origin.port}`);
+
+  async function seed(keys) {
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500).map((k) => [k.hash, k.record]);
+      await json(`${base("keyward-hot")}/__bench/seed`, { method: "POST", body: JSON.stringify(chunk) });
+    }
+  }
+
+  const hot = makeKey(BIG_LIMIT);
+  const many = Array.from({ length: manyCount }, () => makeKey(BIG_LIMIT));
+  await seed([hot, ...many]);
+  if (manyCount < plan.keys) {
+    log(
+      `note: scenario (c) uses ${manyCount} keys, not ${plan.keys}: the open-file limit (${fdLimit}) allows about ${keyCap} live SQLite-backed guards (3 files each)`,
+    );
+  }
+  log(`[${elapsed()}] seeded ${1 + manyCount} keys`);
+
+  // One sweep over all keys creates each key's guard (its SQLite file) before any measurement.
+  const prime = await runLoad({ port: port("keyward-many"), keys: many.map((k) => k.key), connections: 32, amount: manyCount });
+  log(`[${elapsed()}] primed ${manyCount} guards: ${JSON.stringify(prime.statuses)} in ${prime.seconds}s`);
+
+  const manyId = `keyward-${manyCount}-keys`;
+  const scenarios = [
+    { id: "pass-through", label: "(a) pass-through Hono proxy, no auth", service: "pass-through", keys: [hot.key] },
+    { id: "keyward-hot-key", label: "(b) Keyward, one hot key", service: "keyward-hot", keys: [hot.key] },
+    { id: manyId, label: `(c) Keyward, ${manyCount.toLocaleString("en")} distinct keys`, service: "keyward-many", keys: many.map((k) => k.key), sweep: true },
+    { id: "peer", label: "(d) peer: bearerAuth + KV + hono-rate-limiter DO store", service: "peer", keys: [hot.key] },
+  ];
+
+  async function sweep(scenario) {
+    // workerd evicts a Durable Object after 10 s idle (production: minutes), and
+    // records leave the isolate cache after 30 s: while the other scenarios ran,
+    // (c) lost both. One request per key brings them back before measuring.
+    const result = await runLoad({ port: port(scenario.service), keys: scenario.keys, connections: 32, amount: scenario.keys.length });
+    log(`  [${elapsed()}] swept ${scenario.keys.length} keys in ${result.seconds}s ${JSON.stringify(result.statuses)}`);
+  }
+
+  async function measure(scenario, connections, seconds, warmup) {
+    if (warmup > 0) await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds: warmup });
+    const cpu0 = { workerd: cpuMs(workerd.child.pid), origin: cpuMs(origin.child.pid), load: process.cpuUsage() };
+    const result = await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds });
+    const load = process.cpuUsage(cpu0.load);
+    const per = (ms) => (ms * 1000) / Math.max(1, result.requests);
+    result.cpuMicrosPerRequest = {
+      workerd: per(cpuMs(workerd.child.pid) - cpu0.workerd),
+      origin: per(cpuMs(origin.child.pid) - cpu0.origin),
+      loadGenerator: per((load.user + load.system) / 1000),
+    };
+    if (result.non2xx > 0 || result.errors > 0) {
+      log(`  warning: ${scenario.id} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors ${JSON.stringify(result.statuses)}`);
+    }
+    return result;
+  }
+
+  // ------------------------------------------------------------ throughput --
+  const runs = [];
+  if (!cli["skip-throughput"]) {
+    log(
+      `[${elapsed()}] throughput: ${plan.rounds} rounds x ${plan.connections.join("/")} connections x ${scenarios.length} scenarios, ${plan.seconds}s each (+${plan.warmup}s warm-up)`,
+    );
+    for (let round = 1; round <= plan.rounds; round++) {
+      // Rotate the order each round so that no scenario always runs first or last.
+      const order = scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]);
+      for (const scenario of order) {
+        if (scenario.sweep) await sweep(scenario);
+        for (const connections of plan.connections) {
+          const result = await measure(scenario, connections, plan.seconds, plan.warmup);
+          runs.push({ round, connections, scenario: scenario.id, ...result });
+          log(
+            `  [${elapsed()}] r${round} c=${connections} ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
+          );
+        }
+      }
+    }
+  }
+  const throughput = summarizeThroughput(runs, scenarios, plan.connections);
+
+  // -------------------------------------------------------------- profile --
+  let profile = null;
+  if (cli.profile) {
+    const c = plan.connections.includes(32) ? 32 : plan.connections[0];
+    const profiled = [
+      scenarios[0],
+      scenarios[1],
+      ...variants.map((v) => ({ id: `keyward-hot-${v}`, service: `keyward-${v.replaceAll("+", "-")}`, keys: [hot.key] })),
+    ];
+    const profileRuns = [];
+    log(`[${elapsed()}] profile: Keyward variants at c=${c}, ${plan.profileRounds} rounds`);
+    for (let round = 1; round <= plan.profileRounds; round++) {
+      for (const scenario of profiled) {
+        const result = await measure(scenario, c, plan.seconds, plan.warmup);
+        profileRuns.push({ round, connections: c, scenario: scenario.id, ...result });
+        log(
+          `  [${elapsed()}] r${round} ${scenario.id.padEnd(34)} ${result.rps.toFixed(0).padStart(6)} req/s  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
+        );
+      }
+    }
+    profile = { connections: c, ...summarizeThroughput(profileRuns, profiled, [c]), runs: profileRuns, cpu: [] };
+
+    // Sampling CPU profiles of each gateway's isolate (its Durable Objects run in
+    // the same isolate), by source module of the bundle.
+    for (const scenario of scenarios) {
+      if (scenario.sweep) await sweep(scenario);
+      const module = scenario.service.startsWith("keyward") ? "keyward" : scenario.service === "pass-through" ? "passthrough" : scenario.service;
+      const moduleOf = moduleMap(path.join(BUILD_DIR, `${module}.js`));
+      await runLoad({ port: port(scenario.service), keys: scenario.keys, connections: c, seconds: plan.warmup });
+      const cpu0 = cpuMs(workerd.child.pid);
+      const { result, profile: cpuProfile } = await profileWhile({ port: workerd.ports["(inspector)"], target: scenario.service }, () =>
+        runLoad({ port: port(scenario.service), keys: scenario.keys, connections: c, seconds: plan.seconds }),
+      );
+      const workerdMs = cpuMs(workerd.child.pid) - cpu0;
+      const { buckets, topFunctions } = summarize(cpuProfile, { bundleUrl: `${module}.js`, moduleOf });
+      const per = (ms) => (ms * 1000) / Math.max(1, result.requests);
+      const entry = {
+        scenario: scenario.id,
+        requests: result.requests,
+        rps: result.rps,
+        workerdMicrosPerRequest: per(workerdMs),
+        microsPerRequest: Object.fromEntries(Object.entries(buckets).map(([k, v]) => [k, per(v)])),
+        topFunctionsMicrosPerRequest: Object.fromEntries(Object.entries(topFunctions).map(([k, v]) => [k, per(v)])),
+      };
+      profile.cpu.push(entry);
+      const top = Object.entries(entry.microsPerRequest)
+        .filter(([k]) => k !== "(idle)")
+        .slice(0, 6)
+        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+        .join(", ");
+      log(`  [${elapsed()}] cpu profile ${scenario.id}: ${result.rps.toFixed(0)} req/s, workerd ${entry.workerdMicrosPerRequest.toFixed(0)} us/req; ${top}`);
+    }
+  }
+
+  // ------------------------------------------------------------- accuracy --
+  const accuracy = [];
+  if (!cli["skip-accuracy"]) {
+    const a = plan.accuracy;
+    const windowMs = a.windowSeconds * 1000;
+    log(`[${elapsed()}] accuracy: limit ${a.limit} per ${a.windowSeconds}s, ${a.connections} connections`);
+    for (const target of [
+      { id: "keyward", service: "keyward-hot" },
+      { id: "peer", service: "peer" },
+    ]) {
+      const patterns = [];
+      if (a.steadySeconds > 0) patterns.push("steady");
+      if (a.burstCycles > 0) patterns.push("burst");
+      for (const pattern of patterns) {
+        const key = makeKey({ limit: a.limit, windowSeconds: a.windowSeconds });
+        await seed([key]);
+        const tag = `${target.id}-${pattern}-${Date.now()}`;
+        const headers = { "x-bench-tag": tag };
+        const statuses = {};
+        const count = (result) => {
+          for (const [s, n] of Object.entries(result.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
+        };
+        const t0 = Date.now();
+        if (pattern === "steady") {
+          count(await runLoad({ port: port(target.service), keys: [key.key], connections: a.connections, seconds: a.steadySeconds, headers }));
+        } else {
+          // A client that sends one request, idles, then bursts across the point
+          // where a fixed window opened by that request would reset.
+          for (let cycle = 0; cycle < a.burstCycles; cycle++) {
+            const probe = await fetch(`${base(target.service)}/v1/things`, { headers: { ...headers, authorization: `Bearer ${key.key}` } });
+            statuses[probe.status] = (statuses[probe.status] ?? 0) + 1;
+            await probe.arrayBuffer();
+            await sleep(0.5 * windowMs);
+            count(await runLoad({ port: port(target.service), keys: [key.key], connections: a.connections, seconds: (0.9 * windowMs) / 1000, headers }));
+            await sleep(1.2 * windowMs);
+          }
+        }
+        const seconds = (Date.now() - t0) / 1000;
+        const times = await json(`${origin.url}/__origin/tag?name=${encodeURIComponent(tag)}`);
+        if (process.env.BENCH_DEBUG) log(JSON.stringify({ t0, times: times.map((t) => Math.round(t - t0)) }));
+        const result = {
+          limiter: target.id,
+          pattern,
+          seconds,
+          statuses,
+          ...admissions(times, { limit: a.limit, windowMs, toleranceMs: a.toleranceMs }),
+        };
+        accuracy.push(result);
+        log(
+          `  [${elapsed()}] ${target.id.padEnd(7)} ${pattern.padEnd(6)} admitted ${result.admitted} in ${seconds.toFixed(1)}s; max in any ${a.windowSeconds}s window ${result.maxInAnyWindow} (limit ${a.limit}, over-admission ${result.overAdmissionPercent.toFixed(0)}%); per window ${result.windows.join(",")}; statuses ${JSON.stringify(statuses)}`,
+        );
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------- cost --
+  const cost = [];
+  if (!cli["skip-cost"]) {
+    const N = plan.costRequests;
+    log(`[${elapsed()}] cost: ${N} requests per kind`);
+    const serviceOf = (gateway) => (gateway === "peer" ? "peer" : "keyward-hot");
+    const counters = (gateway) => json(`${base(serviceOf(gateway))}/__bench/counters`);
+    const guardRows = async (records) =>
+      (await json(`${base("keyward-hot")}/__bench/guards`, { method: "POST", body: JSON.stringify(records) })).reduce((n, s) => n + s.rowsWritten, 0);
+    const limiterStats = async (ids) => {
+      const stats = await json(`${base("peer")}/__bench/limiters`, { method: "POST", body: JSON.stringify(ids) });
+      return stats.reduce((acc, s) => ({ put: acc.put + s.put, setAlarm: acc.setAlarm + s.setAlarm, alarms: acc.alarms + s.alarms }), {
+        put: 0,
+        setAlarm: 0,
+        alarms: 0,
+      });
+    };
+    const unknownKeys = Array.from({ length: N }, () => generateKey().key);
+    const malformed = Array.from({ length: N }, () => malformedKey());
+    const settle = () => sleep(quick ? 350 : 600); // > FLUSH_DELAY_MS (250 ms): pending admissions are written
+
+    async function measureKind({ gateway, kind, keys, records = [], limiterIds = [], sequentialGapMs = 0, expect }) {
+      const before = await counters(gateway);
+      const rows0 = gateway === "peer" ? await limiterStats(limiterIds) : { put: records.length ? await guardRows(records) : 0, setAlarm: 0, alarms: 0 };
+      let statuses = {};
+      let n = 0;
+      if (sequentialGapMs > 0) {
+        for (const key of keys) {
+          const r = await fetch(`${base(serviceOf(gateway))}/v1/things`, { headers: { authorization: `Bearer ${key}` } });
+          await r.arrayBuffer();
+          statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+          n++;
+          await sleep(sequentialGapMs);
+        }
+      } else {
+        const result = await runLoad({ port: port(serviceOf(gateway)), keys, connections: 10, amount: keys.length });
+        statuses = result.statuses;
+        n = result.requests;
+      }
+      await settle();
+      const after = await counters(gateway);
+      const rows1 = gateway === "peer" ? await limiterStats(limiterIds) : { put: records.length ? await guardRows(records) : 0, setAlarm: 0, alarms: 0 };
+      const calls = (o) => Object.values(o).reduce((a, b) => a + b, 0);
+      const doCalls = gateway === "peer" ? calls(after.limiter) - calls(before.limiter) : calls(after.guard) - calls(before.guard);
+      const kvReads = after.kv.get - before.kv.get;
+      const rowsWritten = rows1.put - rows0.put + (rows1.setAlarm - rows0.setAlarm);
+      const alarms = rows1.alarms - rows0.alarms;
+      const perRequest = {
+        kvReads: kvReads / n,
+        doRequests: (doCalls + alarms) / n,
+        rowsWritten: rowsWritten / n,
+        originRequests: (after.origin - before.origin) / n,
+      };
+      const dollarsPerMillion = perRequest.kvReads * PRICES.kvRead + perRequest.doRequests * PRICES.doRequest + perRequest.rowsWritten * PRICES.rowWritten;
+      const row = { gateway, kind, requests: n, statuses, expect, kvReads, doCalls, alarms, rowsWritten, perRequest, dollarsPerMillion };
+      cost.push(row);
+      const unexpected = Object.keys(statuses).filter((s) => Number(s) !== expect);
+      log(
+        `  [${elapsed()}] ${gateway.padEnd(7)} ${kind.padEnd(17)} n=${n} kv=${perRequest.kvReads.toFixed(3)} do=${perRequest.doRequests.toFixed(3)} rows=${perRequest.rowsWritten.toFixed(3)} $${dollarsPerMillion.toFixed(3)}/M${unexpected.length ? `  unexpected statuses ${JSON.stringify(statuses)}` : ""}`,
+      );
+    }
+
+    // Keyward
+    const admitted = makeKey(BIG_LIMIT);
+    const sparse = makeKey(BIG_LIMIT);
+    const refused = makeKey({ limit: 1, windowSeconds: 3600 });
+    const peerAdmitted = makeKey(BIG_LIMIT);
+    const peerSparse = makeKey(BIG_LIMIT);
+    const peerRefused = makeKey({ limit: 1, windowSeconds: 3600 });
+    await seed([admitted, sparse, refused, peerAdmitted, peerSparse, peerRefused]);
+    // Use up the refused keys' single admission before counting.
+    for (const [service, key] of [
+      ["keyward-hot", refused],
+      ["peer", peerRefused],
+    ]) {
+      const r = await fetch(`${base(service)}/v1/things`, { headers: { authorization: `Bearer ${key.key}` } });
+      await r.arrayBuffer();
+    }
+    await settle();
+
+    await measureKind({ gateway: "keyward", kind: "admitted", keys: Array(N).fill(admitted.key), records: [admitted.record], expect: 200 });
+    if (plan.sparseRequests > 0) {
+      await measureKind({
+        gateway: "keyward",
+        kind: "admitted (sparse)",
+        keys: Array(plan.sparseRequests).fill(sparse.key),
+        records: [sparse.record],
+        sequentialGapMs: 300,
+        expect: 200,
+      });
+    }
+    await measureKind({ gateway: "keyward", kind: "refused (429)", keys: Array(N).fill(refused.key), records: [refused.record], expect: 429 });
+    await measureKind({ gateway: "keyward", kind: "unknown key", keys: unknownKeys, expect: 401 });
+    await measureKind({ gateway: "keyward", kind: "malformed key", keys: malformed, expect: 401 });
+
+    await measureKind({ gateway: "peer", kind: "admitted", keys: Array(N).fill(peerAdmitted.key), limiterIds: [peerAdmitted.record.id], expect: 200 });
+    if (plan.sparseRequests > 0) {
+      await measureKind({
+        gateway: "peer",
+        kind: "admitted (sparse)",
+        keys: Array(plan.sparseRequests).fill(peerSparse.key),
+        limiterIds: [peerSparse.record.id],
+        sequentialGapMs: 300,
+        expect: 200,
+      });
+    }
+    await measureKind({ gateway: "peer", kind: "refused (429)", keys: Array(N).fill(peerRefused.key), limiterIds: [peerRefused.record.id], expect: 429 });
+    await measureKind({ gateway: "peer", kind: "unknown key", keys: unknownKeys, expect: 401 });
+    await measureKind({ gateway: "peer", kind: "malformed key", keys: malformed, expect: 401 });
+  }
+
+  // --------------------------------------------------------------- report --
+  shuttingDown = true;
+  cleanup();
+
+  const report = {
+    generatedAt: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    durationSeconds: Math.round((Date.now() - startedAt) / 1000),
+    machine,
+    plan: { ...plan, keys: manyCount, requestedKeys: plan.keys, keyCap },
+    prices: PRICES,
+    scenarios: scenarios.map(({ id, label }) => ({ id, label })),
+    throughput,
+    profile,
+    accuracy,
+    cost,
+    runs,
+  };
+  const resultsDir = path.join(BENCH_DIR, "results");
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = report.generatedAt.replace(/[:.]/g, "-");
+  const jsonFile = path.join(resultsDir, `bench-${stamp}.json`);
+  const mdFile = path.join(resultsDir, `bench-${stamp}.md`);
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  const markdown = renderMarkdown(report);
+  writeFileSync(mdFile, markdown);
+  copyFileSync(jsonFile, path.join(resultsDir, "latest.json"));
+  copyFileSync(mdFile, path.join(resultsDir, "latest.md"));
+
+  console.log(markdown);
+  console.log(`results: ${path.relative(process.cwd(), jsonFile)} and ${path.relative(process.cwd(), mdFile)}`);
+  for (const s of scenarios.slice(1)) {
+    const overall = throughput.overall[s.id];
+    console.log(`ratio ${s.id}/pass-through: ${overall ? overall.rpsRatio.median.toFixed(2) : "n/a"}`);
+  }
+}
+
+/** Per scenario and concurrency: medians and spread over rounds, each as a ratio to pass-through of the same round. */
+function summarizeThroughput(runs, scenarios, connectionsList) {
+  const byKey = new Map(runs.map((r) => [`${r.round}|${r.connections}|${r.scenario}`, r]));
+  const table = [];
+  const overall = {};
+  for (const s of scenarios) {
+    const allRatios = [];
+    for (const connections of connectionsList) {
+      const mine = runs.filter((r) => r.scenario === s.id && r.connections === connections);
+      if (mine.length === 0) continue;
+      const ratio = (field) =>
+        mine.map((r) => {
+          const base = byKey.get(`${r.round}|${r.connections}|pass-through`);
+          return base ? r[field] / base[field] : Number.NaN;
+        });
+      const rpsRatios = ratio("rps");
+      allRatios.push(...rpsRatios);
+      table.push({
+        scenario: s.id,
+        connections,
+        rounds: mine.length,
+        rps: summary(mine.map((r) => r.rps)),
+        rpsRatio: summary(rpsRatios),
+        p50: summary(mine.map((r) => r.p50)),
+        p50Ratio: summary(ratio("p50")),
+        p99: summary(mine.map((r) => r.p99)),
+        p99Ratio: summary(ratio("p99")),
+        workerdMicrosPerRequest: median(mine.map((r) => r.cpuMicrosPerRequest.workerd)),
+        originMicrosPerRequest: median(mine.map((r) => r.cpuMicrosPerRequest.origin)),
+        loadMicrosPerRequest: median(mine.map((r) => r.cpuMicrosPerRequest.loadGenerator)),
+        non2xx: mine.reduce((n, r) => n + r.non2xx, 0),
+        errors: mine.reduce((n, r) => n + r.errors, 0),
+      });
+    }
+    if (allRatios.length > 0) overall[s.id] = { rpsRatio: summary(allRatios) };
+  }
+  return { table, overall };
+}
+
+await main();

@@ -1,0 +1,102 @@
+/**
+ * Bench-only Worker entry for Keyward. It wires the app exactly as src/index.ts
+ * does (wireKeyward with the same config loader, route policy, logger and global
+ * fetch to the origin) except that the KV binding and the guard namespace are
+ * wrapped in counting proxies, and origin fetches are counted. Bench-only routes
+ * under /__bench/ expose the counters, seed key records into KV and read guard
+ * status (describe()); they use the raw bindings, so they are never counted.
+ */
+import policyFile from "../../keyward.policy.json";
+import { compilePolicy } from "../../src/authz/policy";
+import { loadConfig } from "../../src/config";
+import type { Env } from "../../src/env";
+import { settingsOf } from "../../src/gateway";
+import type { GuardCheck } from "../../src/guard/guard-types";
+import type { KeyGuard } from "../../src/guard/key-guard";
+import { consoleLogger, silentLogger } from "../../src/log";
+import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
+import { wireKeyward } from "../../src/wiring";
+import { countingKv, countingNamespace, type KvCounts } from "./counting";
+
+export { KeyGuard } from "../../src/guard/key-guard";
+export { OrgLedger } from "../../src/ledger/org-ledger";
+
+type BenchEnv = Env & { BENCH_VARIANT?: string };
+
+const counters = {
+  requests: 0,
+  kv: { get: 0, put: 0, delete: 0, list: 0 } as KvCounts,
+  guard: {} as Record<string, number>,
+  origin: 0,
+};
+
+type App = { fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response> };
+let built: { env: BenchEnv; app: App } | null = null;
+
+/**
+ * Variant "noguard": a namespace whose stubs answer every check in the isolate,
+ * with no Durable Object behind them (no revocation, no limit). Profile only.
+ */
+const inIsolateGuards = {
+  idFromName: (name: string) => name,
+  get: () => ({
+    check: async ({ consume, settings }: GuardCheck) => ({
+      kind: consume ? "admitted" : "usable",
+      limit: settings.limit,
+      windowSeconds: settings.windowSeconds,
+      remaining: settings.limit,
+      resetMs: 0,
+    }),
+  }),
+} as unknown as DurableObjectNamespace<KeyGuard>;
+
+/**
+ * Variants (BENCH_VARIANT, used only by `npm run bench -- --profile`) change one
+ * input of the wiring to show what it costs: "nolog" drops the per-request log
+ * line (silent logger), "noguard" answers guard checks in the isolate.
+ */
+function build(env: BenchEnv): App {
+  const variant = env.BENCH_VARIANT ?? "";
+  // As src/index.ts: ROUTE_POLICY is not set in the bench, so keyward.policy.json applies.
+  const policy = compilePolicy(policyFile);
+  return wireKeyward({
+    config: loadConfig(env),
+    policy,
+    kv: countingKv(env.KEYS, counters.kv),
+    guards: countingNamespace(variant.includes("noguard") ? inIsolateGuards : env.KEY_GUARD, counters.guard),
+    ledgers: env.ORG_LEDGER,
+    fetch: (input, init) => {
+      counters.origin++;
+      return fetch(input, init);
+    },
+    now: () => Date.now(),
+    log: variant.includes("nolog") ? silentLogger : consoleLogger,
+  });
+}
+
+async function benchRoute(request: Request, env: BenchEnv, path: string): Promise<Response> {
+  if (path === "/__bench/counters") return Response.json(counters);
+  if (path === "/__bench/seed" && request.method === "POST") {
+    // [[sha256 hex of the key, record], ...] written as the admin API would.
+    const entries = (await request.json()) as [string, KeyRecord][];
+    await Promise.all(entries.map(([hash, record]) => env.KEYS.put(kvKeyFor(hash), JSON.stringify(record))));
+    return Response.json({ seeded: entries.length });
+  }
+  if (path === "/__bench/guards" && request.method === "POST") {
+    // The guards' own view (rowsWritten, admitted, refused) of the given keys.
+    const records = (await request.json()) as KeyRecord[];
+    const statuses = await Promise.all(records.map((record) => env.KEY_GUARD.get(env.KEY_GUARD.idFromName(record.id)).describe(settingsOf(record))));
+    return Response.json(statuses);
+  }
+  return new Response("unknown bench route", { status: 404 });
+}
+
+export default {
+  fetch(request, env, ctx) {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith("/__bench/")) return benchRoute(request, env, path);
+    counters.requests++;
+    if (built === null || built.env !== env) built = { env, app: build(env) };
+    return built.app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<BenchEnv>;
