@@ -148,7 +148,6 @@ export function gateway(options: GatewayOptions) {
     });
     const out = new Response(response.body, response);
     for (const [name, value] of Object.entries(rateLimitHeaders(verdict))) out.headers.set(name, value);
-    options.log.info("proxied", { requestId, keyId: record.id, org: record.org, status: response.status });
     return out;
   };
 }

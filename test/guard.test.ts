@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { KeySettings } from "../src/guard/guard-types";
-import { FLUSH_MAX_PENDING, type KeyGuard } from "../src/guard/key-guard";
+import { type KeyGuard, pendingCap } from "../src/guard/key-guard";
 import { randomId } from "../src/keys/key-format";
 import { guardStub, harness, seedKey } from "./support/harness";
 
@@ -40,22 +40,26 @@ describe("key guard durability (THREATS 17, 28)", () => {
     expect(await admitN(s.keyId, s, 30)).toBe(15);
   });
 
-  it("forgets at most FLUSH_MAX_PENDING - 1 admissions when the guard is aborted abruptly", async () => {
-    const s = settings({ limit: 60 });
-    // 60 quick admissions: batches of FLUSH_MAX_PENDING are written as they fill,
-    // the remainder is pending when the guard dies.
-    expect(await admitN(s.keyId, s, 60)).toBe(60);
+  it.each([60, 400])("forgets at most pendingCap(limit) - 1 admissions (under 5%% of a limit of %i) when aborted abruptly", async (limit) => {
+    const s = settings({ limit });
+    // Quick admissions up to the limit: batches are written as they fill, the
+    // remainder is pending when the guard dies.
+    expect(await admitN(s.keyId, s, limit)).toBe(limit);
     const pending = (await guardStub(s.keyId).describe(s)).pending;
-    expect(pending).toBeLessThan(FLUSH_MAX_PENDING);
+    expect(pending).toBeLessThan(pendingCap(limit));
     await abortAllDurableObjects();
-    const readmitted = await admitN(s.keyId, s, 60);
+    const readmitted = await admitN(s.keyId, s, limit);
     // Over-admission after the crash is bounded by what was pending.
     expect(readmitted).toBeLessThanOrEqual(pending);
-    expect(readmitted).toBeLessThanOrEqual(FLUSH_MAX_PENDING - 1);
+    expect(readmitted).toBeLessThan(Math.max(1, limit * 0.05));
+  });
+
+  it("bounds pending admissions to about 5% of the limit, at least 1", () => {
+    expect([1, 20, 21, 60, 1000, 1e9].map(pendingCap)).toEqual([1, 1, 2, 3, 50, 5e7]);
   });
 
   it("writes pending admissions on its own within the flush delay", async () => {
-    const s = settings({ limit: 10 });
+    const s = settings({ limit: 100 });
     await admitN(s.keyId, s, 3);
     expect((await guardStub(s.keyId).describe(s)).pending).toBe(3);
     await new Promise((resolve) => setTimeout(resolve, 400));
@@ -80,6 +84,14 @@ describe("key guard durability (THREATS 17, 28)", () => {
     await stub.setLimit({ settings: { ...s, version: 2 }, limit: 1, windowSeconds: 60 });
     await evictDurableObject(stub);
     expect(await admitN(s.keyId, s, 3)).toBe(1);
+  });
+
+  it("writes a small limit's admissions at once, one row each at most", async () => {
+    const s = settings({ limit: 10 });
+    await admitN(s.keyId, s, 4);
+    const status = await guardStub(s.keyId).describe(s);
+    expect(status.pending).toBe(0);
+    expect(status.rowsWritten).toBeLessThanOrEqual(4);
   });
 
   it("writes at most one storage row per admitted request and none per refused one", async () => {

@@ -4,11 +4,17 @@ import type { GuardCheck, GuardStatus, GuardVerdict, KeySettings } from "./guard
 import { SlidingWindow } from "./sliding-window";
 
 /**
- * Admissions not yet durable never exceed this many. An abrupt crash (not an
- * eviction after a flush) can therefore forget at most FLUSH_MAX_PENDING - 1
- * of the latest admissions, and none older than about FLUSH_DELAY_MS.
+ * How many admissions may wait in memory before they are written: about 5% of
+ * the limit (at least 1). An abrupt crash (not an eviction after a flush) can
+ * therefore forget at most pendingCap(limit) - 1 of the latest admissions, so
+ * the window over-admits by under 5% of its limit for at most one window, and
+ * nothing older than about FLUSH_DELAY_MS. A small limit is written almost at
+ * once (limit 60: every 3 admissions); a large one mostly by the timer, so a hot
+ * key costs a few writes a second rather than one per batch of 16.
  */
-export const FLUSH_MAX_PENDING = 16;
+export function pendingCap(limit: number): number {
+  return Math.max(1, Math.ceil(limit / 20));
+}
 /** A pending admission is written at most this long after it happened. */
 export const FLUSH_DELAY_MS = 250;
 const DEDUPE_ENTRIES = 1024;
@@ -32,7 +38,7 @@ interface State {
  * Durability: revocation and limit changes are written before the RPC that made
  * them returns (the output gate holds the reply until the write is durable).
  * Admissions are kept in memory and written in batches, off most requests'
- * critical path; see FLUSH_MAX_PENDING for the bound on what a crash forgets.
+ * critical path; see pendingCap for the bound on what a crash forgets.
  */
 export class KeyGuard extends DurableObject<Env> {
   private state: State | null = null;
@@ -147,7 +153,7 @@ export class KeyGuard extends DurableObject<Env> {
     };
   }
 
-  /** Writes pending admissions now (also run by a timer and every FLUSH_MAX_PENDING admissions). */
+  /** Writes pending admissions now (also run by a timer, and once pendingCap(limit) are waiting). */
   flush(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
@@ -191,7 +197,7 @@ export class KeyGuard extends DurableObject<Env> {
     this.counters.admitted++;
     this.lastUsedAt = now;
     this.pending.push(now);
-    if (this.pending.length >= FLUSH_MAX_PENDING) this.flush();
+    if (this.pending.length >= pendingCap(state.limit)) this.flush();
     else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
     return { kind: "admitted", limit: state.limit, windowSeconds, remaining: decision.remaining, resetMs: decision.resetMs };
   }
