@@ -11,7 +11,7 @@ import { createLocalJWKSet, decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEchoOrigin } from "../demo/echo-origin.mjs";
 import { verifyKeywardContext } from "../src/origin/verify-context.ts";
-import { startKeywardDev } from "./support/keyward-dev.mjs";
+import { startKeywardDev } from "../test-support/wrangler-dev.mjs";
 import { startIdentityProvider } from "./support/oidc-idp.mjs";
 import { renderRoleTable } from "./support/role-table.mjs";
 
