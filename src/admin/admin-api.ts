@@ -4,13 +4,12 @@ import type { UserTokenVerifier } from "../authz/user-token";
 import type { Config } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
-import type { KeySettings } from "../guard/guard-types";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
 import type { LedgerKey, OrgLedger } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
-import type { KeyRecord } from "../lookup/key-record";
 import { authenticate, notFound, requireOperator, requireOrgAdmin } from "./admin-auth";
+import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
 import { createKeyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
 
@@ -26,56 +25,6 @@ export interface AdminApiOptions {
 
 const ORG_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const KEY_ID = /^key_[0-9a-f]{20}$/;
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-
-export function settingsOfLedger(k: LedgerKey): KeySettings {
-  return {
-    keyId: k.id,
-    version: k.version,
-    limit: k.limit,
-    windowSeconds: k.windowSeconds,
-    expiresAt: k.expiresAt,
-    revoked: k.revokedAt !== null,
-    revokeAt: k.revokeAt,
-  };
-}
-
-export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
-  return {
-    v: 1,
-    id: k.id,
-    org,
-    environment: k.environment,
-    prefix: k.prefix,
-    scopes: k.scopes,
-    status: k.revokedAt !== null ? "revoked" : "active",
-    expiresAt: k.expiresAt,
-    revokeAt: k.revokeAt,
-    rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
-    version: k.version,
-    createdAt: k.createdAt,
-  };
-}
-
-function view(k: LedgerKey, now: number, lastUsedAt: number | null) {
-  const revokedAt = k.revokedAt ?? (k.revokeAt !== null && k.revokeAt <= now ? k.revokeAt : null);
-  return {
-    id: k.id,
-    prefix: k.prefix,
-    label: k.label,
-    environment: k.environment,
-    scopes: k.scopes,
-    status: revokedAt !== null ? ("revoked" as const) : k.expiresAt !== null && k.expiresAt <= now ? ("expired" as const) : ("active" as const),
-    createdAt: iso(k.createdAt) as string,
-    createdBy: k.createdBy,
-    lastUsedAt: iso(lastUsedAt),
-    revokedAt: iso(revokedAt),
-    revokeAt: revokedAt === null ? iso(k.revokeAt) : null,
-    expiresAt: iso(k.expiresAt),
-    rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
-  };
-}
-
 /**
  * The admin API under /_keyward/v1. Writes go guard first (enforcement), then
  * the org's ledger (book of record, read-your-writes), then KV (edge index). A

@@ -1,0 +1,54 @@
+import type { KeySettings } from "../guard/guard-types";
+import type { LedgerKey } from "../ledger/org-ledger";
+import type { KeyRecord } from "../lookup/key-record";
+
+/** How a ledger entry becomes the guard's settings, the KV record, and what admins see. */
+export const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function settingsOfLedger(k: LedgerKey): KeySettings {
+  return {
+    keyId: k.id,
+    version: k.version,
+    limit: k.limit,
+    windowSeconds: k.windowSeconds,
+    expiresAt: k.expiresAt,
+    revoked: k.revokedAt !== null,
+    revokeAt: k.revokeAt,
+  };
+}
+
+export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
+  return {
+    v: 1,
+    id: k.id,
+    org,
+    environment: k.environment,
+    prefix: k.prefix,
+    scopes: k.scopes,
+    status: k.revokedAt !== null ? "revoked" : "active",
+    expiresAt: k.expiresAt,
+    revokeAt: k.revokeAt,
+    rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
+    version: k.version,
+    createdAt: k.createdAt,
+  };
+}
+
+export function view(k: LedgerKey, now: number, lastUsedAt: number | null) {
+  const revokedAt = k.revokedAt ?? (k.revokeAt !== null && k.revokeAt <= now ? k.revokeAt : null);
+  return {
+    id: k.id,
+    prefix: k.prefix,
+    label: k.label,
+    environment: k.environment,
+    scopes: k.scopes,
+    status: revokedAt !== null ? ("revoked" as const) : k.expiresAt !== null && k.expiresAt <= now ? ("expired" as const) : ("active" as const),
+    createdAt: iso(k.createdAt) as string,
+    createdBy: k.createdBy,
+    lastUsedAt: iso(lastUsedAt),
+    revokedAt: iso(revokedAt),
+    revokeAt: revokedAt === null ? iso(k.revokeAt) : null,
+    expiresAt: iso(k.expiresAt),
+    rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
+  };
+}
