@@ -83,3 +83,25 @@ describe("admin API with a remote JWKS", () => {
     expect(provider.urls.every((u) => u === JWKS_URL)).toBe(true);
   });
 });
+
+describe("admin API with a configured public key (USER_PUBLIC_KEY)", () => {
+  const vars = (key: string) => ({ USER_PUBLIC_KEY: key, USER_TOKEN_ISSUER: ISSUER, USER_TOKEN_AUDIENCE: AUDIENCE, USER_JWT_ALGORITHMS: "RS256" });
+
+  it("accepts a JWKS document as well as a single JWK", async () => {
+    for (const key of [JSON.stringify({ keys: [jwk] }), JSON.stringify(jwk)]) {
+      const h = harness({ vars: vars(key) });
+      expect((await create(h, "org_pk", await adminToken("org_pk"))).status).toBe(201);
+    }
+  });
+
+  it("refuses to start with a value that is neither PEM nor JSON, naming the variable", () => {
+    expect(() => harness({ vars: vars("{not json") })).toThrow(/USER_PUBLIC_KEY must be a PEM public key/);
+  });
+
+  it("answers 503, never a 500 or a pass, when the configured key does not import", async () => {
+    const h = harness({ vars: vars("-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----") });
+    const res = await create(h, "org_pk", await adminToken("org_pk"));
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { code: string }).code).toBe("AUTH_BACKEND_UNAVAILABLE");
+  });
+});

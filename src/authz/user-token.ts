@@ -1,5 +1,16 @@
-import { createLocalJWKSet, decodeProtectedHeader, errors, importJWK, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
-import type { UserTokenConfig } from "../config";
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  importJWK,
+  importSPKI,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
+import { ConfigError, type UserTokenConfig } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
 import { remoteKeySet } from "./remote-key-set";
@@ -54,6 +65,20 @@ function listClaim(value: unknown, separator = false): string[] | null {
   return null;
 }
 
+/** USER_PUBLIC_KEY: a PEM (SPKI) public key, one JWK, or a JWKS document. */
+function publicKeySource(raw: string, alg: string): Promise<JWTVerifyGetKey | CryptoKey | Uint8Array> {
+  const text = raw.trim();
+  if (!text.startsWith("{")) return importSPKI(text, alg);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError("USER_PUBLIC_KEY", "must be a PEM public key (SPKI), a JWK or a JWKS document");
+  }
+  if (typeof json === "object" && json !== null && "keys" in json) return Promise.resolve(createLocalJWKSet(json as JSONWebKeySet));
+  return importJWK(json as JWK, alg) as Promise<CryptoKey>;
+}
+
 /**
  * Builds the verifier once (bad configuration fails at start-up). Keys come from
  * exactly one source: a remote JWKS, a configured public key, or (development
@@ -81,10 +106,10 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
       }),
     );
   } else if (config.publicKey !== null) {
-    const alg = config.algorithms[0] as string;
-    const text = config.publicKey.trim();
-    keySource = text.startsWith("{") ? (importJWK(JSON.parse(text), alg) as Promise<CryptoKey>) : importSPKI(text, alg);
-    if (text.startsWith("{") && text.includes('"keys"')) keySource = Promise.resolve(createLocalJWKSet(JSON.parse(text)));
+    keySource = publicKeySource(config.publicKey, config.algorithms[0] as string);
+    // Observed here so that a key that fails to import is not an unhandled
+    // rejection; every verify awaits it again and answers 503.
+    keySource.catch(() => {});
   } else if (config.devSecret !== null) {
     keySource = Promise.resolve(new TextEncoder().encode(config.devSecret));
   }
@@ -109,7 +134,11 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
       }
 
       let backendFailed = false;
-      const source = await keySource;
+      const source = await keySource.catch(() => {
+        // A configured key that does not import: nothing can be verified (fail closed).
+        options.log.error("user_public_key_unusable", {});
+        throw backendUnavailable("the configured user token key (USER_PUBLIC_KEY does not import)", 60);
+      });
       const key =
         typeof source === "function"
           ? async (...args: Parameters<JWTVerifyGetKey>) => {
