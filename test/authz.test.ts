@@ -377,7 +377,7 @@ describe("key ids and key-location headers (THREATS 33, 34)", () => {
     // The credential reader refuses any Authorization value over 4 KiB first (SPEC:
     // a clear 401), so this never reaches the token verifier.
     expect((await errorOf(res)).code).toMatch(/^INVALID_(USER_TOKEN|API_KEY)$/);
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
     expect(idp.count).toBe(0);
   });
 
@@ -545,7 +545,7 @@ describe("malformed tokens (THREAT 36)", () => {
     const { key } = await seedKey({ org: ORG });
     const res = await dual(key, `${header}.${b64url("x".repeat(75_000))}.c2ln`);
     expect(res.status).toBe(401);
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
     expect(idp.count).toBe(0);
   });
 

@@ -26,7 +26,7 @@ describe("header parsing (THREATS 1-7)", () => {
     const body = await errorOf(res);
     expect(body.code).toBe("MISSING_AUTH_HEADER");
     expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it.each([
@@ -38,7 +38,7 @@ describe("header parsing (THREATS 1-7)", () => {
     const res = await h.send("/v1/things", { headers: { authorization } });
     expect(res.status).toBe(401);
     expect((await errorOf(res)).code).toBe("MISSING_AUTH_HEADER");
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it("accepts lower-case bearer with extra spaces around the key", async () => {
@@ -54,7 +54,7 @@ describe("header parsing (THREATS 1-7)", () => {
     const res = await h.send("/v1/things", { headers: { "x-api-key": `${key.slice(0, 12)}\t${key.slice(12)}` } });
     expect(res.status).toBe(401);
     expect((await errorOf(res)).code).toBe("INVALID_API_KEY");
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it("refuses a token over 4 KiB before hashing, and a huge header with a 4xx, never a 500", async () => {
@@ -65,7 +65,7 @@ describe("header parsing (THREATS 1-7)", () => {
     const huge = await h.send("/v1/things", { headers: { "x-api-key": "a".repeat(60_000), "x-filler": "b".repeat(60_000) } });
     expect(huge.status).toBe(401);
     expect(digest).not.toHaveBeenCalled();
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it.each([
@@ -78,7 +78,7 @@ describe("header parsing (THREATS 1-7)", () => {
     const res = await h.send("/v1/things", { headers: headers(a.key, b.key) });
     expect(res.status).toBe(400);
     expect((await errorOf(res)).code).toBe("INVALID_REQUEST");
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it("answers two Authorization headers with different keys with 400", async () => {
@@ -88,7 +88,7 @@ describe("header parsing (THREATS 1-7)", () => {
     headers.append("authorization", `Bearer ${generateKey("sk", "live").key}`);
     const res = await h.send("/v1/things", { headers });
     expect(res.status).toBe(400);
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it("never reads a key from the query string", async () => {
@@ -97,7 +97,7 @@ describe("header parsing (THREATS 1-7)", () => {
     const res = await h.send(`/v1/things?api_key=${key}&key=${key}&access_token=${key}`);
     expect(res.status).toBe(401);
     expect((await errorOf(res)).code).toBe("MISSING_AUTH_HEADER");
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 });
 
@@ -117,7 +117,7 @@ describe("key format and lookup (THREATS 8-11, 50)", () => {
     expect(body.code).toBe("INVALID_API_KEY");
     expect(body.message).toMatch(/not an API key in Keyward's format/);
     expect(res.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it("says a key with a bad checksum looks mistyped or truncated, with zero KV reads", async () => {
@@ -127,7 +127,7 @@ describe("key format and lookup (THREATS 8-11, 50)", () => {
     const res = await h.call(typo);
     expect(res.status).toBe(401);
     expect((await errorOf(res)).message).toMatch(/mistyped or truncated/);
-    expect(h.calls).toMatchObject({ kvGet: 0, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
   });
 
   it("answers a well-formed unknown key with one KV read and no guard call", async () => {
@@ -135,17 +135,17 @@ describe("key format and lookup (THREATS 8-11, 50)", () => {
     const res = await h.call(generateKey("sk", "live").key);
     expect(res.status).toBe(401);
     expect((await errorOf(res)).message).toMatch(/not known/);
-    expect(h.calls).toMatchObject({ kvGet: 1, guard: [], origin: [] });
+    expect(h.calls).toMatchObject({ kv: { get: 1 }, guard: [], origin: [] });
   });
 
   it("counts binding calls: admitted = 1 guard RPC and 1 KV read, then 0 KV reads on an isolate cache hit", async () => {
     const h = harness();
     const { key } = await seedKey();
     expect((await h.call(key)).status).toBe(200);
-    expect(h.calls.kvGet).toBe(1);
+    expect(h.calls.kv.get).toBe(1);
     expect(h.calls.guard).toEqual(["check"]);
     expect((await h.call(key)).status).toBe(200);
-    expect(h.calls.kvGet).toBe(1);
+    expect(h.calls.kv.get).toBe(1);
     expect(h.calls.guard).toEqual(["check", "check"]);
     expect(h.calls.origin).toHaveLength(2);
   });
@@ -157,7 +157,7 @@ describe("key format and lookup (THREATS 8-11, 50)", () => {
     await h.call(key);
     now += 5_001;
     await h.call(key);
-    expect(h.calls.kvGet).toBe(2);
+    expect(h.calls.kv.get).toBe(2);
   });
 
   it("survives 10,000 random well-formed keys: one KV read each at most, no Durable Object created", async () => {
@@ -167,7 +167,7 @@ describe("key format and lookup (THREATS 8-11, 50)", () => {
       const statuses = await Promise.all(Array.from({ length: 100 }, () => h.call(generateKey("sk", "live").key).then((r) => r.status)));
       expect(new Set(statuses)).toEqual(new Set([401]));
     }
-    expect(h.calls.kvGet).toBeLessThanOrEqual(10_000);
+    expect(h.calls.kv.get).toBeLessThanOrEqual(10_000);
     expect(h.calls.guard).toEqual([]);
     expect((await listDurableObjectIds(env.KEY_GUARD)).length).toBe(before);
   }, 120_000);

@@ -16,7 +16,7 @@ import type { KeyGuard } from "../../src/guard/key-guard";
 import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
 import { wireKeyward } from "../../src/wiring";
-import { countingKv, countingNamespace, type KvCounts } from "./counting";
+import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
 
 export { KeyGuard } from "../../src/guard/key-guard";
 export { OrgLedger } from "../../src/ledger/org-ledger";

@@ -12,7 +12,7 @@ import { DurableObjectRateLimiter, DurableObjectStore } from "@hono-rate-limiter
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { rateLimiter } from "hono-rate-limiter";
-import { countingKv, countingNamespace, type KvCounts } from "./counting";
+import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
 
 interface KeyRecord {
   id: string;

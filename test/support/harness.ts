@@ -7,6 +7,7 @@ import type { OrgLedger } from "../../src/ledger/org-ledger";
 import type { Logger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
 import { wireKeyward } from "../../src/wiring";
+import { countingKv, type KvCounts } from "../../test-support/counting";
 
 /** A fault the guard wrapper raises instead of (or after) the real RPC. */
 export interface GuardFault {
@@ -19,8 +20,8 @@ export interface GuardFault {
 }
 
 export interface Calls {
-  kvGet: number;
-  kvPut: number;
+  /** KV calls by kind (get, put, delete, list). */
+  kv: KvCounts;
   guard: string[];
   origin: Request[];
 }
@@ -40,19 +41,6 @@ export interface HarnessOptions {
 export async function echo(request: Request): Promise<Response> {
   const url = new URL(request.url);
   return Response.json({ method: request.method, path: url.pathname + url.search, headers: Object.fromEntries(request.headers) });
-}
-
-function countingKv(real: KVNamespace, calls: Calls): KVNamespace {
-  return {
-    get: (...args: unknown[]) => {
-      calls.kvGet++;
-      return (real.get as (...a: unknown[]) => unknown)(...args);
-    },
-    put: (...args: unknown[]) => {
-      calls.kvPut++;
-      return (real.put as (...a: unknown[]) => unknown)(...args);
-    },
-  } as unknown as KVNamespace;
 }
 
 function countingGuards(real: DurableObjectNamespace<KeyGuard>, calls: Calls, faults: GuardFault[]): DurableObjectNamespace<KeyGuard> {
@@ -122,13 +110,13 @@ export function captureLogger(lines: string[]): Logger {
 
 /** A fresh Keyward app over the real local KV and Durable Objects, with every binding call counted. */
 export function harness(options: HarnessOptions = {}) {
-  const calls: Calls = { kvGet: 0, kvPut: 0, guard: [], origin: [] };
+  const calls: Calls = { kv: { get: 0, put: 0, delete: 0, list: 0 }, guard: [], origin: [] };
   const faults: GuardFault[] = [];
   const logs: string[] = [];
   const config = loadConfig({ ...env, ...options.vars });
   const app = wireKeyward({
     config,
-    kv: countingKv(options.kv ?? env.KEYS, calls),
+    kv: countingKv(options.kv ?? env.KEYS, calls.kv),
     guards: countingGuards(env.KEY_GUARD, calls, faults),
     ledgers: options.ledgers ?? env.ORG_LEDGER,
     policy: options.policy === undefined || options.policy === null ? null : compilePolicy(options.policy),

@@ -1,4 +1,4 @@
-/** Counting wrappers for bindings: every call is counted, then passed on unchanged. */
+/** Counting wrappers for bindings, shared by the test harness and the benchmark: every call is counted, then passed on unchanged. */
 
 export interface KvCounts {
   get: number;
