@@ -69,7 +69,7 @@ export function bucketOf(module) {
   if (module.startsWith("src/")) return `Keyward gateway (${module.replace(/^src\//, "").replace(/\.ts$/, "")})`;
   // A native call (RPC, KV, fetch) is often charged to the JS frame that makes
   // it: the counting wrappers' time is mostly the RPC or KV call they pass on.
-  if (module.startsWith("bench/workers/counting")) return "binding calls via counting wrappers (mostly the native call)";
+  if (module.startsWith("test-support/counting")) return "binding calls via counting wrappers (mostly the native call)";
   if (module.startsWith("bench/workers/peer")) return "peer app (bench/workers/peer.ts)";
   if (module.startsWith("bench/")) return "bench entry";
   return module;
