@@ -1,4 +1,4 @@
-import { KeywardError } from "../errors";
+import type { KeywardError } from "../errors";
 
 const REALM = 'realm="keyward"';
 
@@ -26,5 +26,3 @@ export function errorResponse(error: KeywardError, requestId: string): Response 
   if (error.options.field !== undefined) body.field = error.options.field;
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
-
-export { KeywardError };

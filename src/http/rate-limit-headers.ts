@@ -6,7 +6,7 @@ import type { RateState } from "../guard/guard-types";
  *   RateLimit: "default";r=59;t=42
  * `t` is the number of seconds until the oldest admission leaves the window.
  */
-export function rateLimitHeaders(state: { limit: number; windowSeconds: number; remaining: number; resetMs: number }): Record<string, string> {
+export function rateLimitHeaders(state: RateState): Record<string, string> {
   return {
     "RateLimit-Policy": `"default";q=${state.limit};w=${state.windowSeconds}`,
     RateLimit: `"default";r=${Math.max(0, state.remaining)};t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`,
@@ -17,5 +17,3 @@ export function rateLimitHeaders(state: { limit: number; windowSeconds: number; 
 export function retryAfterSeconds(retryAfterMs: number): number {
   return Math.max(1, Math.ceil(retryAfterMs / 1000));
 }
-
-export type { RateState };
