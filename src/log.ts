@@ -11,3 +11,6 @@ export const consoleLogger: Logger = {
   info: (event, fields) => console.log(JSON.stringify({ level: "info", event, ...fields })),
   error: (event, fields) => console.error(JSON.stringify({ level: "error", event, ...fields })),
 };
+
+/** Logs nothing (the benchmark's "no log line" variant). */
+export const silentLogger: Logger = { info: () => {}, error: () => {} };
