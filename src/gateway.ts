@@ -63,6 +63,10 @@ const revoked = () => new KeywardError("KEY_REVOKED", "This API key has been rev
  */
 export function gateway(options: GatewayOptions) {
   const { config } = options;
+  // Where each environment's requests go, and the path prefix the origin sees
+  // (worked out once: the context token is bound to the path the origin receives).
+  const originOf = (base: string) => ({ base, path: new URL(base).pathname.replace(/\/$/, "") });
+  const origins = { live: originOf(config.originUrl), test: originOf(config.originUrlTest ?? config.originUrl) };
   return async function handleGatewayRequest(request: Request, requestId: string): Promise<Response> {
     const credentials = readCredentials(request.headers, { apiKeyHeader: config.apiKeyHeader });
     const parsed = options.parseKey(credentials.apiKey);
@@ -128,22 +132,21 @@ export function gateway(options: GatewayOptions) {
     if (grant.user !== null) identity["x-keyward-user"] = grant.user;
     if (grant.user !== null && grant.permissions !== null) identity["x-keyward-permissions"] = grant.permissions.join(" ");
 
-    const base = record.environment === "test" && config.originUrlTest !== null ? config.originUrlTest : config.originUrl;
-    const target = originTarget(base, url);
+    const origin = origins[record.environment];
+    const target = originTarget(origin.base, url);
     identity["x-keyward-context"] = await options.signer.sign({
       org: record.org,
       keyId: record.id,
       environment: record.environment,
       requestId,
       method: request.method,
-      path: new URL(target).pathname,
+      path: origin.path + url.pathname,
       user: grant.user,
       permissions: grant.user !== null ? grant.permissions : null,
     });
 
     const response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {
       fetch: options.fetch,
-      base,
       timeoutMs: config.originTimeoutMs,
     });
     const out = new Response(response.body, response);

@@ -493,6 +493,19 @@ describe("origin (THREATS 46-48, 51)", () => {
     await expect(verifyKeywardContext(new Request("http://origin.test/"), { jwks })).rejects.toThrow(/did not come through Keyward/);
   });
 
+  it("forwards under an origin's path prefix and binds the context token to the path the origin receives", async () => {
+    const h = harness({ vars: { ORIGIN_URL: "http://origin.test/api/", ORIGIN_URL_TEST: "http://sandbox.test/v2" } });
+    const live = await seedKey();
+    const test = await seedKey({ environment: "test" });
+    await h.call(live.key, "/things/1?x=1");
+    await h.call(test.key, "/things/2");
+    const [first, second] = h.calls.origin as [Request, Request];
+    expect(first.url).toBe("http://origin.test/api/things/1?x=1");
+    expect(second.url).toBe("http://sandbox.test/v2/things/2");
+    const jwks = createLocalJWKSet(await (await h.send("/_keyward/.well-known/jwks.json")).json());
+    for (const forwarded of [first, second]) await expect(verifyKeywardContext(forwarded, { jwks })).resolves.toMatchObject({ user: null });
+  });
+
   it("refuses a large body with an invalid key without reading the body", async () => {
     const h = harness();
     let pulled = 0;

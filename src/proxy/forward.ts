@@ -2,8 +2,6 @@ import { KeywardError } from "../errors";
 
 export interface ForwardOptions {
   fetch: typeof fetch;
-  /** Base URL of the origin, without a trailing slash; may carry a path prefix. */
-  base: string;
   timeoutMs: number;
 }
 
