@@ -7,6 +7,7 @@ import type { Config } from "./config";
 import { guardClient } from "./guard/guard-client";
 import type { KeyGuard } from "./guard/key-guard";
 import { contextSigner } from "./identity/context-token";
+import { ledgerClient } from "./ledger/ledger-client";
 import type { OrgLedger } from "./ledger/org-ledger";
 import type { Logger } from "./log";
 import { keyIndex } from "./lookup/key-index";
@@ -47,6 +48,7 @@ export function wireKeyward(options: WiringOptions) {
     fetch: options.fetch,
     now,
     log,
-    admin: adminApi({ config, verifier, ledgers: options.ledgers, guards, keys, now, log }),
+    // The ledger is a Durable Object like the guard: the same deadline applies.
+    admin: adminApi({ config, verifier, ledger: ledgerClient({ namespace: options.ledgers, timeoutMs: config.guardTimeoutMs, log }), guards, keys, now, log }),
   });
 }

@@ -5,7 +5,8 @@ import type { Config } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
-import type { LedgerKey, OrgLedger } from "../ledger/org-ledger";
+import type { LedgerClient } from "../ledger/ledger-client";
+import type { AuditAction, AuditEvent, LedgerKey } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 import { authenticate, notFound, requireOperator, requireOrgAdmin } from "./admin-auth";
@@ -16,7 +17,7 @@ import { createKeyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
 export interface AdminApiOptions {
   config: Config;
   verifier: UserTokenVerifier;
-  ledgers: DurableObjectNamespace<OrgLedger>;
+  ledger: LedgerClient;
   guards: GuardClient;
   keys: KeyIndex;
   now: () => number;
@@ -32,17 +33,7 @@ const KEY_ID = /^key_[0-9a-f]{20}$/;
  */
 export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   const app = new Hono<KeywardEnv>();
-  const ledger = (org: string) => options.ledgers.get(options.ledgers.idFromName(org));
-
-  async function ledgerCall<T>(what: () => Promise<T>): Promise<T> {
-    try {
-      return await what();
-    } catch (error) {
-      if (error instanceof KeywardError) throw error;
-      options.log.error("ledger_call_failed", { error: error instanceof Error ? error.name : "unknown" });
-      throw backendUnavailable("the organisation's key ledger");
-    }
-  }
+  const { ledger } = options;
 
   function orgOf(raw: string): string {
     if (!ORG_ID.test(raw)) throw notFound();
@@ -51,7 +42,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
 
   async function findKey(org: string, id: string): Promise<LedgerKey> {
     if (!KEY_ID.test(id)) throw notFound();
-    const key = await ledgerCall(() => ledger(org).getKey(id) as Promise<LedgerKey | null>);
+    const key = await ledger.getKey(org, id);
     if (key === null) throw notFound();
     return key;
   }
@@ -75,7 +66,27 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
         headers: { "Retry-After": "1" },
       });
     }
-    await ledgerCall(() => ledger(org).markSynced(k.id, k.version) as Promise<void>);
+    await ledger.markSynced(org, k.id, k.version);
+  }
+
+  /**
+   * Undoes a create whose KV write failed: without its index entry the key could
+   * never be used, so it must not be listed either. A failed undo is never
+   * swallowed: it is logged, recorded in the audit log if the ledger takes the
+   * note (when the ledger is down, the log line is the only record), and the
+   * caller is told which key id to revoke to retire the leftover row.
+   * Returns whether the undo was confirmed.
+   */
+  async function rollBack(org: string, keyId: string, event: (action: AuditAction, detail: Record<string, unknown>) => AuditEvent): Promise<boolean> {
+    try {
+      await ledger.rollBackKey(org, keyId, event("key.creation_rolled_back", { reason: "the key index (KV) write failed" }));
+      return true;
+    } catch {
+      const note = event("key.rollback_failed", { reason: "the ledger did not confirm the rollback", remedy: "revoke this key id" });
+      options.log.error("key_rollback_failed", { requestId: note.requestId, org, keyId });
+      await ledger.record(org, note).catch(() => options.log.error("key_rollback_unaudited", { requestId: note.requestId, org, keyId }));
+      return false;
+    }
   }
 
   const actor = (c: { req: { header(name: string): string | undefined } }) =>
@@ -115,24 +126,14 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       kvVersion: 1,
     };
     const requestId = c.get("requestId");
-    await ledgerCall(
-      () =>
-        ledger(org).addKey(record, {
-          at: now,
-          actor: by,
-          action: "key.created",
-          keyId: record.id,
-          requestId,
-          detail: { label: record.label, environment },
-        }) as Promise<void>,
-    );
+    const event = (action: AuditAction, detail: Record<string, unknown>) => ({ at: now, actor: by, action, keyId: record.id, requestId, detail });
+    await ledger.addKey(org, record, event("key.created", { label: record.label, environment }));
     try {
       await options.keys.put(record.hash, recordOfLedger(record, org));
     } catch {
-      // Nothing half-made: without its index entry the key could never be used.
-      await ledgerCall(() => ledger(org).removeKey(record.id) as Promise<void>).catch(() => {});
-      options.log.error("kv_write_failed", { keyId: record.id });
-      throw backendUnavailable("the key index (KV); no key was created");
+      options.log.error("kv_write_failed", { requestId, org, keyId: record.id });
+      if (await rollBack(org, record.id, event)) throw backendUnavailable("the key index (KV); no key was created");
+      throw backendUnavailable(`the key index (KV); the key cannot be used, but undoing its creation failed too: revoke ${record.id} to retire it`);
     }
     options.log.info("key_created", { requestId, org, keyId: record.id, by });
     return c.json({ key, ...view(record, now, null) }, 201);
@@ -141,7 +142,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   app.get("/orgs/:org/keys", async (c) => {
     const org = orgOf(c.req.param("org"));
     requireOrgAdmin(await actor(c), org);
-    const keys = await ledgerCall(() => ledger(org).listKeys() as Promise<LedgerKey[]>);
+    const keys = await ledger.listKeys(org);
     const now = options.now();
     const used = await Promise.all(keys.map(lastUsed));
     return c.json({ keys: keys.map((k, i) => view(k, now, used[i] ?? null)) });
@@ -176,7 +177,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
         requestId: c.get("requestId"),
         detail: immediate ? {} : { at: iso(at) },
       };
-      k = (await ledgerCall(() => ledger(org).updateKey(k.id, change, event) as Promise<LedgerKey | null>)) ?? k;
+      k = (await ledger.updateKey(org, k.id, change, event)) ?? k;
     }
     await syncKv(org, k, "The key is revoked and already refused.");
     return c.json(view(k, now, await lastUsed(k)));
@@ -199,7 +200,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
         requestId: c.get("requestId"),
         detail: { from: { limit: k.limit, windowSeconds: k.windowSeconds }, to: body },
       };
-      k = (await ledgerCall(() => ledger(org).updateKey(k.id, { ...body, version }, event) as Promise<LedgerKey | null>)) ?? k;
+      k = (await ledger.updateKey(org, k.id, { ...body, version }, event)) ?? k;
     }
     await syncKv(org, k, "The new limit is already in force.");
     return c.json(view(k, now, await lastUsed(k)));
@@ -208,7 +209,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   app.get("/orgs/:org/audit", async (c) => {
     const org = orgOf(c.req.param("org"));
     requireOrgAdmin(await actor(c), org);
-    const events = await ledgerCall(() => ledger(org).audit() as Promise<Awaited<ReturnType<OrgLedger["audit"]>>>);
+    const events = await ledger.audit(org);
     return c.json({ events: events.map((e) => ({ ...e, at: iso(e.at) })) });
   });
 

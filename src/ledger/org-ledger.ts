@@ -21,10 +21,26 @@ export interface LedgerKey {
   kvVersion: number;
 }
 
+/**
+ * What the audit log records. `key.creation_rolled_back` follows a `key.created`
+ * whose edge-index write failed (the key never worked); `key.rollback_failed`
+ * says that undoing it failed too, so the key's row may remain until revoked.
+ */
+export type AuditAction =
+  | "key.created"
+  | "key.creation_rolled_back"
+  | "key.rollback_failed"
+  | "key.revoked"
+  | "key.revocation_scheduled"
+  | "key.rate_limit_changed";
+
+/** The fields of a key that change after creation. */
+export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "limit" | "windowSeconds" | "version">>;
+
 export interface AuditEvent {
   at: number;
   actor: string;
-  action: "key.created" | "key.revoked" | "key.revocation_scheduled" | "key.rate_limit_changed";
+  action: AuditAction;
   keyId: string;
   requestId: string;
   detail: Record<string, unknown>;
@@ -97,11 +113,15 @@ export class OrgLedger extends DurableObject<Env> {
     });
   }
 
-  /** Undoes a create whose KV write failed, so that nothing half-made remains. */
-  removeKey(id: string): void {
+  /**
+   * Undoes a create whose KV write failed, so that no half-made key is listed.
+   * The audit log is append-only: the `key.created` entry stays, and the
+   * rollback is recorded after it in the same transaction.
+   */
+  rollBackKey(id: string, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec("DELETE FROM keys WHERE id = ?", id);
-      this.ctx.storage.sql.exec("DELETE FROM audit WHERE key_id = ? AND action = 'key.created'", id);
+      this.record(event);
     });
   }
 
@@ -115,11 +135,7 @@ export class OrgLedger extends DurableObject<Env> {
   }
 
   /** Writes a changed key and its audit event together. Only changed fields are passed. */
-  updateKey(
-    id: string,
-    change: Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "limit" | "windowSeconds" | "version">>,
-    event: AuditEvent | null,
-  ): LedgerKey | null {
+  updateKey(id: string, change: KeyChange, event: AuditEvent | null): LedgerKey | null {
     const current = this.getKey(id);
     if (!current) return null;
     const next = { ...current, ...change };
@@ -150,14 +166,15 @@ export class OrgLedger extends DurableObject<Env> {
       .map((row) => ({
         at: Number(row.at),
         actor: String(row.actor),
-        action: String(row.action) as AuditEvent["action"],
+        action: String(row.action) as AuditAction,
         keyId: String(row.key_id),
         requestId: String(row.request_id),
         detail: JSON.parse(String(row.detail)) as Record<string, unknown>,
       }));
   }
 
-  private record(event: AuditEvent): void {
+  /** Appends one event. Nothing in Keyward updates or deletes an audit row. */
+  record(event: AuditEvent): void {
     this.ctx.storage.sql.exec(
       "INSERT INTO audit (at, actor, action, key_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
       event.at,

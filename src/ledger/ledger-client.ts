@@ -1,0 +1,76 @@
+import { backendUnavailable, KeywardError } from "../errors";
+import type { Logger } from "../log";
+import { withTimeout } from "../timeout";
+import type { AuditEvent, KeyChange, LedgerKey, OrgLedger } from "./org-ledger";
+
+export interface LedgerClientOptions {
+  namespace: DurableObjectNamespace<OrgLedger>;
+  /** A ledger that has not answered within this is treated as failed (503). */
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Typed calls to one organisation's ledger (one Durable Object per org id). */
+export interface LedgerClient {
+  addKey(org: string, key: LedgerKey, event: AuditEvent): Promise<void>;
+  rollBackKey(org: string, id: string, event: AuditEvent): Promise<void>;
+  getKey(org: string, id: string): Promise<LedgerKey | null>;
+  listKeys(org: string): Promise<LedgerKey[]>;
+  updateKey(org: string, id: string, change: KeyChange, event: AuditEvent | null): Promise<LedgerKey | null>;
+  markSynced(org: string, id: string, version: number): Promise<void>;
+  record(org: string, event: AuditEvent): Promise<void>;
+  audit(org: string): Promise<AuditEvent[]>;
+}
+
+interface DurableObjectError {
+  retryable?: boolean;
+  overloaded?: boolean;
+}
+
+/**
+ * Calls an org's ledger with the key guard client's failure policy, fail closed:
+ * an overloaded ledger is 503 with Retry-After at once; a retryable failure of a
+ * read or of an idempotent write is tried once more on a fresh stub; anything
+ * else, or no answer within the deadline, is 503 AUTH_BACKEND_UNAVAILABLE.
+ * Writes that append to the audit log are never retried: a lost reply could
+ * otherwise record one change twice.
+ */
+export function ledgerClient(options: LedgerClientOptions): LedgerClient {
+  const stubFor = (org: string) => options.namespace.get(options.namespace.idFromName(org));
+
+  async function call<T>(org: string, op: string, retry: boolean, invoke: (stub: DurableObjectStub<OrgLedger>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTimeout(invoke(stubFor(org)), options.timeoutMs, "org ledger");
+      } catch (error) {
+        if (error instanceof KeywardError) throw error;
+        const e = error as DurableObjectError;
+        options.log.error("ledger_call_failed", {
+          op,
+          org,
+          attempt,
+          error: error instanceof Error ? error.name : "unknown",
+          retryable: e.retryable === true,
+          overloaded: e.overloaded === true,
+        });
+        if (e.overloaded) throw backendUnavailable("the organisation's key ledger (overloaded)", 2);
+        if (retry && e.retryable && attempt < 2) continue;
+        throw backendUnavailable("the organisation's key ledger");
+      }
+    }
+  }
+
+  // The stub's RPC return types are wrapped by the runtime; each call below names
+  // the plain type once, here, instead of at every call site.
+  return {
+    addKey: (org, key, event) => call(org, "addKey", false, async (stub) => void (await stub.addKey(key, event))),
+    rollBackKey: (org, id, event) => call(org, "rollBackKey", false, async (stub) => void (await stub.rollBackKey(id, event))),
+    getKey: (org, id) => call(org, "getKey", true, async (stub): Promise<LedgerKey | null> => await stub.getKey(id)),
+    listKeys: (org) => call(org, "listKeys", true, async (stub): Promise<LedgerKey[]> => await stub.listKeys()),
+    updateKey: (org, id, change, event) =>
+      call(org, "updateKey", event === null, async (stub): Promise<LedgerKey | null> => await stub.updateKey(id, change, event)),
+    markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
+    record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),
+    audit: (org) => call(org, "audit", true, async (stub): Promise<AuditEvent[]> => await stub.audit()),
+  };
+}

@@ -1,0 +1,124 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ledgerClient } from "../src/ledger/ledger-client";
+import type { OrgLedger } from "../src/ledger/org-ledger";
+import { captureLogger, harness } from "./support/harness";
+import { devToken } from "./support/tokens";
+
+const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
+
+type Fault = "throw" | "hang" | "retryable" | "overloaded";
+
+/** The real ledgers, with chosen methods failing and every call counted by name. */
+function faultyLedgers(faults: Partial<Record<string, Fault>>, calls: string[] = []): DurableObjectNamespace<OrgLedger> {
+  const real = env.ORG_LEDGER;
+  return {
+    idFromName: (name: string) => real.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = real.get(id) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      return new Proxy(
+        {},
+        {
+          get:
+            (_t, method: string) =>
+            async (...args: unknown[]) => {
+              calls.push(method);
+              const fault = faults[method];
+              if (fault === "hang") return new Promise(() => {});
+              if (fault === "throw") throw new Error("injected ledger fault");
+              if (fault === "retryable") throw Object.assign(new Error("reset"), { retryable: true });
+              if (fault === "overloaded") throw Object.assign(new Error("busy"), { overloaded: true });
+              return (stub[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+            },
+        },
+      );
+    },
+  } as unknown as DurableObjectNamespace<OrgLedger>;
+}
+
+async function adminHeaders(org: string) {
+  return { authorization: `Bearer ${await devToken({ org, role: "org:admin" })}`, "content-type": "application/json" };
+}
+
+const failingKv = { get: () => Promise.resolve(null), put: () => Promise.reject(new Error("KV down")) } as unknown as KVNamespace;
+
+async function auditOf(org: string) {
+  const res = await harness().send(`/_keyward/v1/orgs/${org}/audit`, { headers: await adminHeaders(org) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { events: { action: string; keyId: string; detail: Record<string, unknown> }[] }).events;
+}
+
+describe("ledger client: deadline and fail-closed answers", () => {
+  it("answers 503 AUTH_BACKEND_UNAVAILABLE when the ledger never answers, within the deadline", async () => {
+    const org = ORG();
+    const calls: string[] = [];
+    const h = harness({ ledgers: faultyLedgers({ listKeys: "hang" }, calls), vars: { GUARD_TIMEOUT_MS: "50" } });
+    const started = Date.now();
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { headers: await adminHeaders(org) });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { code: string }).code).toBe("AUTH_BACKEND_UNAVAILABLE");
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(calls).toEqual(["listKeys"]);
+    expect(h.logs.some((l) => l.includes('"ledger_call_failed"') && l.includes('"op":"listKeys"'))).toBe(true);
+  });
+
+  it("answers 503 with a longer Retry-After when the ledger is overloaded, without retrying", async () => {
+    const org = ORG();
+    const calls: string[] = [];
+    const h = harness({ ledgers: faultyLedgers({ listKeys: "overloaded" }, calls) });
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { headers: await adminHeaders(org) });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    expect(calls).toEqual(["listKeys"]);
+  });
+
+  it("retries a retryable read once, but never an audited write", async () => {
+    const org = ORG();
+    const reads: string[] = [];
+    const client = ledgerClient({ namespace: faultyLedgers({ listKeys: "retryable", record: "retryable" }, reads), timeoutMs: 1_000, log: captureLogger([]) });
+    await expect(client.listKeys(org)).rejects.toMatchObject({ code: "AUTH_BACKEND_UNAVAILABLE" });
+    expect(reads).toEqual(["listKeys", "listKeys"]);
+    reads.length = 0;
+    const event = { at: 1, actor: "x", action: "key.revoked" as const, keyId: "key_00000000000000000000", requestId: "r", detail: {} };
+    await expect(client.record(org, event)).rejects.toMatchObject({ code: "AUTH_BACKEND_UNAVAILABLE" });
+    expect(reads).toEqual(["record"]);
+  });
+});
+
+describe("the audit log is append-only", () => {
+  it("records a rolled-back creation as its own entry after key.created, and lists no key", async () => {
+    const org = ORG();
+    const h = harness({ kv: failingKv });
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: '{"label":"x"}' });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { message: string }).message).toMatch(/no key was created/);
+    const events = await auditOf(org);
+    expect(events.map((e) => e.action)).toEqual(["key.creation_rolled_back", "key.created"]);
+    expect(events[0]?.keyId).toBe(events[1]?.keyId);
+    const list = await harness().send(`/_keyward/v1/orgs/${org}/keys`, { headers: await adminHeaders(org) });
+    expect(((await list.json()) as { keys: unknown[] }).keys).toEqual([]);
+  });
+
+  it("surfaces a failed rollback in the log, the audit and the answer, naming the key to revoke", async () => {
+    const org = ORG();
+    const h = harness({ kv: failingKv, ledgers: faultyLedgers({ rollBackKey: "throw" }) });
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: '{"label":"x"}' });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { message: string };
+    expect(body.message).toMatch(/undoing its creation failed too: revoke key_[0-9a-f]{20}/);
+    expect(body.message).not.toMatch(/sk_live_/);
+    expect(h.logs.some((l) => l.includes('"key_rollback_failed"'))).toBe(true);
+    const events = await auditOf(org);
+    expect(events.map((e) => e.action)).toEqual(["key.rollback_failed", "key.created"]);
+  });
+
+  it("logs a failed rollback that the ledger could not even note", async () => {
+    const org = ORG();
+    const h = harness({ kv: failingKv, ledgers: faultyLedgers({ rollBackKey: "throw", record: "throw" }) });
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: '{"label":"x"}' });
+    expect(res.status).toBe(503);
+    expect(h.logs.some((l) => l.includes('"key_rollback_failed"'))).toBe(true);
+    expect(h.logs.some((l) => l.includes('"key_rollback_unaudited"'))).toBe(true);
+  });
+});
