@@ -92,6 +92,7 @@ export function keyView(key) {
     ["revoke at", formatTime(key.revokeAt)],
     ["last used", formatTime(key.lastUsedAt, "never")],
     ["rate limit", formatRateLimit(key.rateLimit)],
+    ["allowed ips", key.allowedIps === null || key.allowedIps === undefined ? "(any)" : text(key.allowedIps, "(any)")],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");

@@ -99,7 +99,7 @@ Options:
   },
   "keys create": {
     usage: `Usage: keyward keys create --org ORG --label LABEL [--env live|test] [--scopes "a b"]
-                           [--expires-at ISO]
+                           [--expires-at ISO] [--allowed-ips "cidr cidr"]
 
 Creates an API key and prints it once; Keyward keeps only its hash.
 
@@ -108,8 +108,17 @@ Options:
   --label LABEL        A name for the key                        required
   --env live|test      Key environment (server default: live)
   --scopes "a b"       Scopes the key is limited to (default: all)
-  --expires-at ISO     Expiry time, e.g. 2027-01-01T00:00:00Z`,
-    options: { org: { type: "string" }, label: { type: "string" }, env: { type: "string" }, scopes: { type: "string" }, "expires-at": { type: "string" } },
+  --expires-at ISO     Expiry time, e.g. 2027-01-01T00:00:00Z
+  --allowed-ips "a b"  Addresses or CIDRs the key may be used from (IPv4, IPv6;
+                       default: any). Fixed for the key's life.`,
+    options: {
+      org: { type: "string" },
+      label: { type: "string" },
+      env: { type: "string" },
+      scopes: { type: "string" },
+      "expires-at": { type: "string" },
+      "allowed-ips": { type: "string" },
+    },
     required: ["org", "label"],
     run: runKeysCreate,
   },
@@ -477,6 +486,8 @@ async function runKeysCreate(ctx) {
   if (scopes !== undefined) body.scopes = scopes;
   const expiresAt = isoTime(ctx, "expires-at");
   if (expiresAt !== undefined) body.expiresAt = expiresAt;
+  const allowedIps = list(str(ctx, "allowed-ips"));
+  if (allowedIps !== undefined) body.allowedIps = allowedIps;
 
   const created = expectObject(await call(ctx, "POST", ["orgs", req(ctx, "org"), "keys"], body), "the created key");
   ctx.io.err("warning: this is the only time the key is shown; Keyward stores just its hash. Copy it now into your secret store.\n");

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   "INVALID_USER_TOKEN",
   "INSUFFICIENT_PERMISSIONS",
   "ORG_MISMATCH",
+  "IP_NOT_ALLOWED",
   "INVALID_REQUEST",
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
@@ -34,6 +35,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 429 | 5
     case "KEY_EXPIRED":
     case "INSUFFICIENT_PERMISSIONS":
     case "ORG_MISMATCH":
+    case "IP_NOT_ALLOWED":
       return 403;
     case "RATE_LIMITED":
       return 429;

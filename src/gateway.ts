@@ -9,6 +9,7 @@ import { hashKey, type ParsedKey } from "./keys/key-format";
 import type { Logger } from "./log";
 import type { KeyIndex } from "./lookup/key-index";
 import type { KeyRecord } from "./lookup/key-record";
+import { ipAllowed } from "./net/ip-allow-list";
 import { forward, originHeaders, originTarget } from "./proxy/forward";
 
 /** Who is acting, once the key (and any user token) has been judged. */
@@ -90,11 +91,20 @@ export function gateway(options: GatewayOptions) {
     const url = new URL(request.url);
     let grant: Grant | null = null;
     let denial: KeywardError | null = null;
-    try {
-      grant = await options.authorize({ request, url, record, userToken: credentials.userToken });
-    } catch (error) {
-      if (!(error instanceof KeywardError) || error.status >= 500) throw error;
-      denial = error;
+    // IP allow-list, from the record already in hand (no extra read): judged on
+    // CF-Connecting-IP only, which Cloudflare sets; X-Forwarded-For, X-Real-IP and
+    // Forwarded are written by the client and are never trusted. No address with a
+    // non-empty list refuses. Like a permission denial it is answered after the
+    // guard, so a revoked key still says KEY_REVOKED, and it takes no quota.
+    if (record.allowedIps !== undefined && record.allowedIps.length > 0 && !ipAllowed(record.allowedIps, request.headers.get("cf-connecting-ip"))) {
+      denial = new KeywardError("IP_NOT_ALLOWED", "This API key may not be used from this address. Its allowed addresses are set when the key is created.");
+    } else {
+      try {
+        grant = await options.authorize({ request, url, record, userToken: credentials.userToken });
+      } catch (error) {
+        if (!(error instanceof KeywardError) || error.status >= 500) throw error;
+        denial = error;
+      }
     }
 
     const verdict = await options.guards.check({ requestId, consume: denial === null, settings: settingsOf(record) });

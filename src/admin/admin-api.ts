@@ -9,6 +9,7 @@ import type { LedgerClient } from "../ledger/ledger-client";
 import type { AuditAction, AuditEvent, LedgerKey } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
+import { normaliseAllowList } from "../net/ip-allow-list";
 import { authenticate, notFound, requireOperator, requireOrgAdmin } from "./admin-auth";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
@@ -25,6 +26,15 @@ export interface AdminApiOptions {
 }
 
 const ORG_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** The schema has checked every entry; this stores them normalised (an empty list means any address). */
+function allowedIpsOf(entries: string[] | undefined): string[] | null {
+  if (entries === undefined || entries.length === 0) return null;
+  const normal = normaliseAllowList(entries);
+  if (!normal.ok)
+    throw new KeywardError("INVALID_REQUEST", `allowedIps.${normal.index}: must be an IPv4 or IPv6 address or CIDR`, { field: `allowedIps.${normal.index}` });
+  return normal.list;
+}
 const KEY_ID = /^key_[0-9a-f]{20}$/;
 /**
  * The admin API under /_keyward/v1. Writes go guard first (enforcement), then
@@ -124,6 +134,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       windowSeconds: options.config.defaultWindowSeconds,
       version: 1,
       kvVersion: 1,
+      allowedIps: allowedIpsOf(body.allowedIps),
     };
     const requestId = c.get("requestId");
     const event = (action: AuditAction, detail: Record<string, unknown>) => ({ at: now, actor: by, action, keyId: record.id, requestId, detail });

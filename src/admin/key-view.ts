@@ -31,6 +31,7 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     version: k.version,
     createdAt: k.createdAt,
+    ...(k.allowedIps !== null && k.allowedIps.length > 0 ? { allowedIps: k.allowedIps } : {}),
   };
 }
 
@@ -50,5 +51,6 @@ export function view(k: LedgerKey, now: number, lastUsedAt: number | null) {
     revokeAt: revokedAt === null ? iso(k.revokeAt) : null,
     expiresAt: iso(k.expiresAt),
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
+    allowedIps: k.allowedIps,
   };
 }

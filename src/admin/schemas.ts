@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { KeywardError } from "../errors";
+import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
 
 /**
  * Admin API input and output, as Zod schemas. They validate requests and are
@@ -13,6 +14,16 @@ export const createKeyBody = z.strictObject({
   environment: z.enum(["live", "test"]).optional().describe("live (default) or test; test keys can be routed to ORIGIN_URL_TEST"),
   scopes: z.array(z.string().regex(SCOPE, "must be 1-64 letters, digits or :_.*-")).max(64).optional().describe("default: everything the org may do"),
   expiresAt: isoTime.optional(),
+  allowedIps: z
+    .array(
+      z
+        .string()
+        .max(64, "must be at most 64 characters")
+        .refine((entry) => normaliseAllowList([entry]).ok, "must be an IPv4 or IPv6 address or CIDR, e.g. 203.0.113.0/24 or 2001:db8::/32"),
+    )
+    .max(MAX_ALLOWED_IPS, `must have at most ${MAX_ALLOWED_IPS} entries`)
+    .optional()
+    .describe("client addresses (CF-Connecting-IP) the key may be used from; default: any. Fixed for the key's life: a new list means a rotated key"),
 });
 
 export const revokeBody = z.strictObject({
@@ -38,6 +49,7 @@ export const keyView = z.object({
   revokeAt: isoTime.nullable(),
   expiresAt: isoTime.nullable(),
   rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+  allowedIps: z.array(z.string()).nullable().describe("normalised CIDRs; null: any address"),
 });
 
 export const createdKey = keyView.extend({ key: z.string().describe("the API key: shown in this response only, never again") });

@@ -19,6 +19,8 @@ export interface LedgerKey {
   version: number;
   /** The version last written to KV; behind `version` after a partial failure. */
   kvVersion: number;
+  /** Normalised CIDRs the key may be used from; null: any address. Fixed for the key's life. */
+  allowedIps: string[] | null;
 }
 
 /**
@@ -48,6 +50,12 @@ export interface AuditEvent {
 
 type Row = Record<string, SqlStorageValue>;
 
+/** Adds a column that a later version introduced to a table created by an earlier one. */
+function addColumn(sql: SqlStorage, table: string, column: string, type: string): void {
+  const exists = sql.exec(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`, column).toArray().length > 0;
+  if (!exists) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+}
+
 function toKey(row: Row): LedgerKey {
   const num = (v: SqlStorageValue | undefined) => (v === null || v === undefined ? null : Number(v));
   return {
@@ -66,6 +74,7 @@ function toKey(row: Row): LedgerKey {
     windowSeconds: Number(row.window_s),
     version: Number(row.version),
     kvVersion: Number(row.kv_version),
+    allowedIps: row.allowed_ips === null || row.allowed_ips === undefined ? null : (JSON.parse(String(row.allowed_ips)) as string[]),
   };
 }
 
@@ -83,6 +92,7 @@ export class OrgLedger extends DurableObject<Env> {
       scopes TEXT, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER, revoked_at INTEGER,
       revoke_at INTEGER, limit_n INTEGER NOT NULL, window_s INTEGER NOT NULL, version INTEGER NOT NULL,
       kv_version INTEGER NOT NULL)`);
+    addColumn(ctx.storage.sql, "keys", "allowed_ips", "TEXT");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
       key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
@@ -91,8 +101,8 @@ export class OrgLedger extends DurableObject<Env> {
   addKey(key: LedgerKey, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         key.id,
         key.hash,
         key.prefix,
@@ -108,6 +118,7 @@ export class OrgLedger extends DurableObject<Env> {
         key.windowSeconds,
         key.version,
         key.kvVersion,
+        key.allowedIps === null ? null : JSON.stringify(key.allowedIps),
       );
       this.record(event);
     });

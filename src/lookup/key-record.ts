@@ -23,6 +23,8 @@ export const keyRecordSchema = z
     /** Bumped on every change to the key's security state; the guard ignores older records. */
     version: z.number().int().min(1),
     createdAt: z.number().int(),
+    /** Normalised CIDRs the key may be used from (CF-Connecting-IP); absent: any address. */
+    allowedIps: z.array(z.string().max(64)).max(100).optional(),
   })
   .strict();
 

@@ -77,6 +77,7 @@ export interface SeedOptions {
   status?: "active" | "revoked";
   expiresAt?: number | null;
   version?: number;
+  allowedIps?: string[];
 }
 
 /** Writes a key straight into KV (as the admin API would) and returns it. */
@@ -96,6 +97,7 @@ export async function seedKey(options: SeedOptions = {}, kv: KVNamespace = env.K
     rateLimit: { limit: options.limit ?? 60, windowSeconds: options.windowSeconds ?? 60 },
     version: options.version ?? 1,
     createdAt: Date.now(),
+    ...(options.allowedIps ? { allowedIps: options.allowedIps } : {}),
   };
   await kv.put(kvKeyFor(hash), JSON.stringify(record));
   return { key, hash, record };
