@@ -8,6 +8,7 @@ export const ERROR_CODES = [
   "INVALID_API_KEY",
   "KEY_REVOKED",
   "KEY_EXPIRED",
+  "KEY_DISABLED",
   "RATE_LIMITED",
   "INVALID_USER_TOKEN",
   "INSUFFICIENT_PERMISSIONS",
@@ -33,6 +34,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 429 | 5
       return 401;
     case "KEY_REVOKED":
     case "KEY_EXPIRED":
+    case "KEY_DISABLED":
     case "INSUFFICIENT_PERMISSIONS":
     case "ORG_MISMATCH":
     case "IP_NOT_ALLOWED":

@@ -47,6 +47,7 @@ export function settingsOf(record: KeyRecord): KeySettings {
     expiresAt: record.expiresAt,
     revoked: record.status === "revoked",
     revokeAt: record.revokeAt ?? null,
+    disabled: record.disabled === true,
   };
 }
 
@@ -58,7 +59,8 @@ const revoked = () => new KeywardError("KEY_REVOKED", "This API key has been rev
  * expired? over the limit?) -> origin.
  *
  * Order of answers (SPEC): malformed and unknown keys first, with no guard call;
- * then KEY_REVOKED before any permission or rate-limit answer. A request that is
+ * then KEY_REVOKED, KEY_EXPIRED and KEY_DISABLED before any permission or
+ * rate-limit answer. A request that is
  * refused for its user token or permissions still asks the guard (revocation
  * comes first) but with consume=false, so it takes no quota.
  */
@@ -113,6 +115,9 @@ export function gateway(options: GatewayOptions) {
         throw revoked();
       case "expired":
         throw new KeywardError("KEY_EXPIRED", "This API key has expired. Ask your organisation's admin for a new key.");
+      case "disabled":
+        // The guard's word, not KV's: a stale record can neither disable nor re-enable a key.
+        throw new KeywardError("KEY_DISABLED", "This API key is suspended. Ask your organisation's admin to enable it again.");
       case "limited": {
         const retryAfter = retryAfterSeconds(verdict.retryAfterMs);
         throw new KeywardError(

@@ -10,10 +10,10 @@ import type { AuditAction, AuditEvent, LedgerKey } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 import { normaliseAllowList } from "../net/ip-allow-list";
-import { authenticate, notFound, requireOperator, requireOrgAdmin } from "./admin-auth";
+import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdminOrOperator } from "./admin-auth";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
-import { createKeyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
+import { createKeyBody, emptyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
 
 export interface AdminApiOptions {
   config: Config;
@@ -130,6 +130,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       expiresAt,
       revokedAt: null,
       revokeAt: null,
+      disabledAt: null,
       limit: options.config.defaultLimit,
       windowSeconds: options.config.defaultWindowSeconds,
       version: 1,
@@ -217,6 +218,34 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return c.json(view(k, now, await lastUsed(k)));
   });
 
+  // Suspend and resume: guard first (in force for the next request), then the
+  // ledger and its audit event, then KV. Revoked keys stay revoked either way.
+  for (const disabled of [true, false]) {
+    app.post(`/orgs/:org/keys/:id/${disabled ? "disable" : "enable"}`, async (c) => {
+      const org = orgOf(c.req.param("org"));
+      const by = requireOrgAdminOrOperator(await actor(c), org);
+      await readBody(c.req.raw, emptyBody);
+      let k = await findKey(org, c.req.param("id"));
+      const now = options.now();
+      if ((k.disabledAt !== null) !== disabled) {
+        const version = k.version + 1;
+        await options.guards.setDisabled({ ...settingsOfLedger(k), version }, disabled);
+        const event = {
+          at: now,
+          actor: by,
+          action: disabled ? ("key.disabled" as const) : ("key.enabled" as const),
+          keyId: k.id,
+          requestId: c.get("requestId"),
+          detail: {},
+        };
+        const change = { disabledAt: disabled ? now : null, version };
+        k = (await ledger.updateKey(org, k.id, change, event)) ?? k;
+      }
+      await syncKv(org, k, disabled ? "The key is suspended and already refused." : "The key is enabled and already admitted.");
+      return c.json(view(k, now, await lastUsed(k)));
+    });
+  }
+
   app.get("/orgs/:org/audit", async (c) => {
     const org = orgOf(c.req.param("org"));
     requireOrgAdmin(await actor(c), org);
@@ -230,6 +259,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     ["/orgs/:org/keys/:id", "GET"],
     ["/orgs/:org/keys/:id/revoke", "POST"],
     ["/orgs/:org/keys/:id/rate-limit", "PUT"],
+    ["/orgs/:org/keys/:id/disable", "POST"],
+    ["/orgs/:org/keys/:id/enable", "POST"],
     ["/orgs/:org/audit", "GET"],
     ["/openapi.json", "GET"],
   ];

@@ -50,6 +50,11 @@ export function requireOrgAdmin(actor: Actor, org: string): string {
   return `user:${actor.subject}`;
 }
 
+/** Org admins of this org, or the platform operator (who may act on any org). */
+export function requireOrgAdminOrOperator(actor: Actor, org: string): string {
+  return actor.kind === "operator" ? "operator" : requireOrgAdmin(actor, org);
+}
+
 export function requireOperator(actor: Actor): string {
   if (actor.kind !== "operator") {
     throw new KeywardError("INSUFFICIENT_PERMISSIONS", "Only the platform operator can change a key's rate limit; ask the operator.");

@@ -14,6 +14,7 @@ export function settingsOfLedger(k: LedgerKey): KeySettings {
     expiresAt: k.expiresAt,
     revoked: k.revokedAt !== null,
     revokeAt: k.revokeAt,
+    disabled: k.disabledAt !== null,
   };
 }
 
@@ -28,6 +29,7 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
     status: k.revokedAt !== null ? "revoked" : "active",
     expiresAt: k.expiresAt,
     revokeAt: k.revokeAt,
+    disabled: k.disabledAt !== null,
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     version: k.version,
     createdAt: k.createdAt,
@@ -43,13 +45,22 @@ export function view(k: LedgerKey, now: number, lastUsedAt: number | null) {
     label: k.label,
     environment: k.environment,
     scopes: k.scopes,
-    status: revokedAt !== null ? ("revoked" as const) : k.expiresAt !== null && k.expiresAt <= now ? ("expired" as const) : ("active" as const),
+    // Revoked and expired are final, so they win over a suspension.
+    status:
+      revokedAt !== null
+        ? ("revoked" as const)
+        : k.expiresAt !== null && k.expiresAt <= now
+          ? ("expired" as const)
+          : k.disabledAt !== null
+            ? ("disabled" as const)
+            : ("active" as const),
     createdAt: iso(k.createdAt) as string,
     createdBy: k.createdBy,
     lastUsedAt: iso(lastUsedAt),
     revokedAt: iso(revokedAt),
     revokeAt: revokedAt === null ? iso(k.revokeAt) : null,
     expiresAt: iso(k.expiresAt),
+    disabledAt: iso(k.disabledAt),
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     allowedIps: k.allowedIps,
   };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { auditList, createdKey, createKeyBody, errorBody, keyList, keyView, rateLimitBody, revokeBody } from "./schemas";
+import { auditList, createdKey, createKeyBody, emptyBody, errorBody, keyList, keyView, rateLimitBody, revokeBody } from "./schemas";
 
 const schema = (s: z.ZodType, io: "input" | "output" = "output") => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
@@ -51,6 +51,22 @@ export function openApiDocument(): Record<string, unknown> {
         put: {
           summary: "Change a key's rate limit (operator); in force on the next request, window kept",
           requestBody: { required: true, ...json(rateLimitBody, "input") },
+          responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/keys/{id}/disable": {
+        parameters: [orgParam, idParam],
+        post: {
+          summary: "Suspend a key (org admin or operator): 403 KEY_DISABLED from the next request; idempotent; nothing is consumed while disabled",
+          requestBody: { required: false, ...json(emptyBody, "input") },
+          responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/keys/{id}/enable": {
+        parameters: [orgParam, idParam],
+        post: {
+          summary: "Resume a suspended key (org admin or operator), with its window as it was; idempotent",
+          requestBody: { required: false, ...json(emptyBody, "input") },
           responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
         },
       },

@@ -30,6 +30,9 @@ export const revokeBody = z.strictObject({
   at: isoTime.optional().describe("revoke later, for a rotation grace period; default now"),
 });
 
+/** Actions that take no input (disable, enable): an empty body or `{}`. */
+export const emptyBody = z.strictObject({});
+
 export const rateLimitBody = z.strictObject({
   limit: z.number().int("must be a whole number").min(0).max(1_000_000),
   windowSeconds: z.number().int("must be a whole number").min(1).max(86_400),
@@ -41,13 +44,14 @@ export const keyView = z.object({
   label: z.string(),
   environment: z.enum(["live", "test"]),
   scopes: z.array(z.string()).nullable(),
-  status: z.enum(["active", "revoked", "expired"]),
+  status: z.enum(["active", "revoked", "expired", "disabled"]),
   createdAt: isoTime,
   createdBy: z.string(),
   lastUsedAt: isoTime.nullable(),
   revokedAt: isoTime.nullable(),
   revokeAt: isoTime.nullable(),
   expiresAt: isoTime.nullable(),
+  disabledAt: isoTime.nullable().describe("when an admin suspended the key (status disabled); null while enabled"),
   rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
   allowedIps: z.array(z.string()).nullable().describe("normalised CIDRs; null: any address"),
 });

@@ -15,6 +15,7 @@ export interface GuardClient {
   check(input: GuardCheck): Promise<GuardVerdict>;
   revoke(settings: KeySettings, at: number | null): Promise<GuardStatus>;
   setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
+  setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
 }
 
@@ -55,6 +56,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     revoke: (settings, at) => call(settings.keyId, "revoke", (stub) => stub.revoke({ settings, at }) as Promise<GuardStatus>),
     setLimit: (settings, limit, windowSeconds) =>
       call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),
+    setDisabled: (settings, disabled) => call(settings.keyId, "setDisabled", (stub) => stub.setDisabled({ settings, disabled }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
   };
 }

@@ -10,6 +10,8 @@ export interface KeySettings {
   expiresAt: number | null;
   revoked: boolean;
   revokeAt: number | null;
+  /** Suspended by an admin: refused (KEY_DISABLED) until enabled again. Absent means false. */
+  disabled?: boolean;
 }
 
 export interface GuardCheck {
@@ -33,6 +35,7 @@ export type GuardVerdict =
   | ({ kind: "usable" } & RateState)
   | { kind: "revoked" }
   | { kind: "expired" }
+  | { kind: "disabled" }
   | { kind: "limited"; limit: number; windowSeconds: number; retryAfterMs: number };
 
 export interface GuardStatus {
@@ -41,6 +44,7 @@ export interface GuardStatus {
   revoked: boolean;
   revokedAt: number | null;
   revokeAt: number | null;
+  disabled: boolean;
   limit: number;
   windowSeconds: number;
   lastUsedAt: number | null;

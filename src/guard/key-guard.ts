@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { addColumn } from "../storage/add-column";
 import type { GuardCheck, GuardStatus, GuardVerdict, KeySettings } from "./guard-types";
 import { SlidingWindow } from "./sliding-window";
 
@@ -28,6 +29,7 @@ interface State {
   limit: number;
   windowMs: number;
   expiresAt: number | null;
+  disabled: boolean;
 }
 
 /**
@@ -58,6 +60,7 @@ export class KeyGuard extends DurableObject<Env> {
       id INTEGER PRIMARY KEY CHECK (id = 1), key_id TEXT NOT NULL, version INTEGER NOT NULL,
       revoked INTEGER NOT NULL, revoked_at INTEGER, revoke_at INTEGER, limit_n INTEGER NOT NULL,
       window_ms INTEGER NOT NULL, expires_at INTEGER)`);
+    addColumn(sql, "guard_state", "disabled", "INTEGER NOT NULL DEFAULT 0");
     // A pool of rows reused once their batch has left the window, so that a flush
     // writes exactly one row (an update, or an insert while the pool grows).
     sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
@@ -72,6 +75,7 @@ export class KeyGuard extends DurableObject<Env> {
         limit: Number(row.limit_n),
         windowMs: Number(row.window_ms),
         expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+        disabled: row.disabled === 1,
       };
     }
     // The window length may only be learnt with the first request (the state row is
@@ -128,6 +132,20 @@ export class KeyGuard extends DurableObject<Env> {
     return this.snapshot();
   }
 
+  /**
+   * Suspends or resumes the key: in force on the next request, written before
+   * this returns. The window and everything else are kept as they are, so an
+   * enabled key comes back exactly as it was. A stale record (older version)
+   * cannot flip it back, because adopt() ignores it.
+   */
+  setDisabled(input: { settings: KeySettings; disabled: boolean }): GuardStatus {
+    const state = this.adopt(input.settings, Date.now());
+    state.disabled = input.disabled;
+    state.version = Math.max(state.version, input.settings.version);
+    this.writeState();
+    return this.snapshot();
+  }
+
   /** The key's security state as the guard holds it, for the admin API. */
   describe(settings: KeySettings): GuardStatus {
     this.adopt(settings, Date.now());
@@ -144,6 +162,7 @@ export class KeyGuard extends DurableObject<Env> {
       revoked: this.isRevoked(s, now),
       revokedAt: s.revokedAt ?? (s.revokeAt !== null && s.revokeAt <= now ? s.revokeAt : null),
       revokeAt: s.revokeAt,
+      disabled: s.disabled,
       limit: s.limit,
       windowSeconds: Math.round(s.windowMs / 1000),
       lastUsedAt: this.lastUsedAt,
@@ -187,6 +206,8 @@ export class KeyGuard extends DurableObject<Env> {
   private decide(state: State, consume: boolean, now: number): GuardVerdict {
     if (this.isRevoked(state, now)) return { kind: "revoked" };
     if (state.expiresAt !== null && now >= state.expiresAt) return { kind: "expired" };
+    // Suspended: refused before any permission or rate answer, and nothing is consumed.
+    if (state.disabled) return { kind: "disabled" };
     const windowSeconds = Math.round(state.windowMs / 1000);
     if (!consume) return { kind: "usable", limit: state.limit, windowSeconds, ...this.window.peek(now, state.limit, state.windowMs) };
     const decision = this.window.tryAdmit(now, state.limit, state.windowMs);
@@ -225,6 +246,7 @@ export class KeyGuard extends DurableObject<Env> {
         limit: settings.limit,
         windowMs: settings.windowSeconds * 1000,
         expiresAt: settings.expiresAt,
+        disabled: settings.disabled === true,
       };
       this.state = state;
     } else if (settings.version > state.version) {
@@ -232,6 +254,7 @@ export class KeyGuard extends DurableObject<Env> {
       state.limit = settings.limit;
       state.windowMs = settings.windowSeconds * 1000;
       state.expiresAt = settings.expiresAt;
+      state.disabled = settings.disabled === true;
       if (settings.revokeAt !== null) state.revokeAt = Math.min(state.revokeAt ?? settings.revokeAt, settings.revokeAt);
     }
     if (settings.revoked && !state.revoked) {
@@ -246,8 +269,8 @@ export class KeyGuard extends DurableObject<Env> {
     const s = this.state;
     if (!s) return;
     this.counters.rowsWritten += this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.keyId,
       s.version,
       s.revoked ? 1 : 0,
@@ -256,6 +279,7 @@ export class KeyGuard extends DurableObject<Env> {
       s.limit,
       s.windowMs,
       s.expiresAt,
+      s.disabled ? 1 : 0,
     ).rowsWritten;
   }
 }

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { addColumn } from "../storage/add-column";
 
 /** One key as the org's ledger holds it. `hash` never leaves the Worker. */
 export interface LedgerKey {
@@ -14,6 +15,8 @@ export interface LedgerKey {
   expiresAt: number | null;
   revokedAt: number | null;
   revokeAt: number | null;
+  /** When an admin suspended the key; null while it is enabled. */
+  disabledAt: number | null;
   limit: number;
   windowSeconds: number;
   version: number;
@@ -34,10 +37,12 @@ export type AuditAction =
   | "key.rollback_failed"
   | "key.revoked"
   | "key.revocation_scheduled"
-  | "key.rate_limit_changed";
+  | "key.rate_limit_changed"
+  | "key.disabled"
+  | "key.enabled";
 
 /** The fields of a key that change after creation. */
-export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "limit" | "windowSeconds" | "version">>;
+export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "limit" | "windowSeconds" | "version">>;
 
 export interface AuditEvent {
   at: number;
@@ -49,12 +54,6 @@ export interface AuditEvent {
 }
 
 type Row = Record<string, SqlStorageValue>;
-
-/** Adds a column that a later version introduced to a table created by an earlier one. */
-function addColumn(sql: SqlStorage, table: string, column: string, type: string): void {
-  const exists = sql.exec(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = ?`, column).toArray().length > 0;
-  if (!exists) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-}
 
 function toKey(row: Row): LedgerKey {
   const num = (v: SqlStorageValue | undefined) => (v === null || v === undefined ? null : Number(v));
@@ -70,6 +69,7 @@ function toKey(row: Row): LedgerKey {
     expiresAt: num(row.expires_at),
     revokedAt: num(row.revoked_at),
     revokeAt: num(row.revoke_at),
+    disabledAt: num(row.disabled_at),
     limit: Number(row.limit_n),
     windowSeconds: Number(row.window_s),
     version: Number(row.version),
@@ -93,6 +93,7 @@ export class OrgLedger extends DurableObject<Env> {
       revoke_at INTEGER, limit_n INTEGER NOT NULL, window_s INTEGER NOT NULL, version INTEGER NOT NULL,
       kv_version INTEGER NOT NULL)`);
     addColumn(ctx.storage.sql, "keys", "allowed_ips", "TEXT");
+    addColumn(ctx.storage.sql, "keys", "disabled_at", "INTEGER");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
       key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
@@ -101,8 +102,8 @@ export class OrgLedger extends DurableObject<Env> {
   addKey(key: LedgerKey, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         key.id,
         key.hash,
         key.prefix,
@@ -119,6 +120,7 @@ export class OrgLedger extends DurableObject<Env> {
         key.version,
         key.kvVersion,
         key.allowedIps === null ? null : JSON.stringify(key.allowedIps),
+        key.disabledAt,
       );
       this.record(event);
     });
@@ -152,9 +154,10 @@ export class OrgLedger extends DurableObject<Env> {
     const next = { ...current, ...change };
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        "UPDATE keys SET revoked_at = ?, revoke_at = ?, limit_n = ?, window_s = ?, version = ? WHERE id = ?",
+        "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, limit_n = ?, window_s = ?, version = ? WHERE id = ?",
         next.revokedAt,
         next.revokeAt,
+        next.disabledAt,
         next.limit,
         next.windowSeconds,
         next.version,

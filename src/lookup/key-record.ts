@@ -19,6 +19,8 @@ export const keyRecordSchema = z
     expiresAt: z.number().int().nullable(),
     /** A revocation scheduled for later (rotation grace period), epoch milliseconds. */
     revokeAt: z.number().int().nullable().optional(),
+    /** Suspended by an admin (a hint like status: the guard decides). Absent: false. */
+    disabled: z.boolean().optional(),
     rateLimit: z.object({ limit: z.number().int().min(0), windowSeconds: z.number().int().min(1) }),
     /** Bumped on every change to the key's security state; the guard ignores older records. */
     version: z.number().int().min(1),

@@ -1,0 +1,51 @@
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { hashKey } from "../../src/keys/key-format";
+import { kvKeyFor } from "../../src/lookup/key-record";
+import { type HarnessOptions, harness } from "./harness";
+import { devToken } from "./tokens";
+
+/** A key as the admin API shows it (the fields these tests read). */
+export type AdminKeyView = {
+  id: string;
+  status: string;
+  disabledAt: string | null;
+  rateLimit: { limit: number; windowSeconds: number };
+  [field: string]: unknown;
+};
+
+export const newOrg = () => `org_${crypto.randomUUID().slice(0, 8)}`;
+
+export async function adminHeaders(org: string, role = "org:admin") {
+  return { authorization: `Bearer ${await devToken({ org, role })}`, "content-type": "application/json" };
+}
+
+export const operatorHeaders = () => ({ authorization: `Bearer ${env.KEYWARD_OPERATOR_TOKEN}`, "content-type": "application/json" });
+
+/** A harness plus small helpers for the admin API calls the plan tests make. */
+export function adminClient(options: HarnessOptions = {}) {
+  const h = harness(options);
+  const api = (path: string, init: RequestInit = {}) => h.send(`/_keyward/v1${path}`, init);
+  const post = async (org: string, path: string, body: unknown = {}, headers?: Record<string, string>) =>
+    api(`/orgs/${org}${path}`, { method: "POST", headers: headers ?? (await adminHeaders(org)), body: JSON.stringify(body) });
+  async function create(org: string, body: Record<string, unknown> = {}) {
+    const res = await post(org, "/keys", { label: "plan test", ...body });
+    expect(res.status).toBe(201);
+    return (await res.json()) as AdminKeyView & { key: string };
+  }
+  async function events(org: string) {
+    const res = await api(`/orgs/${org}/audit`, { headers: await adminHeaders(org) });
+    return ((await res.json()) as { events: { action: string; keyId: string; actor: string; detail: Record<string, unknown> }[] }).events;
+  }
+  /** The key's KV record as it is now, to put back later as a stale copy. */
+  async function kvRecord(key: string): Promise<{ put: () => Promise<void> }> {
+    const name = kvKeyFor(await hashKey(key));
+    const stale = (await env.KEYS.get(name)) as string;
+    return { put: () => env.KEYS.put(name, stale) };
+  }
+  return { h, api, post, create, events, kvRecord };
+}
+
+export async function codeOf(res: Response): Promise<string> {
+  return ((await res.clone().json()) as { code: string }).code;
+}
