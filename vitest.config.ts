@@ -5,6 +5,14 @@ import { defineConfig } from "vitest/config";
 // Fresh secrets for every test run; nothing secret is committed.
 const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
 
+// The origin Worker of the service-binding tests: it echoes what it received
+// (method, URL, headers), so a test can verify the context token as an origin would.
+const TEST_ORIGIN_SCRIPT = `export default {
+  async fetch(request) {
+    return Response.json({ via: "service", method: request.method, url: request.url, headers: Object.fromEntries(request.headers) });
+  },
+};`;
+
 export default defineConfig({
   test: {
     projects: [
@@ -21,6 +29,10 @@ export default defineConfig({
                 KEYWARD_OPERATOR_TOKEN: `dev_op_${randomBytes(24).toString("hex")}`,
                 KEYWARD_DEV_JWT_SECRET: randomBytes(32).toString("hex"),
               },
+              // An origin Worker reached through a service binding (test/origin-service.test.ts).
+              // Not named ORIGIN: the other tests use ORIGIN_URL.
+              serviceBindings: { TEST_ORIGIN_SERVICE: "test-origin" },
+              workers: [{ name: "test-origin", modules: true, compatibilityDate: "2026-11-01", script: TEST_ORIGIN_SCRIPT }],
             },
           }),
         ],

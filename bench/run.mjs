@@ -26,6 +26,7 @@ const { values: cli } = parseArgs({
     connections: { type: "string" },
     keys: { type: "string" },
     storage: { type: "string" },
+    scenarios: { type: "string" },
     "skip-throughput": { type: "boolean", default: false },
     "skip-accuracy": { type: "boolean", default: false },
     "skip-cost": { type: "boolean", default: false },
@@ -43,6 +44,8 @@ if (cli.help) {
   --connections A,B,C   concurrencies (default 8,32,128)
   --keys N              distinct keys of scenario (c) (default 10000, capped by the open-file limit)
   --storage DIR         Durable Object storage directory (default bench/.build/do-storage)
+  --scenarios A,B       throughput phase: only these scenario ids (pass-through always runs: every ratio needs it);
+                        "many" stands for the many-keys pair, e.g. --scenarios keyward-hot-key,floor-hot-key
   --skip-throughput | --skip-accuracy | --skip-cost`);
   process.exit(0);
 }
@@ -235,7 +238,7 @@ async function run() {
   const origin = await startOrigin();
 
   const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
-  const keywardServices = [{ name: "keyward-hot" }, { name: "keyward-many" }];
+  const keywardServices = [{ name: "keyward-hot" }, { name: "keyward-many" }, { name: "keyward-service", originService: true }];
   const variants = ["nolog", "noguard", "nolog+noguard"];
   if (cli.profile) for (const v of variants) keywardServices.push({ name: `keyward-${v.replaceAll("+", "-")}`, variant: v });
   const { file, gateways } = writeConfig({ originPort: origin.port, storageDir, signingKey: { ...jwk, kid: "bench-signing-key" }, keywardServices });
@@ -264,16 +267,50 @@ async function run() {
   log(`[${elapsed()}] seeded ${1 + manyCount} keys`);
 
   // One sweep over all keys creates each key's guard (its SQLite file) before any measurement.
-  const prime = await runLoad({ port: port("keyward-many"), keys: many.map((k) => k.key), connections: 32, amount: manyCount });
-  log(`[${elapsed()}] primed ${manyCount} guards: ${JSON.stringify(prime.statuses)} in ${prime.seconds}s`);
+  const primeMany = !cli.scenarios || cli.scenarios.split(",").some((id) => id === "many" || id.endsWith("-keys"));
+  for (const service of primeMany ? ["keyward-many", "floor-many"] : []) {
+    const prime = await runLoad({ port: port(service), keys: many.map((k) => k.key), connections: 32, amount: manyCount });
+    log(`[${elapsed()}] primed ${manyCount} ${service} guards: ${JSON.stringify(prime.statuses)} in ${prime.seconds}s`);
+  }
 
   const manyId = `keyward-${manyCount}-keys`;
+  const floorManyId = `floor-${manyCount}-keys`;
+  const manyKeys = many.map((k) => k.key);
   const scenarios = [
     { id: "pass-through", label: "(a) pass-through Hono proxy, no auth", service: "pass-through", keys: [hot.key] },
-    { id: "keyward-hot-key", label: "(b) Keyward, one hot key", service: "keyward-hot", keys: [hot.key] },
-    { id: manyId, label: `(c) Keyward, ${manyCount.toLocaleString("en")} distinct keys`, service: "keyward-many", keys: many.map((k) => k.key), sweep: true },
+    { id: "keyward-hot-key", label: "(b) Keyward, one hot key", service: "keyward-hot", keys: [hot.key], floor: "floor-hot-key" },
+    {
+      id: "floor-hot-key",
+      label: "(b0) floor for (b): KV record behind the same isolate cache, one RPC to an empty per-key Durable Object, forward",
+      service: "floor-hot",
+      keys: [hot.key],
+    },
+    {
+      id: manyId,
+      label: `(c) Keyward, ${manyCount.toLocaleString("en")} distinct keys`,
+      service: "keyward-many",
+      keys: manyKeys,
+      sweep: true,
+      floor: floorManyId,
+    },
+    { id: floorManyId, label: `(c0) floor for (c), the same ${manyCount.toLocaleString("en")} keys`, service: "floor-many", keys: manyKeys, sweep: true },
     { id: "peer", label: "(d) peer: bearerAuth + KV + hono-rate-limiter DO store", service: "peer", keys: [hot.key] },
+    {
+      id: "keyward-service-origin",
+      label: "(e) Keyward, one hot key, the origin a Worker behind the ORIGIN service binding (no network hop; it runs on workerd's thread too)",
+      service: "keyward-service",
+      keys: [hot.key],
+    },
   ];
+
+  const scenarioById = (id) => allScenarios.find((s) => s.id === id);
+  const allScenarios = [...scenarios];
+  if (cli.scenarios) {
+    const wanted = new Set(cli.scenarios.split(",").flatMap((id) => (id === "many" ? [manyId, floorManyId] : [id])));
+    const unknown = [...wanted].filter((id) => !scenarios.some((s) => s.id === id));
+    if (unknown.length > 0) throw new Error(`--scenarios: unknown ${unknown.join(", ")}; known: ${scenarios.map((s) => s.id).join(", ")}`);
+    for (let i = scenarios.length - 1; i > 0; i--) if (!wanted.has(scenarios[i].id)) scenarios.splice(i, 1);
+  }
 
   async function sweep(scenario) {
     // workerd evicts a Durable Object after 10 s idle (production: minutes), and
@@ -328,8 +365,7 @@ async function run() {
   if (cli.profile) {
     const c = plan.connections.includes(32) ? 32 : plan.connections[0];
     const profiled = [
-      scenarios[0],
-      scenarios[1],
+      ...["pass-through", "keyward-hot-key", "floor-hot-key"].map((id) => scenarioById(id)),
       ...variants.map((v) => ({ id: `keyward-hot-${v}`, service: `keyward-${v.replaceAll("+", "-")}`, keys: [hot.key] })),
     ];
     const profileRuns = [];
@@ -349,7 +385,13 @@ async function run() {
     // the same isolate), by source module of the bundle.
     for (const scenario of scenarios) {
       if (scenario.sweep) await sweep(scenario);
-      const module = scenario.service.startsWith("keyward") ? "keyward" : scenario.service === "pass-through" ? "passthrough" : scenario.service;
+      const module = scenario.service.startsWith("keyward")
+        ? "keyward"
+        : scenario.service.startsWith("floor")
+          ? "floor"
+          : scenario.service === "pass-through"
+            ? "passthrough"
+            : scenario.service;
       const moduleOf = moduleMap(path.join(BUILD_DIR, `${module}.js`));
       await runLoad({ port: port(scenario.service), keys: scenario.keys, connections: c, seconds: plan.warmup });
       const cpu0 = cpuMs(workerd.child.pid);
@@ -375,6 +417,15 @@ async function run() {
         .join(", ");
       log(`  [${elapsed()}] cpu profile ${scenario.id}: ${result.rps.toFixed(0)} req/s, workerd ${entry.workerdMicrosPerRequest.toFixed(0)} us/req; ${top}`);
     }
+    profile.floorSplit = scenarios
+      .filter((s) => s.floor)
+      .map((s) =>
+        floorSplit(
+          profile.cpu.find((p) => p.scenario === s.id),
+          profile.cpu.find((p) => p.scenario === s.floor),
+        ),
+      )
+      .filter(Boolean);
   }
 
   // ------------------------------------------------------------- accuracy --
@@ -578,26 +629,93 @@ async function run() {
     const overall = throughput.overall[s.id];
     console.log(`ratio ${s.id}/pass-through: ${overall ? overall.rpsRatio.median.toFixed(2) : "n/a"}`);
   }
+  // Against the design's own floor, under fixed names (the many-keys count is in the tables).
+  const pairs = [
+    ["hot-key", "keyward-hot-key"],
+    ["many-keys", manyId],
+  ];
+  for (const [name, id] of pairs) {
+    const overall = throughput.overall[id];
+    console.log(`ratio keyward-${name}/floor-${name}: ${overall?.floorRatio ? overall.floorRatio.median.toFixed(2) : "n/a"}`);
+  }
+  for (const [name, id] of pairs) {
+    const overall = throughput.overall[id];
+    console.log(
+      `cpu keyward-${name} over floor-${name}: ${overall?.cpuOverFloor ? `${fmtSigned(overall.cpuOverFloor.median)} µs/request (median over runs; keyward ${overall.cpu.median.toFixed(0)}, floor ${overall.floorCpu.median.toFixed(0)})` : "n/a"}`,
+    );
+  }
+  if (profile?.floorSplit) {
+    for (const line of floorSplitLines(profile.floorSplit)) console.log(line);
+  }
 }
 
-/** Per scenario and concurrency: medians and spread over rounds, each as a ratio to pass-through of the same round. */
+const fmtSigned = (x) => `${x >= 0 ? "+" : ""}${x.toFixed(0)}`;
+
+/** Where the CPU a Keyward scenario adds over its floor goes: profile buckets, Keyward's minus the floor's, per request. */
+function floorSplit(keyward, floor) {
+  if (!keyward || !floor) return null;
+  const names = new Set([...Object.keys(keyward.microsPerRequest), ...Object.keys(floor.microsPerRequest)]);
+  const rows = [...names]
+    .map((bucket) => {
+      const k = keyward.microsPerRequest[bucket] ?? 0;
+      const f = floor.microsPerRequest[bucket] ?? 0;
+      return { bucket, keyward: k, floor: f, delta: k - f };
+    })
+    .filter((r) => Math.abs(r.delta) >= 2 || r.keyward >= 5 || r.floor >= 5)
+    .sort((a, b) => b.delta - a.delta);
+  return {
+    scenario: keyward.scenario,
+    floor: floor.scenario,
+    workerd: { keyward: keyward.workerdMicrosPerRequest, floor: floor.workerdMicrosPerRequest },
+    rows,
+  };
+}
+
+function floorSplitLines(splits) {
+  return splits.map(
+    (s) =>
+      `split of ${s.scenario} over ${s.floor} (profile, µs/request): workerd ${fmtSigned(s.workerd.keyward - s.workerd.floor)}; ${s.rows
+        .filter((r) => Math.abs(r.delta) >= 3)
+        .map((r) => `${r.bucket} ${fmtSigned(r.delta)}`)
+        .join(", ")}`,
+  );
+}
+
+/**
+ * Per scenario and concurrency: medians and spread over rounds, each as a ratio
+ * to pass-through of the same round; for a scenario with a floor, also its ratio
+ * to the floor and the workerd CPU it adds over the floor, in the same round.
+ */
 function summarizeThroughput(runs, scenarios, connectionsList) {
   const byKey = new Map(runs.map((r) => [`${r.round}|${r.connections}|${r.scenario}`, r]));
   const table = [];
   const overall = {};
   for (const s of scenarios) {
     const allRatios = [];
+    const all = { floorRatio: [], cpuOverFloor: [], cpu: [], floorCpu: [] };
     for (const connections of connectionsList) {
       const mine = runs.filter((r) => r.scenario === s.id && r.connections === connections);
       if (mine.length === 0) continue;
-      const ratio = (field) =>
+      const ratio = (field, to = "pass-through") =>
         mine.map((r) => {
-          const base = byKey.get(`${r.round}|${r.connections}|pass-through`);
+          const base = byKey.get(`${r.round}|${r.connections}|${to}`);
           return base ? r[field] / base[field] : Number.NaN;
         });
       const rpsRatios = ratio("rps");
       allRatios.push(...rpsRatios);
+      let floor = null;
+      if (s.floor) {
+        const floorRuns = mine.map((r) => byKey.get(`${r.round}|${r.connections}|${s.floor}`));
+        const floorRatios = ratio("rps", s.floor);
+        const over = mine.map((r, i) => (floorRuns[i] ? r.cpuMicrosPerRequest.workerd - floorRuns[i].cpuMicrosPerRequest.workerd : Number.NaN));
+        all.floorRatio.push(...floorRatios);
+        all.cpuOverFloor.push(...over);
+        all.cpu.push(...mine.map((r) => r.cpuMicrosPerRequest.workerd));
+        all.floorCpu.push(...floorRuns.filter(Boolean).map((r) => r.cpuMicrosPerRequest.workerd));
+        floor = { id: s.floor, rpsRatio: summary(floorRatios), cpuOverFloor: summary(over) };
+      }
       table.push({
+        floor,
         scenario: s.id,
         connections,
         rounds: mine.length,
@@ -614,7 +732,18 @@ function summarizeThroughput(runs, scenarios, connectionsList) {
         errors: mine.reduce((n, r) => n + r.errors, 0),
       });
     }
-    if (allRatios.length > 0) overall[s.id] = { rpsRatio: summary(allRatios) };
+    if (allRatios.length > 0) {
+      overall[s.id] = { rpsRatio: summary(allRatios) };
+      if (s.floor && all.floorRatio.length > 0) {
+        Object.assign(overall[s.id], {
+          floor: s.floor,
+          floorRatio: summary(all.floorRatio),
+          cpuOverFloor: summary(all.cpuOverFloor),
+          cpu: summary(all.cpu),
+          floorCpu: summary(all.floorCpu),
+        });
+      }
+    }
   }
   return { table, overall };
 }

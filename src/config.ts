@@ -8,6 +8,10 @@ import { assertTypePrefix } from "./keys/key-format";
  */
 export interface Config {
   environment: "development" | "production";
+  /**
+   * The origin's base URL. With an ORIGIN service binding it is only the URL the
+   * origin Worker sees (its path is still the prefix); requests go through the binding.
+   */
   originUrl: string;
   originUrlTest: string | null;
   originTimeoutMs: number;
@@ -49,6 +53,9 @@ export class ConfigError extends Error {
 }
 
 const DEV_MARK = "dev_";
+
+/** The URL an ORIGIN service sees when ORIGIN_URL is not set. */
+export const SERVICE_ORIGIN_URL = "https://origin.invalid";
 
 const intVar = (name: string, fallback: number, min: number, max: number) => (raw: unknown) => {
   if (raw === undefined || raw === "") return fallback;
@@ -95,8 +102,16 @@ export function loadConfig(env: Record<string, unknown>): Config {
   }
   const production = environment === "production";
 
-  const originUrl = url(env, "ORIGIN_URL");
-  if (originUrl === null) throw new ConfigError("ORIGIN_URL", "is required: set it to the base URL of the API Keyward protects");
+  const originService = env.ORIGIN !== undefined && env.ORIGIN !== null;
+  if (originService && typeof (env.ORIGIN as { fetch?: unknown }).fetch !== "function") {
+    throw new ConfigError("ORIGIN", 'must be a service binding (a [[services]] entry with binding = "ORIGIN" in wrangler.toml), not a variable');
+  }
+  // With a service binding the URL only says what the origin Worker sees; the
+  // reserved .invalid name can never resolve, should anything try the network.
+  const originUrl = url(env, "ORIGIN_URL") ?? (originService ? SERVICE_ORIGIN_URL : null);
+  if (originUrl === null) {
+    throw new ConfigError("ORIGIN_URL", "is required: set it to the base URL of the API Keyward protects (or bind the origin Worker as the ORIGIN service)");
+  }
 
   const apiKeyHeader = (str(env, "API_KEY_HEADER") ?? "x-api-key").toLowerCase();
   if (!/^[a-z0-9-]{1,64}$/.test(apiKeyHeader) || apiKeyHeader === "authorization" || apiKeyHeader.startsWith("x-keyward-")) {

@@ -6,5 +6,7 @@ export interface Env {
   KEYS: KVNamespace;
   KEY_GUARD: DurableObjectNamespace<KeyGuard>;
   ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
+  /** Optional: the origin as a service binding (a Worker), instead of ORIGIN_URL over the network. */
+  ORIGIN?: Fetcher;
   [variable: string]: unknown;
 }

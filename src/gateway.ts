@@ -11,6 +11,7 @@ import type { KeyIndex } from "./lookup/key-index";
 import type { KeyRecord } from "./lookup/key-record";
 import { ipAllowed } from "./net/ip-allow-list";
 import { forward, originHeaders, originTarget } from "./proxy/forward";
+import { originRoutes } from "./proxy/origin-route";
 
 /** Who is acting, once the key (and any user token) has been judged. */
 export interface Grant {
@@ -32,8 +33,10 @@ export interface GatewayOptions {
   guards: GuardClient;
   signer: ContextSigner;
   authorize: Authorizer;
-  /** Reaches the origin; globalThis.fetch in production, a counting fake in tests. */
+  /** Reaches the origin by URL; globalThis.fetch in production, a counting fake in tests. */
   fetch: typeof fetch;
+  /** The origin Worker bound as the ORIGIN service, if any: used instead of `fetch` (src/proxy/origin-route.ts). */
+  originService?: { fetch: typeof fetch } | undefined;
   now: () => number;
   log: Logger;
 }
@@ -68,8 +71,7 @@ export function gateway(options: GatewayOptions) {
   const { config } = options;
   // Where each environment's requests go, and the path prefix the origin sees
   // (worked out once: the context token is bound to the path the origin receives).
-  const originOf = (base: string) => ({ base, path: new URL(base).pathname.replace(/\/$/, "") });
-  const origins = { live: originOf(config.originUrl), test: originOf(config.originUrlTest ?? config.originUrl) };
+  const origins = originRoutes(config, { fetch: options.fetch, service: options.originService });
   return async function handleGatewayRequest(request: Request, requestId: string): Promise<Response> {
     const credentials = readCredentials(request.headers, { apiKeyHeader: config.apiKeyHeader });
     const parsed = options.parseKey(credentials.apiKey);
@@ -161,7 +163,7 @@ export function gateway(options: GatewayOptions) {
     });
 
     const response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {
-      fetch: options.fetch,
+      fetch: origin.fetch,
       timeoutMs: config.originTimeoutMs,
     });
     const out = new Response(response.body, response);

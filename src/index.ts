@@ -41,6 +41,7 @@ function build(env: Env): Handler {
       guards: env.KEY_GUARD,
       ledgers: env.ORG_LEDGER,
       fetch: (input, init) => fetch(input, init),
+      originService: env.ORIGIN,
       now: () => Date.now(),
       log,
     });

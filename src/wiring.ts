@@ -18,8 +18,10 @@ export interface WiringOptions {
   kv: KVNamespace;
   guards: DurableObjectNamespace<KeyGuard>;
   ledgers: DurableObjectNamespace<OrgLedger>;
-  /** Reaches the origin. */
+  /** Reaches the origin by URL. */
   fetch: typeof fetch;
+  /** The origin Worker bound as the ORIGIN service, if any (no network hop). */
+  originService?: { fetch: typeof fetch } | undefined;
   /** Fetches the identity provider's JWKS (defaults to `fetch`). */
   jwksFetch?: typeof fetch;
   policy: RoutePolicy | null;
@@ -46,6 +48,7 @@ export function wireKeyward(options: WiringOptions) {
     signer: contextSigner({ privateJwk: config.signingKey, issuer: config.contextIssuer, ttlSeconds: config.contextTtlSeconds, now }),
     authorize: buildAuthorizer({ claims: config.userTokens.claims, verifier, policy: options.policy }),
     fetch: options.fetch,
+    originService: options.originService,
     now,
     log,
     // The ledger is a Durable Object like the guard: the same deadline applies.

@@ -6,6 +6,8 @@ declare global {
       KEYWARD_SIGNING_KEY: string;
       KEYWARD_OPERATOR_TOKEN: string;
       KEYWARD_DEV_JWT_SECRET: string;
+      /** The auxiliary origin Worker of vitest.config.ts. */
+      TEST_ORIGIN_SERVICE: Fetcher;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

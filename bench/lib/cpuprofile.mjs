@@ -71,6 +71,7 @@ export function bucketOf(module) {
   // it: the counting wrappers' time is mostly the RPC or KV call they pass on.
   if (module.startsWith("test-support/counting")) return "binding calls via counting wrappers (mostly the native call)";
   if (module.startsWith("bench/workers/peer")) return "peer app (bench/workers/peer.ts)";
+  if (module.startsWith("bench/workers/floor")) return "floor app (bench/workers/floor.ts)";
   if (module.startsWith("bench/")) return "bench entry";
   return module;
 }

@@ -2,11 +2,24 @@
 import { fmt, fmtRange } from "./stats.mjs";
 
 const row = (cells) => `| ${cells.join(" | ")} |`;
+const signed = (x) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(0)}` : "n/a");
 
 function throughputTable(table, labels) {
   const lines = [
-    row(["scenario", "conns", "req/s median (min–max)", "× pass-through", "p50 ms", "p50 ×", "p99 ms", "p99 ×", "workerd CPU µs/req"]),
-    row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
+    row([
+      "scenario",
+      "conns",
+      "req/s median (min–max)",
+      "× pass-through",
+      "× floor",
+      "p50 ms",
+      "p50 ×",
+      "p99 ms",
+      "p99 ×",
+      "workerd CPU µs/req",
+      "CPU over floor µs/req",
+    ]),
+    row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]),
   ];
   for (const t of table) {
     lines.push(
@@ -15,11 +28,13 @@ function throughputTable(table, labels) {
         t.connections,
         fmtRange(t.rps),
         fmtRange(t.rpsRatio, 2),
+        t.floor ? fmtRange(t.floor.rpsRatio, 2) : "–",
         fmt(t.p50.median, 2),
         fmtRange(t.p50Ratio, 2),
         fmt(t.p99.median, 2),
         fmtRange(t.p99Ratio, 2),
         fmt(t.workerdMicrosPerRequest) + (t.non2xx || t.errors ? ` ⚠ ${t.non2xx} non-2xx, ${t.errors} errors` : ""),
+        t.floor ? signed(t.floor.cpuOverFloor.median) : "–",
       ]),
     );
   }
@@ -51,6 +66,17 @@ export function renderMarkdown(report) {
       if (id !== "pass-through") out.push(`- ${id}: ${fmtRange(o.rpsRatio, 2)}`);
     }
     out.push("");
+    const floors = Object.entries(report.throughput.overall).filter(([, o]) => o.floorRatio);
+    if (floors.length > 0) {
+      out.push("Against the design's floor (same round and concurrency; median (min–max) over all of them):");
+      out.push("");
+      for (const [id, o] of floors) {
+        out.push(
+          `- ${id} ÷ ${o.floor}: **${fmtRange(o.floorRatio, 2)}**; workerd CPU ${fmt(o.cpu.median)} vs ${fmt(o.floorCpu.median)} µs/req, Keyward adds ${signed(o.cpuOverFloor.median)} (${signed(o.cpuOverFloor.min)} to ${signed(o.cpuOverFloor.max)})`,
+        );
+      }
+      out.push("");
+    }
   }
   if (report.profile) {
     out.push(`## Profile: Keyward variants (c=${report.profile.connections})\n`);
@@ -66,6 +92,18 @@ export function renderMarkdown(report) {
       out.push(`- **${p.scenario}**: ${fmt(p.rps)} req/s, workerd CPU ${fmt(p.workerdMicrosPerRequest)} µs/req. ${parts.join("; ")}.`);
     }
     out.push("");
+    for (const split of report.profile.floorSplit ?? []) {
+      out.push(
+        `### What ${split.scenario} adds over ${split.floor}
+
+workerd CPU ${fmt(split.workerd.keyward)} vs ${fmt(split.workerd.floor)} µs/req (${signed(split.workerd.keyward - split.workerd.floor)}); profile buckets, µs of self time per request:
+`,
+      );
+      out.push(row(["bucket", split.scenario, split.floor, "difference"]));
+      out.push(row(["---", "---:", "---:", "---:"]));
+      for (const r of split.rows) out.push(row([r.bucket, fmt(r.keyward), fmt(r.floor), signed(r.delta)]));
+      out.push("");
+    }
   }
   if (report.accuracy.length > 0) {
     const a = plan.accuracy;

@@ -69,6 +69,7 @@ function build(env: BenchEnv): App {
       counters.origin++;
       return fetch(input, init);
     },
+    originService: env.ORIGIN,
     now: () => Date.now(),
     log: variant.includes("nolog") ? silentLogger : consoleLogger,
   });

@@ -23,7 +23,10 @@ export interface Calls {
   /** KV calls by kind (get, put, delete, list). */
   kv: KvCounts;
   guard: string[];
+  /** Requests that reached the origin over the network (by URL). */
   origin: Request[];
+  /** Requests that reached the origin through its service binding. */
+  service: Request[];
 }
 
 export interface HarnessOptions {
@@ -35,6 +38,8 @@ export interface HarnessOptions {
   policy?: unknown;
   jwksFetch?: typeof fetch;
   now?: () => number;
+  /** The origin as a service binding (ORIGIN); calls to it are counted in `calls.service`. */
+  originService?: Fetcher;
 }
 
 /** The demo origin's answer: what it received. */
@@ -112,10 +117,11 @@ export function captureLogger(lines: string[]): Logger {
 
 /** A fresh Keyward app over the real local KV and Durable Objects, with every binding call counted. */
 export function harness(options: HarnessOptions = {}) {
-  const calls: Calls = { kv: { get: 0, put: 0, delete: 0, list: 0 }, guard: [], origin: [] };
+  const calls: Calls = { kv: { get: 0, put: 0, delete: 0, list: 0 }, guard: [], origin: [], service: [] };
   const faults: GuardFault[] = [];
   const logs: string[] = [];
-  const config = loadConfig({ ...env, ...options.vars });
+  const service = options.originService;
+  const config = loadConfig({ ...env, ...(service ? { ORIGIN: service } : {}), ...options.vars });
   const app = wireKeyward({
     config,
     kv: countingKv(options.kv ?? env.KEYS, calls.kv),
@@ -127,6 +133,17 @@ export function harness(options: HarnessOptions = {}) {
       calls.origin.push(request);
       return (options.origin ?? echo)(request);
     },
+    ...(service
+      ? {
+          originService: {
+            fetch: (input: RequestInfo | URL, init?: RequestInit) => {
+              const request = new Request(input, init);
+              calls.service.push(request.clone());
+              return service.fetch(request);
+            },
+          },
+        }
+      : {}),
     jwksFetch: options.jwksFetch ?? (() => Promise.reject(new Error("no JWKS in this test"))),
     now: options.now ?? (() => Date.now()),
     log: captureLogger(logs),

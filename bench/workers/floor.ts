@@ -1,0 +1,63 @@
+/**
+ * The floor: what Keyward's design costs with none of Keyward's logic. Same
+ * topology as Keyward (a Hono Worker, the same KV record behind the same kind of
+ * isolate cache, one RPC per request to a Durable Object per key, then the
+ * origin), but the object is empty and answers a constant verdict, and nothing
+ * is parsed, validated, signed or timed. Keyward's ratio to this is what its own
+ * code costs on top of the design (docs/performance.md).
+ */
+import { DurableObject } from "cloudflare:workers";
+import { Hono } from "hono";
+
+type Env = { KEYS: KVNamespace; FLOOR_GUARD: DurableObjectNamespace<FloorGuard>; ORIGIN_URL: string };
+
+interface Record {
+  id: string;
+}
+
+/** A per-key Durable Object with no state: the same RPC shape as KeyGuard.check, a constant answer. */
+export class FloorGuard extends DurableObject<Env> {
+  check(_input: unknown) {
+    return VERDICT;
+  }
+}
+const VERDICT = { kind: "admitted", limit: 1_000_000_000, windowSeconds: 60, remaining: 1_000_000_000, resetMs: 0 } as const;
+
+// As Keyward's key index: sha256(key) -> record, kept 30 s in the isolate.
+const CACHE_TTL_MS = 30_000;
+const cache = new Map<string, { record: Record; until: number }>();
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let out = "";
+  for (const b of digest) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+const app = new Hono<{ Bindings: Env }>();
+
+app.all("*", async (c) => {
+  const authorization = c.req.header("authorization") ?? "";
+  const hash = await sha256Hex(authorization.slice(7));
+  let record = cache.get(hash);
+  if (record === undefined || record.until <= Date.now()) {
+    const fresh = await c.env.KEYS.get<Record>(`key:${hash}`, "json");
+    if (fresh === null) return c.text("unknown key", 401);
+    record = { record: fresh, until: Date.now() + CACHE_TTL_MS };
+    cache.set(hash, record);
+  }
+  const guard = c.env.FLOOR_GUARD.get(c.env.FLOOR_GUARD.idFromName(record.record.id));
+  await guard.check({ requestId: "", consume: true });
+  const url = new URL(c.req.url);
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete("authorization");
+  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  return fetch(`${c.env.ORIGIN_URL}${url.pathname}${url.search}`, {
+    method: c.req.method,
+    headers,
+    body: hasBody ? c.req.raw.body : null,
+    redirect: "manual",
+  });
+});
+
+export default app;
