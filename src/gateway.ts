@@ -5,6 +5,7 @@ import type { GuardClient } from "./guard/guard-client";
 import type { KeySettings } from "./guard/guard-types";
 import { rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
 import type { ContextSigner } from "./identity/context-token";
+import { encodeHeaderValue } from "./identity/identity-headers";
 import { hashKey, type ParsedKey } from "./keys/key-format";
 import type { Logger } from "./log";
 import type { KeyIndex } from "./lookup/key-index";
@@ -146,7 +147,8 @@ export function gateway(options: GatewayOptions) {
       "x-keyward-environment": record.environment,
       "x-keyward-request-id": requestId,
     };
-    if (grant.user !== null) identity["x-keyward-user"] = grant.user;
+    // Non-ASCII subjects travel percent-encoded (docs/security.md); the context token holds the exact value.
+    if (grant.user !== null) identity["x-keyward-user"] = encodeHeaderValue(grant.user);
     if (grant.user !== null && grant.permissions !== null) identity["x-keyward-permissions"] = grant.permissions.join(" ");
 
     const origin = origins[record.environment];
@@ -158,6 +160,7 @@ export function gateway(options: GatewayOptions) {
       requestId,
       method: request.method,
       path: origin.path + url.pathname,
+      query: url.search.slice(1),
       user: grant.user,
       permissions: grant.user !== null ? grant.permissions : null,
     });

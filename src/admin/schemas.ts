@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { KeywardError } from "../errors";
+import { UNSAFE_TEXT } from "../identity/identity-headers";
+import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
 import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
 
 /**
@@ -7,12 +9,23 @@ import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
  * also the source of /_keyward/v1/openapi.json, so the two cannot drift apart.
  */
 const isoTime = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp, e.g. 2027-01-31T00:00:00Z");
-export const SCOPE = /^[A-Za-z0-9:_.*-]{1,64}$/;
 
 export const createKeyBody = z.strictObject({
-  label: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters"),
+  // Labels are shown in terminals, logs and the console: a control character (NUL,
+  // ESC sequences, CR/LF) or a bidi override (U+202E) could forge or reorder what
+  // an admin sees, so they are refused rather than stripped.
+  label: z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(100, "must be at most 100 characters")
+    .refine((label) => !UNSAFE_TEXT.test(label), "must not contain control characters or bidirectional-control characters (such as U+202E)"),
   environment: z.enum(["live", "test"]).optional().describe("live (default) or test; test keys can be routed to ORIGIN_URL_TEST"),
-  scopes: z.array(z.string().regex(SCOPE, "must be 1-64 letters, digits or :_.*-")).max(64).optional().describe("default: everything the org may do"),
+  scopes: z
+    .array(z.string().regex(SCOPE_PATTERN, `must be ${SCOPE_RULE}`))
+    .max(64)
+    .optional()
+    .describe("default: everything the org may do"),
   expiresAt: isoTime.optional(),
   allowedIps: z
     .array(

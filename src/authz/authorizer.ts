@@ -24,18 +24,37 @@ const allows = (set: PermissionSet, permission: string) => set === null || set.h
 
 const denied = (message: string) => new KeywardError("INSUFFICIENT_PERMISSIONS", message, { bearerError: "insufficient_scope" });
 
-/** Headers and the query parameter through which frameworks let a request claim another method. */
+/** Headers through which frameworks let a request claim another method. */
 const OVERRIDE_HEADERS = ["x-http-method-override", "x-http-method", "x-method-override"];
+
+/**
+ * Whether a query parameter name is read as `_method` by some origin. PHP turns
+ * `.` and spaces in names into `_` and `name[]` into an array under `name`;
+ * Laravel and Symfony then honour `_method` on a POST. Names are compared after
+ * percent-decoding (URLSearchParams has done that), in any letter case, with any
+ * trailing `[…]` removed, so `.method`, `%20method`, `_METHOD`, `_Method` and
+ * `_method[]` all count.
+ */
+export function isMethodOverrideParam(name: string): boolean {
+  const bare = name
+    .replace(/(\[[^\]]*\])+$/, "")
+    .replace(/[. ]/g, "_")
+    .toLowerCase();
+  return bare === "_method";
+}
 
 /**
  * The method a request asks the origin to use instead of its own, if any. Rules
  * are judged on the real method, so an origin that honours overrides would let a
- * GET allowed to a read-only user act as a DELETE: such requests are denied.
+ * GET allowed to a read-only user act as a DELETE: such requests are denied. An
+ * empty value overrides nothing (frameworks ignore it), so it is not refused.
  */
-function methodOverride(request: Request, url: URL): string | null {
-  const claimed = [...OVERRIDE_HEADERS.map((h) => request.headers.get(h)), ...url.searchParams.getAll("_method")];
+export function methodOverride(request: Request, url: URL): string | null {
+  const claimed = OVERRIDE_HEADERS.map((h) => request.headers.get(h));
+  for (const [name, value] of url.searchParams) if (isMethodOverrideParam(name)) claimed.push(value);
   for (const value of claimed) {
-    if (value !== null && value.trim().toUpperCase() !== request.method.toUpperCase()) return value.trim().slice(0, 16);
+    const method = value?.trim() ?? "";
+    if (method !== "" && method.toUpperCase() !== request.method.toUpperCase()) return method.slice(0, 16);
   }
   return null;
 }

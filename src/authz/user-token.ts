@@ -12,6 +12,8 @@ import {
 } from "jose";
 import { ConfigError, type UserTokenConfig } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
+import { isSafeIdentity } from "../identity/identity-headers";
+import { SCOPE_PATTERN } from "../keys/key-model";
 import type { Logger } from "../log";
 import { remoteKeySet } from "./remote-key-set";
 
@@ -63,6 +65,19 @@ function listClaim(value: unknown, separator = false): string[] | null {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string");
   if (separator && typeof value === "string") return value.split(" ").filter((v) => v !== "");
   return null;
+}
+
+/**
+ * Permissions (and OAuth scopes) keep only the entries that are valid key scope
+ * names; the rest are dropped, not refused. They travel space-separated in
+ * X-Keyward-Permissions, so `"x customers:write"` would read as a grant of
+ * `customers:write` to an origin that splits on spaces. Dropping can only take
+ * permissions away (an entry no key scope or rule could name grants nothing
+ * anyway), and providers put URL-shaped scopes (`https://api/x.read`) in tokens
+ * that must keep working.
+ */
+function permissionClaim(value: unknown, separator = false): string[] | null {
+  return listClaim(value, separator)?.filter((p) => SCOPE_PATTERN.test(p)) ?? null;
 }
 
 /** USER_PUBLIC_KEY: a PEM (SPKI) public key, one JWK, or a JWKS document. */
@@ -180,14 +195,18 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
       const { claims } = config;
       const subject = payload[claims.subject];
       if (typeof subject !== "string" || subject === "") throw invalid(`its "${claims.subject}" claim is missing`);
+      // Decided here, before the key's guard is asked: a subject that cannot be an
+      // identity header (CR/LF, other controls, bidi controls) is the token's fault,
+      // refused as 401 without spending quota, never a 500 after admission.
+      if (!isSafeIdentity(subject)) throw invalid(`its "${claims.subject}" claim cannot identify a user (control or bidi characters, or over 1024 characters)`);
       const org = payload[claims.org];
       const role = payload[claims.role];
       return {
         subject,
         org: typeof org === "string" ? org : null,
         role: typeof role === "string" ? role : null,
-        permissions: listClaim(payload[claims.permissions]),
-        scopes: listClaim(payload[claims.scope], true),
+        permissions: permissionClaim(payload[claims.permissions]),
+        scopes: permissionClaim(payload[claims.scope], true),
         resources: listClaim(payload[claims.resources]),
         appRole: typeof payload[options.roleClaim ?? "role"] === "string" ? (payload[options.roleClaim ?? "role"] as string) : null,
       };

@@ -1,8 +1,10 @@
 /**
  * `X-Keyward-Context`: a short-lived ES256 JWT that says "Keyward authenticated
  * this request". The origin verifies it against the public JWKS that Keyward
- * serves, and checks that it was minted for this very method and path (`htm`,
- * `htp`), so a context lifted from one request cannot be replayed on another.
+ * serves, and checks that it was minted for this very method, path and query
+ * (`htm`, `htp`, and `htq`: the SHA-256 of the raw query, base64url), so a
+ * context lifted from one request cannot be replayed on another. The body is
+ * not bound: Keyward never reads request bodies (they stream to the origin).
  */
 export interface ContextClaims {
   org: string;
@@ -11,6 +13,8 @@ export interface ContextClaims {
   requestId: string;
   method: string;
   path: string;
+  /** The raw query string the origin receives, without the `?` ("" when none). */
+  query: string;
   user: string | null;
   permissions: string[] | null;
 }
@@ -37,6 +41,11 @@ function base64url(bytes: Uint8Array): string {
 }
 
 const encoder = new TextEncoder();
+
+/** `htq`: base64url(SHA-256(raw query without "?")). keyward/origin computes the same. */
+export async function queryHash(query: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(query))));
+}
 
 /**
  * Signs with WebCrypto directly rather than through jose's SignJWT: this runs on
@@ -66,6 +75,7 @@ export function contextSigner(options: ContextSignerOptions): ContextSigner {
         env: claims.environment,
         htm: claims.method,
         htp: claims.path,
+        htq: await queryHash(claims.query),
       };
       if (claims.user !== null) payload.user = claims.user;
       if (claims.permissions !== null) payload.permissions = claims.permissions;

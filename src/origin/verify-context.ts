@@ -28,6 +28,28 @@ export interface KeywardIdentity {
   permissions: string[] | null;
 }
 
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** The `htq` claim: base64url(SHA-256(the raw query without "?")), as Keyward signs it. */
+async function queryHash(query: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(query))));
+}
+
+/**
+ * Reads an `X-Keyward-User` (or any `X-Keyward-*` identity) header as Keyward
+ * meant it. Keyward percent-encodes (UTF-8) every character outside printable
+ * ASCII, and `%` itself, so a subject like `用户` arrives as `%E7%94%A8%E6%88%B7`
+ * instead of raw bytes each runtime reads differently; plain ASCII subjects
+ * arrive unchanged. The verified context token's `user` is already exact.
+ */
+export function decodeKeywardHeader(value: string): string {
+  return decodeURIComponent(value);
+}
+
 export class ContextVerificationError extends Error {
   constructor(message: string) {
     super(message);
@@ -59,9 +81,15 @@ export async function verifyKeywardContext(request: RequestLike, options: Verify
     const reason = error instanceof errors.JOSEError ? error.code : "invalid token";
     throw new ContextVerificationError(`X-Keyward-Context is not valid (${reason})`);
   }
-  // Bound to one method and path: a context lifted from another request does not verify.
-  if (payload.htm !== request.method || payload.htp !== new URL(request.url).pathname) {
+  // Bound to one method, path and query: a context lifted from another request
+  // (or the same request with other parameters) does not verify. The body is not
+  // bound: Keyward streams it to the origin unread.
+  const url = new URL(request.url);
+  if (payload.htm !== request.method || payload.htp !== url.pathname) {
     throw new ContextVerificationError("X-Keyward-Context was issued for another method or path");
+  }
+  if (payload.htq !== (await queryHash(url.search.slice(1)))) {
+    throw new ContextVerificationError("X-Keyward-Context was issued for another query string");
   }
   return {
     org: String(payload.org),
