@@ -13,6 +13,16 @@ export type KeywardDeps = Omit<GatewayOptions, "parseKey"> & {
 
 export type KeywardEnv = { Variables: { requestId: string } };
 
+/** waitUntil of the Worker's execution context; none under app.request() in tests (the work then just runs on). */
+function deferrer(c: { executionCtx: { waitUntil(work: Promise<unknown>): void } }): ((work: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Keyward as a Hono app: reserved /_keyward routes, and everything else through the gateway. */
 export function createKeyward(deps: KeywardDeps): Hono<KeywardEnv> {
   const app = new Hono<KeywardEnv>();
@@ -34,7 +44,7 @@ export function createKeyward(deps: KeywardDeps): Hono<KeywardEnv> {
   app.all("/_keyward/*", (c) => {
     throw new KeywardError("NOT_FOUND", `${c.req.method} ${new URL(c.req.url).pathname} is not a Keyward route. The admin API is under /_keyward/v1.`);
   });
-  app.all("*", (c) => handle(c.req.raw, c.get("requestId")));
+  app.all("*", (c) => handle(c.req.raw, c.get("requestId"), deferrer(c)));
 
   app.onError((error, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { assertTypePrefix } from "./keys/key-format";
+import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";
 
 /**
  * Keyward's configuration, read from the Worker's variables and secrets once per
@@ -27,6 +28,10 @@ export interface Config {
   signingKey: JsonWebKey & { kid: string };
   operatorToken: string | null;
   userTokens: UserTokenConfig;
+  /** Per-key usage counting in the guards (USAGE_COUNTING, on unless "off"). */
+  usageCounting: boolean;
+  /** USAGE_ANOMALY_THRESHOLDS: the anomaly rules' thresholds (docs/usage.md). */
+  anomalyThresholds: AnomalyThresholds;
 }
 
 export interface UserTokenConfig {
@@ -169,9 +174,20 @@ export function loadConfig(env: Record<string, unknown>): Config {
     throw new ConfigError("USER_JWT_ALGORITHMS", "must name exactly one algorithm when USER_PUBLIC_KEY is set");
   }
 
+  const usageCounting = str(env, "USAGE_COUNTING") ?? "on";
+  if (usageCounting !== "on" && usageCounting !== "off") throw new ConfigError("USAGE_COUNTING", `must be "on" or "off", got ${JSON.stringify(usageCounting)}`);
+  let anomalyThresholds: AnomalyThresholds;
+  try {
+    anomalyThresholds = parseThresholds(env.USAGE_ANOMALY_THRESHOLDS);
+  } catch (error) {
+    throw new ConfigError("USAGE_ANOMALY_THRESHOLDS", (error as Error).message);
+  }
+
   return {
     environment,
     originUrl,
+    usageCounting: usageCounting === "on",
+    anomalyThresholds,
     originUrlTest: url(env, "ORIGIN_URL_TEST"),
     originTimeoutMs: intVar("ORIGIN_TIMEOUT_MS", 10_000, 50, 300_000)(env.ORIGIN_TIMEOUT_MS),
     apiKeyHeader,

@@ -13,6 +13,8 @@ import type { KeyRecord } from "./lookup/key-record";
 import { ipAllowed } from "./net/ip-allow-list";
 import { forward, originHeaders, originTarget } from "./proxy/forward";
 import { originRoutes } from "./proxy/origin-route";
+import { describeCaller } from "./usage/caller";
+import { refusalNotes } from "./usage/refusal-notes";
 
 /** Who is acting, once the key (and any user token) has been judged. */
 export interface Grant {
@@ -73,7 +75,12 @@ export function gateway(options: GatewayOptions) {
   // Where each environment's requests go, and the path prefix the origin sees
   // (worked out once: the context token is bound to the path the origin receives).
   const origins = originRoutes(config, { fetch: options.fetch, service: options.originService });
-  return async function handleGatewayRequest(request: Request, requestId: string): Promise<Response> {
+  const noteRefusal = refusalNotes({ guards: options.guards, now: options.now, log: options.log });
+  /**
+   * `defer` takes work that must not hold the client's response (waitUntil in
+   * the Worker); without it the promise simply runs on.
+   */
+  return async function handleGatewayRequest(request: Request, requestId: string, defer?: (work: Promise<unknown>) => void): Promise<Response> {
     const credentials = readCredentials(request.headers, { apiKeyHeader: config.apiKeyHeader });
     const parsed = options.parseKey(credentials.apiKey);
     if (!parsed.ok) {
@@ -89,9 +96,16 @@ export function gateway(options: GatewayOptions) {
     if (record === null) {
       throw new KeywardError("INVALID_API_KEY", "This API key is not known. Check that you use a key of this deployment.", { bearerError: "invalid_token" });
     }
+    // Known keys are counted per key (docs/usage.md); the caller's place is read only when counting is on.
+    const caller = config.usageCounting ? describeCaller(request) : null;
     // Revocation only goes one way, so a record that already says revoked (or
     // whose scheduled revocation has passed) is final: no need to ask the guard.
-    if (record.status === "revoked" || (record.revokeAt != null && record.revokeAt <= options.now())) throw revoked();
+    // It is still counted, in batches and off the client's path (revoked_key_used).
+    if (record.status === "revoked" || (record.revokeAt != null && record.revokeAt <= options.now())) {
+      const noted = config.usageCounting ? noteRefusal({ org: record.org, settings: settingsOf(record), code: "KEY_REVOKED", caller }) : null;
+      if (noted !== null) defer?.(noted);
+      throw revoked();
+    }
 
     const url = new URL(request.url);
     let grant: Grant | null = null;
@@ -112,7 +126,15 @@ export function gateway(options: GatewayOptions) {
       }
     }
 
-    const verdict = await options.guards.check({ requestId, consume: denial === null, settings: settingsOf(record) });
+    // A request refused for its user token or permissions tells the guard its code, so that it is counted.
+    const verdict = await options.guards.check({
+      requestId,
+      consume: denial === null,
+      settings: settingsOf(record),
+      org: record.org,
+      ...(denial !== null ? { refusal: denial.code } : {}),
+      ...(caller !== null ? { caller } : {}),
+    });
     switch (verdict.kind) {
       case "revoked":
         throw revoked();

@@ -312,7 +312,8 @@ describe("KV and guard faults: fail closed (THREATS 12-16)", () => {
     const res = await h.call(key);
     expect(res.status).toBe(403);
     expect((await errorOf(res)).code).toBe("KEY_REVOKED");
-    expect(h.calls.guard).toEqual([]);
+    // No verdict is asked for; the refusal is only counted, by one deferred note (usage).
+    expect(h.calls.guard).toEqual(["note"]);
     expect(h.calls.origin).toHaveLength(0);
   });
 
@@ -545,6 +546,7 @@ describe("scheduled revocation", () => {
     const res = await h.call(key);
     expect(res.status).toBe(403);
     expect((await errorOf(res)).code).toBe("KEY_REVOKED");
-    expect(h.calls.guard).toEqual([]);
+    // No verdict is asked for; the refusal is only counted, by one deferred note (usage).
+    expect(h.calls.guard).toEqual(["note"]);
   });
 });

@@ -1,7 +1,8 @@
 import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
-import type { GuardCheck, GuardStatus, GuardVerdict, KeySettings } from "./guard-types";
+import type { Granularity } from "../usage/usage-book";
+import type { GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import type { KeyGuard } from "./key-guard";
 
 export interface GuardClientOptions {
@@ -17,6 +18,10 @@ export interface GuardClient {
   setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
   setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
+  /** Counts refusals decided without the guard (usage only; decides nothing). */
+  note(input: GuardNote): Promise<void>;
+  /** The key's usage as its guard holds it (fresh minute buckets). */
+  usage(settings: KeySettings, query: { granularity: Granularity; from: number; to: number }): Promise<GuardUsage>;
 }
 
 interface DurableObjectError {
@@ -58,5 +63,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
       call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),
     setDisabled: (settings, disabled) => call(settings.keyId, "setDisabled", (stub) => stub.setDisabled({ settings, disabled }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
+    note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
+    usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),
   };
 }

@@ -1,4 +1,5 @@
 /** What the gateway and the admin API tell a key's guard, and what it answers. */
+import type { BucketView, Caller, Locations } from "../usage/usage-book";
 
 /** A key's security settings as the KV record (or the ledger) knows them. */
 export interface KeySettings {
@@ -20,6 +21,12 @@ export interface GuardCheck {
   /** false: only ask whether the key may be used (revoked? expired?), consume nothing. */
   consume: boolean;
   settings: KeySettings;
+  /** The key's org, for the guard's usage reports to that org's ledger. */
+  org?: string;
+  /** The gateway's refusal (a permission or user-token code) when consume is false; counted as such if the key is usable. */
+  refusal?: string;
+  /** Where the request came from, for usage counting; absent when usage counting is off. */
+  caller?: Caller | null;
 }
 
 export interface RateState {
@@ -55,4 +62,20 @@ export interface GuardStatus {
   rowsWritten: number;
   admitted: number;
   refused: number;
+}
+
+/** Refusals the gateway decided without the guard, batched (see usage/refusal-notes.ts). */
+export interface GuardNote {
+  org: string;
+  settings: KeySettings;
+  code: string;
+  count: number;
+  caller: Caller | null;
+}
+
+/** A key's usage as its guard holds it. */
+export interface GuardUsage {
+  buckets: BucketView[];
+  lastUsedAt: number | null;
+  locations: Locations;
 }

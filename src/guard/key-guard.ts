@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { addColumn } from "../storage/add-column";
-import type { GuardCheck, GuardStatus, GuardVerdict, KeySettings } from "./guard-types";
+import { bucketsOf, emptyUsage, type Granularity, locationsOf, type Outcome, parseUsage, pruneUsage, recordUsage, type UsageState } from "../usage/usage-book";
+import type { GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import { SlidingWindow } from "./sliding-window";
 
 /**
@@ -42,6 +43,24 @@ interface State {
  * Admissions are kept in memory and written in batches, off most requests'
  * critical path; see pendingCap for the bound on what a crash forgets.
  */
+/** How a verdict is counted: refusals by their code; a usable key refused by the gateway by the gateway's code. */
+function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): Outcome | null {
+  switch (verdict.kind) {
+    case "admitted":
+      return { admitted: true };
+    case "limited":
+      return { admitted: false, code: "RATE_LIMITED" };
+    case "revoked":
+      return { admitted: false, code: "KEY_REVOKED" };
+    case "expired":
+      return { admitted: false, code: "KEY_EXPIRED" };
+    case "disabled":
+      return { admitted: false, code: "KEY_DISABLED" };
+    case "usable":
+      return refusal === undefined ? null : { admitted: false, code: refusal };
+  }
+}
+
 export class KeyGuard extends DurableObject<Env> {
   private state: State | null = null;
   private window = new SlidingWindow();
@@ -52,6 +71,9 @@ export class KeyGuard extends DurableObject<Env> {
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private recent = new Map<string, GuardVerdict>();
   private counters = { rowsWritten: 0, admitted: 0, refused: 0 };
+  /** Usage counts (docs/usage.md): kept in memory, written inside the admissions row each flush writes anyway. */
+  private usage: UsageState = emptyUsage();
+  private readonly counting: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,6 +86,11 @@ export class KeyGuard extends DurableObject<Env> {
     // A pool of rows reused once their batch has left the window, so that a flush
     // writes exactly one row (an update, or an insert while the pool grows).
     sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
+    // Usage rides in the row a flush writes anyway (no extra row per admission);
+    // the one-row usage table is written by the report alarm, for refusal-only traffic.
+    addColumn(sql, "admissions", "usage", "TEXT");
+    sql.exec("CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)");
+    this.counting = env.USAGE_COUNTING !== "off";
     const row = sql.exec("SELECT * FROM guard_state WHERE id = 1").toArray()[0];
     if (row) {
       this.state = {
@@ -82,13 +109,20 @@ export class KeyGuard extends DurableObject<Env> {
     // written on admin changes only), so every stored stamp is loaded; the window
     // drops those older than its length on first use.
     const stamps: number[] = [];
-    for (const batch of sql.exec("SELECT slot, newest, stamps FROM admissions ORDER BY newest")) {
+    const copies: (UsageState | null)[] = [];
+    for (const batch of sql.exec("SELECT slot, newest, stamps, usage FROM admissions ORDER BY newest")) {
       const newest = Number(batch.newest);
       this.slots.push({ slot: Number(batch.slot), newest });
       for (const t of JSON.parse(String(batch.stamps)) as number[]) stamps.push(t);
       this.lastUsedAt = Math.max(this.lastUsedAt ?? 0, newest);
+      copies.push(parseUsage(batch.usage === null ? null : String(batch.usage)));
     }
     this.window = new SlidingWindow(stamps);
+    const saved = sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0];
+    copies.push(parseUsage(saved ? String(saved.data) : null));
+    // The newest copy wins: the admissions rows and the usage row are written at different times.
+    for (const copy of copies) if (copy && copy.savedAt >= this.usage.savedAt) this.usage = copy;
+    this.lastUsedAt ??= this.usage.lastUsedAt;
   }
 
   /** Decides one request: revoked, expired, limited, or admitted (and counted). */
@@ -98,9 +132,43 @@ export class KeyGuard extends DurableObject<Env> {
     const now = Date.now();
     const state = this.adopt(input.settings, now);
     const verdict = this.decide(state, input.consume, now);
+    if (this.counting) {
+      const outcome = outcomeOf(verdict, input.refusal);
+      if (outcome) this.count(now, outcome, input);
+    }
+    // Written after counting, so that a flush carries this request's count with its admission.
+    if (verdict.kind === "admitted") {
+      if (this.pending.length >= pendingCap(state.limit)) this.flush();
+      else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+    }
     this.recent.set(input.requestId, verdict);
     if (this.recent.size > DEDUPE_ENTRIES) this.recent.delete(this.recent.keys().next().value as string);
     return verdict;
+  }
+
+  /**
+   * Counts refusals the gateway decided without asking (a KV record that already
+   * says revoked), batched by the caller; nothing is decided here.
+   */
+  note(input: GuardNote): void {
+    if (!this.counting) return;
+    const now = Date.now();
+    this.adopt(input.settings, now);
+    const times = Math.min(Math.max(1, Math.floor(input.count)), 1_000_000);
+    this.count(now, { admitted: false, code: input.code }, { org: input.org, caller: input.caller }, times);
+  }
+
+  /** The key's usage as this guard holds it (fresh to the request), for the usage API. */
+  readUsage(input: { settings: KeySettings; granularity: Granularity; from: number; to: number }): GuardUsage {
+    this.adopt(input.settings, Date.now());
+    pruneUsage(this.usage, Date.now());
+    return { buckets: bucketsOf(this.usage, input.granularity, input.from, input.to), lastUsedAt: this.usage.lastUsedAt, locations: locationsOf(this.usage) };
+  }
+
+  /** Counts one outcome in the key's usage (memory only: written by the next flush or report). */
+  private count(now: number, outcome: Outcome, input: Pick<GuardCheck, "org" | "caller">, times = 1): void {
+    if (input.org !== undefined) this.usage.org = input.org;
+    recordUsage(this.usage, now, outcome, input.caller ?? null, times);
   }
 
   /** Revokes now, or schedules it (`at`, for a rotation grace period). Idempotent. */
@@ -187,11 +255,21 @@ export class KeyGuard extends DurableObject<Env> {
     const slot = oldest && oldest.newest + state.windowMs <= Date.now() ? (this.slots.shift() as { slot: number }).slot : this.slots.length;
     this.slots.push({ slot, newest });
     this.counters.rowsWritten += this.ctx.storage.sql.exec(
-      "INSERT INTO admissions (slot, newest, stamps) VALUES (?, ?, ?) ON CONFLICT(slot) DO UPDATE SET newest = excluded.newest, stamps = excluded.stamps",
+      `INSERT INTO admissions (slot, newest, stamps, usage) VALUES (?, ?, ?, ?)
+       ON CONFLICT(slot) DO UPDATE SET newest = excluded.newest, stamps = excluded.stamps, usage = excluded.usage`,
       slot,
       newest,
       JSON.stringify(batch),
+      this.counting ? this.usageSnapshot() : null,
     ).rowsWritten;
+  }
+
+  /** The usage state as JSON, stamped with the time it was taken. */
+  private usageSnapshot(): string {
+    const now = Date.now();
+    pruneUsage(this.usage, now);
+    this.usage.savedAt = now;
+    return JSON.stringify(this.usage);
   }
 
   override async alarm(): Promise<void> {
@@ -218,8 +296,6 @@ export class KeyGuard extends DurableObject<Env> {
     this.counters.admitted++;
     this.lastUsedAt = now;
     this.pending.push(now);
-    if (this.pending.length >= pendingCap(state.limit)) this.flush();
-    else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
     return { kind: "admitted", limit: state.limit, windowSeconds, remaining: decision.remaining, resetMs: decision.resetMs };
   }
 

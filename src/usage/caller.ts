@@ -1,0 +1,47 @@
+import type { Caller } from "./usage-book";
+
+/** User-agent families Keyward tells apart; anything else is "other", no header is "none". */
+const FAMILIES: [RegExp, string][] = [
+  [/\bcurl\//i, "curl"],
+  [/\bwget\//i, "wget"],
+  [/python-requests|python-urllib|aiohttp|httpx/i, "python"],
+  [/\bnode(-fetch)?\b|\bundici\b|axios/i, "node"],
+  [/go-http-client/i, "go"],
+  [/okhttp|java\//i, "java"],
+  [/postman/i, "postman"],
+  [/\bedg\//i, "edge"],
+  [/\bfirefox\//i, "firefox"],
+  [/\bchrome\//i, "chrome"],
+  [/\bsafari\//i, "safari"],
+];
+
+/** A coarse family for a User-Agent header: keeps what is useful to spot a change, never the header itself. */
+export function agentFamily(userAgent: string | null): string {
+  if (userAgent === null || userAgent.trim() === "") return "none";
+  for (const [pattern, family] of FAMILIES) if (pattern.test(userAgent)) return family;
+  return "other";
+}
+
+/** request.cf as Workers fills it in production; absent under local dev and in tests unless they pass it. */
+interface CfProperties {
+  country?: unknown;
+  asn?: unknown;
+  colo?: unknown;
+}
+
+/**
+ * What the gateway knows of the caller, for usage counting. Country, ASN and
+ * colo come from Cloudflare (request.cf), never from client headers; "browser"
+ * means an Origin or Sec-Fetch-Mode/Sec-Fetch-Site header was sent, which
+ * browsers add on their own and command-line clients do not.
+ */
+export function describeCaller(request: Request): Caller {
+  const cf = (request as { cf?: CfProperties }).cf;
+  // "XX" is Cloudflare's "unknown"; an unknown country is left out rather than counted as a place.
+  const country = typeof cf?.country === "string" && /^[A-Z0-9]{2}$/.test(cf.country) && cf.country !== "XX" ? cf.country : null;
+  const asn = typeof cf?.asn === "number" && Number.isInteger(cf.asn) && cf.asn > 0 ? cf.asn : null;
+  const colo = typeof cf?.colo === "string" && /^[A-Z]{3}$/.test(cf.colo) ? cf.colo : null;
+  const h = request.headers;
+  const browser = h.has("origin") || h.has("sec-fetch-mode") || h.has("sec-fetch-site");
+  return { country, asn, colo, browser, agent: agentFamily(h.get("user-agent")) };
+}

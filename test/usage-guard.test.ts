@@ -1,0 +1,114 @@
+import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { KeySettings } from "../src/guard/guard-types";
+import { type KeyGuard, pendingCap } from "../src/guard/key-guard";
+import { randomId } from "../src/keys/key-format";
+import { guardStub, harness, seedKey } from "./support/harness";
+import { devToken } from "./support/tokens";
+
+function settings(overrides: Partial<KeySettings> = {}): KeySettings {
+  return { keyId: randomId("key"), version: 1, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null, ...overrides };
+}
+
+const HOUR = 3_600_000;
+
+async function minuteTotals(s: KeySettings) {
+  const usage = await guardStub(s.keyId).readUsage({ settings: s, granularity: "minute", from: Date.now() - HOUR, to: Date.now() + HOUR });
+  const refused: Record<string, number> = {};
+  let admitted = 0;
+  for (const b of usage.buckets) {
+    admitted += b.admitted;
+    for (const [code, n] of Object.entries(b.refused)) refused[code] = (refused[code] ?? 0) + n;
+  }
+  return { admitted, refused, usage };
+}
+
+const settingsOfRecord = (record: { id: string; version: number; rateLimit: { limit: number; windowSeconds: number } }): KeySettings =>
+  settings({ keyId: record.id, version: record.version, limit: record.rateLimit.limit, windowSeconds: record.rateLimit.windowSeconds });
+
+describe("usage counting in the key guard", () => {
+  it("counts exactly what a concurrent burst was admitted and refused", async () => {
+    const h = harness();
+    const { key, record } = await seedKey({ limit: 10 });
+    const statuses = await Promise.all(Array.from({ length: 30 }, () => h.call(key).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    const { admitted, refused } = await minuteTotals(settingsOfRecord(record));
+    expect(admitted).toBe(10);
+    expect(refused).toEqual({ RATE_LIMITED: 20 });
+  });
+
+  it("counts refusals decided before the guard by their codes, with the key's org", async () => {
+    const h = harness();
+    const { key, record } = await seedKey({ org: "org_acme" });
+    const stranger = await devToken({ org: "org_other", role: "org:member" });
+    const res = await h.send("/v1/things", { headers: { "x-api-key": key, authorization: `Bearer ${stranger}` } });
+    expect(res.status).toBe(403);
+    expect(h.calls.origin).toHaveLength(0);
+    const bad = await h.send("/v1/things", { headers: { "x-api-key": key, authorization: "Bearer not.a.token" } });
+    expect(bad.status).toBe(401);
+    const { admitted, refused } = await minuteTotals(settingsOfRecord(record));
+    expect(admitted).toBe(0);
+    expect(refused).toEqual({ ORG_MISMATCH: 1, INVALID_USER_TOKEN: 1 });
+    expect(await runInDurableObject(guardStub(record.id), (g: KeyGuard) => (g as unknown as { usage: { org: string } }).usage.org)).toBe("org_acme");
+  });
+
+  it("counts expired and revoked keys, including a revoked record the guard is not asked about", async () => {
+    const h = harness();
+    const expired = await seedKey({ expiresAt: Date.now() - 1000 });
+    expect((await h.call(expired.key)).status).toBe(403);
+    expect((await minuteTotals(settingsOfRecord(expired.record))).refused).toEqual({ KEY_EXPIRED: 1 });
+    const revoked = await seedKey({ status: "revoked", version: 2 });
+    for (let i = 0; i < 3; i++) expect((await h.call(revoked.key)).status).toBe(403);
+    // Notes are batched per isolate (at most one a second per key): the first is sent at once, the next two wait.
+    expect(h.calls.guard.filter((m) => m === "note")).toHaveLength(1);
+    expect((await minuteTotals(settingsOfRecord(revoked.record))).refused).toEqual({ KEY_REVOKED: 1 });
+    expect(h.calls.origin).toHaveLength(0);
+  });
+
+  it("records where and how the key is used from request.cf and the headers", async () => {
+    const h = harness();
+    const { key, record } = await seedKey();
+    const cf = { country: "FR", asn: 12322, colo: "CDG" };
+    await h.call(key, "/v1/things", { cf, headers: { origin: "https://example.com", "user-agent": "Mozilla/5.0 Chrome/126.0" } } as RequestInit);
+    await h.call(key, "/v1/things", { headers: { "user-agent": "curl/8" } });
+    const { usage } = await minuteTotals(settingsOfRecord(record));
+    expect(usage.locations).toEqual({ countries: ["FR"], asns: ["12322"], colos: ["CDG"] });
+    expect(usage.lastUsedAt).not.toBeNull();
+    const state = await runInDurableObject(
+      guardStub(record.id),
+      (g: KeyGuard) => (g as unknown as { usage: { fresh: { browser: number }; places: { agents: { values: string[] } }[] } }).usage,
+    );
+    expect(state.fresh.browser).toBe(1);
+    expect(state.places[0]?.agents.values).toEqual(["chrome", "curl"]);
+  });
+
+  it("writes no extra storage row for counting: exactly one row per flush, none per refusal", async () => {
+    const s = settings({ limit: 40 });
+    const stub = guardStub(s.keyId);
+    for (let i = 0; i < 60; i++) await stub.check({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_rows", caller: null });
+    const status = await stub.describe(s);
+    // limit 40: a flush every pendingCap(40) = 2 admissions, 20 flushes, and 20 refusals that write nothing.
+    expect(status.pending).toBe(0);
+    expect(status.rowsWritten).toBe(40 / pendingCap(40));
+    const rows = await runInDurableObject(stub, (g: KeyGuard) => {
+      const sql = (g as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+      return {
+        usage: sql.exec("SELECT COUNT(*) AS n FROM usage").one().n,
+        withUsage: sql.exec("SELECT COUNT(*) AS n FROM admissions WHERE usage IS NOT NULL").one().n,
+      };
+    });
+    expect(rows).toEqual({ usage: 0, withUsage: status.rowsWritten });
+  });
+
+  it("forgets on a crash at most the admissions still pending and the refusals since the last flush", async () => {
+    const s = settings({ limit: 60 });
+    const stub = guardStub(s.keyId);
+    for (let i = 0; i < 50; i++) await stub.check({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_crash", caller: null });
+    const pending = (await stub.describe(s)).pending;
+    expect(pending).toBeLessThan(pendingCap(60));
+    await abortAllDurableObjects();
+    const after = await minuteTotals(s);
+    expect(after.admitted).toBeGreaterThanOrEqual(50 - pending);
+    expect(after.admitted).toBeLessThanOrEqual(50);
+  });
+});
