@@ -73,7 +73,7 @@ export function parseThresholds(raw: unknown): AnomalyThresholds {
 }
 
 /** Refusal codes that mean "the caller was not allowed", as opposed to limits or a dead key. */
-export const DENIAL_CODES = ["INSUFFICIENT_PERMISSIONS", "ORG_MISMATCH", "INVALID_USER_TOKEN", "MISSING_AUTH_HEADER"];
+export const DENIAL_CODES = ["INSUFFICIENT_PERMISSIONS", "ORG_MISMATCH", "INVALID_USER_TOKEN", "MISSING_AUTH_HEADER", "IP_NOT_ALLOWED"];
 const DEAD_KEY_CODES = ["KEY_REVOKED", "KEY_EXPIRED"];
 
 const total = (b: Bucket) => b.admitted + refusedTotal(b);
