@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   "KEY_EXPIRED",
   "KEY_DISABLED",
   "RATE_LIMITED",
+  "QUOTA_EXCEEDED",
   "INVALID_USER_TOKEN",
   "INSUFFICIENT_PERMISSIONS",
   "ORG_MISMATCH",
@@ -40,6 +41,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 429 | 5
     case "IP_NOT_ALLOWED":
       return 403;
     case "RATE_LIMITED":
+    case "QUOTA_EXCEEDED":
       return 429;
     case "INVALID_REQUEST":
       return 400;

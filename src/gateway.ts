@@ -3,7 +3,7 @@ import { readCredentials } from "./credentials";
 import { KeywardError } from "./errors";
 import type { GuardClient } from "./guard/guard-client";
 import type { KeySettings } from "./guard/guard-types";
-import { rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
+import { quotaHeaders, rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
 import type { ContextSigner } from "./identity/context-token";
 import { encodeHeaderValue } from "./identity/identity-headers";
 import { hashKey, type ParsedKey } from "./keys/key-format";
@@ -21,6 +21,8 @@ export interface Grant {
   user: string | null;
   /** Effective permissions; null when no user token narrowed the key's scopes. */
   permissions: string[] | null;
+  /** Credits this request spends if admitted: the route policy's cost (default 1). */
+  cost: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export function settingsOf(record: KeyRecord): KeySettings {
     revoked: record.status === "revoked",
     revokeAt: record.revokeAt ?? null,
     disabled: record.disabled === true,
+    credits: record.credits ?? null,
   };
 }
 
@@ -130,6 +133,7 @@ export function gateway(options: GatewayOptions) {
     const verdict = await options.guards.check({
       requestId,
       consume: denial === null,
+      cost: grant?.cost ?? 1,
       settings: settingsOf(record),
       org: record.org,
       ...(denial !== null ? { refusal: denial.code } : {}),
@@ -151,10 +155,24 @@ export function gateway(options: GatewayOptions) {
           {
             headers: {
               "Retry-After": String(retryAfter),
-              ...rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }),
+              ...rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }, options.now()),
             },
           },
         );
+      }
+      case "exhausted": {
+        // Out of credits: refused before the window, so it takes no window quota either.
+        const now = options.now();
+        const refill =
+          verdict.nextRefillAt === null
+            ? "It has no refill: ask your organisation's admin for more."
+            : `It is refilled to ${verdict.refillAmount} at ${new Date(verdict.nextRefillAt).toISOString()}.`;
+        throw new KeywardError("QUOTA_EXCEEDED", `This key has ${verdict.remaining} credits left and this request costs ${verdict.cost}. ${refill}`, {
+          headers: {
+            ...(verdict.nextRefillAt === null ? {} : { "Retry-After": String(retryAfterSeconds(verdict.nextRefillAt - now)) }),
+            ...quotaHeaders(verdict, now),
+          },
+        });
       }
       case "usable":
         throw denial ?? new Error("guard answered usable to a consuming check");
@@ -172,6 +190,8 @@ export function gateway(options: GatewayOptions) {
     // Non-ASCII subjects travel percent-encoded (docs/security.md); the context token holds the exact value.
     if (grant.user !== null) identity["x-keyward-user"] = encodeHeaderValue(grant.user);
     if (grant.user !== null && grant.permissions !== null) identity["x-keyward-permissions"] = grant.permissions.join(" ");
+    const creditsRemaining = verdict.credits?.remaining ?? null;
+    if (creditsRemaining !== null) identity["x-keyward-credits-remaining"] = String(creditsRemaining);
 
     const origin = origins[record.environment];
     const target = originTarget(origin.base, url);
@@ -185,6 +205,7 @@ export function gateway(options: GatewayOptions) {
       query: url.search.slice(1),
       user: grant.user,
       permissions: grant.user !== null ? grant.permissions : null,
+      creditsRemaining,
     });
 
     const response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {
@@ -192,7 +213,7 @@ export function gateway(options: GatewayOptions) {
       timeoutMs: config.originTimeoutMs,
     });
     const out = new Response(response.body, response);
-    for (const [name, value] of Object.entries(rateLimitHeaders(verdict))) out.headers.set(name, value);
+    for (const [name, value] of Object.entries(rateLimitHeaders(verdict, options.now()))) out.headers.set(name, value);
     return out;
   };
 }

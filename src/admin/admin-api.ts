@@ -3,7 +3,9 @@ import type { KeywardEnv } from "../app";
 import type { UserTokenVerifier } from "../authz/user-token";
 import type { Config } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
+import type { CreditOperation } from "../guard/credits";
 import type { GuardClient } from "../guard/guard-client";
+import type { GuardStatus } from "../guard/guard-types";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
 import type { LedgerClient } from "../ledger/ledger-client";
 import type { AuditAction, AuditEvent, LedgerKey } from "../ledger/org-ledger";
@@ -13,7 +15,7 @@ import { normaliseAllowList } from "../net/ip-allow-list";
 import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdminOrOperator } from "./admin-auth";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
-import { createKeyBody, emptyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
+import { createKeyBody, creditsBody, emptyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
 
 export interface AdminApiOptions {
   config: Config;
@@ -57,12 +59,9 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return key;
   }
 
-  async function lastUsed(k: LedgerKey): Promise<number | null> {
-    // Informational only: a guard that cannot answer leaves it blank.
-    return options.guards.status(settingsOfLedger(k)).then(
-      (s) => s.lastUsedAt,
-      () => null,
-    );
+  async function lastUsed(k: LedgerKey): Promise<GuardStatus | null> {
+    // Informational only (last use, live balance): a guard that cannot answer leaves them to the ledger.
+    return options.guards.status(settingsOfLedger(k)).catch(() => null);
   }
 
   async function syncKv(org: string, k: LedgerKey, partial: string): Promise<void> {
@@ -131,6 +130,20 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       revokedAt: null,
       revokeAt: null,
       disabledAt: null,
+      credits:
+        body.credits === undefined
+          ? null
+          : {
+              remaining: body.credits.remaining,
+              refill: body.credits.refill
+                ? {
+                    interval: body.credits.refill.interval,
+                    amount: body.credits.refill.amount,
+                    refillDay: body.credits.refill.interval === "monthly" ? (body.credits.refill.refillDay ?? 1) : null,
+                  }
+                : null,
+              refilledAt: now,
+            },
       limit: options.config.defaultLimit,
       windowSeconds: options.config.defaultWindowSeconds,
       version: 1,
@@ -246,6 +259,37 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     });
   }
 
+  // Credits: the guard applies the change in order with the key's traffic (so
+  // nothing is lost or counted twice) and answers the new balance; the ledger
+  // and KV then take it as their snapshot. Each call is one change: a retry after
+  // a failure is a second change, as with any increment.
+  app.post("/orgs/:org/keys/:id/credits", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOrgAdminOrOperator(await actor(c), org);
+    const body = await readBody(c.req.raw, creditsBody);
+    let k = await findKey(org, c.req.param("id"));
+    const now = options.now();
+    const version = k.version + 1;
+    const change = body.value === undefined ? { operation: body.operation } : { operation: body.operation, value: body.value };
+    const result = await options.guards.adjustCredits({ ...settingsOfLedger(k), version }, change as CreditOperation);
+    if (!result.ok) {
+      throw new KeywardError("INVALID_REQUEST", `operation: this key is unlimited; use "set" with a value to give it credits`, { field: "operation" });
+    }
+    const credits = result.status.credits;
+    const snapshot = credits === null ? null : { remaining: credits.remaining, refill: credits.refill, refilledAt: credits.refilledAt };
+    const event = {
+      at: now,
+      actor: by,
+      action: "key.credits_changed" as const,
+      keyId: k.id,
+      requestId: c.get("requestId"),
+      detail: { ...body, to: snapshot === null ? "unlimited" : snapshot.remaining },
+    };
+    k = (await ledger.updateKey(org, k.id, { credits: snapshot, version }, event)) ?? k;
+    await syncKv(org, k, "The new balance is already in force.");
+    return c.json(view(k, now, result.status));
+  });
+
   app.get("/orgs/:org/audit", async (c) => {
     const org = orgOf(c.req.param("org"));
     requireOrgAdmin(await actor(c), org);
@@ -261,6 +305,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     ["/orgs/:org/keys/:id/rate-limit", "PUT"],
     ["/orgs/:org/keys/:id/disable", "POST"],
     ["/orgs/:org/keys/:id/enable", "POST"],
+    ["/orgs/:org/keys/:id/credits", "POST"],
     ["/orgs/:org/audit", "GET"],
     ["/openapi.json", "GET"],
   ];

@@ -1,4 +1,5 @@
-import type { KeySettings } from "../guard/guard-types";
+import { nextRefillAt } from "../guard/credits";
+import type { GuardStatus, KeySettings } from "../guard/guard-types";
 import type { LedgerKey } from "../ledger/org-ledger";
 import type { KeyRecord } from "../lookup/key-record";
 
@@ -15,6 +16,7 @@ export function settingsOfLedger(k: LedgerKey): KeySettings {
     revoked: k.revokedAt !== null,
     revokeAt: k.revokeAt,
     disabled: k.disabledAt !== null,
+    credits: k.credits,
   };
 }
 
@@ -30,6 +32,7 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
     expiresAt: k.expiresAt,
     revokeAt: k.revokeAt,
     disabled: k.disabledAt !== null,
+    ...(k.credits !== null ? { credits: k.credits } : {}),
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     version: k.version,
     createdAt: k.createdAt,
@@ -37,7 +40,12 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
   };
 }
 
-export function view(k: LedgerKey, now: number, lastUsedAt: number | null) {
+/**
+ * What admins see of a key. `guard` is the key guard's answer when it gave one:
+ * it holds the live balance (the ledger only knows it as of the last admin change).
+ */
+export function view(k: LedgerKey, now: number, guard: GuardStatus | null) {
+  const credits = guard ? guard.credits : k.credits === null ? null : { ...k.credits, nextRefillAt: nextRefillAt(k.credits) };
   const revokedAt = k.revokedAt ?? (k.revokeAt !== null && k.revokeAt <= now ? k.revokeAt : null);
   return {
     id: k.id,
@@ -56,11 +64,19 @@ export function view(k: LedgerKey, now: number, lastUsedAt: number | null) {
             : ("active" as const),
     createdAt: iso(k.createdAt) as string,
     createdBy: k.createdBy,
-    lastUsedAt: iso(lastUsedAt),
+    lastUsedAt: iso(guard?.lastUsedAt ?? null),
     revokedAt: iso(revokedAt),
     revokeAt: revokedAt === null ? iso(k.revokeAt) : null,
     expiresAt: iso(k.expiresAt),
     disabledAt: iso(k.disabledAt),
+    credits:
+      credits === null
+        ? null
+        : {
+            remaining: credits.remaining,
+            refill: credits.refill,
+            nextRefillAt: iso(credits.nextRefillAt),
+          },
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     allowedIps: k.allowedIps,
   };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { auditList, createdKey, createKeyBody, emptyBody, errorBody, keyList, keyView, rateLimitBody, revokeBody } from "./schemas";
+import { auditList, createdKey, createKeyBody, creditsBody, emptyBody, errorBody, keyList, keyView, rateLimitBody, revokeBody } from "./schemas";
 
 const schema = (s: z.ZodType, io: "input" | "output" = "output") => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
@@ -68,6 +68,15 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "Resume a suspended key (org admin or operator), with its window as it was; idempotent",
           requestBody: { required: false, ...json(emptyBody, "input") },
           responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/keys/{id}/credits": {
+        parameters: [orgParam, idParam],
+        post: {
+          summary:
+            "Set, increment or decrement a key's credits (org admin or operator); set without a value makes it unlimited; applied in order with the key's traffic, in force on the next request",
+          requestBody: { required: true, ...json(creditsBody, "input") },
+          responses: { "200": { description: "the key with its new balance", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
         },
       },
       "/orgs/{org}/audit": {

@@ -10,6 +10,38 @@ import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
  */
 const isoTime = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp, e.g. 2027-01-31T00:00:00Z");
 
+const MAX_CREDITS = 1_000_000_000_000;
+const wholeCredits = z.number().int("must be a whole number").min(0, "must be 0 or more").max(MAX_CREDITS, `must be at most ${MAX_CREDITS}`);
+
+/** Credits at creation: a balance, optionally refilled daily or monthly (UTC; src/guard/credits.ts). */
+export const creditsInput = z
+  .strictObject({
+    remaining: wholeCredits.describe("the starting balance; each admitted request spends its route's cost (default 1)"),
+    refill: z
+      .strictObject({
+        interval: z.enum(["daily", "monthly"]),
+        amount: wholeCredits.describe("a refill sets the balance to this (unused credits do not roll over)"),
+        refillDay: z
+          .number()
+          .int("must be a whole number")
+          .min(1, "must be 1-31")
+          .max(31, "must be 1-31")
+          .optional()
+          .describe("monthly only: day of the month (UTC), default 1; past a month's end means its last day"),
+      })
+      .refine((r) => r.interval === "monthly" || r.refillDay === undefined, { message: "is for monthly refills only", path: ["refillDay"] })
+      .optional()
+      .describe("refilled at 00:00 UTC every day, or on refillDay every month"),
+  })
+  .describe("omit for an unlimited key");
+
+export const creditsBody = z
+  .strictObject({
+    operation: z.enum(["set", "increment", "decrement"]),
+    value: wholeCredits.optional().describe("required for increment and decrement; set without a value makes the key unlimited and clears its refill"),
+  })
+  .refine((b) => b.operation === "set" || b.value !== undefined, { message: "is required for increment and decrement", path: ["value"] });
+
 export const createKeyBody = z.strictObject({
   // Labels are shown in terminals, logs and the console: a control character (NUL,
   // ESC sequences, CR/LF) or a bidi override (U+202E) could forge or reorder what
@@ -37,6 +69,7 @@ export const createKeyBody = z.strictObject({
     .max(MAX_ALLOWED_IPS, `must have at most ${MAX_ALLOWED_IPS} entries`)
     .optional()
     .describe("client addresses (CF-Connecting-IP) the key may be used from; default: any. Fixed for the key's life: a new list means a rotated key"),
+  credits: creditsInput.optional(),
 });
 
 export const revokeBody = z.strictObject({
@@ -67,6 +100,14 @@ export const keyView = z.object({
   disabledAt: isoTime.nullable().describe("when an admin suspended the key (status disabled); null while enabled"),
   rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
   allowedIps: z.array(z.string()).nullable().describe("normalised CIDRs; null: any address"),
+  credits: z
+    .object({
+      remaining: z.number().int().describe("the live balance, after any refill due"),
+      refill: z.object({ interval: z.enum(["daily", "monthly"]), amount: z.number().int(), refillDay: z.number().int().nullable() }).nullable(),
+      nextRefillAt: isoTime.nullable(),
+    })
+    .nullable()
+    .describe("null: unlimited"),
 });
 
 export const createdKey = keyView.extend({ key: z.string().describe("the API key: shown in this response only, never again") });

@@ -58,6 +58,8 @@ const ruleSchema = z
       }),
     permission: z.string().regex(PERMISSION, "must be 1-64 letters, digits or :_.-").nullable(),
     resource: z.string().optional(),
+    /** Credits a request on this route spends from a key that has credits (default 1; 0 for free routes). */
+    cost: z.number({ error: "must be a whole number from 0 to 1000000" }).int("must be a whole number").min(0).max(1_000_000).optional(),
   })
   .refine((r) => r.resource === undefined || paramNames(r.path).includes(r.resource), {
     message: "names a parameter the path does not have",
@@ -78,6 +80,7 @@ export interface RouteMatch {
   permission: string | null;
   resource: string | null;
   params: Record<string, string>;
+  cost: number;
 }
 
 export interface RoutePolicy {
@@ -92,6 +95,7 @@ interface CompiledRule {
   segments: string[];
   permission: string | null;
   resource: string | null;
+  cost: number;
 }
 
 function matchRule(rule: CompiledRule, method: string, segments: string[]): Record<string, string> | null {
@@ -154,6 +158,7 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
       segments: r.path === "/" ? [] : r.path.slice(1).split("/"),
       permission: r.permission,
       resource: r.resource ?? null,
+      cost: r.cost ?? 1,
     })) ?? null;
   return {
     roleClaim: file.roleClaim ?? "role",
@@ -171,7 +176,7 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
             }
             for (const rule of rules) {
               const params = matchRule(rule, method, segments);
-              if (params) return { permission: rule.permission, resource: rule.resource, params };
+              if (params) return { permission: rule.permission, resource: rule.resource, params, cost: rule.cost };
             }
             return null;
           },

@@ -2,8 +2,9 @@ import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
 import type { Granularity } from "../usage/usage-book";
+import type { CreditOperation } from "./credits";
 import type { GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
-import type { KeyGuard } from "./key-guard";
+import type { CreditsResult, KeyGuard } from "./key-guard";
 
 export interface GuardClientOptions {
   namespace: DurableObjectNamespace<KeyGuard>;
@@ -17,6 +18,7 @@ export interface GuardClient {
   revoke(settings: KeySettings, at: number | null): Promise<GuardStatus>;
   setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
   setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
+  adjustCredits(settings: KeySettings, change: CreditOperation): Promise<CreditsResult>;
   status(settings: KeySettings): Promise<GuardStatus>;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
@@ -62,6 +64,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     setLimit: (settings, limit, windowSeconds) =>
       call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),
     setDisabled: (settings, disabled) => call(settings.keyId, "setDisabled", (stub) => stub.setDisabled({ settings, disabled }) as Promise<GuardStatus>),
+    adjustCredits: (settings, change) => call(settings.keyId, "adjustCredits", (stub) => stub.adjustCredits({ settings, change }) as Promise<CreditsResult>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),

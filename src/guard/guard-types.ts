@@ -1,5 +1,6 @@
 /** What the gateway and the admin API tell a key's guard, and what it answers. */
 import type { BucketView, Caller, Locations } from "../usage/usage-book";
+import type { Credits } from "./credits";
 
 /** A key's security settings as the KV record (or the ledger) knows them. */
 export interface KeySettings {
@@ -13,6 +14,12 @@ export interface KeySettings {
   revokeAt: number | null;
   /** Suspended by an admin: refused (KEY_DISABLED) until enabled again. Absent means false. */
   disabled?: boolean;
+  /**
+   * The credits the key was given (null or absent: unlimited). Only a guard that
+   * has no state yet takes them; after that the guard's own balance is the truth,
+   * so a stale or newer record can never restore spent credits.
+   */
+  credits?: Credits | null;
 }
 
 export interface GuardCheck {
@@ -20,6 +27,8 @@ export interface GuardCheck {
   requestId: string;
   /** false: only ask whether the key may be used (revoked? expired?), consume nothing. */
   consume: boolean;
+  /** Credits an admitted request spends (the route policy's cost); default 1. */
+  cost?: number;
   settings: KeySettings;
   /** The key's org, for the guard's usage reports to that org's ledger. */
   org?: string;
@@ -29,12 +38,23 @@ export interface GuardCheck {
   caller?: Caller | null;
 }
 
+/** A key's balance as a verdict reports it (for the quota headers and the origin). */
+export interface CreditState {
+  remaining: number;
+  /** What a refill sets the balance to, or null without a refill. */
+  refillAmount: number | null;
+  /** Epoch ms of the next refill, or null when there is none. */
+  nextRefillAt: number | null;
+}
+
 export interface RateState {
   limit: number;
   windowSeconds: number;
   remaining: number;
   /** Milliseconds until the oldest admission leaves the window. */
   resetMs: number;
+  /** The key's balance after this request; null for a key without credits. */
+  credits?: CreditState | null;
 }
 
 export type GuardVerdict =
@@ -43,6 +63,7 @@ export type GuardVerdict =
   | { kind: "revoked" }
   | { kind: "expired" }
   | { kind: "disabled" }
+  | ({ kind: "exhausted"; cost: number } & CreditState)
   | { kind: "limited"; limit: number; windowSeconds: number; retryAfterMs: number };
 
 export interface GuardStatus {
@@ -52,6 +73,8 @@ export interface GuardStatus {
   revokedAt: number | null;
   revokeAt: number | null;
   disabled: boolean;
+  /** The live balance (after any due refill), or null for an unlimited key. */
+  credits: (Credits & { nextRefillAt: number | null }) | null;
   limit: number;
   windowSeconds: number;
   lastUsedAt: number | null;

@@ -2,7 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { addColumn } from "../storage/add-column";
 import { bucketsOf, emptyUsage, type Granularity, locationsOf, type Outcome, parseUsage, pruneUsage, recordUsage, type UsageState } from "../usage/usage-book";
-import type { GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
+import { adjusted, type CreditOperation, type Credits, nextRefillAt, refilled, trySpend } from "./credits";
+import type { CreditState, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import { SlidingWindow } from "./sliding-window";
 
 /**
@@ -31,7 +32,14 @@ interface State {
   windowMs: number;
   expiresAt: number | null;
   disabled: boolean;
+  /** The balance (null: unlimited). Decided here with the window, in the same step. */
+  credits: Credits | null;
 }
+
+/** What a credits change answers: the new state, or why it could not apply. */
+export type CreditsResult = { ok: true; status: GuardStatus } | { ok: false; reason: "unlimited" };
+
+const creditState = (c: Credits): CreditState => ({ remaining: c.remaining, refillAmount: c.refill?.amount ?? null, nextRefillAt: nextRefillAt(c) });
 
 /**
  * The authority on one key's mutable security state: revoked or not, its limit,
@@ -56,6 +64,8 @@ function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): Outcome 
       return { admitted: false, code: "KEY_EXPIRED" };
     case "disabled":
       return { admitted: false, code: "KEY_DISABLED" };
+    case "exhausted":
+      return { admitted: false, code: "QUOTA_EXCEEDED" };
     case "usable":
       return refusal === undefined ? null : { admitted: false, code: refusal };
   }
@@ -74,6 +84,9 @@ export class KeyGuard extends DurableObject<Env> {
   /** Usage counts (docs/usage.md): kept in memory, written inside the admissions row each flush writes anyway. */
   private usage: UsageState = emptyUsage();
   private readonly counting: boolean;
+  /** Credits spent (or refilled) since the state row was last written. */
+  private unwrittenSpend = 0;
+  private creditsDirty = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -83,6 +96,8 @@ export class KeyGuard extends DurableObject<Env> {
       revoked INTEGER NOT NULL, revoked_at INTEGER, revoke_at INTEGER, limit_n INTEGER NOT NULL,
       window_ms INTEGER NOT NULL, expires_at INTEGER)`);
     addColumn(sql, "guard_state", "disabled", "INTEGER NOT NULL DEFAULT 0");
+    // NULL: unlimited. JSON of Credits otherwise.
+    addColumn(sql, "guard_state", "credits", "TEXT");
     // A pool of rows reused once their batch has left the window, so that a flush
     // writes exactly one row (an update, or an insert while the pool grows).
     sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
@@ -103,6 +118,7 @@ export class KeyGuard extends DurableObject<Env> {
         windowMs: Number(row.window_ms),
         expiresAt: row.expires_at === null ? null : Number(row.expires_at),
         disabled: row.disabled === 1,
+        credits: row.credits === null || row.credits === undefined ? null : (JSON.parse(String(row.credits)) as Credits),
       };
     }
     // The window length may only be learnt with the first request (the state row is
@@ -131,14 +147,15 @@ export class KeyGuard extends DurableObject<Env> {
     if (seen) return seen; // a retried RPC: answer again, consume nothing twice
     const now = Date.now();
     const state = this.adopt(input.settings, now);
-    const verdict = this.decide(state, input.consume, now);
+    const verdict = this.decide(state, input.consume, input.cost ?? 1, now);
     if (this.counting) {
       const outcome = outcomeOf(verdict, input.refusal);
       if (outcome) this.count(now, outcome, input);
     }
     // Written after counting, so that a flush carries this request's count with its admission.
     if (verdict.kind === "admitted") {
-      if (this.pending.length >= pendingCap(state.limit)) this.flush();
+      // Written once about 5% of the limit, or of the balance, is waiting (see pendingCap).
+      if (this.pending.length >= pendingCap(state.limit) || this.creditsDue(state)) this.flush();
       else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
     }
     this.recent.set(input.requestId, verdict);
@@ -214,6 +231,21 @@ export class KeyGuard extends DurableObject<Env> {
     return this.snapshot();
   }
 
+  /**
+   * An admin's change to the balance (set, increment, decrement), applied in
+   * order with the requests around it, so none is lost or counted twice; written
+   * before this returns. Increment and decrement of an unlimited key are refused.
+   */
+  adjustCredits(input: { settings: KeySettings; change: CreditOperation }): CreditsResult {
+    const now = Date.now();
+    const state = this.adopt(input.settings, now);
+    if (state.credits === null && input.change.operation !== "set") return { ok: false, reason: "unlimited" };
+    state.credits = adjusted(state.credits, input.change, now);
+    state.version = Math.max(state.version, input.settings.version);
+    this.writeState();
+    return { ok: true, status: this.snapshot() };
+  }
+
   /** The key's security state as the guard holds it, for the admin API. */
   describe(settings: KeySettings): GuardStatus {
     this.adopt(settings, Date.now());
@@ -231,6 +263,7 @@ export class KeyGuard extends DurableObject<Env> {
       revokedAt: s.revokedAt ?? (s.revokeAt !== null && s.revokeAt <= now ? s.revokeAt : null),
       revokeAt: s.revokeAt,
       disabled: s.disabled,
+      credits: s.credits === null ? null : { ...refilled(s.credits, now), nextRefillAt: nextRefillAt(refilled(s.credits, now)) },
       limit: s.limit,
       windowSeconds: Math.round(s.windowMs / 1000),
       lastUsedAt: this.lastUsedAt,
@@ -248,6 +281,8 @@ export class KeyGuard extends DurableObject<Env> {
     if (!state || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    // The balance goes with its admissions: a crash forgets both, never one alone.
+    if (this.creditsDirty) this.writeState();
     const newest = batch[batch.length - 1] as number;
     // Reuse the oldest row if its batch has left the window; otherwise add one.
     // Rows in use never exceed the batches inside one window, plus one.
@@ -281,13 +316,23 @@ export class KeyGuard extends DurableObject<Env> {
     }
   }
 
-  private decide(state: State, consume: boolean, now: number): GuardVerdict {
+  private decide(state: State, consume: boolean, cost: number, now: number): GuardVerdict {
     if (this.isRevoked(state, now)) return { kind: "revoked" };
     if (state.expiresAt !== null && now >= state.expiresAt) return { kind: "expired" };
     // Suspended: refused before any permission or rate answer, and nothing is consumed.
     if (state.disabled) return { kind: "disabled" };
     const windowSeconds = Math.round(state.windowMs / 1000);
-    if (!consume) return { kind: "usable", limit: state.limit, windowSeconds, ...this.window.peek(now, state.limit, state.windowMs) };
+    if (!consume) {
+      const credits = state.credits === null ? null : creditState(refilled(state.credits, now));
+      return { kind: "usable", limit: state.limit, windowSeconds, ...this.window.peek(now, state.limit, state.windowMs), credits };
+    }
+    // Credits and window in one step: out of credits is answered without
+    // touching the window, and a window refusal spends nothing.
+    const spend = state.credits === null ? null : trySpend(state.credits, cost, now);
+    if (spend !== null && !spend.ok) {
+      this.counters.refused++;
+      return { kind: "exhausted", cost, ...creditState(spend.credits) };
+    }
     const decision = this.window.tryAdmit(now, state.limit, state.windowMs);
     if (!decision.admitted) {
       this.counters.refused++;
@@ -296,7 +341,20 @@ export class KeyGuard extends DurableObject<Env> {
     this.counters.admitted++;
     this.lastUsedAt = now;
     this.pending.push(now);
-    return { kind: "admitted", limit: state.limit, windowSeconds, remaining: decision.remaining, resetMs: decision.resetMs };
+    let credits: CreditState | null = null;
+    if (spend !== null) {
+      if (spend.credits.refilledAt !== state.credits?.refilledAt) this.unwrittenSpend = 0; // a refill: count afresh
+      state.credits = spend.credits;
+      this.unwrittenSpend += cost;
+      this.creditsDirty = true;
+      credits = creditState(spend.credits);
+    }
+    return { kind: "admitted", limit: state.limit, windowSeconds, remaining: decision.remaining, resetMs: decision.resetMs, credits };
+  }
+
+  /** Credits worth about 5% of the balance as last written are waiting to be written. */
+  private creditsDue(state: State): boolean {
+    return state.credits !== null && this.unwrittenSpend > 0 && this.unwrittenSpend >= pendingCap(state.credits.remaining + this.unwrittenSpend);
   }
 
   private isRevoked(state: State, now: number): boolean {
@@ -323,6 +381,7 @@ export class KeyGuard extends DurableObject<Env> {
         windowMs: settings.windowSeconds * 1000,
         expiresAt: settings.expiresAt,
         disabled: settings.disabled === true,
+        credits: settings.credits ?? null,
       };
       this.state = state;
     } else if (settings.version > state.version) {
@@ -345,8 +404,8 @@ export class KeyGuard extends DurableObject<Env> {
     const s = this.state;
     if (!s) return;
     this.counters.rowsWritten += this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.keyId,
       s.version,
       s.revoked ? 1 : 0,
@@ -356,6 +415,9 @@ export class KeyGuard extends DurableObject<Env> {
       s.windowMs,
       s.expiresAt,
       s.disabled ? 1 : 0,
+      s.credits === null ? null : JSON.stringify(s.credits),
     ).rowsWritten;
+    this.creditsDirty = false;
+    this.unwrittenSpend = 0;
   }
 }

@@ -1,16 +1,31 @@
-import type { RateState } from "../guard/guard-types";
+import type { CreditState, RateState } from "../guard/guard-types";
 
 /**
  * IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers-09/10):
- *   RateLimit-Policy: "default";q=60;w=60
- *   RateLimit: "default";r=59;t=42
- * `t` is the number of seconds until the oldest admission leaves the window.
+ *   RateLimit-Policy: "default";q=60;w=60, "quota";q=50000
+ *   RateLimit: "default";r=59;t=42, "quota";r=49731;t=86400
+ * For the window, `t` is the number of seconds until the oldest admission leaves
+ * it. A key with credits adds a second policy, "quota": `q` is what a refill sets
+ * the balance to (or the balance itself without a refill), `r` the balance left,
+ * and `t` the seconds until the next refill (absent when there is none).
  */
-export function rateLimitHeaders(state: RateState): Record<string, string> {
-  return {
-    "RateLimit-Policy": `"default";q=${state.limit};w=${state.windowSeconds}`,
-    RateLimit: `"default";r=${Math.max(0, state.remaining)};t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`,
-  };
+export function rateLimitHeaders(state: RateState, now: number): Record<string, string> {
+  const policy = [`"default";q=${state.limit};w=${state.windowSeconds}`];
+  const remaining = [`"default";r=${Math.max(0, state.remaining)};t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`];
+  if (state.credits) {
+    policy.push(quotaPolicy(state.credits));
+    remaining.push(quotaRemaining(state.credits, now));
+  }
+  return { "RateLimit-Policy": policy.join(", "), RateLimit: remaining.join(", ") };
+}
+
+const quotaPolicy = (c: CreditState) => `"quota";q=${c.refillAmount ?? c.remaining}`;
+const quotaRemaining = (c: CreditState, now: number) =>
+  `"quota";r=${Math.max(0, c.remaining)}${c.nextRefillAt === null ? "" : `;t=${retryAfterSeconds(c.nextRefillAt - now)}`}`;
+
+/** The "quota" policy alone, for a refusal for credits (QUOTA_EXCEEDED). */
+export function quotaHeaders(credits: CreditState, now: number): Record<string, string> {
+  return { "RateLimit-Policy": quotaPolicy(credits), RateLimit: quotaRemaining(credits, now) };
 }
 
 /** Whole seconds until a request would be admitted; never 0 or negative. */

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import type { Credits } from "../guard/credits";
 import { addColumn } from "../storage/add-column";
 
 /** One key as the org's ledger holds it. `hash` never leaves the Worker. */
@@ -17,6 +18,11 @@ export interface LedgerKey {
   revokeAt: number | null;
   /** When an admin suspended the key; null while it is enabled. */
   disabledAt: number | null;
+  /**
+   * The credits as of creation or the last admin change (null: unlimited). The
+   * key's guard holds the live balance; this is what KV and a new guard start from.
+   */
+  credits: Credits | null;
   limit: number;
   windowSeconds: number;
   version: number;
@@ -39,10 +45,11 @@ export type AuditAction =
   | "key.revocation_scheduled"
   | "key.rate_limit_changed"
   | "key.disabled"
-  | "key.enabled";
+  | "key.enabled"
+  | "key.credits_changed";
 
 /** The fields of a key that change after creation. */
-export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "limit" | "windowSeconds" | "version">>;
+export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "limit" | "windowSeconds" | "version">>;
 
 export interface AuditEvent {
   at: number;
@@ -70,6 +77,7 @@ function toKey(row: Row): LedgerKey {
     revokedAt: num(row.revoked_at),
     revokeAt: num(row.revoke_at),
     disabledAt: num(row.disabled_at),
+    credits: row.credits === null || row.credits === undefined ? null : (JSON.parse(String(row.credits)) as Credits),
     limit: Number(row.limit_n),
     windowSeconds: Number(row.window_s),
     version: Number(row.version),
@@ -94,6 +102,7 @@ export class OrgLedger extends DurableObject<Env> {
       kv_version INTEGER NOT NULL)`);
     addColumn(ctx.storage.sql, "keys", "allowed_ips", "TEXT");
     addColumn(ctx.storage.sql, "keys", "disabled_at", "INTEGER");
+    addColumn(ctx.storage.sql, "keys", "credits", "TEXT");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
       key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
@@ -102,8 +111,8 @@ export class OrgLedger extends DurableObject<Env> {
   addKey(key: LedgerKey, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at, credits)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         key.id,
         key.hash,
         key.prefix,
@@ -121,6 +130,7 @@ export class OrgLedger extends DurableObject<Env> {
         key.kvVersion,
         key.allowedIps === null ? null : JSON.stringify(key.allowedIps),
         key.disabledAt,
+        key.credits === null ? null : JSON.stringify(key.credits),
       );
       this.record(event);
     });
@@ -154,10 +164,11 @@ export class OrgLedger extends DurableObject<Env> {
     const next = { ...current, ...change };
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, limit_n = ?, window_s = ?, version = ? WHERE id = ?",
+        "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, limit_n = ?, window_s = ?, version = ? WHERE id = ?",
         next.revokedAt,
         next.revokeAt,
         next.disabledAt,
+        next.credits === null ? null : JSON.stringify(next.credits),
         next.limit,
         next.windowSeconds,
         next.version,

@@ -5,6 +5,15 @@ import { z } from "zod";
  * (docs/storage.md). It never holds the key itself. Its security state
  * (status, rateLimit) is a cache of the key guard's: the guard wins.
  */
+/** A key's credits as stored (src/guard/credits.ts): balance, refill, last refill instant. */
+export const creditsSchema = z.strictObject({
+  remaining: z.number().int().min(0),
+  refill: z
+    .strictObject({ interval: z.enum(["daily", "monthly"]), amount: z.number().int().min(0), refillDay: z.number().int().min(1).max(31).nullable() })
+    .nullable(),
+  refilledAt: z.number().int(),
+});
+
 export const keyRecordSchema = z
   .object({
     v: z.literal(1),
@@ -21,6 +30,8 @@ export const keyRecordSchema = z
     revokeAt: z.number().int().nullable().optional(),
     /** Suspended by an admin (a hint like status: the guard decides). Absent: false. */
     disabled: z.boolean().optional(),
+    /** The credits the key was given (the guard holds the live balance). Absent or null: unlimited. */
+    credits: creditsSchema.nullable().optional(),
     rateLimit: z.object({ limit: z.number().int().min(0), windowSeconds: z.number().int().min(1) }),
     /** Bumped on every change to the key's security state; the guard ignores older records. */
     version: z.number().int().min(1),

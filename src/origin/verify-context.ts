@@ -26,6 +26,8 @@ export interface KeywardIdentity {
   requestId: string;
   user: string | null;
   permissions: string[] | null;
+  /** The key's credits left after this request (the `credits` claim); null for a key without credits. */
+  creditsRemaining: number | null;
 }
 
 function base64url(bytes: Uint8Array): string {
@@ -98,5 +100,6 @@ export async function verifyKeywardContext(request: RequestLike, options: Verify
     requestId: String(payload.jti),
     user: typeof payload.user === "string" ? payload.user : null,
     permissions: Array.isArray(payload.permissions) ? payload.permissions.map(String) : null,
+    creditsRemaining: typeof payload.credits === "number" ? payload.credits : null,
   };
 }
