@@ -9,6 +9,8 @@ import { keyParser } from "./keys/key-format";
 export type KeywardDeps = Omit<GatewayOptions, "parseKey"> & {
   /** Extra routes under /_keyward/v1 (the admin API), mounted when given. */
   admin?: Hono<KeywardEnv>;
+  /** Leaked-key reports under /_keyward/v1 (open to anyone), mounted before the admin routes. */
+  leaks?: Hono<KeywardEnv>;
 };
 
 export type KeywardEnv = { Variables: { requestId: string } };
@@ -36,6 +38,7 @@ export function createKeyward(deps: KeywardDeps): Hono<KeywardEnv> {
 
   app.get("/_keyward/health", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }));
   app.get("/_keyward/.well-known/jwks.json", (c) => c.json(deps.signer.jwks, 200, { "Cache-Control": "public, max-age=300" }));
+  if (deps.leaks) app.route("/_keyward/v1", deps.leaks);
   if (deps.admin) {
     app.route("/_keyward/v1", deps.admin);
     app.route("/_keyward/console", consoleRoutes());

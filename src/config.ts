@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { assertTypePrefix } from "./keys/key-format";
+import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
 import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";
 
 /**
@@ -32,6 +33,18 @@ export interface Config {
   usageCounting: boolean;
   /** USAGE_ANOMALY_THRESHOLDS: the anomaly rules' thresholds (docs/usage.md). */
   anomalyThresholds: AnomalyThresholds;
+  leaks: LeakConfig;
+}
+
+/** Leaked-key reports (docs/leaks.md). */
+export interface LeakConfig {
+  /** revoke: a reported key is revoked at once; notify: it is marked, audited and announced only. */
+  action: "revoke" | "notify";
+  /** GitHub's public keys document for secret scanning alerts. */
+  githubKeysUrl: string;
+  githubKeysTimeoutMs: number;
+  /** `POST /leaks` reports accepted per client address per minute. */
+  reportsPerMinute: number;
 }
 
 export interface UserTokenConfig {
@@ -183,6 +196,11 @@ export function loadConfig(env: Record<string, unknown>): Config {
     throw new ConfigError("USAGE_ANOMALY_THRESHOLDS", (error as Error).message);
   }
 
+  const leakAction = str(env, "LEAK_ACTION") ?? "revoke";
+  if (leakAction !== "revoke" && leakAction !== "notify") {
+    throw new ConfigError("LEAK_ACTION", `must be "revoke" or "notify", got ${JSON.stringify(leakAction)}`);
+  }
+
   return {
     environment,
     originUrl,
@@ -218,6 +236,12 @@ export function loadConfig(env: Record<string, unknown>): Config {
         scope: str(env, "CLAIM_SCOPE") ?? "scope",
         resources: str(env, "CLAIM_RESOURCES") ?? "customer_ids",
       },
+    },
+    leaks: {
+      action: leakAction,
+      githubKeysUrl: url(env, "GITHUB_SECRET_SCANNING_KEYS_URL") ?? GITHUB_SECRET_SCANNING_KEYS,
+      githubKeysTimeoutMs: intVar("GITHUB_SECRET_SCANNING_KEYS_TIMEOUT_MS", 3_000, 50, 30_000)(env.GITHUB_SECRET_SCANNING_KEYS_TIMEOUT_MS),
+      reportsPerMinute: intVar("LEAK_REPORTS_PER_MINUTE", 10, 1, 10_000)(env.LEAK_REPORTS_PER_MINUTE),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { adminApi } from "./admin/admin-api";
+import { keyRevoker } from "./admin/key-revoker";
 import { createKeyward } from "./app";
 import { buildAuthorizer } from "./authz/authorizer";
 import type { RoutePolicy } from "./authz/policy";
@@ -7,6 +8,10 @@ import type { Config } from "./config";
 import { guardClient } from "./guard/guard-client";
 import type { KeyGuard } from "./guard/key-guard";
 import { contextSigner } from "./identity/context-token";
+import { keyParser } from "./keys/key-format";
+import { secretScanningKeys } from "./leaks/github-keys";
+import { leakHandler } from "./leaks/leak-handler";
+import { leakRoutes } from "./leaks/leak-routes";
 import { ledgerClient } from "./ledger/ledger-client";
 import type { OrgLedger } from "./ledger/org-ledger";
 import type { Logger } from "./log";
@@ -22,6 +27,8 @@ export interface WiringOptions {
   fetch: typeof fetch;
   /** The origin Worker bound as the ORIGIN service, if any (no network hop). */
   originService?: { fetch: typeof fetch } | undefined;
+  /** Fetches GitHub's secret scanning public keys document (defaults to `fetch`). */
+  secretScanningFetch?: typeof fetch;
   /** Fetches the identity provider's JWKS (defaults to `fetch`). */
   jwksFetch?: typeof fetch;
   policy: RoutePolicy | null;
@@ -41,6 +48,9 @@ export function wireKeyward(options: WiringOptions) {
     now,
     ...(options.policy ? { roleClaim: options.policy.roleClaim } : {}),
   });
+  // The ledger is a Durable Object like the guard: the same deadline applies.
+  const ledger = ledgerClient({ namespace: options.ledgers, timeoutMs: config.guardTimeoutMs, log });
+  const revoker = keyRevoker({ guards, ledger, keys, log });
   return createKeyward({
     config,
     keys,
@@ -51,7 +61,19 @@ export function wireKeyward(options: WiringOptions) {
     originService: options.originService,
     now,
     log,
-    // The ledger is a Durable Object like the guard: the same deadline applies.
-    admin: adminApi({ config, verifier, ledger: ledgerClient({ namespace: options.ledgers, timeoutMs: config.guardTimeoutMs, log }), guards, keys, now, log }),
+    admin: adminApi({ config, verifier, ledger, revoker, guards, keys, now, log }),
+    leaks: leakRoutes({
+      handleLeak: leakHandler({ config: config.leaks, parseKey: keyParser(config.keyTypePrefix), keys, ledger, revoker, now, log }),
+      githubKeys: secretScanningKeys({
+        url: config.leaks.githubKeysUrl,
+        fetch: options.secretScanningFetch ?? options.fetch,
+        timeoutMs: config.leaks.githubKeysTimeoutMs,
+        now,
+        log,
+      }),
+      guards,
+      reportsPerMinute: config.leaks.reportsPerMinute,
+      log,
+    }),
   });
 }

@@ -84,7 +84,12 @@ describe("policy validation points at the rule and field at fault", () => {
     expect(policy.roleClaim).toBe("app_role");
     expect(policy.presets.auditor?.permissions).toEqual(["customers:read"]);
     expect(policy.presets.admin?.permissions).toContain("resources:all");
-    expect(policy.match?.("HEAD", "/customers/cus_1")).toEqual({ permission: "customers:read", resource: "customerId", params: { customerId: "cus_1" }, cost: 1 });
+    expect(policy.match?.("HEAD", "/customers/cus_1")).toEqual({
+      permission: "customers:read",
+      resource: "customerId",
+      params: { customerId: "cus_1" },
+      cost: 1,
+    });
     expect(policy.match?.("POST", "/customers/cus_1")).toBeNull();
     expect(policy.match?.("DELETE", "/public/a/b")).toMatchObject({ permission: null });
     expect(policy.match?.("GET", "/public")).toBeNull();

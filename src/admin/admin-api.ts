@@ -13,6 +13,7 @@ import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 import { normaliseAllowList } from "../net/ip-allow-list";
 import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdminOrOperator } from "./admin-auth";
+import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
 import { createKeyBody, creditsBody, emptyBody, rateLimitBody, readBody, revokeBody } from "./schemas";
@@ -21,6 +22,7 @@ export interface AdminApiOptions {
   config: Config;
   verifier: UserTokenVerifier;
   ledger: LedgerClient;
+  revoker: KeyRevoker;
   guards: GuardClient;
   keys: KeyIndex;
   now: () => number;
@@ -46,6 +48,7 @@ const KEY_ID = /^key_[0-9a-f]{20}$/;
 export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   const app = new Hono<KeywardEnv>();
   const { ledger } = options;
+  const revoker = options.revoker;
 
   function orgOf(raw: string): string {
     if (!ORG_ID.test(raw)) throw notFound();
@@ -62,20 +65,6 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   async function lastUsed(k: LedgerKey): Promise<GuardStatus | null> {
     // Informational only (last use, live balance): a guard that cannot answer leaves them to the ledger.
     return options.guards.status(settingsOfLedger(k)).catch(() => null);
-  }
-
-  async function syncKv(org: string, k: LedgerKey, partial: string): Promise<void> {
-    if (k.kvVersion >= k.version) return;
-    const hash = k.hash;
-    try {
-      await options.keys.put(hash, recordOfLedger(k, org));
-    } catch {
-      options.log.error("kv_write_failed", { keyId: k.id });
-      throw new KeywardError("AUTH_BACKEND_UNAVAILABLE", `${partial} The edge index (KV) could not be updated: repeat this call to complete it.`, {
-        headers: { "Retry-After": "1" },
-      });
-    }
-    await ledger.markSynced(org, k.id, k.version);
   }
 
   /**
@@ -149,6 +138,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       version: 1,
       kvVersion: 1,
       allowedIps: allowedIpsOf(body.allowedIps),
+      leak: null,
     };
     const requestId = c.get("requestId");
     const event = (action: AuditAction, detail: Record<string, unknown>) => ({ at: now, actor: by, action, keyId: record.id, requestId, detail });
@@ -184,27 +174,9 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     const org = orgOf(c.req.param("org"));
     const by = requireOrgAdmin(await actor(c), org);
     const body = await readBody(c.req.raw, revokeBody);
-    let k = await findKey(org, c.req.param("id"));
     const now = options.now();
     const at = body.at === undefined ? null : Math.max(Date.parse(body.at), now);
-    const immediate = at === null || at <= now;
-    const already = k.revokedAt !== null || (k.revokeAt !== null && (immediate ? k.revokeAt <= now : k.revokeAt <= at));
-    const version = already ? k.version : k.version + 1;
-    // Enforcement first: once the guard has it, the very next request is refused.
-    await options.guards.revoke({ ...settingsOfLedger(k), version }, immediate ? null : at);
-    if (!already) {
-      const change = immediate ? { revokedAt: now, revokeAt: null, version } : { revokeAt: at, version };
-      const event = {
-        at: now,
-        actor: by,
-        action: immediate ? ("key.revoked" as const) : ("key.revocation_scheduled" as const),
-        keyId: k.id,
-        requestId: c.get("requestId"),
-        detail: immediate ? {} : { at: iso(at) },
-      };
-      k = (await ledger.updateKey(org, k.id, change, event)) ?? k;
-    }
-    await syncKv(org, k, "The key is revoked and already refused.");
+    const k = await revoker.revoke({ org, key: await findKey(org, c.req.param("id")), now, at, actor: by, requestId: c.get("requestId") });
     return c.json(view(k, now, await lastUsed(k)));
   });
 
@@ -227,7 +199,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       };
       k = (await ledger.updateKey(org, k.id, { ...body, version }, event)) ?? k;
     }
-    await syncKv(org, k, "The new limit is already in force.");
+    await revoker.syncKv(org, k, "The new limit is already in force.");
     return c.json(view(k, now, await lastUsed(k)));
   });
 
@@ -254,7 +226,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
         const change = { disabledAt: disabled ? now : null, version };
         k = (await ledger.updateKey(org, k.id, change, event)) ?? k;
       }
-      await syncKv(org, k, disabled ? "The key is suspended and already refused." : "The key is enabled and already admitted.");
+      await revoker.syncKv(org, k, disabled ? "The key is suspended and already refused." : "The key is enabled and already admitted.");
       return c.json(view(k, now, await lastUsed(k)));
     });
   }
@@ -286,7 +258,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       detail: { ...body, to: snapshot === null ? "unlimited" : snapshot.remaining },
     };
     k = (await ledger.updateKey(org, k.id, { credits: snapshot, version }, event)) ?? k;
-    await syncKv(org, k, "The new balance is already in force.");
+    await revoker.syncKv(org, k, "The new balance is already in force.");
     return c.json(view(k, now, result.status));
   });
 

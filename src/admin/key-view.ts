@@ -79,5 +79,6 @@ export function view(k: LedgerKey, now: number, guard: GuardStatus | null) {
           },
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     allowedIps: k.allowedIps,
+    leaked: k.leak === null ? null : { at: iso(k.leak.at) as string, url: k.leak.url, source: k.leak.source },
   };
 }

@@ -108,6 +108,10 @@ export const keyView = z.object({
     })
     .nullable()
     .describe("null: unlimited"),
+  leaked: z
+    .object({ at: isoTime, url: z.string().nullable(), source: z.string() })
+    .nullable()
+    .describe("set when the key was reported leaked: when, where it was found, by whom (secret-scanning:github or report)"),
 });
 
 export const createdKey = keyView.extend({ key: z.string().describe("the API key: shown in this response only, never again") });

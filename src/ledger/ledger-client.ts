@@ -16,7 +16,7 @@ export interface LedgerClient {
   rollBackKey(org: string, id: string, event: AuditEvent): Promise<void>;
   getKey(org: string, id: string): Promise<LedgerKey | null>;
   listKeys(org: string): Promise<LedgerKey[]>;
-  updateKey(org: string, id: string, change: KeyChange, event: AuditEvent | null): Promise<LedgerKey | null>;
+  updateKey(org: string, id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): Promise<LedgerKey | null>;
   markSynced(org: string, id: string, version: number): Promise<void>;
   record(org: string, event: AuditEvent): Promise<void>;
   audit(org: string): Promise<AuditEvent[]>;

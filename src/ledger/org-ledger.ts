@@ -30,6 +30,17 @@ export interface LedgerKey {
   kvVersion: number;
   /** Normalised CIDRs the key may be used from; null: any address. Fixed for the key's life. */
   allowedIps: string[] | null;
+  /** Set when the key was reported leaked (first report); null otherwise. */
+  leak: KeyLeak | null;
+}
+
+/** Where and by whom a key was reported leaked. */
+export interface KeyLeak {
+  at: number;
+  /** Where the key was found, as the reporter said (may be null for a bare report). */
+  url: string | null;
+  /** Who reported it: `secret-scanning:github` or `report`. */
+  source: string;
 }
 
 /**
@@ -46,10 +57,12 @@ export type AuditAction =
   | "key.rate_limit_changed"
   | "key.disabled"
   | "key.enabled"
-  | "key.credits_changed";
+  | "key.credits_changed"
+  | "key.leaked"
+  | "key.leak_reported_again";
 
 /** The fields of a key that change after creation. */
-export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "limit" | "windowSeconds" | "version">>;
+export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "limit" | "windowSeconds" | "version" | "leak">>;
 
 export interface AuditEvent {
   at: number;
@@ -83,6 +96,10 @@ function toKey(row: Row): LedgerKey {
     version: Number(row.version),
     kvVersion: Number(row.kv_version),
     allowedIps: row.allowed_ips === null || row.allowed_ips === undefined ? null : (JSON.parse(String(row.allowed_ips)) as string[]),
+    leak:
+      row.leaked_at === null || row.leaked_at === undefined
+        ? null
+        : { at: Number(row.leaked_at), url: row.leak_url === null ? null : String(row.leak_url), source: String(row.leak_source) },
   };
 }
 
@@ -103,6 +120,9 @@ export class OrgLedger extends DurableObject<Env> {
     addColumn(ctx.storage.sql, "keys", "allowed_ips", "TEXT");
     addColumn(ctx.storage.sql, "keys", "disabled_at", "INTEGER");
     addColumn(ctx.storage.sql, "keys", "credits", "TEXT");
+    addColumn(ctx.storage.sql, "keys", "leaked_at", "INTEGER");
+    addColumn(ctx.storage.sql, "keys", "leak_url", "TEXT");
+    addColumn(ctx.storage.sql, "keys", "leak_source", "TEXT");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
       key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
@@ -157,14 +177,14 @@ export class OrgLedger extends DurableObject<Env> {
     return this.ctx.storage.sql.exec("SELECT * FROM keys ORDER BY created_at DESC, id").toArray().map(toKey);
   }
 
-  /** Writes a changed key and its audit event together. Only changed fields are passed. */
-  updateKey(id: string, change: KeyChange, event: AuditEvent | null): LedgerKey | null {
+  /** Writes a changed key and its audit events together. Only changed fields are passed. */
+  updateKey(id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): LedgerKey | null {
     const current = this.getKey(id);
     if (!current) return null;
     const next = { ...current, ...change };
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, limit_n = ?, window_s = ?, version = ? WHERE id = ?",
+        "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ? WHERE id = ?",
         next.revokedAt,
         next.revokeAt,
         next.disabledAt,
@@ -172,9 +192,12 @@ export class OrgLedger extends DurableObject<Env> {
         next.limit,
         next.windowSeconds,
         next.version,
+        next.leak?.at ?? null,
+        next.leak?.url ?? null,
+        next.leak?.source ?? null,
         id,
       );
-      if (event) this.record(event);
+      for (const e of event === null ? [] : Array.isArray(event) ? event : [event]) this.record(e);
     });
     return next;
   }

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   /** A route policy file's content. */
   policy?: unknown;
   jwksFetch?: typeof fetch;
+  /** Serves GitHub's secret scanning keys document (default: no network, fails). */
+  secretScanningFetch?: typeof fetch;
   now?: () => number;
   /** The origin as a service binding (ORIGIN); calls to it are counted in `calls.service`. */
   originService?: Fetcher;
@@ -145,20 +147,33 @@ export function harness(options: HarnessOptions = {}) {
         }
       : {}),
     jwksFetch: options.jwksFetch ?? (() => Promise.reject(new Error("no JWKS in this test"))),
+    secretScanningFetch: options.secretScanningFetch ?? (() => Promise.reject(new Error("no keys document in this test"))),
     now: options.now ?? (() => Date.now()),
     log: captureLogger(logs),
   });
+  // Work a handler leaves for after its response (ctx.waitUntil), awaited by settle().
+  const deferred: Promise<unknown>[] = [];
+  const ctx = { waitUntil: (p: Promise<unknown>) => void deferred.push(p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
   return {
     app,
     calls,
+    /** Waits for everything handed to waitUntil so far. */
+    settle: async () => {
+      while (deferred.length > 0) await Promise.all(deferred.splice(0));
+    },
     faults,
     logs,
     config,
     /** Sends a request through Keyward. */
-    send: async (path: string, init: RequestInit = {}): Promise<Response> => app.request(`https://keyward.test${path}`, init),
+    send: async (path: string, init: RequestInit = {}): Promise<Response> => app.request(`https://keyward.test${path}`, init, undefined, ctx),
     /** Sends with the key as a Bearer token. */
     call: async (key: string, path = "/v1/things", init: RequestInit = {}): Promise<Response> =>
-      app.request(`https://keyward.test${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) } }),
+      app.request(
+        `https://keyward.test${path}`,
+        { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) } },
+        undefined,
+        ctx,
+      ),
   };
 }
 
