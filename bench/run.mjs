@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { coldStarts, dryRunBuild } from "./lib/coldstart.mjs";
 import { moduleMap, profileWhile, summarize } from "./lib/cpuprofile.mjs";
 import { generateKey, makeKey, malformedKey } from "./lib/keys.mjs";
 import { runLoad } from "./lib/load.mjs";
@@ -30,6 +31,8 @@ const { values: cli } = parseArgs({
     "skip-throughput": { type: "boolean", default: false },
     "skip-accuracy": { type: "boolean", default: false },
     "skip-cost": { type: "boolean", default: false },
+    "skip-coldstart": { type: "boolean", default: false },
+    "cold-samples": { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
@@ -46,7 +49,8 @@ if (cli.help) {
   --storage DIR         Durable Object storage directory (default bench/.build/do-storage)
   --scenarios A,B       throughput phase: only these scenario ids (pass-through always runs: every ratio needs it);
                         "many" stands for the many-keys pair, e.g. --scenarios keyward-hot-key,floor-hot-key
-  --skip-throughput | --skip-accuracy | --skip-cost`);
+  --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
+  --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart`);
   process.exit(0);
 }
 
@@ -63,6 +67,7 @@ const plan = {
   costRequests: quick ? 50 : 1000,
   sparseRequests: quick ? 0 : 10,
   profileRounds: quick ? 1 : 3,
+  coldStartSamples: Number(cli["cold-samples"] ?? (quick ? 3 : 9)),
 };
 const BIG_LIMIT = { limit: 1_000_000_000, windowSeconds: 60 };
 const PRICES = { kvRead: 0.5, doRequest: 0.15, rowWritten: 1.0 }; // USD per million, Workers Paid, beyond included usage
@@ -335,6 +340,49 @@ async function run() {
       log(`  warning: ${scenario.id} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors ${JSON.stringify(result.statuses)}`);
     }
     return result;
+  }
+
+  // ------------------------------------------------------------ cold start --
+  let coldStart = null;
+  if (!cli["skip-coldstart"]) {
+    log(`[${elapsed()}] cold start: wrangler deploy --dry-run, then ${plan.coldStartSamples} fresh workerd processes per Worker`);
+    const build = dryRunBuild();
+    log(
+      `  [${elapsed()}] deploy bundle: ${build.modules.map((m) => `${m.file} ${(m.bytes / 1024).toFixed(0)} KiB (${(m.gzipBytes / 1024).toFixed(0)} KiB gzip)`).join(", ")}`,
+    );
+    const coldKey = makeKey(BIG_LIMIT);
+    const targets = [
+      {
+        id: "pass-through",
+        modules: [{ name: "passthrough.js", path: path.join(BUILD_DIR, "passthrough.js") }],
+        bindings: { ORIGIN_URL: { text: origin.url } },
+      },
+      {
+        id: "keyward",
+        modules: build.modules.map((m) => ({ name: m.file, path: path.join(build.outdir, m.file) })),
+        bindings: {
+          KEYS: { kv: "kv" },
+          KEY_GUARD: { durableObject: "KeyGuard" },
+          ORG_LEDGER: { durableObject: "OrgLedger" },
+          KEYWARD_ENV: { text: "development" },
+          ORIGIN_URL: { text: origin.url },
+          KEYWARD_SIGNING_KEY: { text: JSON.stringify({ ...jwk, kid: "bench-signing-key" }) },
+        },
+        durableObjects: ["KeyGuard", "OrgLedger"],
+      },
+    ];
+    const samples = await coldStarts({ targets, samples: plan.coldStartSamples, originPort: origin.port, key: coldKey, storageRoot: storageDir, log });
+    const med = (list, field) => median(list.map((x) => x[field]));
+    coldStart = {
+      bundle: { modules: build.modules.map(({ file, bytes, gzipBytes }) => ({ file, bytes, gzipBytes })) },
+      samples,
+      summary: Object.fromEntries(
+        Object.entries(samples).map(([id, list]) => [
+          id,
+          { listenMs: med(list, "listenMs"), firstMs: med(list, "firstMs"), secondMs: med(list, "secondMs"), statuses: list.map((x) => x.firstStatus) },
+        ]),
+      ),
+    };
   }
 
   // ------------------------------------------------------------ throughput --
@@ -610,6 +658,7 @@ async function run() {
     profile,
     accuracy,
     cost,
+    coldStart,
     runs,
   };
   const resultsDir = path.join(BENCH_DIR, "results");
@@ -642,6 +691,13 @@ async function run() {
     const overall = throughput.overall[id];
     console.log(
       `cpu keyward-${name} over floor-${name}: ${overall?.cpuOverFloor ? `${fmtSigned(overall.cpuOverFloor.median)} µs/request (median over runs; keyward ${overall.cpu.median.toFixed(0)}, floor ${overall.floorCpu.median.toFixed(0)})` : "n/a"}`,
+    );
+  }
+  if (coldStart) {
+    const k = coldStart.summary.keyward;
+    const p = coldStart.summary["pass-through"];
+    console.log(
+      `cold start keyward: listening ${k.listenMs.toFixed(0)} ms, first response ${k.firstMs.toFixed(1)} ms (pass-through: ${p.listenMs.toFixed(0)} ms, ${p.firstMs.toFixed(1)} ms); main module ${(coldStart.bundle.modules[0].gzipBytes / 1024).toFixed(0)} KiB gzip`,
     );
   }
   if (profile?.floorSplit) {
