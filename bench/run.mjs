@@ -379,7 +379,14 @@ async function run() {
       summary: Object.fromEntries(
         Object.entries(samples).map(([id, list]) => [
           id,
-          { listenMs: med(list, "listenMs"), firstMs: med(list, "firstMs"), secondMs: med(list, "secondMs"), statuses: list.map((x) => x.firstStatus) },
+          {
+            listenMs: med(list, "listenMs"),
+            listenCpuMs: med(list, "listenCpuMs"),
+            firstMs: med(list, "firstMs"),
+            firstCpuMs: med(list, "firstCpuMs"),
+            secondMs: med(list, "secondMs"),
+            statuses: list.map((x) => x.firstStatus),
+          },
         ]),
       ),
     };
@@ -697,7 +704,7 @@ async function run() {
     const k = coldStart.summary.keyward;
     const p = coldStart.summary["pass-through"];
     console.log(
-      `cold start keyward: listening ${k.listenMs.toFixed(0)} ms, first response ${k.firstMs.toFixed(1)} ms (pass-through: ${p.listenMs.toFixed(0)} ms, ${p.firstMs.toFixed(1)} ms); main module ${(coldStart.bundle.modules[0].gzipBytes / 1024).toFixed(0)} KiB gzip`,
+      `cold start keyward: listening ${k.listenMs.toFixed(0)} ms (CPU ${k.listenCpuMs.toFixed(0)} ms), first response ${k.firstMs.toFixed(1)} ms (CPU ${k.firstCpuMs.toFixed(1)} ms); pass-through: ${p.listenMs.toFixed(0)} ms (CPU ${p.listenCpuMs.toFixed(0)} ms), ${p.firstMs.toFixed(1)} ms (CPU ${p.firstCpuMs.toFixed(1)} ms); main module ${(coldStart.bundle.modules[0].gzipBytes / 1024).toFixed(0)} KiB gzip`,
     );
   }
   if (profile?.floorSplit) {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { assertTypePrefix } from "./keys/key-format";
 import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
 import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";

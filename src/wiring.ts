@@ -1,4 +1,3 @@
-import { adminApi } from "./admin/admin-api";
 import { keyRevoker } from "./admin/key-revoker";
 import { createKeyward } from "./app";
 import { buildAuthorizer } from "./authz/authorizer";
@@ -61,7 +60,9 @@ export function wireKeyward(options: WiringOptions) {
     originService: options.originService,
     now,
     log,
-    admin: adminApi({ config, verifier, ledger, revoker, guards, keys, now, log }),
+    // Loaded on the first admin request, not with the request path: the request
+    // path never builds it (cold start, docs/performance.md).
+    admin: async () => (await import("./admin/admin-api")).adminApi({ config, verifier, ledger, revoker, guards, keys, now, log }),
     leaks: leakRoutes({
       handleLeak: leakHandler({ config: config.leaks, parseKey: keyParser(config.keyTypePrefix), keys, ledger, revoker, now, log }),
       githubKeys: secretScanningKeys({

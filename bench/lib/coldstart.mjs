@@ -9,6 +9,20 @@ import { BUILD_DIR, ROOT, WORKERD } from "./workerd.mjs";
 
 const q = (text) => JSON.stringify(String(text));
 
+/**
+ * CPU time (ms) a process's threads have run, from /proc/<pid>/task/<tid>/schedstat
+ * (nanoseconds): much less disturbed by other load on the machine than wall time.
+ */
+export function cpuTimeMs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    return ns / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Builds the Worker with `wrangler deploy --dry-run`; returns its modules (main first) and sizes. */
 export function dryRunBuild() {
   const outdir = path.join(BUILD_DIR, "deploy");
@@ -96,7 +110,7 @@ function start(configFile, logFile) {
       if (ports.target !== undefined && ports.kv !== undefined) {
         clearTimeout(timer);
         child.removeAllListeners("exit");
-        resolve({ child, ports, listenMs: performance.now() - t0 });
+        resolve({ child, ports, listenMs: performance.now() - t0, listenCpuMs: cpuTimeMs(child.pid) });
       }
     });
   });
@@ -125,7 +139,7 @@ export async function coldStarts({ targets, samples, originPort, key, storageRoo
       mkdirSync(storageDir, { recursive: true });
       const configFile = path.join(BUILD_DIR, `cold-${target.id}.capnp`);
       writeFileSync(configFile, config({ target, storageDir, originPort }));
-      const { child, ports, listenMs } = await start(configFile, logFile);
+      const { child, ports, listenMs, listenCpuMs } = await start(configFile, logFile);
       try {
         // The key's record goes into the KV stand-in through its own socket (not timed).
         const put = await fetch(`http://127.0.0.1:${ports.kv}/${encodeURIComponent(`key:${key.hash}`)}?urlencoded=true`, {
@@ -134,11 +148,24 @@ export async function coldStarts({ targets, samples, originPort, key, storageRoo
         });
         await put.arrayBuffer();
         const request = { headers: { authorization: `Bearer ${key.key}` } };
+        const cpu0 = cpuTimeMs(child.pid);
         const first = await timed(`http://127.0.0.1:${ports.target}/v1/things`, request);
+        const cpu1 = cpuTimeMs(child.pid);
         const second = await timed(`http://127.0.0.1:${ports.target}/v1/things`, request);
-        results[target.id].push({ listenMs, firstMs: first.ms, secondMs: second.ms, firstStatus: first.status, secondStatus: second.status });
+        const cpu2 = cpuTimeMs(child.pid);
+        const sample = {
+          listenMs,
+          listenCpuMs,
+          firstMs: first.ms,
+          firstCpuMs: cpu1 - cpu0,
+          secondMs: second.ms,
+          secondCpuMs: cpu2 - cpu1,
+          firstStatus: first.status,
+          secondStatus: second.status,
+        };
+        results[target.id].push(sample);
         log?.(
-          `  cold start ${target.id}: listening after ${listenMs.toFixed(0)} ms, first response ${first.ms.toFixed(1)} ms (${first.status}), second ${second.ms.toFixed(1)} ms`,
+          `  cold start ${target.id}: listening after ${listenMs.toFixed(0)} ms (CPU ${listenCpuMs.toFixed(0)} ms), first response ${first.ms.toFixed(1)} ms (CPU ${sample.firstCpuMs.toFixed(1)} ms, ${first.status}), second ${second.ms.toFixed(1)} ms`,
         );
       } finally {
         await new Promise((resolve) => {

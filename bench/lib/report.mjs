@@ -110,15 +110,15 @@ workerd CPU ${fmt(split.workerd.keyward)} vs ${fmt(split.workerd.floor)} µs/req
     out.push(
       `## Cold start
 
-${c.samples.keyward?.length ?? 0} fresh workerd processes per Worker, alternating. "listening": from spawning workerd until its socket listens (workerd has compiled the Worker's modules and run their top-level code by then); "first response": the first request after that (Keyward builds its app, reads the key from KV, creates its guard, imports the signing key); "second": the next one. Keyward runs as \`wrangler deploy --dry-run\` bundles it. Medians.
+${c.samples.keyward?.length ?? 0} fresh workerd processes per Worker, alternating. "listening": from spawning workerd until its socket listens (workerd has compiled the Worker's modules and run their top-level code by then); "first response": the first request after that (Keyward builds its app, reads the key from KV, creates its guard, imports the signing key); "second": the next one. CPU: workerd's threads' CPU time over the same span (/proc schedstat), which other load on the machine disturbs much less than wall time. Keyward runs as \`wrangler deploy --dry-run\` bundles it. Medians.
 `,
     );
-    out.push(row(["Worker", "main module (gzip)", "listening ms", "first response ms", "second response ms"]));
-    out.push(row(["---", "---:", "---:", "---:", "---:"]));
+    out.push(row(["Worker", "main module (gzip)", "listening ms", "CPU ms", "first response ms", "CPU ms", "second response ms"]));
+    out.push(row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]));
     const main = c.bundle.modules[0];
     for (const [id, v] of Object.entries(c.summary)) {
       const size = id === "keyward" ? `${fmt(main.bytes / 1024)} KiB (${fmt(main.gzipBytes / 1024)} KiB)` : "–";
-      out.push(row([id, size, fmt(v.listenMs), fmt(v.firstMs, 1), fmt(v.secondMs, 1)]));
+      out.push(row([id, size, fmt(v.listenMs), fmt(v.listenCpuMs), fmt(v.firstMs, 1), fmt(v.firstCpuMs, 1), fmt(v.secondMs, 1)]));
     }
     if (c.bundle.modules.length > 1) {
       out.push("");

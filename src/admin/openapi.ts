@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { auditList, createdKey, createKeyBody, creditsBody, emptyBody, errorBody, keyList, keyView, rateLimitBody, revokeBody } from "./schemas";
 
 const schema = (s: z.ZodType, io: "input" | "output" = "output") => {

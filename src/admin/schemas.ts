@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { KeywardError } from "../errors";
 import { UNSAFE_TEXT } from "../identity/identity-headers";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";

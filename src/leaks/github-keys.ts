@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
 import { derToRaw } from "./ecdsa-der";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { readBody } from "../admin/schemas";
 import type { KeywardEnv } from "../app";
 import { settleBounded } from "../bounded";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The edge index entry for one key, stored in KV under `key:<sha256 hex>`

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { type Bucket, DAY_MS, floorTo, HOUR_MS, MINUTE_MS, refusedTotal, type UsageState } from "./usage-book";
 
 /**
