@@ -16,7 +16,7 @@ function withAdmin(load: () => Promise<Hono<KeywardEnv>>) {
     keys: { get: async () => null, put: async () => {} },
     guards: {} as never,
     signer: contextSigner({ privateJwk: config.signingKey, issuer: "keyward", ttlSeconds: 60, now: Date.now }),
-    authorize: async () => ({ user: null, permissions: null }),
+    authorize: async () => ({ user: null, permissions: null, cost: 1 }),
     fetch: () => Promise.reject(new Error("no origin in this test")),
     now: Date.now,
     log: silentLogger,
