@@ -1,4 +1,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -13,6 +16,23 @@ const TEST_ORIGIN_SCRIPT = `export default {
   },
 };`;
 
+// Hermetic tests: wrangler reads `.dev.vars` from the directory of its config,
+// so the Workers tests use a copy of wrangler.toml (absolute entry point) in a
+// directory of their own. A developer's .dev.vars (their JWKS URL, their secrets)
+// never reaches a test; everything a test needs is set below.
+function hermeticWranglerConfig(): string {
+  const root = dirname(fileURLToPath(import.meta.url));
+  const dir = join(root, "node_modules", ".cache", "keyward-test");
+  mkdirSync(dir, { recursive: true });
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8").replace(
+    /^main\s*=\s*"([^"]+)"/m,
+    (_m, main: string) => `main = ${JSON.stringify(join(root, main))}`,
+  );
+  const path = join(dir, "wrangler.toml");
+  writeFileSync(path, toml);
+  return path;
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -20,7 +40,7 @@ export default defineConfig({
         // Everything that runs in the Workers runtime: inside workerd, against real local KV and Durable Objects.
         plugins: [
           cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: hermeticWranglerConfig() },
             miniflare: {
               bindings: {
                 KEYWARD_ENV: "development",

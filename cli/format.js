@@ -118,15 +118,33 @@ export function keyTable(keys) {
 }
 
 /**
+ * One detail value in words: a rate limit as "100 per 30 s", a time as a time, a
+ * list space-separated, another object as "(name=value, …)"; never raw JSON.
+ * @param {unknown} value
+ * @returns {string}
+ */
+function detailValue(value) {
+  if (value === null || value === undefined) return "none";
+  if (Array.isArray(value)) return value.length === 0 ? "none" : value.map(detailValue).join(" ");
+  if (typeof value === "object") {
+    const entries = Object.entries(value);
+    const { limit, windowSeconds } = /** @type {{ limit?: unknown, windowSeconds?: unknown }} */ (value);
+    if (entries.length === 2 && limit !== undefined && windowSeconds !== undefined) return `${text(limit)} per ${text(windowSeconds)} s`;
+    return `(${entries.map(([k, v]) => `${printable(k)}=${detailValue(v)}`).join(", ")})`;
+  }
+  if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) return formatTime(value);
+  return text(value);
+}
+
+/**
+ * An audit event's detail as "name=value" pairs, comma-separated.
  * @param {unknown} detail
  */
 function detailCell(detail) {
   if (detail === null || detail === undefined) return "-";
-  if (typeof detail !== "object" || Array.isArray(detail)) return text(detail);
-  const parts = Object.entries(detail).map(
-    ([k, v]) => `${printable(k)}=${typeof v === "object" && v !== null ? printable(JSON.stringify(v)) : text(v, "null")}`,
-  );
-  return parts.length === 0 ? "-" : parts.join(" ");
+  if (typeof detail !== "object" || Array.isArray(detail)) return detailValue(detail);
+  const parts = Object.entries(detail).map(([k, v]) => `${printable(k)}=${detailValue(v)}`);
+  return parts.length === 0 ? "-" : parts.join(", ");
 }
 
 /**

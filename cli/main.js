@@ -1,7 +1,8 @@
 // The `keyward` command line: argument parsing, usage texts and the commands.
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CliError, EXIT_USAGE, usageError } from "./errors.js";
-import { auditTable, keyTable, keyView } from "./format.js";
+import { auditTable, formatTime, keyTable, keyView } from "./format.js";
 import { apiUrl, DEFAULT_URL, displayUrl, isLoopback, parseBaseUrl, printable, request } from "./http.js";
 import { readDevVars, setting } from "./settings.js";
 import { mintDevToken, ROLES } from "./token.js";
@@ -29,6 +30,16 @@ const GLOBAL_HELP = `Global options:
   --json           Print the raw JSON response instead of tables (for scripts)
   -h, --help       Show this help`;
 
+/** The help line of a command that talks to no server (global options do nothing there). */
+const LOCAL_HELP = `Other options:
+  -h, --help       Show this help`;
+
+/** The package's version, for `keyward --version`. */
+function version() {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+  return typeof pkg.version === "string" ? pkg.version : "unknown";
+}
+
 const MAIN_USAGE = `keyward: manage Keyward API keys
 
 Usage: keyward <command> [options]
@@ -43,6 +54,7 @@ Commands:
   audit          Show an org's audit trail
 
 ${GLOBAL_HELP}
+  --version        Print the version of keyward
 
 Settings come from environment variables, then from .dev.vars in the current directory.
 Run \`keyward <command> --help\` for a command's options.
@@ -62,6 +74,7 @@ const GLOBAL_OPTIONS = /** @type {const} */ ({
  * @property {string} usage
  * @property {Record<string, OptionSpec>} options  command-specific options
  * @property {string[]} required
+ * @property {boolean} [local]  talks to no server: the global --url/--token/--json do not apply
  * @property {(ctx: Context) => Promise<void>} run
  */
 
@@ -95,13 +108,17 @@ Options:
       "customer-ids": { type: "string" },
     },
     required: ["org", "role"],
+    local: true,
     run: runToken,
   },
   "keys create": {
     usage: `Usage: keyward keys create --org ORG --label LABEL [--env live|test] [--scopes "a b"]
                            [--expires-at ISO] [--allowed-ips "cidr cidr"]
 
-Creates an API key and prints it once; Keyward keeps only its hash.
+Creates an API key and prints it once; Keyward keeps only its hash. With --quiet,
+prints only the key, for scripts:
+
+  export KEY=$(npx keyward keys create --org acme --label ci --quiet)
 
 Options:
   --org ORG            Organization id                           required
@@ -110,7 +127,8 @@ Options:
   --scopes "a b"       Scopes the key is limited to (default: all)
   --expires-at ISO     Expiry time, e.g. 2027-01-01T00:00:00Z
   --allowed-ips "a b"  Addresses or CIDRs the key may be used from (IPv4, IPv6;
-                       default: any). Fixed for the key's life.`,
+                       default: any). Fixed for the key's life.
+  -q, --quiet          Print only the key (the warning still goes to stderr)`,
     options: {
       org: { type: "string" },
       label: { type: "string" },
@@ -118,18 +136,21 @@ Options:
       scopes: { type: "string" },
       "expires-at": { type: "string" },
       "allowed-ips": { type: "string" },
+      quiet: { type: "boolean", short: "q" },
     },
     required: ["org", "label"],
     run: runKeysCreate,
   },
   "keys list": {
-    usage: `Usage: keyward keys list --org ORG
+    usage: `Usage: keyward keys list --org ORG [--quiet]
 
-Lists the org's keys (never the secret keys themselves).
+Lists the org's keys, newest first (never the secret keys themselves).
 
 Options:
-  --org ORG            Organization id                           required`,
-    options: { org: { type: "string" } },
+  --org ORG            Organization id                           required
+  -q, --quiet          Print only the key ids, one a line, newest first:
+                         export KEY_ID=$(npx keyward keys list --org acme --quiet | head -n 1)`,
+    options: { org: { type: "string" }, quiet: { type: "boolean", short: "q" } },
     required: ["org"],
     run: runKeysList,
   },
@@ -193,10 +214,14 @@ const GROUPS = {
   keys get       Show one key
   keys revoke    Revoke a key now, or schedule its revocation
 
-Run \`keyward keys <subcommand> --help\` for its options.`,
+Run \`keyward keys <subcommand> --help\` for its options.
+
+${GLOBAL_HELP}`,
   limit: `Usage: keyward limit set --org ORG --id KEY_ID --limit N --window SECONDS
 
-Run \`keyward limit set --help\` for details.`,
+Run \`keyward limit set --help\` for details.
+
+${GLOBAL_HELP}`,
 };
 
 /** Global options that take a value, so their value is not a command word. */
@@ -221,7 +246,7 @@ function splitCommand(argv) {
       if (VALUE_GLOBALS.has(arg)) {
         rest.push(arg);
         if (i + 1 < argv.length) rest.push(/** @type {string} */ (argv[++i]));
-      } else if (arg === "--json" || arg === "--help" || arg === "-h" || arg.startsWith("--url=") || arg.startsWith("--token=")) {
+      } else if (arg === "--json" || arg === "--help" || arg === "-h" || arg === "--version" || arg.startsWith("--url=") || arg.startsWith("--token=")) {
         rest.push(arg);
       } else {
         inWords = false;
@@ -234,8 +259,14 @@ function splitCommand(argv) {
   return { words, rest };
 }
 
-/** @param {string} name */
-const usageOf = (name) => `${/** @type {Command} */ (COMMANDS[name]).usage}\n\n${GLOBAL_HELP}`;
+/**
+ * A command's usage text with the global options that apply to it, and only those.
+ * @param {string} name
+ */
+function usageOf(name) {
+  const command = /** @type {Command} */ (COMMANDS[name]);
+  return `${command.usage}\n\n${command.local ? LOCAL_HELP : GLOBAL_HELP}`;
+}
 
 /**
  * Runs the CLI and returns the exit code.
@@ -276,6 +307,10 @@ async function dispatch(argv, io) {
     return dispatch([...words, ...rest], io);
   }
   if (words.length === 0) {
+    if (rest.includes("--version")) {
+      io.out(`keyward ${version()}\n`);
+      return;
+    }
     if (wantsHelp) {
       io.out(`${MAIN_USAGE}\n`);
       return;
@@ -318,7 +353,8 @@ async function dispatch(argv, io) {
   /** @type {Record<string, string | boolean | undefined>} */
   let values;
   try {
-    ({ values } = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...command.options }, strict: true, allowPositionals: false }));
+    const globals = command.local ? { help: GLOBAL_OPTIONS.help } : GLOBAL_OPTIONS;
+    ({ values } = parseArgs({ args: rest, options: { ...globals, ...command.options }, strict: true, allowPositionals: false }));
   } catch (error) {
     throw usageError(`keyward ${name}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`, usage);
   }
@@ -497,6 +533,10 @@ async function runKeysCreate(ctx) {
   }
   const { key, ...view } = created;
   if (typeof key !== "string" || key === "") throw new CliError("unexpected answer: the created key has no `key` field");
+  if (ctx.values.quiet) {
+    ctx.io.out(`${printable(key)}\n`);
+    return;
+  }
   ctx.io.out(`API key (shown once):\n\n    ${printable(key)}\n\n${keyView(view)}\n`);
 }
 
@@ -506,6 +546,10 @@ async function runKeysList(ctx) {
   const body = await call(ctx, "GET", ["orgs", org, "keys"]);
   if (ctx.values.json) return printJson(ctx, body);
   const keys = expectList(body, "keys");
+  if (ctx.values.quiet) {
+    for (const key of keys) ctx.io.out(`${printable(key.id)}\n`);
+    return;
+  }
   ctx.io.out(keys.length === 0 ? `no keys for org ${printable(org)}\n` : `${keyTable(keys)}\n`);
 }
 
@@ -519,8 +563,21 @@ async function runKeysGet(ctx) {
 /** @param {Context} ctx */
 async function runKeysRevoke(ctx) {
   const at = isoTime(ctx, "at");
-  const body = await call(ctx, "POST", ["orgs", req(ctx, "org"), "keys", req(ctx, "id"), "revoke"], at === undefined ? {} : { at });
+  const path = ["orgs", req(ctx, "org"), "keys", req(ctx, "id")];
+  // Read first, only to say whether this call changes anything: revoking is
+  // idempotent, and the revoke call below still runs (it completes a revocation
+  // whose index write failed before). A failed read just leaves the note out.
+  const before = await call(ctx, "GET", path).then(
+    (key) => /** @type {Record<string, unknown>} */ (key),
+    () => null,
+  );
+  const body = await call(ctx, "POST", [...path, "revoke"], at === undefined ? {} : { at });
   if (ctx.values.json) return printJson(ctx, body);
+  if (before !== null && typeof before.revokedAt === "string") {
+    ctx.io.err(`note: ${printable(req(ctx, "id"))} was already revoked at ${formatTime(before.revokedAt)}; nothing changed.\n`);
+  } else if (before !== null && typeof before.revokeAt === "string" && at !== undefined && Date.parse(before.revokeAt) <= Date.parse(at)) {
+    ctx.io.err(`note: ${printable(req(ctx, "id"))} was already scheduled to be revoked at ${formatTime(before.revokeAt)}; nothing changed.\n`);
+  }
   ctx.io.out(`${keyView(expectObject(body, "the key"))}\n`);
 }
 

@@ -1,16 +1,73 @@
-// `npm run dev`: the demo origin on :8788 and Keyward (wrangler dev) on :8787, offline.
+// `npm run dev`: the demo origin and Keyward (wrangler dev), offline, on 127.0.0.1.
+// Ports: --port / PORT for Keyward (default 8787), --origin-port / ORIGIN_PORT for
+// the demo origin (default 8788), so it can run beside another service:
+//   PORT=9787 ORIGIN_PORT=9788 npm run dev      or      npm run dev -- --port 9787 --origin-port 9788
+// Any other arguments go to `wrangler dev`.
 import { spawn } from "node:child_process";
 import { startEchoOrigin } from "../demo/echo-origin.mjs";
 import { ensureDevVars } from "./dev-vars.mjs";
 
-ensureDevVars();
-const origin = await startEchoOrigin({ port: 8788 });
-console.log("demo origin on http://127.0.0.1:8788");
+/**
+ * Takes `--name N` / `--name=N` out of `args` (mutating it) and returns N.
+ * @param {string[]} args
+ * @param {string} name
+ */
+function takeFlag(args, name) {
+  for (let i = 0; i < args.length; i++) {
+    const arg = /** @type {string} */ (args[i]);
+    if (arg === `--${name}`) return args.splice(i, 2)[1];
+    if (arg.startsWith(`--${name}=`)) return /** @type {string} */ (args.splice(i, 1)[0]).slice(name.length + 3);
+  }
+  return undefined;
+}
 
-const wrangler = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", "8787", ...process.argv.slice(2)], {
-  stdio: "inherit",
+/**
+ * @param {string | undefined} raw
+ * @param {number} fallback
+ * @param {string} what
+ */
+function port(raw, fallback, what) {
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > 65535) {
+    console.error(`npm run dev: ${what} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const args = process.argv.slice(2);
+const keywardPort = port(takeFlag(args, "port") ?? process.env.PORT, 8787, "--port / PORT");
+const originPort = port(takeFlag(args, "origin-port") ?? process.env.ORIGIN_PORT, 8788, "--origin-port / ORIGIN_PORT");
+if (keywardPort === originPort) {
+  console.error(`npm run dev: Keyward and the demo origin cannot share port ${keywardPort}`);
+  process.exit(2);
+}
+
+ensureDevVars();
+const origin = await startEchoOrigin({ port: originPort });
+const originUrl = `http://127.0.0.1:${originPort}`;
+const base = `http://localhost:${keywardPort}`;
+console.log(`demo origin on ${originUrl}`);
+
+const wrangler = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", String(keywardPort), "--var", `ORIGIN_URL:${originUrl}`, ...args], {
+  stdio: ["inherit", "pipe", "inherit"],
   env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
 });
+
+// Wrangler's own output passes through; once it is ready, say where everything is.
+let announced = false;
+wrangler.stdout.on("data", (chunk) => {
+  process.stdout.write(chunk);
+  if (!announced && String(chunk).includes("Ready on")) {
+    announced = true;
+    const cli = keywardPort === 8787 ? "" : `\n  CLI         export KEYWARD_URL=${base}   (the keyward CLI defaults to :8787)`;
+    console.log(
+      `\nKeyward is ready:\n  gateway     ${base}\n  console     ${base}/_keyward/console\n  admin API   ${base}/_keyward/v1/openapi.json\n  demo origin ${originUrl}${cli}\n`,
+    );
+  }
+});
+
 const stop = () => {
   wrangler.kill("SIGINT");
   origin.close();

@@ -349,13 +349,17 @@ describe("keyward keys", () => {
     const now = await run(["keys", "revoke", "--org", "acme", "--id", "key_01HZX"], admin());
     expect(now.code).toBe(0);
 
+    // Each revoke reads the key first (only to say whether anything changes; no GET route here, so no note).
     expect(requests.map((r) => [r.method, r.path])).toEqual([
+      ["GET", "/_keyward/v1/orgs/acme/keys/key_01HZX"],
       ["POST", "/_keyward/v1/orgs/acme/keys/key_01HZX/revoke"],
+      ["GET", "/_keyward/v1/orgs/acme/keys/key_01HZX"],
       ["POST", "/_keyward/v1/orgs/acme/keys/key_01HZX/revoke"],
     ]);
-    expect(JSON.parse(requests[0].body)).toEqual({ at: "2026-08-01T00:00:00.000Z" });
-    expect(JSON.parse(requests[1].body)).toEqual({});
-    expect(requests[1].headers.authorization).toBe(`Bearer ${USER_TOKEN}`);
+    expect(JSON.parse(requests[1].body)).toEqual({ at: "2026-08-01T00:00:00.000Z" });
+    expect(JSON.parse(requests[3].body)).toEqual({});
+    expect(requests[3].headers.authorization).toBe(`Bearer ${USER_TOKEN}`);
+    expect(now.stderr).not.toContain("already");
     expect(now.stdout).toMatch(/^status\s+revoked$/m);
     expect(now.stdout).toMatch(/^revoked\s+2026-07-04 09:00:00Z$/m);
   });
@@ -441,7 +445,38 @@ describe("keyward audit", () => {
     const lines = result.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^AT\s+ACTOR\s+ACTION\s+KEY\s+REQUEST\s+DETAIL$/);
     expect(lines[1]).toMatch(/^2026-07-01 10:00:00Z\s+user_alice\s+key\.created\s+key_A\s+req_1\s+environment=live$/);
-    expect(lines[2]).toMatch(/^2026-07-01 11:00:00Z\s+operator\s+key\.rate_limit_changed\s+key_A\s+req_2\s+limit=100 windowSeconds=30$/);
+    expect(lines[2]).toMatch(/^2026-07-01 11:00:00Z\s+operator\s+key\.rate_limit_changed\s+key_A\s+req_2\s+limit=100, windowSeconds=30$/);
+  });
+
+  it("shows a rate-limit change and a scheduled time in words, not as JSON", async () => {
+    routes["GET /_keyward/v1/orgs/acme/audit"] = {
+      status: 200,
+      body: {
+        events: [
+          {
+            at: "2026-07-01T11:00:00.000Z",
+            actor: "operator",
+            action: "key.rate_limit_changed",
+            keyId: "key_A",
+            requestId: "req_2",
+            detail: { from: { limit: 60, windowSeconds: 60 }, to: { limit: 100, windowSeconds: 30 } },
+          },
+          {
+            at: "2026-07-01T12:00:00.000Z",
+            actor: "user:u",
+            action: "key.revocation_scheduled",
+            keyId: "key_A",
+            requestId: "req_3",
+            detail: { at: "2027-01-01T00:00:00.000Z" },
+          },
+        ],
+      },
+    };
+    const result = await run(["audit", "--org", "acme"], admin());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/key\.rate_limit_changed\s+key_A\s+req_2\s+from=60 per 60 s, to=100 per 30 s$/m);
+    expect(result.stdout).toMatch(/key\.revocation_scheduled\s+key_A\s+req_3\s+at=2027-01-01 00:00:00Z$/m);
+    expect(result.stdout).not.toContain("{");
   });
 });
 
@@ -537,5 +572,58 @@ describe("failures", () => {
       expect(result.stderr).toBe("");
     }
     expect(requests).toHaveLength(0);
+  });
+});
+
+describe("newcomer conveniences", () => {
+  it("--version prints the package version", async () => {
+    const result = await run(["--version"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^keyward \d+\.\d+\.\d+\n$/);
+  });
+
+  it("each --help lists the global options that apply to the command, and only those", async () => {
+    const token = await run(["token", "--help"]);
+    expect(token.stdout).not.toMatch(/--url|--token|--json/);
+    expect(token.stdout).toContain("-h, --help");
+    for (const args of [
+      ["keys", "--help"],
+      ["limit", "--help"],
+      ["keys", "list", "--help"],
+      ["audit", "--help"],
+    ]) {
+      const help = await run(args);
+      expect(help.stdout, args.join(" ")).toMatch(/--url URL[\s\S]*--token TOKEN[\s\S]*--json/);
+    }
+    const refused = await run(["token", "--org", "acme", "--role", "org:admin", "--url", "http://127.0.0.1:1"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--url/);
+  });
+
+  it("create --quiet prints only the key", async () => {
+    routes["POST /_keyward/v1/orgs/acme/keys"] = { status: 201, body: { key: KEY, ...keyView() } };
+    const result = await run(["keys", "create", "--org", "acme", "--label", "ci", "--quiet"], admin());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${KEY}\n`);
+    expect(result.stderr).toContain("only time the key is shown");
+  });
+
+  it("list --quiet prints only the key ids, in the server's order (newest first)", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys"] = { status: 200, body: { keys: [keyView({ id: "key_new" }), keyView({ id: "key_old" })] } };
+    const result = await run(["keys", "list", "--org", "acme", "-q"], admin());
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("key_new\nkey_old\n");
+  });
+
+  it("revoking an already-revoked key says so", async () => {
+    const revoked = keyView({ status: "revoked", revokedAt: "2026-07-04T09:00:00.000Z" });
+    routes["GET /_keyward/v1/orgs/acme/keys/key_01HZX"] = { status: 200, body: revoked };
+    routes["POST /_keyward/v1/orgs/acme/keys/key_01HZX/revoke"] = { status: 200, body: revoked };
+    const result = await run(["keys", "revoke", "--org", "acme", "--id", "key_01HZX"], admin());
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("note: key_01HZX was already revoked at 2026-07-04 09:00:00Z; nothing changed.");
+    routes["GET /_keyward/v1/orgs/acme/keys/key_01HZX"] = { status: 200, body: keyView() };
+    const fresh = await run(["keys", "revoke", "--org", "acme", "--id", "key_01HZX"], admin());
+    expect(fresh.stderr).not.toContain("already");
   });
 });

@@ -36,14 +36,23 @@ export async function authenticate(authorization: string | null, verifier: UserT
 const notFound = () => new KeywardError("NOT_FOUND", "No such key in this organisation.");
 
 /**
- * Org admins manage their own org's keys. Anyone else from another org gets the
- * same 404 as for a key that does not exist: the org's keys are not revealed.
+ * Org admins manage their own org's keys. A token of another org gets 404 whether
+ * or not the org asked for exists, so no org's existence or keys are revealed.
  */
 export function requireOrgAdmin(actor: Actor, org: string): string {
   if (actor.kind === "operator") {
     throw new KeywardError("INSUFFICIENT_PERMISSIONS", "The operator token manages rate limits only; use an org admin's token for keys.");
   }
-  if (actor.org !== org) throw notFound();
+  if (actor.org !== org) {
+    // Says which org the token is for (the caller's own, no secret), never whether
+    // the org asked for exists: the answer is the same 404 either way.
+    throw new KeywardError(
+      "NOT_FOUND",
+      actor.org === null
+        ? "This token names no organisation, so it manages no organisation's keys. Use a token of an admin of the organisation."
+        : `This token is for organisation ${JSON.stringify(actor.org)}; it cannot manage another organisation's keys. Use a token of that organisation.`,
+    );
+  }
   if (actor.role !== ADMIN_ROLE) {
     throw new KeywardError("INSUFFICIENT_PERMISSIONS", `Managing keys needs the ${ADMIN_ROLE} role; ask an admin of your organisation.`);
   }
