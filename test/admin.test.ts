@@ -1,6 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { KeyGuard } from "../src/guard/key-guard";
 import { kvKeyFor } from "../src/lookup/key-record";
+import { REPORT_DELAY_MS } from "../src/usage/usage-report";
 import { guardStub, harness } from "./support/harness";
 import { devToken } from "./support/tokens";
 
@@ -55,6 +58,9 @@ describe("key lifecycle through the admin API", () => {
     expect(text).not.toMatch(/[0-9a-f]{64}/);
     const res = await h.call(created.key);
     expect(res.status).toBe(200);
+    // Last use reaches the listing with the guard's next usage report (its alarm), not by asking the guard.
+    expect(((await list(org))[0] as KeyView).lastUsedAt).toBeNull();
+    await runInDurableObject(guardStub(created.id), (g: KeyGuard) => g.runAlarm(Date.now() + REPORT_DELAY_MS));
     const after = (await list(org))[0] as KeyView;
     expect(after.lastUsedAt).not.toBeNull();
   });

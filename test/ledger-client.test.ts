@@ -52,33 +52,39 @@ describe("ledger client: deadline and fail-closed answers", () => {
   it("answers 503 AUTH_BACKEND_UNAVAILABLE when the ledger never answers, within the deadline", async () => {
     const org = ORG();
     const calls: string[] = [];
-    const h = harness({ ledgers: faultyLedgers({ listKeys: "hang" }, calls), vars: { GUARD_TIMEOUT_MS: "50" } });
+    const h = harness({ ledgers: faultyLedgers({ listKeyPage: "hang" }, calls), vars: { GUARD_TIMEOUT_MS: "50" } });
     const started = Date.now();
     const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { headers: await adminHeaders(org) });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { code: string }).code).toBe("AUTH_BACKEND_UNAVAILABLE");
     expect(res.headers.get("retry-after")).toBe("1");
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(calls).toEqual(["listKeys"]);
-    expect(h.logs.some((l) => l.includes('"ledger_call_failed"') && l.includes('"op":"listKeys"'))).toBe(true);
+    expect(calls).toEqual(["listKeyPage"]);
+    expect(h.logs.some((l) => l.includes('"ledger_call_failed"') && l.includes('"op":"listKeyPage"'))).toBe(true);
   });
 
   it("answers 503 with a longer Retry-After when the ledger is overloaded, without retrying", async () => {
     const org = ORG();
     const calls: string[] = [];
-    const h = harness({ ledgers: faultyLedgers({ listKeys: "overloaded" }, calls) });
+    const h = harness({ ledgers: faultyLedgers({ listKeyPage: "overloaded" }, calls) });
     const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { headers: await adminHeaders(org) });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("2");
-    expect(calls).toEqual(["listKeys"]);
+    expect(calls).toEqual(["listKeyPage"]);
   });
 
   it("retries a retryable read once, but never an audited write", async () => {
     const org = ORG();
     const reads: string[] = [];
-    const client = ledgerClient({ namespace: faultyLedgers({ listKeys: "retryable", record: "retryable" }, reads), timeoutMs: 1_000, log: captureLogger([]) });
-    await expect(client.listKeys(org)).rejects.toMatchObject({ code: "AUTH_BACKEND_UNAVAILABLE" });
-    expect(reads).toEqual(["listKeys", "listKeys"]);
+    const client = ledgerClient({
+      namespace: faultyLedgers({ listKeyPage: "retryable", record: "retryable" }, reads),
+      timeoutMs: 1_000,
+      log: captureLogger([]),
+    });
+    await expect(client.listKeyPage(org, { limit: 10, cursor: null, status: null, environment: null, sort: "created", now: 0 })).rejects.toMatchObject({
+      code: "AUTH_BACKEND_UNAVAILABLE",
+    });
+    expect(reads).toEqual(["listKeyPage", "listKeyPage"]);
     reads.length = 0;
     const event = { at: 1, actor: "x", action: "key.revoked" as const, keyId: "key_00000000000000000000", requestId: "r", detail: {} };
     await expect(client.record(org, event)).rejects.toMatchObject({ code: "AUTH_BACKEND_UNAVAILABLE" });

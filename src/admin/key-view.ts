@@ -44,7 +44,12 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
  * What admins see of a key. `guard` is the key guard's answer when it gave one:
  * it holds the live balance (the ledger only knows it as of the last admin change).
  */
-export function view(k: LedgerKey, now: number, guard: GuardStatus | null) {
+/**
+ * What admins see of a key. `guard` (one key's live status) gives the live
+ * balance and last use; without it (listings) both come from the ledger, last
+ * use as the guard last reported it.
+ */
+export function view(k: LedgerKey & { lastUsedAt?: number | null }, now: number, guard: GuardStatus | null) {
   const credits = guard ? guard.credits : k.credits === null ? null : { ...k.credits, nextRefillAt: nextRefillAt(k.credits) };
   const revokedAt = k.revokedAt ?? (k.revokeAt !== null && k.revokeAt <= now ? k.revokeAt : null);
   return {
@@ -64,7 +69,7 @@ export function view(k: LedgerKey, now: number, guard: GuardStatus | null) {
             : ("active" as const),
     createdAt: iso(k.createdAt) as string,
     createdBy: k.createdBy,
-    lastUsedAt: iso(guard?.lastUsedAt ?? null),
+    lastUsedAt: iso(guard?.lastUsedAt ?? k.lastUsedAt ?? null),
     revokedAt: iso(revokedAt),
     revokeAt: revokedAt === null ? iso(k.revokeAt) : null,
     expiresAt: iso(k.expiresAt),

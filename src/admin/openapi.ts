@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { auditList, createdKey, createKeyBody, creditsBody, emptyBody, errorBody, keyList, keyView, rateLimitBody, revokeBody } from "./schemas";
+import { auditList, createdKey, createKeyBody, creditsBody, emptyBody, errorBody, keyList, keyListQuery, keyView, rateLimitBody, revokeBody } from "./schemas";
 
 const schema = (s: z.ZodType, io: "input" | "output" = "output") => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
@@ -10,6 +10,12 @@ const json = (s: z.ZodType, io: "input" | "output" = "output") => ({ content: { 
 
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [String(status), { description: "error (see code)", ...json(errorBody) }]));
+
+/** Query parameters from the schema that validates them. */
+const queryParams = (s: z.ZodType) => {
+  const { properties = {}, required = [] } = schema(s, "input") as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(properties).map(([name, p]) => ({ name, in: "query", required: required.includes(name), schema: p }));
+};
 
 const orgParam = { name: "org", in: "path", required: true, schema: { type: "string" } };
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^key_[0-9a-f]{20}$" } };
@@ -32,7 +38,11 @@ export function openApiDocument(): Record<string, unknown> {
           requestBody: { required: true, ...json(createKeyBody, "input") },
           responses: { "201": { description: "created", ...json(createdKey) }, ...errors(400, 401, 403, 404, 503) },
         },
-        get: { summary: "List the org's keys (org admin)", responses: { "200": { description: "keys", ...json(keyList) }, ...errors(401, 403, 404, 503) } },
+        get: {
+          summary: "One page of the org's keys (org admin), with last use as reported by the guards",
+          parameters: queryParams(keyListQuery),
+          responses: { "200": { description: "keys", ...json(keyList) }, ...errors(400, 401, 403, 404, 503) },
+        },
       },
       "/orgs/{org}/keys/{id}": {
         parameters: [orgParam, idParam],

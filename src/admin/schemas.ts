@@ -115,7 +115,19 @@ export const keyView = z.object({
 });
 
 export const createdKey = keyView.extend({ key: z.string().describe("the API key: shown in this response only, never again") });
-export const keyList = z.object({ keys: z.array(keyView) });
+export const keyList = z.object({
+  keys: z.array(keyView),
+  nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last page"),
+});
+
+/** Query of GET /orgs/{org}/keys. */
+export const keyListQuery = z.strictObject({
+  limit: z.coerce.number().int("must be a whole number").min(1).max(1000).default(100).describe("keys per page, 1-1000 (default 100)"),
+  cursor: z.string().min(1).max(512).optional().describe("nextCursor of the previous page"),
+  status: z.enum(["active", "revoked", "expired", "disabled"]).optional(),
+  environment: z.enum(["live", "test"]).optional(),
+  sort: z.enum(["created", "lastUsed"]).default("created").describe("created: newest first; lastUsed: most recently used first, never used last"),
+});
 export const auditList = z.object({
   events: z.array(
     z.object({ at: isoTime, actor: z.string(), action: z.string(), keyId: z.string(), requestId: z.string(), detail: z.record(z.string(), z.unknown()) }),
@@ -153,6 +165,26 @@ async function readCapped(request: Request): Promise<string> {
   return new TextDecoder().decode(all);
 }
 
+function fieldError(error: z.ZodError, fallback: string): KeywardError {
+  const issue = error.issues[0] as z.core.$ZodIssue;
+  const field = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]].join(".") : issue.path.length > 0 ? issue.path.join(".") : fallback;
+  const message = issue.code === "unrecognized_keys" ? "is not a known field; remove it" : issue.message;
+  return new KeywardError("INVALID_REQUEST", `${field}: ${message}`, { field });
+}
+
+/** Reads and validates a query string; a 400 names the first parameter at fault. A repeated parameter is refused. */
+export function readQuery<T extends z.ZodType>(url: string, schema: T): z.infer<T> {
+  const params = new URL(url).searchParams;
+  const query: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (name in query) throw new KeywardError("INVALID_REQUEST", `${name}: must be given once`, { field: name });
+    query[name] = value;
+  }
+  const parsed = schema.safeParse(query);
+  if (parsed.success) return parsed.data;
+  throw fieldError(parsed.error, "query");
+}
+
 /** Reads and validates a JSON body; a 400 names the first field at fault. An empty body is `{}`. */
 export async function readBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
   const text = (await readCapped(request)).trim();
@@ -166,8 +198,5 @@ export async function readBody<T extends z.ZodType>(request: Request, schema: T)
   }
   const parsed = schema.safeParse(json);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-  const field = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]].join(".") : issue.path.length > 0 ? issue.path.join(".") : "body";
-  const message = issue.code === "unrecognized_keys" ? "is not a known field; remove it" : issue.message;
-  throw new KeywardError("INVALID_REQUEST", `${field}: ${message}`, { field });
+  throw fieldError(parsed.error, "body");
 }

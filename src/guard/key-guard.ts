@@ -1,7 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { addColumn } from "../storage/add-column";
-import { bucketsOf, emptyUsage, type Granularity, locationsOf, type Outcome, parseUsage, pruneUsage, recordUsage, type UsageState } from "../usage/usage-book";
+import { withTimeout } from "../timeout";
+import { type AnomalyFinding, type AnomalyThresholds, DEFAULT_THRESHOLDS, parseThresholds } from "../usage/anomaly-rules";
+import {
+  bucketsOf,
+  emptyUsage,
+  type Granularity,
+  locationsOf,
+  markReported,
+  type Outcome,
+  parseUsage,
+  pruneUsage,
+  recordUsage,
+  type UsageState,
+} from "../usage/usage-book";
+import { buildReport, nextReportAt, REPORT_PERIOD_MS } from "../usage/usage-report";
 import { adjusted, type CreditOperation, type Credits, nextRefillAt, refilled, trySpend } from "./credits";
 import type { CreditState, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import { SlidingWindow } from "./sliding-window";
@@ -18,6 +32,8 @@ import { SlidingWindow } from "./sliding-window";
 export function pendingCap(limit: number): number {
   return Math.max(1, Math.ceil(limit / 20));
 }
+/** A usage report that the ledger has not taken within this is retried later. */
+const REPORT_TIMEOUT_MS = 5_000;
 /** A pending admission is written at most this long after it happened. */
 export const FLUSH_DELAY_MS = 250;
 const DEDUPE_ENTRIES = 1024;
@@ -87,6 +103,11 @@ export class KeyGuard extends DurableObject<Env> {
   /** Credits spent (or refilled) since the state row was last written. */
   private unwrittenSpend = 0;
   private creditsDirty = false;
+  private readonly thresholds: AnomalyThresholds;
+  /** The alarm time this instance last set; null when unknown (after a restart) or none. */
+  private alarmAt: number | null = null;
+  /** After a failed report: not before this time, and its findings go with the next one. */
+  private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -106,6 +127,13 @@ export class KeyGuard extends DurableObject<Env> {
     addColumn(sql, "admissions", "usage", "TEXT");
     sql.exec("CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)");
     this.counting = env.USAGE_COUNTING !== "off";
+    let thresholds = DEFAULT_THRESHOLDS;
+    try {
+      thresholds = parseThresholds(env.USAGE_ANOMALY_THRESHOLDS);
+    } catch {
+      // The Worker refuses to start with a bad value (config.ts says which); the guard keeps the defaults.
+    }
+    this.thresholds = thresholds;
     const row = sql.exec("SELECT * FROM guard_state WHERE id = 1").toArray()[0];
     if (row) {
       this.state = {
@@ -185,7 +213,55 @@ export class KeyGuard extends DurableObject<Env> {
   /** Counts one outcome in the key's usage (memory only: written by the next flush or report). */
   private count(now: number, outcome: Outcome, input: Pick<GuardCheck, "org" | "caller">, times = 1): void {
     if (input.org !== undefined) this.usage.org = input.org;
+    this.usage.keyId ??= this.state?.keyId ?? null;
+    const wasReported = this.usage.dirtySince === null;
     recordUsage(this.usage, now, outcome, input.caller ?? null, times);
+    // The first unreported request arms the report alarm (once per report period at most).
+    if (wasReported || this.alarmAt === null) void this.rearm();
+  }
+
+  /**
+   * Sets the guard's one alarm to the earliest of its jobs: a scheduled
+   * revocation, and the next usage report while something is unreported.
+   */
+  private async rearm(): Promise<void> {
+    const s = this.state;
+    let at = Number.POSITIVE_INFINITY;
+    if (s && !s.revoked && s.revokeAt !== null) at = s.revokeAt;
+    const dirtySince = this.usage.dirtySince;
+    if (this.counting && dirtySince !== null) at = Math.min(at, Math.max(this.retry?.at ?? 0, nextReportAt(this.usage.reportedAt, dirtySince)));
+    if (at === Number.POSITIVE_INFINITY || at === this.alarmAt) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Sends the usage summary to the org's ledger (from the alarm only, never on a
+   * request). The period is marked reported before the call so that requests
+   * counted meanwhile stay fresh for the next report; a failed call is retried a
+   * period later, its findings carried over.
+   */
+  private async report(now: number): Promise<void> {
+    const { org, keyId } = this.usage;
+    if (org === null || keyId === null) {
+      markReported(this.usage, now);
+      return;
+    }
+    const previous = this.usage.reportedAt;
+    const report = buildReport(keyId, this.usage, now, this.thresholds);
+    report.anomalies = [...(this.retry?.anomalies ?? []).filter((a) => !report.anomalies.some((b) => b.type === a.type)), ...report.anomalies];
+    const dirtySince = this.usage.dirtySince;
+    markReported(this.usage, now);
+    try {
+      await withTimeout(this.env.ORG_LEDGER.get(this.env.ORG_LEDGER.idFromName(org)).report(report), REPORT_TIMEOUT_MS, "org ledger");
+    } catch {
+      this.usage.reportedAt = previous;
+      this.usage.dirtySince = Math.min(this.usage.dirtySince ?? now, dirtySince ?? now);
+      this.retry = { at: now + REPORT_PERIOD_MS, anomalies: report.anomalies };
+      return;
+    }
+    this.retry = null;
+    this.counters.rowsWritten += this.ctx.storage.sql.exec("INSERT OR REPLACE INTO usage (id, data) VALUES (1, ?)", this.usageSnapshot()).rowsWritten;
   }
 
   /** Revokes now, or schedules it (`at`, for a rotation grace period). Idempotent. */
@@ -199,7 +275,7 @@ export class KeyGuard extends DurableObject<Env> {
         state.revokeAt = null;
       } else if (state.revokeAt === null || input.at < state.revokeAt) {
         state.revokeAt = input.at;
-        await this.ctx.storage.setAlarm(input.at);
+        await this.rearm();
       }
       state.version = Math.max(state.version, input.settings.version);
       this.writeState();
@@ -308,12 +384,27 @@ export class KeyGuard extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    await this.runAlarm(Date.now());
+  }
+
+  /**
+   * The alarm's work at `now`: applies a scheduled revocation that is due, and
+   * reports usage when a report is due (never more than once a REPORT_PERIOD_MS).
+   * alarm() passes the clock; tests pass a fake one.
+   */
+  async runAlarm(now: number): Promise<void> {
     const s = this.state;
-    if (s && !s.revoked && s.revokeAt !== null && s.revokeAt <= Date.now()) {
+    if (s && !s.revoked && s.revokeAt !== null && s.revokeAt <= now) {
       s.revoked = true;
       s.revokedAt = s.revokeAt;
       this.writeState();
     }
+    const dirtySince = this.usage.dirtySince;
+    if (this.counting && dirtySince !== null && now >= nextReportAt(this.usage.reportedAt, dirtySince) && now >= (this.retry?.at ?? 0)) {
+      await this.report(now);
+    }
+    await this.rearm();
   }
 
   private decide(state: State, consume: boolean, cost: number, now: number): GuardVerdict {

@@ -1,7 +1,9 @@
 import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
-import type { AuditEvent, KeyChange, LedgerKey, OrgLedger } from "./org-ledger";
+import type { Anomaly, AnomalyStatus } from "./anomaly-store";
+import type { KeyPageQuery } from "./key-pages";
+import type { AuditEvent, KeyChange, LedgerKey, ListedKey, OrgLedger } from "./org-ledger";
 
 export interface LedgerClientOptions {
   namespace: DurableObjectNamespace<OrgLedger>;
@@ -14,12 +16,14 @@ export interface LedgerClientOptions {
 export interface LedgerClient {
   addKey(org: string, key: LedgerKey, event: AuditEvent): Promise<void>;
   rollBackKey(org: string, id: string, event: AuditEvent): Promise<void>;
-  getKey(org: string, id: string): Promise<LedgerKey | null>;
-  listKeys(org: string): Promise<LedgerKey[]>;
-  updateKey(org: string, id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): Promise<LedgerKey | null>;
+  getKey(org: string, id: string): Promise<ListedKey | null>;
+  listKeyPage(org: string, query: KeyPageQuery): Promise<{ keys: ListedKey[]; nextCursor: string | null }>;
+  updateKey(org: string, id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): Promise<ListedKey | null>;
   markSynced(org: string, id: string, version: number): Promise<void>;
   record(org: string, event: AuditEvent): Promise<void>;
   audit(org: string): Promise<AuditEvent[]>;
+  anomalies(org: string, status: AnomalyStatus): Promise<Anomaly[]>;
+  acknowledgeAnomaly(org: string, id: string, by: string, requestId: string, at: number): Promise<Anomaly | null>;
 }
 
 interface DurableObjectError {
@@ -65,12 +69,17 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
   return {
     addKey: (org, key, event) => call(org, "addKey", false, async (stub) => void (await stub.addKey(key, event))),
     rollBackKey: (org, id, event) => call(org, "rollBackKey", false, async (stub) => void (await stub.rollBackKey(id, event))),
-    getKey: (org, id) => call(org, "getKey", true, async (stub): Promise<LedgerKey | null> => await stub.getKey(id)),
-    listKeys: (org) => call(org, "listKeys", true, async (stub): Promise<LedgerKey[]> => await stub.listKeys()),
+    getKey: (org, id) => call(org, "getKey", true, async (stub): Promise<ListedKey | null> => await stub.getKey(id)),
+    listKeyPage: (org, query) =>
+      call(org, "listKeyPage", true, async (stub): Promise<{ keys: ListedKey[]; nextCursor: string | null }> => await stub.listKeyPage(query)),
     updateKey: (org, id, change, event) =>
-      call(org, "updateKey", event === null, async (stub): Promise<LedgerKey | null> => await stub.updateKey(id, change, event)),
+      call(org, "updateKey", event === null, async (stub): Promise<ListedKey | null> => await stub.updateKey(id, change, event)),
     markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
     record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),
     audit: (org) => call(org, "audit", true, async (stub): Promise<AuditEvent[]> => await stub.audit()),
+    anomalies: (org, status) => call(org, "anomalies", true, async (stub): Promise<Anomaly[]> => await stub.anomalies(status)),
+    // Idempotent (the first acknowledgement stands, and only it is audited), so it may be retried.
+    acknowledgeAnomaly: (org, id, by, requestId, at) =>
+      call(org, "acknowledgeAnomaly", true, async (stub): Promise<Anomaly | null> => await stub.acknowledgeAnomaly(id, by, requestId, at)),
   };
 }

@@ -1,7 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { Credits } from "../guard/credits";
+import { randomId } from "../keys/key-format";
 import { addColumn } from "../storage/add-column";
+import type { AnomalyFinding } from "../usage/anomaly-rules";
+import type { UsageReport } from "../usage/usage-report";
+import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, createAnomalyTable, listAnomalies, upsertAnomaly } from "./anomaly-store";
+import { type KeyPageQuery, keyPageSql, nextCursorOf } from "./key-pages";
+import { createUsageTables, storeReport } from "./usage-store";
 
 /** One key as the org's ledger holds it. `hash` never leaves the Worker. */
 export interface LedgerKey {
@@ -59,7 +65,11 @@ export type AuditAction =
   | "key.enabled"
   | "key.credits_changed"
   | "key.leaked"
-  | "key.leak_reported_again";
+  | "key.leak_reported_again"
+  | "anomaly.acknowledged";
+
+/** A key with its last use as its guard last reported it (null: never, or not reported yet). */
+export type ListedKey = LedgerKey & { lastUsedAt: number | null };
 
 /** The fields of a key that change after creation. */
 export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "limit" | "windowSeconds" | "version" | "leak">>;
@@ -103,6 +113,10 @@ function toKey(row: Row): LedgerKey {
   };
 }
 
+function listed(row: Row): ListedKey {
+  return { ...toKey(row), lastUsedAt: row.last_used_at === null || row.last_used_at === undefined ? null : Number(row.last_used_at) };
+}
+
 /**
  * The consistent record of one organisation's keys and of every change to them:
  * the admin API reads and writes here, so a list right after a create or a revoke
@@ -126,6 +140,9 @@ export class OrgLedger extends DurableObject<Env> {
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
       key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
+    ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS keys_by_created ON keys (created_at, id)");
+    createUsageTables(ctx.storage.sql);
+    createAnomalyTable(ctx.storage.sql);
   }
 
   addKey(key: LedgerKey, event: AuditEvent): void {
@@ -168,17 +185,59 @@ export class OrgLedger extends DurableObject<Env> {
     });
   }
 
-  getKey(id: string): LedgerKey | null {
-    const row = this.ctx.storage.sql.exec("SELECT * FROM keys WHERE id = ?", id).toArray()[0];
-    return row ? toKey(row) : null;
+  getKey(id: string): ListedKey | null {
+    const row = this.ctx.storage.sql
+      .exec("SELECT k.*, u.last_used_at AS last_used_at FROM keys k LEFT JOIN key_usage u ON u.key_id = k.id WHERE k.id = ?", id)
+      .toArray()[0];
+    return row ? listed(row) : null;
   }
 
-  listKeys(): LedgerKey[] {
-    return this.ctx.storage.sql.exec("SELECT * FROM keys ORDER BY created_at DESC, id").toArray().map(toKey);
+  /** One page of keys (key-pages.ts): a single query whatever the org's size. */
+  listKeyPage(query: KeyPageQuery): { keys: ListedKey[]; nextCursor: string | null } {
+    const { sql, args } = keyPageSql(query);
+    const rows = this.ctx.storage.sql.exec(sql, ...args).toArray();
+    return { keys: rows.slice(0, query.limit).map(listed), nextCursor: nextCursorOf(rows, query.limit, query.sort) };
+  }
+
+  /**
+   * A key guard's usage summary (at most one a minute per key, from its alarm):
+   * stored, and its findings raised. Reports for keys this org does not hold are dropped.
+   */
+  report(report: UsageReport): void {
+    if (this.ctx.storage.sql.exec("SELECT 1 FROM keys WHERE id = ?", report.keyId).toArray().length === 0) return;
+    this.ctx.storage.transactionSync(() => {
+      storeReport(this.ctx.storage.sql, report);
+      for (const finding of report.anomalies) this.raiseAnomaly(report.keyId, finding, report.at);
+    });
+  }
+
+  /**
+   * The one place an anomaly is raised: opens a flag, or updates the open one
+   * of that type for the key. Anything that must follow a raised anomaly (a
+   * notification, a webhook event) belongs here and nowhere else.
+   */
+  private raiseAnomaly(keyId: string, finding: AnomalyFinding, at: number): { anomaly: Anomaly; opened: boolean } {
+    return upsertAnomaly(this.ctx.storage.sql, keyId, finding, at, () => randomId("anm"));
+  }
+
+  anomalies(status: AnomalyStatus, limit = 500): Anomaly[] {
+    return listAnomalies(this.ctx.storage.sql, status, limit);
+  }
+
+  /** Acknowledges a flag and audits it (only the first acknowledgement is recorded); null: no such flag. */
+  acknowledgeAnomaly(id: string, by: string, requestId: string, at: number): Anomaly | null {
+    return this.ctx.storage.transactionSync(() => {
+      const result = acknowledgeAnomaly(this.ctx.storage.sql, id, by, at);
+      if (result?.changed) {
+        const a = result.anomaly;
+        this.record({ at, actor: by, action: "anomaly.acknowledged", keyId: a.keyId, requestId, detail: { anomalyId: a.id, type: a.type } });
+      }
+      return result?.anomaly ?? null;
+    });
   }
 
   /** Writes a changed key and its audit events together. Only changed fields are passed. */
-  updateKey(id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): LedgerKey | null {
+  updateKey(id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): ListedKey | null {
     const current = this.getKey(id);
     if (!current) return null;
     const next = { ...current, ...change };

@@ -65,6 +65,8 @@ export interface DayPlaces {
 
 export interface UsageState {
   v: 1;
+  /** The key these counts are of (the guard learns it with its first request). */
+  keyId: string | null;
   /** The org the key belongs to, as the gateway said; needed to report to its ledger. */
   org: string | null;
   /** When this guard first counted anything: the start of the key's known history. */
@@ -82,8 +84,8 @@ export interface UsageState {
   longestGap: { gapMs: number; previous: number; at: number } | null;
   /** When the ledger last received a report. */
   reportedAt: number | null;
-  /** Anything counted since the last report. */
-  dirty: boolean;
+  /** When the first request not yet reported was counted; null when the ledger has everything. */
+  dirtySince: number | null;
   /** When this copy was written (the guard keeps the newest of its stored copies). */
   savedAt: number;
 }
@@ -91,6 +93,7 @@ export interface UsageState {
 export function emptyUsage(): UsageState {
   return {
     v: 1,
+    keyId: null,
     org: null,
     since: null,
     lastUsedAt: null,
@@ -102,7 +105,7 @@ export function emptyUsage(): UsageState {
     fresh: { start: 0, admitted: 0, refused: {}, browser: 0 },
     longestGap: null,
     reportedAt: null,
-    dirty: false,
+    dirtySince: null,
     savedAt: 0,
   };
 }
@@ -152,7 +155,7 @@ function remember(known: Record<string, number>, value: string | null, now: numb
 /** Counts one request (or `times` alike). Constant work: a few bucket updates at the end of short arrays. */
 export function recordUsage(state: UsageState, now: number, outcome: Outcome, caller: Caller | null, times = 1): void {
   state.since ??= now;
-  state.dirty = true;
+  state.dirtySince ??= now;
   const browser = caller?.browser === true;
   const minute = bucketAt(state.minutes, floorTo(now, MINUTE_MS), RETENTION.minute);
   count(minute, outcome, browser, times);
@@ -183,7 +186,7 @@ export function recordUsage(state: UsageState, now: number, outcome: Outcome, ca
 /** Starts a new reporting period: what the ledger has now received is no longer fresh. */
 export function markReported(state: UsageState, now: number): void {
   state.reportedAt = now;
-  state.dirty = false;
+  state.dirtySince = null;
   state.fresh = { start: now, admitted: 0, refused: {}, browser: 0 };
   state.longestGap = null;
 }

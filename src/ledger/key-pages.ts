@@ -1,0 +1,86 @@
+/**
+ * One page of an org's keys, in one query: filtered by status and environment,
+ * ordered by creation (newest first) or last use (most recent first, never-used
+ * last), with the last use the guards reported. The cursor is the sort value and
+ * id of the page's last key, so pages never overlap or skip a key that did not
+ * change meanwhile, whatever the number of keys.
+ */
+export type KeyStatus = "active" | "revoked" | "expired" | "disabled";
+export type KeySort = "created" | "lastUsed";
+
+export interface KeyPageQuery {
+  limit: number;
+  /** Opaque cursor from the previous page; null for the first page. */
+  cursor: string | null;
+  status: KeyStatus | null;
+  environment: "live" | "test" | null;
+  sort: KeySort;
+  now: number;
+}
+
+interface Cursor {
+  s: KeySort;
+  v: number;
+  id: string;
+}
+
+export class BadCursor extends Error {}
+
+export function encodeCursor(c: Cursor): string {
+  return btoa(JSON.stringify(c)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Reads a cursor; throws BadCursor for anything this code did not make for the same sort. */
+export function decodeCursor(raw: string, sort: KeySort): Cursor {
+  try {
+    const c = JSON.parse(atob(raw.replaceAll("-", "+").replaceAll("_", "/"))) as Cursor;
+    if (c.s === sort && Number.isFinite(c.v) && typeof c.id === "string" && /^key_[0-9a-f]{20}$/.test(c.id)) return c;
+  } catch {}
+  throw new BadCursor();
+}
+
+// Status as the key view computes it (key-view.ts), in SQL. Revoked and expired win over disabled.
+const REVOKED = "(k.revoked_at IS NOT NULL OR (k.revoke_at IS NOT NULL AND k.revoke_at <= :now))";
+const EXPIRED = "(k.expires_at IS NOT NULL AND k.expires_at <= :now)";
+const STATUS_SQL: Record<KeyStatus, string> = {
+  revoked: REVOKED,
+  expired: `NOT ${REVOKED} AND ${EXPIRED}`,
+  disabled: `NOT ${REVOKED} AND NOT ${EXPIRED} AND k.disabled_at IS NOT NULL`,
+  active: `NOT ${REVOKED} AND NOT ${EXPIRED} AND k.disabled_at IS NULL`,
+};
+
+/** The SQL and its arguments for one page (limit + 1 rows: the extra one says whether there is a next page). */
+export function keyPageSql(q: KeyPageQuery): { sql: string; args: (string | number)[] } {
+  const sortValue = q.sort === "created" ? "k.created_at" : "COALESCE(u.last_used_at, -1)";
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  // SQLite's positional parameters only: expand :now by hand, once per use.
+  const bind = (clause: string) => {
+    const uses = clause.split(":now").length - 1;
+    for (let i = 0; i < uses; i++) args.push(q.now);
+    return clause.replaceAll(":now", "?");
+  };
+  if (q.status !== null) where.push(bind(STATUS_SQL[q.status]));
+  if (q.environment !== null) {
+    where.push("k.environment = ?");
+    args.push(q.environment);
+  }
+  if (q.cursor !== null) {
+    const c = decodeCursor(q.cursor, q.sort);
+    where.push(`(${sortValue} < ? OR (${sortValue} = ? AND k.id > ?))`);
+    args.push(c.v, c.v, c.id);
+  }
+  args.push(q.limit + 1);
+  return {
+    sql: `SELECT k.*, u.last_used_at AS last_used_at, ${sortValue} AS sort_value FROM keys k LEFT JOIN key_usage u ON u.key_id = k.id
+      ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY sort_value DESC, k.id LIMIT ?`,
+    args,
+  };
+}
+
+/** The cursor for the page after `rows` (limit + 1 of them asked for), or null when this was the last page. */
+export function nextCursorOf(rows: Record<string, SqlStorageValue>[], limit: number, sort: KeySort): string | null {
+  if (rows.length <= limit) return null;
+  const last = rows[limit - 1] as Record<string, SqlStorageValue>;
+  return encodeCursor({ s: sort, v: Number(last.sort_value), id: String(last.id) });
+}

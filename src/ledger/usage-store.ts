@@ -1,0 +1,85 @@
+import type { BucketView, Granularity, Locations } from "../usage/usage-book";
+import { DAY_MS, HOUR_MS } from "../usage/usage-book";
+import type { UsageReport } from "../usage/usage-report";
+
+/**
+ * The org ledger's copy of its keys' usage, as their guards report it (at most
+ * once a minute per key): last use and places per key, and hour (7 days) and
+ * day (90 days) buckets per key. Org views read only this, in one call.
+ */
+export function createUsageTables(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS key_usage (
+    key_id TEXT PRIMARY KEY, last_used_at INTEGER, locations TEXT NOT NULL, reported_at INTEGER NOT NULL, reports INTEGER NOT NULL)`);
+  sql.exec(`CREATE TABLE IF NOT EXISTS usage_buckets (
+    key_id TEXT NOT NULL, span TEXT NOT NULL, start INTEGER NOT NULL, admitted INTEGER NOT NULL, refused TEXT NOT NULL,
+    PRIMARY KEY (key_id, span, start))`);
+  sql.exec("CREATE INDEX IF NOT EXISTS usage_buckets_by_time ON usage_buckets (span, start)");
+}
+
+const KEEP_MS = { hour: 7 * 24 * HOUR_MS, day: 90 * DAY_MS } as const;
+
+/** Higher of two counts per code: reports carry absolute counts, and a guard that lost some in a crash must not lower them. */
+function maxMerge(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [code, n] of Object.entries(b)) out[code] = Math.max(out[code] ?? 0, n);
+  return out;
+}
+
+/** Stores one guard's report. Idempotent: the same report twice leaves the same rows. */
+export function storeReport(sql: SqlStorage, report: UsageReport): void {
+  sql.exec(
+    `INSERT INTO key_usage (key_id, last_used_at, locations, reported_at, reports) VALUES (?, ?, ?, ?, 1)
+     ON CONFLICT(key_id) DO UPDATE SET last_used_at = MAX(COALESCE(last_used_at, 0), COALESCE(excluded.last_used_at, 0)),
+       locations = excluded.locations, reported_at = excluded.reported_at, reports = reports + 1`,
+    report.keyId,
+    report.lastUsedAt,
+    JSON.stringify(report.locations),
+    report.at,
+  );
+  for (const [span, buckets] of [
+    ["hour", report.hours],
+    ["day", report.days],
+  ] as const) {
+    for (const b of buckets) {
+      const row = sql.exec("SELECT admitted, refused FROM usage_buckets WHERE key_id = ? AND span = ? AND start = ?", report.keyId, span, b.start).toArray()[0];
+      const admitted = Math.max(b.admitted, row ? Number(row.admitted) : 0);
+      const refused = row ? maxMerge(JSON.parse(String(row.refused)) as Record<string, number>, b.refused) : b.refused;
+      sql.exec(
+        "INSERT OR REPLACE INTO usage_buckets (key_id, span, start, admitted, refused) VALUES (?, ?, ?, ?, ?)",
+        report.keyId,
+        span,
+        b.start,
+        admitted,
+        JSON.stringify(refused),
+      );
+    }
+    sql.exec("DELETE FROM usage_buckets WHERE key_id = ? AND span = ? AND start < ?", report.keyId, span, report.at - KEEP_MS[span]);
+  }
+}
+
+/** One key's last use and places as last reported. */
+export function keyUsageRow(sql: SqlStorage, keyId: string): { lastUsedAt: number | null; locations: Locations; reportedAt: number | null } {
+  const row = sql.exec("SELECT last_used_at, locations, reported_at FROM key_usage WHERE key_id = ?", keyId).toArray()[0];
+  if (!row) return { lastUsedAt: null, locations: { countries: [], asns: [], colos: [] }, reportedAt: null };
+  return {
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+    locations: JSON.parse(String(row.locations)) as Locations,
+    reportedAt: Number(row.reported_at),
+  };
+}
+
+const toBucket = (row: Record<string, SqlStorageValue>): BucketView & { keyId: string } => ({
+  keyId: String(row.key_id),
+  start: Number(row.start),
+  admitted: Number(row.admitted),
+  refused: JSON.parse(String(row.refused)) as Record<string, number>,
+});
+
+/** Stored buckets of one key, or of every key (keyId null), starting in [from, to), oldest first. */
+export function bucketRows(sql: SqlStorage, span: Exclude<Granularity, "minute">, from: number, to: number, keyId: string | null) {
+  const rows =
+    keyId === null
+      ? sql.exec("SELECT * FROM usage_buckets WHERE span = ? AND start >= ? AND start < ? ORDER BY start", span, from, to)
+      : sql.exec("SELECT * FROM usage_buckets WHERE key_id = ? AND span = ? AND start >= ? AND start < ? ORDER BY start", keyId, span, from, to);
+  return rows.toArray().map(toBucket);
+}

@@ -1,0 +1,213 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { KeyGuard } from "../src/guard/key-guard";
+import type { LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
+import { nextReportAt, REPORT_DELAY_MS, REPORT_PERIOD_MS } from "../src/usage/usage-report";
+import { countingNamespace } from "../test-support/counting";
+import { guardStub, harness } from "./support/harness";
+import { devToken } from "./support/tokens";
+
+const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
+const ledgerStub = (org: string) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
+
+async function admin(org: string, role = "org:admin") {
+  return { authorization: `Bearer ${await devToken({ org, role })}`, "content-type": "application/json" };
+}
+
+async function createKey(h: ReturnType<typeof harness>, org: string, body: Record<string, unknown> = { label: "ci" }) {
+  const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await admin(org), body: JSON.stringify(body) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string; key: string };
+}
+
+/** What the ledger holds of one key's usage: reports received and the hour buckets' totals. */
+async function ledgerUsage(org: string, keyId: string) {
+  return runInDurableObject(ledgerStub(org), (ledger: OrgLedger) => {
+    const sql = (ledger as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+    const row = sql.exec("SELECT reports, last_used_at FROM key_usage WHERE key_id = ?", keyId).toArray()[0];
+    const hours = sql.exec("SELECT admitted, refused FROM usage_buckets WHERE key_id = ? AND span = 'hour'", keyId).toArray();
+    return {
+      reports: row ? Number(row.reports) : 0,
+      lastUsedAt: row ? row.last_used_at : null,
+      admitted: hours.reduce((n, r) => n + Number(r.admitted), 0),
+    };
+  });
+}
+
+const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => g.runAlarm(at));
+
+describe("usage roll-up to the org ledger", () => {
+  it("reports a few seconds after the first unreported request, and never twice within a minute", () => {
+    expect(nextReportAt(null, 1_000)).toBe(1_000 + REPORT_DELAY_MS);
+    expect(nextReportAt(0, 1_000)).toBe(REPORT_PERIOD_MS);
+    expect(nextReportAt(0, 100_000)).toBe(100_000 + REPORT_DELAY_MS);
+  });
+
+  it("rolls up from the guard's alarm, at most once a minute per key, never on the request path", async () => {
+    const h = harness();
+    const org = ORG();
+    const { id, key } = await createKey(h, org);
+    for (let i = 0; i < 3; i++) expect((await h.call(key)).status).toBe(200);
+    // The requests armed the alarm but told the ledger nothing.
+    expect(await runInDurableObject(guardStub(id), (_g: KeyGuard, state) => state.storage.getAlarm())).not.toBeNull();
+    expect((await ledgerUsage(org, id)).reports).toBe(0);
+
+    const t0 = Date.now();
+    await tick(id, t0 + REPORT_DELAY_MS);
+    expect(await ledgerUsage(org, id)).toMatchObject({ reports: 1, admitted: 3 });
+
+    for (let i = 0; i < 2; i++) expect((await h.call(key)).status).toBe(200);
+    await tick(id, t0 + REPORT_DELAY_MS + 30_000);
+    expect((await ledgerUsage(org, id)).reports).toBe(1);
+    await tick(id, t0 + REPORT_DELAY_MS + REPORT_PERIOD_MS);
+    expect(await ledgerUsage(org, id)).toMatchObject({ reports: 2, admitted: 5 });
+    // Nothing new: no report at all.
+    await tick(id, t0 + REPORT_DELAY_MS + 3 * REPORT_PERIOD_MS);
+    expect((await ledgerUsage(org, id)).reports).toBe(2);
+  });
+
+  it("keeps a scheduled revocation's alarm when usage arms its own", async () => {
+    const h = harness();
+    const org = ORG();
+    const { id, key } = await createKey(h, org);
+    const at = Date.now() + 3_600_000;
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys/${id}/revoke`, {
+      method: "POST",
+      headers: await admin(org),
+      body: JSON.stringify({ at: new Date(at).toISOString() }),
+    });
+    expect(res.status).toBe(200);
+    expect((await h.call(key)).status).toBe(200);
+    // The report comes first; after it, the alarm is the revocation's again.
+    const first = await runInDurableObject(guardStub(id), (_g: KeyGuard, state) => state.storage.getAlarm());
+    expect(first).toBeLessThan(at);
+    await tick(id, Date.now() + REPORT_DELAY_MS);
+    expect(await runInDurableObject(guardStub(id), (_g: KeyGuard, state) => state.storage.getAlarm())).toBe(at);
+  });
+});
+
+function ledgerKey(i: number, overrides: Partial<LedgerKey> = {}): LedgerKey {
+  const id = `key_${i.toString(16).padStart(20, "0")}`;
+  return {
+    id,
+    hash: i.toString(16).padStart(64, "0"),
+    prefix: "sk_live_00000000",
+    label: `k${i}`,
+    environment: i % 2 === 0 ? "live" : "test",
+    scopes: null,
+    // Many keys share a creation time, so the cursor's tie-break on id is exercised.
+    createdAt: 1_790_000_000_000 + Math.floor(i / 7),
+    createdBy: "user:seed",
+    expiresAt: null,
+    revokedAt: i % 10 === 0 ? 1_790_000_100_000 : null,
+    revokeAt: null,
+    disabledAt: null,
+    limit: 60,
+    windowSeconds: 60,
+    version: 1,
+    kvVersion: 1,
+    allowedIps: null,
+    credits: null,
+    ...overrides,
+  };
+}
+
+async function seedLedger(org: string, n: number) {
+  await runInDurableObject(ledgerStub(org), (ledger: OrgLedger) => {
+    for (let i = 0; i < n; i++) {
+      const k = ledgerKey(i);
+      ledger.addKey(k, { at: k.createdAt, actor: "user:seed", action: "key.created", keyId: k.id, requestId: "seed", detail: {} });
+    }
+    const sql = (ledger as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+    // Some keys have been used (as their guards would have reported).
+    for (let i = 0; i < n; i += 3) {
+      sql.exec(
+        "INSERT INTO key_usage (key_id, last_used_at, locations, reported_at, reports) VALUES (?, ?, '{}', 0, 1)",
+        ledgerKey(i).id,
+        1_795_000_000_000 + (i % 50),
+      );
+    }
+  });
+}
+
+type Page = { keys: { id: string; status: string; environment: string; lastUsedAt: string | null }[]; nextCursor: string | null };
+
+describe("paginated key listing", () => {
+  it("lists 5,000 keys with one ledger call and no guard call per page, every key exactly once", async () => {
+    const org = ORG();
+    await seedLedger(org, 5_000);
+    const ledgerCalls: Record<string, number> = {};
+    const h = harness({ ledgers: countingNamespace(env.ORG_LEDGER, ledgerCalls) });
+    const headers = await admin(org);
+    for (const sort of ["created", "lastUsed"]) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const before = { ledger: Object.values(ledgerCalls).reduce((a, b) => a + b, 0), guard: h.calls.guard.length };
+        const query: string = `?limit=1000&sort=${sort}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+        const res = await h.send(`/_keyward/v1/orgs/${org}/keys${query}`, { headers });
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as Page;
+        expect(Object.values(ledgerCalls).reduce((a, b) => a + b, 0) - before.ledger).toBe(1);
+        expect(h.calls.guard.length - before.guard).toBe(0);
+        seen.push(...page.keys.map((k) => k.id));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor !== null);
+      expect(pages).toBe(5);
+      expect(seen).toHaveLength(5_000);
+      expect(new Set(seen).size).toBe(5_000);
+      if (sort === "lastUsed") {
+        // Used keys first (most recent first), never-used last.
+        const firstUnused = seen.findIndex((id) => Number.parseInt(id.slice(4), 16) % 3 !== 0);
+        expect(seen.slice(firstUnused).every((id) => Number.parseInt(id.slice(4), 16) % 3 !== 0)).toBe(true);
+      }
+    }
+    expect(ledgerCalls).toEqual({ listKeyPage: 10 });
+  });
+
+  it("filters by status and environment, defaults to 100 a page, and shows last use from the ledger", async () => {
+    const org = ORG();
+    await seedLedger(org, 250);
+    const h = harness();
+    const headers = await admin(org);
+    const get = async (q: string) => {
+      const res = await h.send(`/_keyward/v1/orgs/${org}/keys${q}`, { headers });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Page;
+    };
+    const first = await get("");
+    expect(first.keys).toHaveLength(100);
+    expect(first.nextCursor).not.toBeNull();
+    const revoked = await get("?status=revoked&limit=1000");
+    expect(revoked.keys).toHaveLength(25);
+    expect(revoked.keys.every((k) => k.status === "revoked")).toBe(true);
+    expect(revoked.nextCursor).toBeNull();
+    const testActive = await get("?status=active&environment=test&limit=1000");
+    expect(testActive.keys.every((k) => k.environment === "test" && k.status === "active")).toBe(true);
+    expect(testActive.keys).toHaveLength(125);
+    const used = (await get("?sort=lastUsed&limit=1")).keys[0];
+    expect(used?.lastUsedAt).toBe(new Date(1_795_000_000_000 + 49).toISOString());
+    expect(h.calls.guard).toEqual([]);
+  });
+
+  it.each([
+    ["?limit=0", "limit"],
+    ["?limit=1001", "limit"],
+    ["?limit=ten", "limit"],
+    ["?status=lost", "status"],
+    ["?environment=prod", "environment"],
+    ["?sort=name", "sort"],
+    ["?cursor=bm90LWEtY3Vyc29y", "cursor"],
+    ["?colour=red", "colour"],
+    ["?limit=1&limit=2", "limit"],
+  ])("answers %s with 400 naming %s", async (query, field) => {
+    const org = ORG();
+    const h = harness();
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys${query}`, { headers: await admin(org) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "INVALID_REQUEST", field });
+  });
+});
