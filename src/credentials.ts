@@ -20,7 +20,7 @@ export interface CredentialOptions {
   apiKeyHeader: string;
 }
 
-/** SPEC: a credential header over 4 KiB is refused before any hashing. */
+/** docs/contract.md (Credentials): a credential header over 4 KiB is refused before any hashing. */
 export const MAX_CREDENTIAL_BYTES = 4096;
 
 const BEARER = /^bearer(?:[ \t]+(.*))?$/is;

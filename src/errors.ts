@@ -1,5 +1,5 @@
 /**
- * The closed set of error codes of SPEC.md and the one error type that carries
+ * The closed set of error codes of docs/contract.md and the one error type that carries
  * them. Services return tagged results for expected failures; only the HTTP
  * layer turns a `KeywardError` into a response (see `http/error-response.ts`).
  */

@@ -67,7 +67,7 @@ const revoked = () => new KeywardError("KEY_REVOKED", "This API key has been rev
  * policy (judged, not yet answered) -> the key's guard (one RPC: revoked?
  * expired? over the limit?) -> origin.
  *
- * Order of answers (SPEC): malformed and unknown keys first, with no guard call;
+ * Order of answers (docs/contract.md, "The order of checks"): malformed and unknown keys first, with no guard call;
  * then KEY_REVOKED, KEY_EXPIRED and KEY_DISABLED before any permission or
  * rate-limit answer. A request that is
  * refused for its user token or permissions still asks the guard (revocation

@@ -1,4 +1,4 @@
-// The admin API authenticated against a remote JWKS (THREATS 33-35 applied to
+// The admin API authenticated against a remote JWKS (threats.md 33-35 applied to
 // admin tokens): the identity provider's keys, its outages, and floods of
 // unknown key ids. Nothing may be created or changed on any refusal.
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";

@@ -221,7 +221,7 @@ describe("key lifecycle through the admin API", () => {
   });
 });
 
-describe("admin API refusals change nothing (THREATS 41-44)", () => {
+describe("admin API refusals change nothing (threats.md 41-44)", () => {
   it("answers no credentials 401, an org:member 403, another org's admin 404", async () => {
     const { api, list } = setup();
     const org = ORG();
@@ -309,7 +309,7 @@ describe("admin API refusals change nothing (THREATS 41-44)", () => {
   });
 });
 
-describe("admin tokens (THREATS 31-36 applied to the admin API)", () => {
+describe("admin tokens (threats.md 31-36 applied to the admin API)", () => {
   const cases: [string, () => Promise<string>][] = [
     [
       "alg none",

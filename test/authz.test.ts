@@ -1,4 +1,4 @@
-// User tokens and permissions through the whole gateway (THREATS 31-40): real
+// User tokens and permissions through the whole gateway (threats.md 31-40): real
 // RS256 tokens signed here with jose, a JWKS served by a counting fake identity
 // provider, real local KV and key guards. Every refusal also asserts that the
 // origin was never called.
@@ -188,7 +188,7 @@ describe("a valid user token narrows the key and reaches the origin as identity"
   });
 });
 
-describe("algorithm attacks (THREAT 31)", () => {
+describe("algorithm attacks (threats.md 31)", () => {
   it("refuses alg none: 401 INVALID_USER_TOKEN, no JWKS fetch, origin never called", async () => {
     const { h, idp, dual } = setup();
     const { key } = await seedKey({ org: ORG });
@@ -262,7 +262,7 @@ describe("algorithm attacks (THREAT 31)", () => {
   });
 });
 
-describe("time, issuer and audience (THREAT 32)", () => {
+describe("time, issuer and audience (threats.md 32)", () => {
   const now = () => Math.floor(Date.now() / 1000);
   it.each<[string, () => Record<string, unknown>, RegExp]>([
     ["expired beyond the 30 s skew", () => ({ exp: now() - 31 - 5 }), /expired/],
@@ -302,7 +302,7 @@ describe("time, issuer and audience (THREAT 32)", () => {
   });
 });
 
-describe("key ids and key-location headers (THREATS 33, 34)", () => {
+describe("key ids and key-location headers (threats.md 33, 34)", () => {
   function expectOnlyConfiguredJwks(idp: ReturnType<typeof identityProvider>) {
     for (const s of idp.seen) {
       expect(s.url).toBe(JWKS_URL);
@@ -374,7 +374,7 @@ describe("key ids and key-location headers (THREATS 33, 34)", () => {
     const { key } = await seedKey({ org: ORG });
     const res = await dual(key, await userToken({ header: { kid: "k".repeat(10 * 1024) } }));
     expect(res.status).toBe(401);
-    // The credential reader refuses any Authorization value over 4 KiB first (SPEC:
+    // The credential reader refuses any Authorization value over 4 KiB first (docs/contract.md:
     // a clear 401), so this never reaches the token verifier.
     expect((await errorOf(res)).code).toMatch(/^INVALID_(USER_TOKEN|API_KEY)$/);
     expect(h.calls).toMatchObject({ kv: { get: 0 }, guard: [], origin: [] });
@@ -427,7 +427,7 @@ describe("key ids and key-location headers (THREATS 33, 34)", () => {
   });
 });
 
-describe("JWKS endpoint faults (THREAT 35)", () => {
+describe("JWKS endpoint faults (threats.md 35)", () => {
   it.each<[JwksMode]>([["down"], ["slow"], ["redirect"]])(
     "answers 20 concurrent requests 503 with a single JWKS fetch when the endpoint is %s",
     async (mode) => {
@@ -507,7 +507,7 @@ describe("JWKS endpoint faults (THREAT 35)", () => {
   });
 });
 
-describe("malformed tokens (THREAT 36)", () => {
+describe("malformed tokens (threats.md 36)", () => {
   const header = b64url(JSON.stringify({ alg: "RS256", kid: "idp-key-1" }));
   const payload = b64url(JSON.stringify(validClaims()));
 
@@ -557,7 +557,7 @@ describe("malformed tokens (THREAT 36)", () => {
   }
 });
 
-describe("permissions: key scopes and user permissions together (THREATS 37-39)", () => {
+describe("permissions: key scopes and user permissions together (threats.md 37-39)", () => {
   it("intersects key scopes {read} with user permissions {read, admin} to {read}, and refuses a route needing admin", async () => {
     const { h, dual } = setup();
     const { key, record } = await seedKey({ org: ORG, scopes: ["read"] });
@@ -630,7 +630,7 @@ describe("permissions: key scopes and user permissions together (THREATS 37-39)"
   });
 });
 
-describe("role presets (THREAT 40)", () => {
+describe("role presets (threats.md 40)", () => {
   const asRole = (role: string, extra: Record<string, unknown> = {}) => userToken({ claims: { sub: `user_${role}`, role, ...extra } });
 
   it("lets a limited user reach assigned customers only, for reads and writes", async () => {

@@ -15,7 +15,7 @@ async function errorOf(res: Response) {
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("header parsing (THREATS 1-7)", () => {
+describe("header parsing (threats.md 1-7)", () => {
   it("refuses a request without credentials: 401 MISSING_AUTH_HEADER, a Bearer challenge, no lookup", async () => {
     const h = harness();
     const res = await h.send("/v1/things");
@@ -101,7 +101,7 @@ describe("header parsing (THREATS 1-7)", () => {
   });
 });
 
-describe("key format and lookup (THREATS 8-11, 50)", () => {
+describe("key format and lookup (threats.md 8-11, 50)", () => {
   it.each([
     ["39 hex", (k: string) => k.slice(0, -1)],
     ["41 hex", (k: string) => `${k}a`],
@@ -202,7 +202,7 @@ describe("key format and lookup (THREATS 8-11, 50)", () => {
   });
 });
 
-describe("KV and guard faults: fail closed (THREATS 12-16)", () => {
+describe("KV and guard faults: fail closed (threats.md 12-16)", () => {
   const failingKv = (get: () => Promise<unknown>) => ({ get, put: async () => {} }) as unknown as KVNamespace;
 
   it("answers 503 AUTH_BACKEND_UNAVAILABLE with Retry-After when KV throws, and does not proxy", async () => {
@@ -327,8 +327,8 @@ describe("KV and guard faults: fail closed (THREATS 12-16)", () => {
   });
 });
 
-describe("rate limiting through the gateway (THREATS 22-24, 27, 29, 49)", () => {
-  it("admits 60 in 60 s and answers the 61st with 429 and every header SPEC names, without calling the origin", async () => {
+describe("rate limiting through the gateway (threats.md 22-24, 27, 29, 49)", () => {
+  it("admits 60 in 60 s and answers the 61st with 429 and every header the contract names, without calling the origin", async () => {
     const h = harness();
     const { key } = await seedKey();
     for (let i = 0; i < 60; i++) {
@@ -402,7 +402,7 @@ describe("rate limiting through the gateway (THREATS 22-24, 27, 29, 49)", () => 
   });
 });
 
-describe("origin (THREATS 46-48, 51)", () => {
+describe("origin (threats.md 46-48, 51)", () => {
   it.each([500, 503])("passes an origin %i through unchanged", async (status) => {
     const h = harness({ origin: () => new Response("origin says no", { status, headers: { "x-origin": "1", "content-type": "text/plain" } }) });
     const { key } = await seedKey();

@@ -19,7 +19,7 @@ async function admitN(keyId: string, s: KeySettings, n: number): Promise<number>
   return admitted;
 }
 
-describe("key guard durability (THREATS 17, 28)", () => {
+describe("key guard durability (threats.md 17, 28)", () => {
   it("stays revoked after the guard is evicted and restarted (as on a deploy)", async () => {
     const h = harness();
     const { key, record } = await seedKey();

@@ -52,7 +52,7 @@ describe("IP allow-list matching (pure)", () => {
   });
 });
 
-describe("IP allow-lists at the gateway (THREATS 62)", () => {
+describe("IP allow-lists at the gateway (threats.md 62)", () => {
   it.each([
     ["X-Forwarded-For", { "x-forwarded-for": "203.0.113.7" }],
     ["X-Real-IP", { "x-real-ip": "203.0.113.7" }],

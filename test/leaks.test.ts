@@ -63,7 +63,7 @@ describe("ECDSA DER signatures (pure)", () => {
   });
 });
 
-describe("GitHub secret scanning partner endpoint (THREATS 57-59)", () => {
+describe("GitHub secret scanning partner endpoint (threats.md 57-59)", () => {
   it("revokes the known key, labels the rest false positives with an exact feedback array, audits by secret scanning with the URL", async () => {
     const { h, create, audit, view, report } = await setup();
     const leaked = await create();
@@ -214,7 +214,7 @@ describe("GitHub secret scanning partner endpoint (THREATS 57-59)", () => {
   });
 });
 
-describe("POST /leaks: anyone holding a key may report it (THREATS 60)", () => {
+describe("POST /leaks: anyone holding a key may report it (threats.md 60)", () => {
   const send = (h: ReturnType<typeof harness>, body: unknown, address = "198.51.100.7") =>
     h.send("/_keyward/v1/leaks", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": address }, body: JSON.stringify(body) });
 

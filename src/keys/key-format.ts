@@ -1,7 +1,7 @@
 import { crc32Hex } from "./crc32";
 
 /**
- * API key format (SPEC.md, Credentials):
+ * API key format (docs/contract.md, Credentials):
  *   <type>_<live|test>_<32 hex random><8 hex CRC32 of everything before it>
  * The checksum lets a truncated or mistyped key be refused without any lookup,
  * and gives secret scanners a format they can verify.
