@@ -13,6 +13,7 @@ import type { KeyRecord } from "./lookup/key-record";
 import { ipAllowed } from "./net/ip-allow-list";
 import { forward, originHeaders, originTarget } from "./proxy/forward";
 import { originRoutes } from "./proxy/origin-route";
+import { RequestDeadlines } from "./timeout";
 import { describeCaller } from "./usage/caller";
 import { refusalNotes } from "./usage/refusal-notes";
 
@@ -129,16 +130,29 @@ export function gateway(options: GatewayOptions) {
       }
     }
 
+    // One timer for the request's deadlines, the guard's and then the origin's:
+    // forward() clears it, and so does any answer other than admitted. (Should
+    // anything in between throw, the timer fires once later and finds nothing to do.)
+    const deadlines = new RequestDeadlines();
     // A request refused for its user token or permissions tells the guard its code, so that it is counted.
-    const verdict = await options.guards.check({
-      requestId,
-      consume: denial === null,
-      cost: grant?.cost ?? 1,
-      settings: settingsOf(record),
-      org: record.org,
-      ...(denial !== null ? { refusal: denial.code } : {}),
-      ...(caller !== null ? { caller } : {}),
-    });
+    const verdict = await options.guards
+      .check(
+        {
+          requestId,
+          consume: denial === null,
+          cost: grant?.cost ?? 1,
+          settings: settingsOf(record),
+          org: record.org,
+          ...(denial !== null ? { refusal: denial.code } : {}),
+          ...(caller !== null ? { caller } : {}),
+        },
+        deadlines,
+      )
+      .catch((error: unknown) => {
+        deadlines.clear();
+        throw error;
+      });
+    if (verdict.kind !== "admitted") deadlines.clear();
     switch (verdict.kind) {
       case "revoked":
         throw revoked();
@@ -211,6 +225,7 @@ export function gateway(options: GatewayOptions) {
     const response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {
       fetch: origin.fetch,
       timeoutMs: config.originTimeoutMs,
+      deadlines,
     });
     const out = new Response(response.body, response);
     for (const [name, value] of Object.entries(rateLimitHeaders(verdict, options.now()))) out.headers.set(name, value);

@@ -45,7 +45,7 @@ export function moduleMap(bundleFile) {
   const lines = readFileSync(bundleFile, "utf8").split("\n");
   const starts = [];
   lines.forEach((line, i) => {
-    const m = /^\/\/ ((?:src|bench|node_modules)\/\S+)$/.exec(line);
+    const m = /^\/\/ ((?:src|bench|test-support|node_modules)\/\S+)$/.exec(line);
     if (m) starts.push({ line: i, module: m[1] });
   });
   return (lineNumber) => {

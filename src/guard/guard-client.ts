@@ -1,6 +1,6 @@
 import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
-import { withTimeout } from "../timeout";
+import { type RequestDeadlines, TimeoutError, withTimeout } from "../timeout";
 import type { Granularity } from "../usage/usage-book";
 import type { CreditOperation } from "./credits";
 import type { GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
@@ -14,7 +14,8 @@ export interface GuardClientOptions {
 }
 
 export interface GuardClient {
-  check(input: GuardCheck): Promise<GuardVerdict>;
+  /** `deadlines`: the request's timer, shared with the origin call (one timer per request). */
+  check(input: GuardCheck, deadlines?: RequestDeadlines): Promise<GuardVerdict>;
   revoke(settings: KeySettings, at: number | null): Promise<GuardStatus>;
   setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
   setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
@@ -43,10 +44,13 @@ interface DurableObjectError {
 export function guardClient(options: GuardClientOptions): GuardClient {
   const stubFor = (keyId: string) => options.namespace.get(options.namespace.idFromName(keyId));
 
-  async function call<T>(keyId: string, op: string, invoke: (stub: DurableObjectStub<KeyGuard>) => Promise<T>): Promise<T> {
+  async function call<T>(keyId: string, op: string, invoke: (stub: DurableObjectStub<KeyGuard>) => Promise<T>, deadlines?: RequestDeadlines): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await withTimeout(invoke(stubFor(keyId)), options.timeoutMs, "key guard");
+        const answer = invoke(stubFor(keyId));
+        return await (deadlines
+          ? deadlines.race(answer, options.timeoutMs, () => new TimeoutError("key guard", options.timeoutMs))
+          : withTimeout(answer, options.timeoutMs, "key guard"));
       } catch (error) {
         if (error instanceof KeywardError) throw error;
         const e = error as DurableObjectError;
@@ -59,7 +63,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
   }
 
   return {
-    check: (input) => call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>),
+    check: (input, deadlines) => call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines),
     revoke: (settings, at) => call(settings.keyId, "revoke", (stub) => stub.revoke({ settings, at }) as Promise<GuardStatus>),
     setLimit: (settings, limit, windowSeconds) =>
       call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),

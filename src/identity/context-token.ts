@@ -1,3 +1,4 @@
+import { base64url } from "../encoding/bytes";
 /**
  * `X-Keyward-Context`: a short-lived ES256 JWT that says "Keyward authenticated
  * this request". The origin verifies it against the public JWKS that Keyward
@@ -36,17 +37,19 @@ export interface ContextSigner {
   jwks: { keys: JsonWebKey[] };
 }
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-}
-
 const encoder = new TextEncoder();
 
 /** `htq`: base64url(SHA-256(raw query without "?")). keyward/origin computes the same. */
 export async function queryHash(query: string): Promise<string> {
-  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(query))));
+  // Most requests have no query: its hash is a constant, worked out once per
+  // isolate (kept as a string, not a promise: no request waits on another's I/O).
+  if (query === "") return (emptyQueryHash ??= await digestBase64url(""));
+  return digestBase64url(query);
+}
+let emptyQueryHash: string | null = null;
+
+async function digestBase64url(text: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { hex } from "../encoding/bytes";
 import { crc32Hex } from "./crc32";
 
 /**
@@ -32,12 +33,6 @@ export function keyParser(typePrefix: string): (candidate: string) => ParsedKey 
     if (crc32Hex(body) !== checksum) return { ok: false, reason: "checksum" };
     return { ok: true, key: candidate, environment, displayPrefix: `${typePrefix}_${environment}_${random.slice(0, 8)}` };
   };
-}
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
 }
 
 /** A fresh key: 128 bits from crypto.getRandomValues, plus its checksum. */

@@ -1,4 +1,4 @@
-import { backendUnavailable } from "../errors";
+import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
 import { type KeyRecord, keyRecordSchema, kvKeyFor } from "./key-record";
@@ -42,6 +42,30 @@ export function keyIndex(options: KeyIndexOptions): KeyIndex {
     }
   }
 
+  // Single flight: concurrent misses of one key in this isolate share one KV read
+  // (a key's first burst in a fresh isolate cost one read per request before).
+  const reading = new Map<string, Promise<KeyRecord | null>>();
+
+  async function read(hash: string): Promise<KeyRecord | null> {
+    let raw: unknown;
+    try {
+      raw = await withTimeout(options.kv.get(kvKeyFor(hash), "json"), options.timeoutMs, "KV");
+    } catch (error) {
+      // Fail closed: without the index we cannot tell a real key from a guess.
+      options.log.error("kv_read_failed", { error: String(error) });
+      throw backendUnavailable("the key index (KV)");
+    }
+    if (raw === null) return null;
+    const parsed = keyRecordSchema.safeParse(raw);
+    if (!parsed.success) {
+      // A corrupt record is not evidence that the key is good or bad: refuse, log no content.
+      options.log.error("kv_record_corrupt", { issues: parsed.error.issues.length });
+      throw backendUnavailable("the key index (KV)");
+    }
+    remember(hash, parsed.data);
+    return parsed.data;
+  }
+
   return {
     async get(hash) {
       const hit = cache.get(hash);
@@ -50,23 +74,20 @@ export function keyIndex(options: KeyIndexOptions): KeyIndex {
         cache.set(hash, hit);
         return hit.record;
       }
-      let raw: unknown;
-      try {
-        raw = await withTimeout(options.kv.get(kvKeyFor(hash), "json"), options.timeoutMs, "KV");
-      } catch (error) {
-        // Fail closed: without the index we cannot tell a real key from a guess.
-        options.log.error("kv_read_failed", { error: String(error) });
-        throw backendUnavailable("the key index (KV)");
+      const shared = reading.get(hash);
+      if (shared !== undefined) {
+        // Another request's read: bounded by this request's own deadline too, so
+        // that no request waits on one that was cancelled (fail closed, 503).
+        try {
+          return await withTimeout(shared, options.timeoutMs, "KV");
+        } catch (error) {
+          if (error instanceof KeywardError) throw error;
+          throw backendUnavailable("the key index (KV)");
+        }
       }
-      if (raw === null) return null;
-      const parsed = keyRecordSchema.safeParse(raw);
-      if (!parsed.success) {
-        // A corrupt record is not evidence that the key is good or bad: refuse, log no content.
-        options.log.error("kv_record_corrupt", { issues: parsed.error.issues.length });
-        throw backendUnavailable("the key index (KV)");
-      }
-      remember(hash, parsed.data);
-      return parsed.data;
+      const own = read(hash).finally(() => reading.delete(hash));
+      reading.set(hash, own);
+      return own;
     },
     async put(hash, record) {
       await options.kv.put(kvKeyFor(hash), JSON.stringify(keyRecordSchema.parse(record)));
