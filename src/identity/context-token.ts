@@ -43,8 +43,9 @@ const encoder = new TextEncoder();
 export async function queryHash(query: string): Promise<string> {
   // Most requests have no query: its hash is a constant, worked out once per
   // isolate (kept as a string, not a promise: no request waits on another's I/O).
-  if (query === "") return (emptyQueryHash ??= await digestBase64url(""));
-  return digestBase64url(query);
+  if (query !== "") return digestBase64url(query);
+  emptyQueryHash ??= await digestBase64url("");
+  return emptyQueryHash;
 }
 let emptyQueryHash: string | null = null;
 
