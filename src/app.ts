@@ -1,11 +1,37 @@
 import { Hono } from "hono";
+import policyFile from "../keyward.policy.json";
+import { keyRevoker } from "./admin/key-revoker";
+import { buildAuthorizer } from "./authz/authorizer";
+import { compilePolicy, type RoutePolicy } from "./authz/policy";
+import { userTokenVerifier } from "./authz/user-token";
+import { type Config, ConfigError, loadConfig } from "./config";
+import type { Env } from "./env";
 import { KeywardError } from "./errors";
 import { type GatewayOptions, gateway } from "./gateway";
+import { guardClient } from "./guard/guard-client";
+import type { KeyGuard } from "./guard/key-guard";
 import { errorResponse } from "./http/error-response";
+import type { KeywardEnv } from "./http/keyward-env";
+import { contextSigner } from "./identity/context-token";
 import { keyParser } from "./keys/key-format";
+import { secretScanningKeys } from "./leaks/github-keys";
+import { leakHandler } from "./leaks/leak-handler";
+import { leakRoutes } from "./leaks/leak-routes";
+import { ledgerClient } from "./ledger/ledger-client";
+import type { OrgLedger } from "./ledger/org-ledger";
+import { consoleLogger, type Logger } from "./log";
+import { keyIndex } from "./lookup/key-index";
 
-/** What the gateway needs (its key parser is built here from the config), plus the admin routes. */
-export type KeywardDeps = Omit<GatewayOptions, "parseKey"> & {
+/**
+ * Keyward's one composition root. `keywardForWorker` turns the Worker's bindings
+ * and variables into options (configuration and route policy, validated once);
+ * `createKeyward` builds every service from those options exactly once (tests
+ * and the benchmark pass counting wrappers instead of bindings); `keywardRoutes`
+ * is the HTTP layer over the built services.
+ */
+
+/** The built services the HTTP layer needs: the gateway's, plus the admin and leak routes. */
+export type KeywardDeps = GatewayOptions & {
   /**
    * Loads the routes under /_keyward/v1 (the admin API); with it, the console is
    * served too. Called on the first request there, once per isolate.
@@ -14,8 +40,6 @@ export type KeywardDeps = Omit<GatewayOptions, "parseKey"> & {
   /** Leaked-key reports under /_keyward/v1 (open to anyone), mounted before the admin routes. */
   leaks?: Hono<KeywardEnv>;
 };
-
-export type KeywardEnv = { Variables: { requestId: string } };
 
 /** The Worker's execution context; none under app.request() in tests. */
 function executionContext(c: { executionCtx: unknown }): ExecutionContext | undefined {
@@ -81,10 +105,10 @@ function notAKeywardRoute(request: Request): KeywardError {
   return new KeywardError("NOT_FOUND", `${request.method} ${new URL(request.url).pathname} is not a Keyward route. The admin API is under /_keyward/v1.`);
 }
 
-/** Keyward as a Hono app: reserved /_keyward routes, and everything else through the gateway. */
-export function createKeyward(deps: KeywardDeps): Hono<KeywardEnv> {
+/** Keyward's HTTP layer: reserved /_keyward routes, and everything else through the gateway. */
+export function keywardRoutes(deps: KeywardDeps): Hono<KeywardEnv> {
   const app = new Hono<KeywardEnv>();
-  const handle = gateway({ ...deps, parseKey: keyParser(deps.config.keyTypePrefix) });
+  const handle = gateway(deps);
 
   app.use(async (c, next) => {
     // Our own id: a client-supplied request id is not trusted for anything.
@@ -114,4 +138,120 @@ export function createKeyward(deps: KeywardDeps): Hono<KeywardEnv> {
     return errorResponse(new KeywardError("INTERNAL_ERROR", "Keyward failed to handle this request. It was not forwarded."), requestId);
   });
   return app;
+}
+
+/** Everything Keyward needs from outside; the Worker passes its bindings, tests pass counting wrappers. */
+export interface KeywardOptions {
+  config: Config;
+  kv: KVNamespace;
+  guards: DurableObjectNamespace<KeyGuard>;
+  ledgers: DurableObjectNamespace<OrgLedger>;
+  /** Reaches the origin by URL. */
+  fetch: typeof fetch;
+  /** The origin Worker bound as the ORIGIN service, if any (no network hop). */
+  originService?: { fetch: typeof fetch } | undefined;
+  /** Fetches GitHub's secret scanning public keys document (defaults to `fetch`). */
+  secretScanningFetch?: typeof fetch;
+  /** Fetches the identity provider's JWKS (defaults to `fetch`). */
+  jwksFetch?: typeof fetch;
+  policy: RoutePolicy | null;
+  now: () => number;
+  log: Logger;
+}
+
+/** Builds the whole Keyward app once per isolate (or per test): every service exactly once. */
+export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
+  const { config, now, log } = options;
+  const parseKey = keyParser(config.keyTypePrefix);
+  const keys = keyIndex({ kv: options.kv, cacheTtlMs: config.cacheTtlMs, cacheMaxEntries: 10_000, timeoutMs: config.kvTimeoutMs, now, log });
+  const guards = guardClient({ namespace: options.guards, timeoutMs: config.guardTimeoutMs, log });
+  const verifier = userTokenVerifier({
+    config: config.userTokens,
+    log,
+    fetch: options.jwksFetch ?? options.fetch,
+    now,
+    ...(options.policy ? { roleClaim: options.policy.roleClaim } : {}),
+  });
+  // The ledger is a Durable Object like the guard: the same deadline applies.
+  const ledger = ledgerClient({ namespace: options.ledgers, timeoutMs: config.guardTimeoutMs, log });
+  const revoker = keyRevoker({ guards, ledger, keys, log });
+  return keywardRoutes({
+    config,
+    parseKey,
+    keys,
+    guards,
+    signer: contextSigner({ privateJwk: config.signingKey, issuer: config.contextIssuer, ttlSeconds: config.contextTtlSeconds, now }),
+    authorize: buildAuthorizer({ claims: config.userTokens.claims, verifier, policy: options.policy }),
+    fetch: options.fetch,
+    originService: options.originService,
+    now,
+    log,
+    // Loaded on the first admin request, not with the request path: the request
+    // path never builds it (cold start, docs/performance.md).
+    admin: async () => (await import("./admin/admin-api")).adminApi({ config, verifier, ledger, revoker, guards, keys, now, log }),
+    leaks: leakRoutes({
+      handleLeak: leakHandler({ config: config.leaks, parseKey, keys, ledger, revoker, now, log }),
+      githubKeys: secretScanningKeys({
+        url: config.leaks.githubKeysUrl,
+        fetch: options.secretScanningFetch ?? options.fetch,
+        timeoutMs: config.leaks.githubKeysTimeoutMs,
+        now,
+        log,
+      }),
+      guards,
+      reportsPerMinute: config.leaks.reportsPerMinute,
+      log,
+    }),
+  });
+}
+
+/** The route policy: the ROUTE_POLICY variable (JSON) when set, else keyward.policy.json. */
+export function routePolicyOf(env: Record<string, unknown>): RoutePolicy {
+  const fromVar = env.ROUTE_POLICY;
+  if (typeof fromVar === "string" && fromVar.trim() !== "") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fromVar);
+    } catch {
+      throw new ConfigError("ROUTE_POLICY", "must be JSON (the same shape as keyward.policy.json)");
+    }
+    return compilePolicy(parsed, "ROUTE_POLICY");
+  }
+  return compilePolicy(policyFile);
+}
+
+/** What the Worker entry calls per request. */
+export type WorkerHandler = { fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response> };
+
+/**
+ * Keyward for the Worker's bindings and variables. Configuration and policy are
+ * validated here, once; a misconfigured deployment refuses everything (fail
+ * closed) and says what to fix.
+ */
+export function keywardForWorker(env: Env, log: Logger = consoleLogger): WorkerHandler {
+  try {
+    return createKeyward({
+      config: loadConfig(env),
+      policy: routePolicyOf(env),
+      kv: env.KEYS,
+      guards: env.KEY_GUARD,
+      ledgers: env.ORG_LEDGER,
+      fetch: (input, init) => fetch(input, init),
+      originService: env.ORIGIN,
+      now: () => Date.now(),
+      log,
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    log.error("config_invalid", { problem: error.message });
+    return {
+      fetch: () =>
+        errorResponse(
+          new KeywardError("AUTH_BACKEND_UNAVAILABLE", `Keyward is misconfigured and refuses all requests. ${error.message}`, {
+            headers: { "Retry-After": "60" },
+          }),
+          crypto.randomUUID(),
+        ),
+    };
+  }
 }

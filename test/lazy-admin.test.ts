@@ -1,18 +1,21 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { createKeyward, type KeywardEnv } from "../src/app";
+import { keywardRoutes } from "../src/app";
 import { loadConfig } from "../src/config";
 import { KeywardError } from "../src/errors";
+import type { KeywardEnv } from "../src/http/keyward-env";
 import { contextSigner } from "../src/identity/context-token";
+import { keyParser } from "../src/keys/key-format";
 import { silentLogger } from "../src/log";
 import { harness, seedKey } from "./support/harness";
 
 /** Keyward with a counted admin loader; the request path's dependencies never answer (no key is known). */
 function withAdmin(load: () => Promise<Hono<KeywardEnv>>) {
   const config = loadConfig(env);
-  return createKeyward({
+  return keywardRoutes({
     config,
+    parseKey: keyParser(config.keyTypePrefix),
     keys: { get: async () => null, put: async () => {} },
     guards: {} as never,
     signer: contextSigner({ privateJwk: config.signingKey, issuer: "keyward", ttlSeconds: 60, now: Date.now }),

@@ -1,12 +1,13 @@
 /**
  * Bench-only Worker entry for Keyward. It wires the app exactly as src/index.ts
- * does (wireKeyward with the same config loader, route policy, logger and global
+ * does (createKeyward with the same config loader, route policy, logger and global
  * fetch to the origin) except that the KV binding and the guard namespace are
  * wrapped in counting proxies, and origin fetches are counted. Bench-only routes
  * under /__bench/ expose the counters, seed key records into KV and read guard
  * status (describe()); they use the raw bindings, so they are never counted.
  */
 import policyFile from "../../keyward.policy.json";
+import { createKeyward } from "../../src/app";
 import { compilePolicy } from "../../src/authz/policy";
 import { loadConfig } from "../../src/config";
 import type { Env } from "../../src/env";
@@ -15,7 +16,6 @@ import type { GuardCheck } from "../../src/guard/guard-types";
 import type { KeyGuard } from "../../src/guard/key-guard";
 import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
-import { wireKeyward } from "../../src/wiring";
 import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
 
 export { KeyGuard } from "../../src/guard/key-guard";
@@ -59,7 +59,7 @@ function build(env: BenchEnv): App {
   const variant = env.BENCH_VARIANT ?? "";
   // As src/index.ts: ROUTE_POLICY is not set in the bench, so keyward.policy.json applies.
   const policy = compilePolicy(policyFile);
-  return wireKeyward({
+  return createKeyward({
     config: loadConfig(env),
     policy,
     kv: countingKv(env.KEYS, counters.kv),

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
-import type { KeywardEnv } from "../app";
 import type { UserTokenVerifier } from "../authz/user-token";
 import type { Config } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { CreditOperation } from "../guard/credits";
 import type { GuardClient } from "../guard/guard-client";
 import type { GuardStatus } from "../guard/guard-types";
+import type { KeywardEnv } from "../http/keyward-env";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
 import { decodeCursor } from "../ledger/key-pages";
 import type { LedgerClient } from "../ledger/ledger-client";

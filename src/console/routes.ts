@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { KeywardEnv } from "../app";
+import type { KeywardEnv } from "../http/keyward-env";
 import { CONSOLE_JS } from "./app-script";
 import { CONSOLE_CSS, CONSOLE_HTML } from "./page";
 

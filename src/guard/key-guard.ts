@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
+import type { OrgLedger } from "../ledger/org-ledger";
 import { addColumn } from "../storage/add-column";
 import { withTimeout } from "../timeout";
 import { type AnomalyFinding, type AnomalyThresholds, DEFAULT_THRESHOLDS, parseThresholds } from "../usage/anomaly-rules";
@@ -87,7 +87,15 @@ function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): Outcome 
   }
 }
 
-export class KeyGuard extends DurableObject<Env> {
+/** What a key guard reads of the Worker's environment (no more, so it need not import the Worker's Env). */
+export interface KeyGuardEnv {
+  /** Its org's ledger, for the usage roll-up. */
+  ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
+  USAGE_COUNTING?: unknown;
+  USAGE_ANOMALY_THRESHOLDS?: unknown;
+}
+
+export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private state: State | null = null;
   private window = new SlidingWindow();
   private pending: number[] = [];
@@ -109,7 +117,7 @@ export class KeyGuard extends DurableObject<Env> {
   /** After a failed report: not before this time, and its findings go with the next one. */
   private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
 
-  constructor(ctx: DurableObjectState, env: Env) {
+  constructor(ctx: DurableObjectState, env: KeyGuardEnv) {
     super(ctx, env);
     const sql = ctx.storage.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS guard_state (

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { readBody } from "../admin/schemas";
-import type { KeywardEnv } from "../app";
 import { settleBounded } from "../bounded";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
+import type { KeywardEnv } from "../http/keyward-env";
 import { retryAfterSeconds } from "../http/rate-limit-headers";
 import { hashKey } from "../keys/key-format";
 import type { Logger } from "../log";

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
 import type { Credits } from "../guard/credits";
 import { randomId } from "../keys/key-format";
 import { addColumn } from "../storage/add-column";
@@ -122,9 +121,10 @@ function listed(row: Row): ListedKey {
  * the admin API reads and writes here, so a list right after a create or a revoke
  * shows it (KV, the edge index, is eventually consistent and cannot promise that).
  * The key guard stays the authority for enforcement; this is the book of record.
+ * It reads no binding (`this.env` is never used), so it is declared without one.
  */
-export class OrgLedger extends DurableObject<Env> {
-  constructor(ctx: DurableObjectState, env: Env) {
+export class OrgLedger extends DurableObject<unknown> {
+  constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS keys (
       id TEXT PRIMARY KEY, hash TEXT NOT NULL, prefix TEXT NOT NULL, label TEXT NOT NULL, environment TEXT NOT NULL,

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { createKeyward } from "../../src/app";
 import { compilePolicy } from "../../src/authz/policy";
 import { loadConfig } from "../../src/config";
 import type { KeyGuard } from "../../src/guard/key-guard";
@@ -6,7 +7,6 @@ import { generateKey, hashKey, type KeyEnvironment, randomId } from "../../src/k
 import type { OrgLedger } from "../../src/ledger/org-ledger";
 import type { Logger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
-import { wireKeyward } from "../../src/wiring";
 import { countingKv, type KvCounts } from "../../test-support/counting";
 
 /** A fault the guard wrapper raises instead of (or after) the real RPC. */
@@ -124,7 +124,7 @@ export function harness(options: HarnessOptions = {}) {
   const logs: string[] = [];
   const service = options.originService;
   const config = loadConfig({ ...env, ...(service ? { ORIGIN: service } : {}), ...options.vars });
-  const app = wireKeyward({
+  const app = createKeyward({
     config,
     kv: countingKv(options.kv ?? env.KEYS, calls.kv),
     guards: countingGuards(env.KEY_GUARD, calls, faults),
