@@ -50,6 +50,7 @@ Commands:
   keys list      List an org's keys
   keys get       Show one key
   keys revoke    Revoke a key now, or schedule its revocation
+  keys revoke-all  Org kill switch: revoke every (matching) key of an org now
   limit set      Set a key's rate limit (operator token)
   audit          Show an org's audit trail
 
@@ -176,6 +177,31 @@ Options:
     options: { org: { type: "string" }, id: { type: "string" }, at: { type: "string" } },
     required: ["org", "id"],
     run: runKeysRevoke,
+  },
+  "keys revoke-all": {
+    usage: `Usage: keyward keys revoke-all --org ORG --confirm ORG [--env live|test]
+                               [--created-before ISO] [--label-prefix TEXT]
+
+The org kill switch: revokes every key of the org now (or only those matching the
+filters). --confirm must repeat the org id. If Keyward answers that it stopped
+part-way (exit 1), every key it reached is already refused: run the same command
+again to complete it.
+
+Options:
+  --org ORG              Organization id                         required
+  --confirm ORG          The org id again                        required
+  --env live|test        Only keys of this environment
+  --created-before ISO   Only keys created before this time
+  --label-prefix TEXT    Only keys whose label starts with TEXT`,
+    options: {
+      org: { type: "string" },
+      confirm: { type: "string" },
+      env: { type: "string" },
+      "created-before": { type: "string" },
+      "label-prefix": { type: "string" },
+    },
+    required: ["org", "confirm"],
+    run: runKeysRevokeAll,
   },
   "limit set": {
     usage: `Usage: keyward limit set --org ORG --id KEY_ID --limit N --window SECONDS
@@ -579,6 +605,27 @@ async function runKeysRevoke(ctx) {
     ctx.io.err(`note: ${printable(req(ctx, "id"))} was already scheduled to be revoked at ${formatTime(before.revokeAt)}; nothing changed.\n`);
   }
   ctx.io.out(`${keyView(expectObject(body, "the key"))}\n`);
+}
+
+/** @param {Context} ctx */
+async function runKeysRevokeAll(ctx) {
+  const org = req(ctx, "org");
+  const confirm = req(ctx, "confirm");
+  // Checked here too, so a slip never reaches the server; the server checks it again.
+  if (confirm !== org) throw usageError(`--confirm must repeat the org id exactly (${JSON.stringify(printable(org))}); nothing was revoked`, ctx.usage);
+  const env = str(ctx, "env");
+  if (env !== undefined && env !== "live" && env !== "test") throw usageError(`--env must be live or test, got ${JSON.stringify(printable(env))}`, ctx.usage);
+  /** @type {Record<string, unknown>} */
+  const body = { confirm };
+  if (env !== undefined) body.environment = env;
+  const createdBefore = isoTime(ctx, "created-before");
+  if (createdBefore !== undefined) body.createdBefore = createdBefore;
+  const labelPrefix = str(ctx, "label-prefix");
+  if (labelPrefix !== undefined) body.labelPrefix = labelPrefix;
+  const result = await call(ctx, "POST", ["orgs", org, "keys", "revoke-all"], body);
+  if (ctx.values.json) return printJson(ctx, result);
+  const counts = expectObject(result, "the response");
+  ctx.io.out(`revoked ${printable(counts.revoked)} keys of org ${printable(org)}; ${printable(counts.alreadyRevoked)} were already revoked\n`);
 }
 
 /** @param {Context} ctx */

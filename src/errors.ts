@@ -67,6 +67,8 @@ export interface KeywardErrorOptions {
   bearerError?: "invalid_request" | "invalid_token" | "insufficient_scope";
   /** Machine-readable detail for admin API validation errors (the field at fault). */
   field?: string;
+  /** What was done before a failure part-way (counts), so the caller knows what a repeat will complete. */
+  detail?: Record<string, unknown>;
 }
 
 export class KeywardError extends Error {

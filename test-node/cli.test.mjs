@@ -364,6 +364,35 @@ describe("keyward keys", () => {
     expect(now.stdout).toMatch(/^revoked\s+2026-07-04 09:00:00Z$/m);
   });
 
+  it("keys revoke-all POSTs confirm and the filters, prints the counts, and refuses a wrong --confirm locally", async () => {
+    routes["POST /_keyward/v1/orgs/acme/keys/revoke-all"] = { status: 200, body: { revoked: 3, alreadyRevoked: 1 } };
+    const ok = await run(
+      ["keys", "revoke-all", "--org", "acme", "--confirm", "acme", "--env", "live", "--created-before", "2026-08-01T00:00:00Z", "--label-prefix", "ci-"],
+      admin(),
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toBe("revoked 3 keys of org acme; 1 were already revoked\n");
+    expect(JSON.parse(requests[0].body)).toEqual({ confirm: "acme", environment: "live", createdBefore: "2026-08-01T00:00:00.000Z", labelPrefix: "ci-" });
+    const wrong = await run(["keys", "revoke-all", "--org", "acme", "--confirm", "acme2"], admin());
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--confirm must repeat the org id/);
+    expect(requests).toHaveLength(1);
+  });
+
+  it("keys revoke-all exits 1 and says to repeat when Keyward stopped part-way", async () => {
+    routes["POST /_keyward/v1/orgs/acme/keys/revoke-all"] = {
+      status: 503,
+      body: {
+        code: "AUTH_BACKEND_UNAVAILABLE",
+        message: "Part-way: 5 of 5 keys are already refused at their guards. Repeat this call to complete it.",
+        requestId: "r",
+      },
+    };
+    const result = await run(["keys", "revoke-all", "--org", "acme", "--confirm", "acme"], admin());
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/Repeat this call/);
+  });
+
   it("does not let server text drive the terminal", async () => {
     routes["GET /_keyward/v1/orgs/acme/keys"] = { status: 200, body: { keys: [keyView({ label: "evil\u001b[2J\u001b]0;pwned\u0007" })] } };
     const result = await run(["keys", "list", "--org", "acme"], admin());

@@ -17,7 +17,7 @@ import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdm
 import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
-import { createKeyBody, creditsBody, emptyBody, keyListQuery, rateLimitBody, readBody, readQuery, revokeBody } from "./schemas";
+import { createKeyBody, creditsBody, emptyBody, keyListQuery, rateLimitBody, readBody, readQuery, revokeAllBody, revokeBody } from "./schemas";
 
 export interface AdminApiOptions {
   config: Config;
@@ -189,6 +189,44 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return c.json(view(k, options.now(), await liveStatus(k)));
   });
 
+  /** Every key of the org (of one environment), page by page: the kill switch must see them all. */
+  async function everyKey(org: string, environment: "live" | "test" | null): Promise<LedgerKey[]> {
+    const keys: LedgerKey[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { keys: LedgerKey[]; nextCursor: string | null } = await ledger.listKeyPage(org, {
+        limit: 1000,
+        cursor,
+        status: null,
+        environment,
+        sort: "created",
+        now: options.now(),
+      });
+      keys.push(...page.keys);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return keys;
+  }
+
+  // The org kill switch: every matching key, guards first. The org id typed
+  // again in `confirm` guards against a slip of the wrong org or a replayed form.
+  app.post("/orgs/:org/keys/revoke-all", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOrgAdminOrOperator(await actor(c), org);
+    const body = await readBody(c.req.raw, revokeAllBody);
+    if (body.confirm !== org) {
+      throw new KeywardError("INVALID_REQUEST", "confirm: must be the org id exactly, typed again; nothing was revoked", { field: "confirm" });
+    }
+    const createdBefore = body.createdBefore === undefined ? null : Date.parse(body.createdBefore);
+    const matching = (await everyKey(org, body.environment ?? null)).filter(
+      (k) => (createdBefore === null || k.createdAt < createdBefore) && (body.labelPrefix === undefined || k.label.startsWith(body.labelPrefix)),
+    );
+    const filters = { environment: body.environment ?? null, createdBefore: body.createdBefore ?? null, labelPrefix: body.labelPrefix ?? null };
+    const result = await revoker.revokeMany(org, matching, { now: options.now(), actor: by, requestId: c.get("requestId"), detail: { killSwitch: filters } });
+    options.log.info("keys_revoked_all", { requestId: c.get("requestId"), org, by, ...result });
+    return c.json(result);
+  });
+
   app.post("/orgs/:org/keys/:id/revoke", async (c) => {
     const org = orgOf(c.req.param("org"));
     const by = requireOrgAdmin(await actor(c), org);
@@ -292,6 +330,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   const allowed: [string, string][] = [
     ["/orgs/:org/keys", "GET, POST"],
     ["/orgs/:org/keys/:id", "GET"],
+    ["/orgs/:org/keys/revoke-all", "POST"],
     ["/orgs/:org/keys/:id/revoke", "POST"],
     ["/orgs/:org/keys/:id/rate-limit", "PUT"],
     ["/orgs/:org/keys/:id/disable", "POST"],

@@ -1,3 +1,4 @@
+import { settleBounded } from "../bounded";
 import { KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import type { LedgerClient } from "../ledger/ledger-client";
@@ -27,11 +28,28 @@ export interface RevokeInput {
   also?: { change: KeyChange; events: AuditEvent[] };
 }
 
+export interface RevokeManyInput {
+  now: number;
+  actor: string;
+  requestId: string;
+  detail?: Record<string, unknown>;
+}
+
+/** How many guard RPCs and KV writes the kill switch keeps in flight at once. */
+export const REVOKE_CONCURRENCY = 16;
+
 export interface KeyRevoker {
   /** Revokes one key: guard, then ledger, then KV. Answers the key as the ledger now holds it. */
   revoke(input: RevokeInput): Promise<LedgerKey>;
   /** Writes the key's record to KV if the ledger says KV is behind, and notes it; a failure is a 503 that says `partial`. */
   syncKv(org: string, key: LedgerKey, partial: string): Promise<void>;
+  /**
+   * Revokes many keys of one org now (the kill switch): every guard first, with
+   * bounded concurrency, then the ledger in one transaction, then KV. Answers the
+   * counts; a failure part-way is a 503 whose `detail` says what was done, and
+   * the same call repeated completes the rest.
+   */
+  revokeMany(org: string, keys: LedgerKey[], input: RevokeManyInput): Promise<{ revoked: number; alreadyRevoked: number }>;
 }
 
 /**
@@ -85,5 +103,69 @@ export function keyRevoker(options: KeyRevokerOptions): KeyRevoker {
     return k;
   }
 
-  return { revoke, syncKv };
+  async function revokeMany(org: string, all: LedgerKey[], input: RevokeManyInput): Promise<{ revoked: number; alreadyRevoked: number }> {
+    const { now } = input;
+    const inForce = (k: LedgerKey) => k.revokedAt !== null || (k.revokeAt !== null && k.revokeAt <= now);
+    const pending = all.filter((k) => !inForce(k));
+    const already = all.filter(inForce);
+
+    // 1. Enforcement: once a guard has it, that key's next request is refused.
+    const guarded = await settleBounded(pending, REVOKE_CONCURRENCY, (k) => options.guards.revoke({ ...settingsOfLedger(k), version: k.version + 1 }, null));
+    const atGuard = pending.filter((_, i) => guarded[i]?.status === "fulfilled");
+
+    // 2. Book of record and audit: one RPC, one transaction.
+    let recorded: LedgerKey[] = [];
+    let ledgerFailed = false;
+    if (atGuard.length > 0) {
+      try {
+        recorded = await options.ledger.updateKeys(
+          org,
+          atGuard.map((k) => ({
+            id: k.id,
+            change: { revokedAt: now, revokeAt: null, version: k.version + 1 },
+            events: [{ at: now, actor: input.actor, action: "key.revoked", keyId: k.id, requestId: input.requestId, detail: input.detail ?? {} }],
+          })),
+        );
+      } catch {
+        ledgerFailed = true;
+      }
+    }
+
+    // 3. Edge index: the keys just recorded, and earlier ones whose KV write is
+    // still behind (what a repeat after a failure part-way has left to do).
+    const behind = [...recorded, ...already.filter((k) => k.revokedAt !== null && k.kvVersion < k.version)];
+    const written = await settleBounded(behind, REVOKE_CONCURRENCY, (k) => options.keys.put(k.hash, recordOfLedger(k, org)));
+    const synced = behind.filter((_, i) => written[i]?.status === "fulfilled");
+    if (synced.length > 0) {
+      // Losing this note only means a repeat writes those records to KV again.
+      await options.ledger
+        .markSyncedMany(
+          org,
+          synced.map((k) => ({ id: k.id, version: k.version })),
+        )
+        .catch(() => {});
+    }
+
+    const result = { revoked: recorded.length, alreadyRevoked: already.length };
+    const notAtGuard = pending.length - atGuard.length;
+    const kvPending = behind.length - synced.length;
+    if (notAtGuard > 0 || ledgerFailed || kvPending > 0) {
+      options.log.error("revoke_all_partial", { org, ...result, refusedAtGuard: atGuard.length, notAtGuard, ledgerFailed, kvPending });
+      throw new KeywardError(
+        "AUTH_BACKEND_UNAVAILABLE",
+        `Part-way: ${atGuard.length} of ${pending.length} keys are already refused at their guards` +
+          (notAtGuard > 0 ? `, ${notAtGuard} are not yet revoked` : "") +
+          (ledgerFailed ? ", the ledger was not updated" : "") +
+          (kvPending > 0 ? `, ${kvPending} edge index (KV) records are behind` : "") +
+          ". Repeat this call to complete it.",
+        {
+          headers: { "Retry-After": "1" },
+          detail: { ...result, refusedAtGuard: atGuard.length, notYetRevoked: notAtGuard, ledgerUpdated: !ledgerFailed, kvPending },
+        },
+      );
+    }
+    return result;
+  }
+
+  return { revoke, syncKv, revokeMany };
 }

@@ -1,5 +1,19 @@
 import * as z from "zod";
-import { auditList, createdKey, createKeyBody, creditsBody, emptyBody, errorBody, keyList, keyListQuery, keyView, rateLimitBody, revokeBody } from "./schemas";
+import {
+  auditList,
+  createdKey,
+  createKeyBody,
+  creditsBody,
+  emptyBody,
+  errorBody,
+  keyList,
+  keyListQuery,
+  keyView,
+  rateLimitBody,
+  revokeAllBody,
+  revokeAllResult,
+  revokeBody,
+} from "./schemas";
 
 const schema = (s: z.ZodType, io: "input" | "output" = "output") => {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io, unrepresentable: "any" }) as Record<string, unknown>;
@@ -47,6 +61,15 @@ export function openApiDocument(): Record<string, unknown> {
       "/orgs/{org}/keys/{id}": {
         parameters: [orgParam, idParam],
         get: { summary: "One key (org admin)", responses: { "200": { description: "the key", ...json(keyView) }, ...errors(401, 403, 404, 503) } },
+      },
+      "/orgs/{org}/keys/revoke-all": {
+        parameters: [orgParam],
+        post: {
+          summary:
+            "Org kill switch (org admin or operator): revoke every matching key now, guards first. confirm must repeat the org id. A failure part-way is 503 with detail; repeating completes it",
+          requestBody: { required: true, ...json(revokeAllBody, "input") },
+          responses: { "200": { description: "counts", ...json(revokeAllResult) }, ...errors(400, 401, 403, 404, 503) },
+        },
       },
       "/orgs/{org}/keys/{id}/revoke": {
         parameters: [orgParam, idParam],

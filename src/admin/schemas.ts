@@ -72,6 +72,15 @@ export const createKeyBody = z.strictObject({
   credits: creditsInput.optional(),
 });
 
+export const revokeAllBody = z.strictObject({
+  confirm: z.string().max(128).describe("the org id, typed again: the call revokes every matching key"),
+  environment: z.enum(["live", "test"]).optional().describe("only keys of this environment"),
+  createdBefore: isoTime.optional().describe("only keys created before this time"),
+  labelPrefix: z.string().min(1).max(100).optional().describe("only keys whose label starts with this"),
+});
+
+export const revokeAllResult = z.object({ revoked: z.number().int(), alreadyRevoked: z.number().int() });
+
 export const revokeBody = z.strictObject({
   at: isoTime.optional().describe("revoke later, for a rotation grace period; default now"),
 });

@@ -20,6 +20,8 @@ export interface LedgerClient {
   listKeyPage(org: string, query: KeyPageQuery): Promise<{ keys: ListedKey[]; nextCursor: string | null }>;
   updateKey(org: string, id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): Promise<ListedKey | null>;
   markSynced(org: string, id: string, version: number): Promise<void>;
+  updateKeys(org: string, updates: { id: string; change: KeyChange; events: AuditEvent[] }[]): Promise<ListedKey[]>;
+  markSyncedMany(org: string, entries: { id: string; version: number }[]): Promise<void>;
   record(org: string, event: AuditEvent): Promise<void>;
   audit(org: string): Promise<AuditEvent[]>;
   anomalies(org: string, status: AnomalyStatus): Promise<Anomaly[]>;
@@ -74,6 +76,9 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
       call(org, "listKeyPage", true, async (stub): Promise<{ keys: ListedKey[]; nextCursor: string | null }> => await stub.listKeyPage(query)),
     updateKey: (org, id, change, event) =>
       call(org, "updateKey", event === null, async (stub): Promise<ListedKey | null> => await stub.updateKey(id, change, event)),
+    // Not retried: it appends audit entries, and a lost reply could record them twice.
+    updateKeys: (org, updates) => call(org, "updateKeys", false, async (stub): Promise<ListedKey[]> => await stub.updateKeys(updates)),
+    markSyncedMany: (org, entries) => call(org, "markSyncedMany", true, async (stub) => void (await stub.markSyncedMany(entries))),
     markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
     record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),
     audit: (org) => call(org, "audit", true, async (stub): Promise<AuditEvent[]> => await stub.audit()),

@@ -238,27 +238,50 @@ export class OrgLedger extends DurableObject<unknown> {
 
   /** Writes a changed key and its audit events together. Only changed fields are passed. */
   updateKey(id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): ListedKey | null {
+    return this.ctx.storage.transactionSync(() => this.applyChange(id, change, event === null ? [] : Array.isArray(event) ? event : [event]));
+  }
+
+  /** One key's change and its audit events; the caller holds the transaction. */
+  private applyChange(id: string, change: KeyChange, events: AuditEvent[]): ListedKey | null {
     const current = this.getKey(id);
     if (!current) return null;
     const next = { ...current, ...change };
-    this.ctx.storage.transactionSync(() => {
-      this.ctx.storage.sql.exec(
-        "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ? WHERE id = ?",
-        next.revokedAt,
-        next.revokeAt,
-        next.disabledAt,
-        next.credits === null ? null : JSON.stringify(next.credits),
-        next.limit,
-        next.windowSeconds,
-        next.version,
-        next.leak?.at ?? null,
-        next.leak?.url ?? null,
-        next.leak?.source ?? null,
-        id,
-      );
-      for (const e of event === null ? [] : Array.isArray(event) ? event : [event]) this.record(e);
-    });
+    this.ctx.storage.sql.exec(
+      "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ? WHERE id = ?",
+      next.revokedAt,
+      next.revokeAt,
+      next.disabledAt,
+      next.credits === null ? null : JSON.stringify(next.credits),
+      next.limit,
+      next.windowSeconds,
+      next.version,
+      next.leak?.at ?? null,
+      next.leak?.url ?? null,
+      next.leak?.source ?? null,
+      id,
+    );
+    for (const e of events) this.record(e);
     return next;
+  }
+
+  /**
+   * Several key changes, each with its audit events, in one transaction and one
+   * RPC (the org kill switch). Unknown ids are skipped. Answers the changed keys.
+   */
+  updateKeys(updates: { id: string; change: KeyChange; events: AuditEvent[] }[]): ListedKey[] {
+    return this.ctx.storage.transactionSync(() =>
+      updates.flatMap((u) => {
+        const next = this.applyChange(u.id, u.change, u.events);
+        return next === null ? [] : [next];
+      }),
+    );
+  }
+
+  /** markSynced for many keys in one RPC. */
+  markSyncedMany(entries: { id: string; version: number }[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const e of entries) this.ctx.storage.sql.exec("UPDATE keys SET kv_version = MAX(kv_version, ?) WHERE id = ?", e.version, e.id);
+    });
   }
 
   /** Notes that KV now holds `version` of the key's record. */

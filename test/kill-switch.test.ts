@@ -1,0 +1,155 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { settleBounded } from "../src/bounded";
+import { hashKey } from "../src/keys/key-format";
+import { kvKeyFor } from "../src/lookup/key-record";
+import { type HarnessOptions, harness } from "./support/harness";
+import { devToken } from "./support/tokens";
+
+const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
+type Created = { id: string; key: string; label: string };
+
+/** KV whose writes start failing once `puts.failAfter` more have succeeded (null: never). */
+function faultyKv() {
+  const puts = { failAfter: null as number | null };
+  const kv = {
+    get: (...args: unknown[]) => (env.KEYS.get as (...a: unknown[]) => unknown)(...args),
+    put: async (...args: unknown[]) => {
+      if (puts.failAfter !== null) {
+        if (puts.failAfter <= 0) throw new Error("injected KV write failure");
+        puts.failAfter--;
+      }
+      return (env.KEYS.put as (...a: unknown[]) => unknown)(...args);
+    },
+  } as unknown as KVNamespace;
+  return { kv, puts };
+}
+
+async function setup(options: HarnessOptions = {}) {
+  const h = harness(options);
+  const org = ORG();
+  const admin = async (o = org, role = "org:admin") => ({ authorization: `Bearer ${await devToken({ org: o, role })}`, "content-type": "application/json" });
+  const create = async (body: Record<string, unknown> = {}) => {
+    const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await admin(), body: JSON.stringify({ label: "ci", ...body }) });
+    expect(res.status).toBe(201);
+    return (await res.json()) as Created;
+  };
+  const revokeAll = async (body: unknown, headers?: Record<string, string>) =>
+    h.send(`/_keyward/v1/orgs/${org}/keys/revoke-all`, { method: "POST", headers: headers ?? (await admin()), body: JSON.stringify(body) });
+  const statuses = async () =>
+    ((await (await h.send(`/_keyward/v1/orgs/${org}/keys`, { headers: await admin() })).json()) as { keys: { id: string; status: string }[] }).keys;
+  return { h, org, admin, create, revokeAll, statuses };
+}
+
+describe("org kill switch (THREATS 61)", () => {
+  it.each([
+    ["a missing confirm", {}],
+    ["a wrong confirm", { confirm: "org_other" }],
+    ["a confirm with different case", null],
+  ])("refuses %s with 400 INVALID_REQUEST and changes nothing", async (_name, body) => {
+    const s = await setup();
+    const { key } = await s.create();
+    const res = await s.revokeAll(body ?? { confirm: s.org.toUpperCase() });
+    expect(res.status).toBe(400);
+    expect((await res.json()) as { code: string; field: string }).toMatchObject({ code: "INVALID_REQUEST", field: "confirm" });
+    expect((await s.h.call(key)).status).toBe(200);
+    expect(s.h.calls.guard.filter((m) => m === "revoke")).toEqual([]);
+  });
+
+  it("refuses a member (403) and another org's admin (404), and changes nothing", async () => {
+    const s = await setup();
+    const { key } = await s.create();
+    const member = await s.revokeAll({ confirm: s.org }, await s.admin(s.org, "org:member"));
+    expect(member.status).toBe(403);
+    const other = await s.revokeAll({ confirm: s.org }, await s.admin("org_elsewhere"));
+    expect(other.status).toBe(404);
+    expect((await s.h.call(key)).status).toBe(200);
+    expect(s.h.calls.guard.filter((m) => m === "revoke")).toEqual([]);
+  });
+
+  it("lets the operator use it", async () => {
+    const s = await setup();
+    const { key } = await s.create();
+    const res = await s.revokeAll({ confirm: s.org }, { authorization: `Bearer ${env.KEYWARD_OPERATOR_TOKEN}`, "content-type": "application/json" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ revoked: 1, alreadyRevoked: 0 });
+    expect((await s.h.call(key)).status).toBe(403);
+  });
+
+  it("revokes only the keys matching environment, createdBefore and labelPrefix", async () => {
+    let now = Date.now();
+    const s = await setup({ now: () => now });
+    const old = await s.create({ label: "ci-old" });
+    now += 60_000;
+    const cut = new Date(now).toISOString();
+    now += 60_000;
+    const ciLive = await s.create({ label: "ci-new" });
+    const ciTest = await s.create({ label: "ci-new", environment: "test" });
+    const web = await s.create({ label: "web" });
+    const byLabel = await s.revokeAll({ confirm: s.org, labelPrefix: "ci-", environment: "live", createdBefore: new Date(now + 1).toISOString() });
+    expect(await byLabel.json()).toEqual({ revoked: 2, alreadyRevoked: 0 });
+    const statusOf = async (k: Created) => (await s.h.call(k.key)).status;
+    expect([await statusOf(old), await statusOf(ciLive), await statusOf(ciTest), await statusOf(web)]).toEqual([403, 403, 200, 200]);
+    const before = await s.revokeAll({ confirm: s.org, createdBefore: cut });
+    expect(await before.json()).toEqual({ revoked: 0, alreadyRevoked: 1 });
+  });
+
+  it("revokes 500 keys in one call; each is refused on its next request; a repeat finds them all revoked", async () => {
+    const s = await setup();
+    const created = (await settleBounded(Array.from({ length: 500 }), 10, () => s.create())).map((r) => (r as PromiseFulfilledResult<Created>).value);
+    const started = Date.now();
+    const res = await s.revokeAll({ confirm: s.org });
+    const tookMs = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ revoked: 500, alreadyRevoked: 0 });
+    console.log(`kill switch: 500 keys revoked in ${tookMs} ms`);
+    expect(s.h.calls.guard.filter((m) => m === "revoke")).toHaveLength(500);
+    const next = await settleBounded(created, 16, async (k) => (await s.h.call(k.key)).status);
+    expect(next.map((r) => (r as PromiseFulfilledResult<number>).value)).toEqual(Array(500).fill(403));
+    expect(s.h.calls.origin).toHaveLength(0);
+    expect((await s.statuses()).every((k) => k.status === "revoked")).toBe(true);
+    const again = await s.revokeAll({ confirm: s.org });
+    expect(await again.json()).toEqual({ revoked: 0, alreadyRevoked: 500 });
+    // 500 fresh Durable Objects on a shared, loaded test machine: slow locally, hence the long timeout.
+  }, 180_000);
+
+  it("with KV failing part-way: answers 503 with what was done, every key is already refused at its guard, and a repeat completes the rest", async () => {
+    const { kv, puts } = faultyKv();
+    const s = await setup({ kv, vars: { CACHE_TTL_SECONDS: "0" } });
+    const created = (await settleBounded(Array.from({ length: 120 }), 10, () => s.create())).map((r) => (r as PromiseFulfilledResult<Created>).value);
+    puts.failAfter = 40;
+    const res = await s.revokeAll({ confirm: s.org });
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { code: string; detail: Record<string, unknown> };
+    expect(body.code).toBe("AUTH_BACKEND_UNAVAILABLE");
+    expect(body.detail).toEqual({ revoked: 120, alreadyRevoked: 0, refusedAtGuard: 120, notYetRevoked: 0, ledgerUpdated: true, kvPending: 80 });
+
+    // KV still says active for 80 of them; the guard refuses every one regardless.
+    const records = await Promise.all(
+      created.map(async (k) => JSON.parse((await env.KEYS.get(kvKeyFor(await hashKey(k.key)))) as string) as { status: string }),
+    );
+    expect(records.filter((r) => r.status === "active")).toHaveLength(80);
+    const next = await settleBounded(created, 16, async (k) => (await s.h.call(k.key)).status);
+    expect(next.map((r) => (r as PromiseFulfilledResult<number>).value)).toEqual(Array(120).fill(403));
+    expect(s.h.calls.origin).toHaveLength(0);
+
+    puts.failAfter = null;
+    const repeat = await s.revokeAll({ confirm: s.org });
+    expect(repeat.status).toBe(200);
+    expect(await repeat.json()).toEqual({ revoked: 0, alreadyRevoked: 120 });
+    const after = await Promise.all(created.map(async (k) => JSON.parse((await env.KEYS.get(kvKeyFor(await hashKey(k.key)))) as string) as { status: string }));
+    expect(after.every((r) => r.status === "revoked")).toBe(true);
+  }, 120_000);
+
+  it("with a guard failing part-way: the keys it could not reach stay unrevoked in the record, and a repeat revokes them", async () => {
+    const s = await setup();
+    const created = await Promise.all([s.create(), s.create(), s.create()]);
+    s.h.faults.push({ overloaded: true });
+    const res = await s.revokeAll({ confirm: s.org });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { detail: Record<string, unknown> }).detail).toMatchObject({ revoked: 2, refusedAtGuard: 2, notYetRevoked: 1 });
+    const repeat = await s.revokeAll({ confirm: s.org });
+    expect(await repeat.json()).toEqual({ revoked: 1, alreadyRevoked: 2 });
+    for (const k of created) expect((await s.h.call(k.key)).status).toBe(403);
+  });
+});
