@@ -6,6 +6,7 @@ import type { KeySettings } from "./guard/guard-types";
 import { quotaHeaders, rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
 import type { ContextSigner } from "./identity/context-token";
 import { encodeHeaderValue } from "./identity/identity-headers";
+import { type KeyMeta, metaHeader } from "./identity/key-meta";
 import { hashKey, type ParsedKey } from "./keys/key-format";
 import type { Logger } from "./log";
 import type { KeyIndex } from "./lookup/key-index";
@@ -206,6 +207,9 @@ export function gateway(options: GatewayOptions) {
     if (grant.user !== null && grant.permissions !== null) identity["x-keyward-permissions"] = grant.permissions.join(" ");
     const creditsRemaining = verdict.credits?.remaining ?? null;
     if (creditsRemaining !== null) identity["x-keyward-credits-remaining"] = String(creditsRemaining);
+    // The guard's meta when our record is older than its state (a PATCH not yet in KV or this isolate's cache).
+    const meta = verdict.metaJson !== undefined ? (JSON.parse(verdict.metaJson) as KeyMeta | null) : (record.meta ?? null);
+    if (meta !== null) identity["x-keyward-meta"] = metaHeader(meta);
 
     const origin = origins[record.environment];
     const target = originTarget(origin.base, url);
@@ -220,6 +224,7 @@ export function gateway(options: GatewayOptions) {
       user: grant.user,
       permissions: grant.user !== null ? grant.permissions : null,
       creditsRemaining,
+      meta,
     });
 
     const response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {

@@ -109,6 +109,7 @@ function ledgerKey(i: number, overrides: Partial<LedgerKey> = {}): LedgerKey {
     kvVersion: 1,
     allowedIps: null,
     credits: null,
+    meta: null,
     leak: null,
     ...overrides,
   };

@@ -17,7 +17,7 @@ import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdm
 import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
-import { createKeyBody, creditsBody, emptyBody, keyListQuery, rateLimitBody, readBody, readQuery, revokeAllBody, revokeBody } from "./schemas";
+import { createKeyBody, creditsBody, emptyBody, keyListQuery, patchKeyBody, rateLimitBody, readBody, readQuery, revokeAllBody, revokeBody } from "./schemas";
 
 export interface AdminApiOptions {
   config: Config;
@@ -134,6 +134,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
                 : null,
               refilledAt: now,
             },
+      meta: body.meta ?? null,
       limit: options.config.defaultLimit,
       windowSeconds: options.config.defaultWindowSeconds,
       version: 1,
@@ -288,6 +289,22 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     });
   }
 
+  // Metadata: guard first, so that a gateway whose record is older learns the new
+  // meta from the guard on the very next request; then the ledger, then KV.
+  app.patch("/orgs/:org/keys/:id", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOrgAdmin(await actor(c), org);
+    const body = await readBody(c.req.raw, patchKeyBody);
+    let k = await findKey(org, c.req.param("id"));
+    const now = options.now();
+    const version = k.version + 1;
+    await options.guards.setMeta({ ...settingsOfLedger(k), version }, body.meta);
+    const event = { at: now, actor: by, action: "key.meta_changed" as const, keyId: k.id, requestId: c.get("requestId"), detail: { meta: body.meta } };
+    k = (await ledger.updateKey(org, k.id, { meta: body.meta, version }, event)) ?? k;
+    await revoker.syncKv(org, k, "The new metadata already reaches the origin.");
+    return c.json(view(k, now, await liveStatus(k)));
+  });
+
   // Credits: the guard applies the change in order with the key's traffic (so
   // nothing is lost or counted twice) and answers the new balance; the ledger
   // and KV then take it as their snapshot. Each call is one change: a retry after
@@ -329,7 +346,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // A known path with another method: 405 with Allow, and nothing changes.
   const allowed: [string, string][] = [
     ["/orgs/:org/keys", "GET, POST"],
-    ["/orgs/:org/keys/:id", "GET"],
+    ["/orgs/:org/keys/:id", "GET, PATCH"],
     ["/orgs/:org/keys/revoke-all", "POST"],
     ["/orgs/:org/keys/:id/revoke", "POST"],
     ["/orgs/:org/keys/:id/rate-limit", "PUT"],

@@ -33,6 +33,7 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
     revokeAt: k.revokeAt,
     disabled: k.disabledAt !== null,
     ...(k.credits !== null ? { credits: k.credits } : {}),
+    ...(k.meta !== null ? { meta: k.meta } : {}),
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     version: k.version,
     createdAt: k.createdAt,
@@ -40,10 +41,6 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
   };
 }
 
-/**
- * What admins see of a key. `guard` is the key guard's answer when it gave one:
- * it holds the live balance (the ledger only knows it as of the last admin change).
- */
 /**
  * What admins see of a key. `guard` (one key's live status) gives the live
  * balance and last use; without it (listings) both come from the ledger, last
@@ -82,6 +79,7 @@ export function view(k: LedgerKey & { lastUsedAt?: number | null }, now: number,
             refill: credits.refill,
             nextRefillAt: iso(credits.nextRefillAt),
           },
+    meta: k.meta,
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     allowedIps: k.allowedIps,
     leaked: k.leak === null ? null : { at: iso(k.leak.at) as string, url: k.leak.url, source: k.leak.source },

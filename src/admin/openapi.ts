@@ -9,6 +9,7 @@ import {
   keyList,
   keyListQuery,
   keyView,
+  patchKeyBody,
   rateLimitBody,
   revokeAllBody,
   revokeAllResult,
@@ -61,6 +62,11 @@ export function openApiDocument(): Record<string, unknown> {
       "/orgs/{org}/keys/{id}": {
         parameters: [orgParam, idParam],
         get: { summary: "One key (org admin)", responses: { "200": { description: "the key", ...json(keyView) }, ...errors(401, 403, 404, 503) } },
+        patch: {
+          summary: "Replace a key's metadata (org admin); the origin sees it from the next request; never put secrets in it",
+          requestBody: { required: true, ...json(patchKeyBody, "input") },
+          responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
+        },
       },
       "/orgs/{org}/keys/revoke-all": {
         parameters: [orgParam],

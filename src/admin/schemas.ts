@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { KeywardError } from "../errors";
 import { UNSAFE_TEXT } from "../identity/identity-headers";
+import { META_MAX_BYTES, metaBytes } from "../identity/key-meta";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
 import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
 
@@ -42,6 +43,14 @@ export const creditsBody = z
   })
   .refine((b) => b.operation === "set" || b.value !== undefined, { message: "is required for increment and decrement", path: ["value"] });
 
+/** Key metadata: a JSON object of at most 1 KiB (src/identity/key-meta.ts). Never a place for secrets. */
+export const metaInput = z
+  .record(z.string(), z.json(), { error: `must be a JSON object of at most ${META_MAX_BYTES} bytes` })
+  .refine((m) => metaBytes(m) <= META_MAX_BYTES, `must be at most ${META_MAX_BYTES} bytes as JSON`)
+  .describe("sent to the origin with every request (context token `meta` claim, X-Keyward-Meta); shown to admins; never put secrets here");
+
+export const patchKeyBody = z.strictObject({ meta: metaInput.nullable().describe("replaces the key's metadata; null removes it") });
+
 export const createKeyBody = z.strictObject({
   // Labels are shown in terminals, logs and the console: a control character (NUL,
   // ESC sequences, CR/LF) or a bidi override (U+202E) could forge or reorder what
@@ -70,6 +79,7 @@ export const createKeyBody = z.strictObject({
     .optional()
     .describe("client addresses (CF-Connecting-IP) the key may be used from; default: any. Fixed for the key's life: a new list means a rotated key"),
   credits: creditsInput.optional(),
+  meta: metaInput.optional(),
 });
 
 export const revokeAllBody = z.strictObject({
@@ -109,6 +119,7 @@ export const keyView = z.object({
   disabledAt: isoTime.nullable().describe("when an admin suspended the key (status disabled); null while enabled"),
   rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
   allowedIps: z.array(z.string()).nullable().describe("normalised CIDRs; null: any address"),
+  meta: z.record(z.string(), z.unknown()).nullable().describe("admin-set metadata sent to the origin; null: none"),
   credits: z
     .object({
       remaining: z.number().int().describe("the live balance, after any refill due"),

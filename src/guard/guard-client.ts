@@ -1,4 +1,5 @@
 import { backendUnavailable, KeywardError } from "../errors";
+import type { KeyMeta } from "../identity/key-meta";
 import type { Logger } from "../log";
 import { type RequestDeadlines, TimeoutError, withTimeout } from "../timeout";
 import type { Granularity } from "../usage/usage-book";
@@ -20,6 +21,7 @@ export interface GuardClient {
   setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
   setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
   adjustCredits(settings: KeySettings, change: CreditOperation): Promise<CreditsResult>;
+  setMeta(settings: KeySettings, meta: KeyMeta | null): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
@@ -69,6 +71,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
       call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),
     setDisabled: (settings, disabled) => call(settings.keyId, "setDisabled", (stub) => stub.setDisabled({ settings, disabled }) as Promise<GuardStatus>),
     adjustCredits: (settings, change) => call(settings.keyId, "adjustCredits", (stub) => stub.adjustCredits({ settings, change }) as Promise<CreditsResult>),
+    setMeta: (settings, meta) => call(settings.keyId, "setMeta", (stub) => stub.setMeta({ settings, meta }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),

@@ -58,7 +58,16 @@ export interface RateState {
 }
 
 export type GuardVerdict =
-  | ({ kind: "admitted" } & RateState)
+  | ({
+      kind: "admitted";
+      /**
+       * Present only when the caller's record is older than the guard's state and
+       * an admin has set meta here: the current meta as JSON ("null" once removed),
+       * so that a change is seen on the next request rather than after KV and
+       * isolate caches catch up. (JSON text: RPC types cannot carry `unknown`.)
+       */
+      metaJson?: string;
+    } & RateState)
   | ({ kind: "usable" } & RateState)
   | { kind: "revoked" }
   | { kind: "expired" }

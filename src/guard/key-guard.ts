@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { KeyMeta } from "../identity/key-meta";
 import type { OrgLedger } from "../ledger/org-ledger";
 import { addColumn } from "../storage/add-column";
 import { withTimeout } from "../timeout";
@@ -50,6 +51,12 @@ interface State {
   disabled: boolean;
   /** The balance (null: unlimited). Decided here with the window, in the same step. */
   credits: Credits | null;
+  /**
+   * The key's metadata as last set through this guard (undefined: never set
+   * here, so the caller's record has it right). Handed back to callers whose
+   * record is older than this state, so a change shows on the next request.
+   */
+  meta?: KeyMeta | null;
 }
 
 /** What a credits change answers: the new state, or why it could not apply. */
@@ -127,6 +134,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     addColumn(sql, "guard_state", "disabled", "INTEGER NOT NULL DEFAULT 0");
     // NULL: unlimited. JSON of Credits otherwise.
     addColumn(sql, "guard_state", "credits", "TEXT");
+    // NULL: never set here; otherwise JSON (an object, or null once cleared).
+    addColumn(sql, "guard_state", "meta", "TEXT");
     // A pool of rows reused once their batch has left the window, so that a flush
     // writes exactly one row (an update, or an insert while the pool grows).
     sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
@@ -155,6 +164,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
         expiresAt: row.expires_at === null ? null : Number(row.expires_at),
         disabled: row.disabled === 1,
         credits: row.credits === null || row.credits === undefined ? null : (JSON.parse(String(row.credits)) as Credits),
+        ...(row.meta === null || row.meta === undefined ? {} : { meta: JSON.parse(String(row.meta)) as KeyMeta | null }),
       };
     }
     // The window length may only be learnt with the first request (the state row is
@@ -184,6 +194,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const now = Date.now();
     const state = this.adopt(input.settings, now);
     const verdict = this.decide(state, input.consume, input.cost ?? 1, now);
+    // A caller with an older record gets the current meta (see State.meta).
+    if (verdict.kind === "admitted" && state.meta !== undefined && input.settings.version < state.version) verdict.metaJson = JSON.stringify(state.meta);
     if (this.counting) {
       const outcome = outcomeOf(verdict, input.refusal);
       if (outcome) this.count(now, outcome, input);
@@ -328,6 +340,15 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     state.version = Math.max(state.version, input.settings.version);
     this.writeState();
     return { ok: true, status: this.snapshot() };
+  }
+
+  /** Replaces the key's metadata; written before this returns, handed to stale callers from the next request. */
+  setMeta(input: { settings: KeySettings; meta: KeyMeta | null }): GuardStatus {
+    const state = this.adopt(input.settings, Date.now());
+    state.meta = input.meta;
+    state.version = Math.max(state.version, input.settings.version);
+    this.writeState();
+    return this.snapshot();
   }
 
   /** The key's security state as the guard holds it, for the admin API. */
@@ -503,8 +524,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const s = this.state;
     if (!s) return;
     this.counters.rowsWritten += this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.keyId,
       s.version,
       s.revoked ? 1 : 0,
@@ -515,6 +536,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
       s.expiresAt,
       s.disabled ? 1 : 0,
       s.credits === null ? null : JSON.stringify(s.credits),
+      s.meta === undefined ? null : JSON.stringify(s.meta),
     ).rowsWritten;
     this.creditsDirty = false;
     this.unwrittenSpend = 0;

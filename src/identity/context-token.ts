@@ -20,6 +20,8 @@ export interface ContextClaims {
   permissions: string[] | null;
   /** The key's credits left after this request; null for a key without credits. */
   creditsRemaining: number | null;
+  /** The key's metadata; null for a key without. */
+  meta: Record<string, unknown> | null;
 }
 
 export interface ContextSignerOptions {
@@ -86,6 +88,7 @@ export function contextSigner(options: ContextSignerOptions): ContextSigner {
       if (claims.user !== null) payload.user = claims.user;
       if (claims.permissions !== null) payload.permissions = claims.permissions;
       if (claims.creditsRemaining !== null) payload.credits = claims.creditsRemaining;
+      if (claims.meta !== null) payload.meta = claims.meta;
       const signingInput = `${header}.${base64url(encoder.encode(JSON.stringify(payload)))}`;
       const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, await key, encoder.encode(signingInput));
       return `${signingInput}.${base64url(new Uint8Array(signature))}`;

@@ -28,6 +28,8 @@ export interface LedgerKey {
    * key's guard holds the live balance; this is what KV and a new guard start from.
    */
   credits: Credits | null;
+  /** Admin-set metadata for the origin; null: none. */
+  meta: Record<string, unknown> | null;
   limit: number;
   windowSeconds: number;
   version: number;
@@ -63,6 +65,7 @@ export type AuditAction =
   | "key.disabled"
   | "key.enabled"
   | "key.credits_changed"
+  | "key.meta_changed"
   | "key.leaked"
   | "key.leak_reported_again"
   | "anomaly.acknowledged";
@@ -71,7 +74,7 @@ export type AuditAction =
 export type ListedKey = LedgerKey & { lastUsedAt: number | null };
 
 /** The fields of a key that change after creation. */
-export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "limit" | "windowSeconds" | "version" | "leak">>;
+export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "meta" | "limit" | "windowSeconds" | "version" | "leak">>;
 
 export interface AuditEvent {
   at: number;
@@ -100,6 +103,7 @@ function toKey(row: Row): LedgerKey {
     revokeAt: num(row.revoke_at),
     disabledAt: num(row.disabled_at),
     credits: row.credits === null || row.credits === undefined ? null : (JSON.parse(String(row.credits)) as Credits),
+    meta: row.meta === null || row.meta === undefined ? null : (JSON.parse(String(row.meta)) as Record<string, unknown>),
     limit: Number(row.limit_n),
     windowSeconds: Number(row.window_s),
     version: Number(row.version),
@@ -137,6 +141,7 @@ export class OrgLedger extends DurableObject<unknown> {
     addColumn(ctx.storage.sql, "keys", "leaked_at", "INTEGER");
     addColumn(ctx.storage.sql, "keys", "leak_url", "TEXT");
     addColumn(ctx.storage.sql, "keys", "leak_source", "TEXT");
+    addColumn(ctx.storage.sql, "keys", "meta", "TEXT");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
       key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
@@ -148,8 +153,8 @@ export class OrgLedger extends DurableObject<unknown> {
   addKey(key: LedgerKey, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at, credits)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at, credits, meta)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         key.id,
         key.hash,
         key.prefix,
@@ -168,6 +173,7 @@ export class OrgLedger extends DurableObject<unknown> {
         key.allowedIps === null ? null : JSON.stringify(key.allowedIps),
         key.disabledAt,
         key.credits === null ? null : JSON.stringify(key.credits),
+        key.meta === null ? null : JSON.stringify(key.meta),
       );
       this.record(event);
     });
@@ -247,11 +253,12 @@ export class OrgLedger extends DurableObject<unknown> {
     if (!current) return null;
     const next = { ...current, ...change };
     this.ctx.storage.sql.exec(
-      "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ? WHERE id = ?",
+      "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, meta = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ? WHERE id = ?",
       next.revokedAt,
       next.revokeAt,
       next.disabledAt,
       next.credits === null ? null : JSON.stringify(next.credits),
+      next.meta === null ? null : JSON.stringify(next.meta),
       next.limit,
       next.windowSeconds,
       next.version,

@@ -32,6 +32,8 @@ export const keyRecordSchema = z
     disabled: z.boolean().optional(),
     /** The credits the key was given (the guard holds the live balance). Absent or null: unlimited. */
     credits: creditsSchema.nullable().optional(),
+    /** Admin-set metadata for the origin (src/identity/key-meta.ts). Absent or null: none. */
+    meta: z.record(z.string(), z.unknown()).nullable().optional(),
     rateLimit: z.object({ limit: z.number().int().min(0), windowSeconds: z.number().int().min(1) }),
     /** Bumped on every change to the key's security state; the guard ignores older records. */
     version: z.number().int().min(1),

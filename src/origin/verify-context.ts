@@ -28,6 +28,8 @@ export interface KeywardIdentity {
   permissions: string[] | null;
   /** The key's credits left after this request (the `credits` claim); null for a key without credits. */
   creditsRemaining: number | null;
+  /** The key's metadata (the `meta` claim), as its admins set it; null for a key without. */
+  meta: Record<string, unknown> | null;
 }
 
 function base64url(bytes: Uint8Array): string {
@@ -50,6 +52,18 @@ async function queryHash(query: string): Promise<string> {
  */
 export function decodeKeywardHeader(value: string): string {
   return decodeURIComponent(value);
+}
+
+/**
+ * Decodes `X-Keyward-Meta` (base64url JSON) for origins that do not verify the
+ * context token yet. Prefer `verifyKeywardContext(...).meta`: only the token is
+ * signed, and only it proves the request came through Keyward.
+ */
+export function decodeKeywardMeta(value: string): Record<string, unknown> {
+  const binary = atob(value.replace(/-/g, "+").replace(/_/g, "/"));
+  const parsed: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ContextVerificationError("X-Keyward-Meta is not a JSON object");
+  return parsed as Record<string, unknown>;
 }
 
 export class ContextVerificationError extends Error {
@@ -101,5 +115,6 @@ export async function verifyKeywardContext(request: RequestLike, options: Verify
     user: typeof payload.user === "string" ? payload.user : null,
     permissions: Array.isArray(payload.permissions) ? payload.permissions.map(String) : null,
     creditsRemaining: typeof payload.credits === "number" ? payload.credits : null,
+    meta: typeof payload.meta === "object" && payload.meta !== null && !Array.isArray(payload.meta) ? (payload.meta as Record<string, unknown>) : null,
   };
 }

@@ -1,0 +1,107 @@
+import { createLocalJWKSet } from "jose";
+import { describe, expect, it } from "vitest";
+import { verifyKeywardContext } from "../src/origin/verify-context";
+import { adminClient, adminHeaders, newOrg } from "./support/admin-client";
+import { harness } from "./support/harness";
+
+const decodeMeta = (value: string | null) =>
+  value === null ? null : JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(value.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
+
+async function jwksOf(client: ReturnType<typeof adminClient>) {
+  return (await (await client.h.send("/_keyward/.well-known/jwks.json")).json()) as Parameters<typeof createLocalJWKSet>[0];
+}
+
+describe("key metadata", () => {
+  it("shows meta in the key's view and sends it to the origin, as X-Keyward-Meta (base64url JSON) and in the signed context", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const meta = { plan: "pro", customerId: "cus_42", seats: 5, tags: ["eu", "beta"], note: "é ✓" };
+    const created = await client.create(org, { meta });
+    expect(created.meta).toEqual(meta);
+    const res = await client.h.call(created.key);
+    expect(res.status).toBe(200);
+    const seen = client.h.calls.origin[0] as Request;
+    const header = seen.headers.get("x-keyward-meta");
+    expect(header).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeMeta(header)).toEqual(meta);
+    const who = await verifyKeywardContext(seen, { jwks: createLocalJWKSet(await jwksOf(client)) });
+    expect(who.meta).toEqual(meta);
+  });
+
+  it("sends no meta header for a key without meta, and strips one a client sends", async () => {
+    const client = adminClient();
+    const created = await client.create(newOrg());
+    await client.h.call(created.key, "/v1/things", { headers: { "x-keyward-meta": "eyJwbGFuIjoiZW50ZXJwcmlzZSJ9" } });
+    const seen = client.h.calls.origin[0] as Request;
+    expect(seen.headers.get("x-keyward-meta")).toBeNull();
+    const who = await verifyKeywardContext(seen, { jwks: createLocalJWKSet(await jwksOf(client)) });
+    expect(who.meta).toBeNull();
+  });
+
+  it("shows a PATCHed meta to the origin on the very next request, while KV and the isolate cache still hold the old record", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org, { meta: { plan: "free" } });
+    const stale = await client.kvRecord(created.key);
+    expect((await client.h.call(created.key)).status).toBe(200); // cached in this isolate now
+    const res = await client.api(`/orgs/${org}/keys/${created.id}`, {
+      method: "PATCH",
+      headers: await adminHeaders(org),
+      body: JSON.stringify({ meta: { plan: "pro" } }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { meta: unknown }).meta).toEqual({ plan: "pro" });
+    await stale.put();
+    const other = harness();
+    for (const gateway of [client.h, other]) {
+      expect((await gateway.call(created.key)).status).toBe(200);
+      const seen = gateway.calls.origin.at(-1) as Request;
+      expect(decodeMeta(seen.headers.get("x-keyward-meta"))).toEqual({ plan: "pro" });
+      const who = await verifyKeywardContext(seen, { jwks: createLocalJWKSet(await jwksOf(client)) });
+      expect(who.meta).toEqual({ plan: "pro" });
+    }
+    const events = await client.events(org);
+    expect(events[0]).toMatchObject({ action: "key.meta_changed", keyId: created.id });
+  });
+
+  it("clears meta with null, and the origin sees none on the next request", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org, { meta: { plan: "free" } });
+    await client.h.call(created.key);
+    const res = await client.api(`/orgs/${org}/keys/${created.id}`, {
+      method: "PATCH",
+      headers: await adminHeaders(org),
+      body: JSON.stringify({ meta: null }),
+    });
+    expect(res.status).toBe(200);
+    await client.h.call(created.key);
+    expect((client.h.calls.origin.at(-1) as Request).headers.get("x-keyward-meta")).toBeNull();
+  });
+
+  it.each([
+    [{ meta: "pro" }, "meta"],
+    [{ meta: ["pro"] }, "meta"],
+    [{ meta: { blob: "x".repeat(1100) } }, "meta"],
+  ])("refuses meta that is not a JSON object of at most 1 KiB (%#) with 400 naming the field", async (body, field) => {
+    const client = adminClient();
+    const org = newOrg();
+    const res = await client.post(org, "/keys", { label: "x", ...body });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { field: string }).field).toBe(field);
+  });
+
+  it("lets only org admins PATCH meta; other fields are refused", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org, { meta: { plan: "free" } });
+    const patch = async (body: unknown, headers: Record<string, string>) =>
+      client.api(`/orgs/${org}/keys/${created.id}`, { method: "PATCH", headers, body: JSON.stringify(body) });
+    expect((await patch({ meta: { plan: "x" } }, await adminHeaders(org, "org:member"))).status).toBe(403);
+    expect((await patch({ meta: { plan: "x" } }, await adminHeaders(newOrg()))).status).toBe(404);
+    expect((await patch({ label: "new" }, await adminHeaders(org))).status).toBe(400);
+    expect((await patch({}, await adminHeaders(org))).status).toBe(400);
+    const view = await client.api(`/orgs/${org}/keys/${created.id}`, { headers: await adminHeaders(org) });
+    expect(((await view.json()) as { meta: unknown }).meta).toEqual({ plan: "free" });
+  });
+});
