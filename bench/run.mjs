@@ -694,6 +694,12 @@ async function run() {
     const overall = throughput.overall[id];
     console.log(`ratio keyward-${name}/floor-${name}: ${overall?.floorRatio ? overall.floorRatio.median.toFixed(2) : "n/a"}`);
   }
+  // The same comparison in CPU per request: on a saturated workerd thread it is
+  // the throughput ratio, and other load on a shared machine disturbs it less.
+  for (const [name, id] of pairs) {
+    const overall = throughput.overall[id];
+    console.log(`cpu ratio floor-${name}/keyward-${name}: ${overall?.floorCpu ? (overall.floorCpu.median / overall.cpu.median).toFixed(2) : "n/a"}`);
+  }
   for (const [name, id] of pairs) {
     const overall = throughput.overall[id];
     console.log(

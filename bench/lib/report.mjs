@@ -1,5 +1,5 @@
 // Markdown rendering of a bench report (the JSON file holds every number).
-import { fmt, fmtRange } from "./stats.mjs";
+import { fmt, fmtRange, median } from "./stats.mjs";
 
 const row = (cells) => `| ${cells.join(" | ")} |`;
 const signed = (x) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(0)}` : "n/a");
@@ -41,6 +41,73 @@ function throughputTable(table, labels) {
   return lines.join("\n");
 }
 
+/**
+ * The headline table, in the shape of README's: one column per gateway, the
+ * floor ratios and what Keyward adds over its floor. Paste from latest.md.
+ */
+function summaryTable(report) {
+  const overall = report.throughput.overall;
+  const manyId = report.scenarios.find((s) => /^keyward-\d+-keys$/.test(s.id))?.id;
+  const columns = [
+    ["keyward-hot-key", "Keyward, hot key"],
+    [manyId, manyId ? `Keyward, ${manyId.replace(/^keyward-(\d+)-keys$/, "$1")} keys` : ""],
+    ["peer", "peer"],
+    ["keyward-service-origin", "Keyward, service-binding origin"],
+  ].filter(([id]) => id && overall[id]);
+  if (columns.length === 0) return null;
+  const cpu = (id) => median(report.runs.filter((r) => r.scenario === id).map((r) => r.cpuMicrosPerRequest.workerd));
+  const cost = (gateway, kind) => report.cost.find((c) => c.gateway === gateway && c.kind === kind);
+  const accuracy = (limiter) => report.accuracy.find((a) => a.limiter === limiter && a.pattern === "burst");
+  const rows = [
+    ["requests/s ÷ pass-through (median, range over runs)", (id) => fmtRange(overall[id].rpsRatio, 2)],
+    ["requests/s ÷ its floor", (id) => (overall[id].floorRatio ? `**${fmtRange(overall[id].floorRatio, 2)}**` : "")],
+    ["workerd CPU µs per request (median)", (id) => fmt(cpu(id))],
+    ["CPU µs per request over its floor", (id) => (overall[id].cpuOverFloor ? signed(overall[id].cpuOverFloor.median) : "")],
+    [
+      "floor's CPU ÷ Keyward's (the throughput ratio on a saturated thread)",
+      (id) => (overall[id].floorCpu ? fmt(overall[id].floorCpu.median / overall[id].cpu.median, 2) : ""),
+    ],
+    [
+      "over-admission, burst across a window edge",
+      (id) => {
+        const a = accuracy(id === "keyward-hot-key" ? "keyward" : id);
+        return a ? `${fmt(a.overAdmissionPercent)}%` : "";
+      },
+    ],
+    [
+      "KV reads / DO requests / rows written per admitted request (busy key)",
+      (id) => {
+        const c = cost(id === "keyward-hot-key" ? "keyward" : id, "admitted");
+        return c ? `${fmt(c.perRequest.kvReads, 3)} / ${fmt(c.perRequest.doRequests, 3)} / ${fmt(c.perRequest.rowsWritten, 3)}` : "";
+      },
+    ],
+    [
+      "$ per million admitted / refused (429) requests",
+      (id) => {
+        const g = id === "keyward-hot-key" ? "keyward" : id;
+        const a = cost(g, "admitted");
+        const r = cost(g, "refused (429)");
+        return a && r ? `$${fmt(a.dollarsPerMillion, 2)} / $${fmt(r.dollarsPerMillion, 2)}` : "";
+      },
+    ],
+  ];
+  const lines = [row(["", ...columns.map(([, label]) => label)]), row(["---", ...columns.map(() => "---:")])];
+  for (const [label, cell] of rows) {
+    const cells = columns.map(([id]) => cell(id));
+    if (cells.some((c) => c !== "")) lines.push(row([label, ...cells]));
+  }
+  const c = report.coldStart;
+  if (c) {
+    const k = c.summary.keyward;
+    const p = c.summary["pass-through"];
+    lines.push("");
+    lines.push(
+      `Cold start (fresh workerd, medians of ${c.samples.keyward.length}): Keyward listens after ${fmt(k.listenCpuMs)} ms of CPU (pass-through ${fmt(p.listenCpuMs)}) and answers its first request with ${fmt(k.firstCpuMs, 1)} ms of CPU (pass-through ${fmt(p.firstCpuMs, 1)}); deploy bundle ${fmt(c.bundle.modules[0].bytes / 1024)} KiB, ${fmt(c.bundle.modules[0].gzipBytes / 1024)} KiB gzip.`,
+    );
+  }
+  return lines.join("\n");
+}
+
 export function renderMarkdown(report) {
   const { machine, plan } = report;
   const labels = Object.fromEntries(report.scenarios.map((s) => [s.id, `${s.id}`]));
@@ -51,6 +118,10 @@ export function renderMarkdown(report) {
     `Machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.platform}; node ${machine.node}; workerd ${machine.workerd}; open files ${machine.openFileLimit.hard}. Run took ${report.durationSeconds} s.`,
   );
   out.push("");
+  const headline = report.throughput.table.length > 0 ? summaryTable(report) : null;
+  if (headline) {
+    out.push(`## Summary\n\n${headline}\n`);
+  }
   out.push("Scenarios:");
   for (const s of report.scenarios) out.push(`- \`${s.id}\`: ${s.label}`);
   out.push("");
