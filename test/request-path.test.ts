@@ -74,7 +74,13 @@ describe("KV reads on a cache miss", () => {
 
   it("fail closed for every waiting request when the shared read fails", async () => {
     let reads = 0;
-    const failing = { ...env.KEYS, get: async () => (reads++, Promise.reject(new Error("KV down"))) } as unknown as KVNamespace;
+    const failing = {
+      ...env.KEYS,
+      get: async () => {
+        reads++;
+        throw new Error("KV down");
+      },
+    } as unknown as KVNamespace;
     const h = harness({ kv: failing });
     const { key } = await seedKey();
     const statuses = await Promise.all(Array.from({ length: 4 }, () => h.call(key).then((r) => r.status)));
