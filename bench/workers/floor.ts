@@ -8,10 +8,11 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
+import { countingNamespace } from "../../test-support/counting";
 
 type Env = { KEYS: KVNamespace; FLOOR_GUARD: DurableObjectNamespace<FloorGuard>; ORIGIN_URL: string };
 
-interface Record {
+interface KeyRecord {
   id: string;
 }
 
@@ -25,7 +26,9 @@ const VERDICT = { kind: "admitted", limit: 1_000_000_000, windowSeconds: 60, rem
 
 // As Keyward's key index: sha256(key) -> record, kept 30 s in the isolate.
 const CACHE_TTL_MS = 30_000;
-const cache = new Map<string, { record: Record; until: number }>();
+const cache = new Map<string, { record: KeyRecord; until: number }>();
+const calls: Record<string, number> = {};
+let guards: DurableObjectNamespace<FloorGuard> | null = null;
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -41,12 +44,15 @@ app.all("*", async (c) => {
   const hash = await sha256Hex(authorization.slice(7));
   let record = cache.get(hash);
   if (record === undefined || record.until <= Date.now()) {
-    const fresh = await c.env.KEYS.get<Record>(`key:${hash}`, "json");
+    const fresh = await c.env.KEYS.get<KeyRecord>(`key:${hash}`, "json");
     if (fresh === null) return c.text("unknown key", 401);
     record = { record: fresh, until: Date.now() + CACHE_TTL_MS };
     cache.set(hash, record);
   }
-  const guard = c.env.FLOOR_GUARD.get(c.env.FLOOR_GUARD.idFromName(record.record.id));
+  // Through the same counting wrapper as Keyward's guard namespace in the bench, so
+  // that the instrumentation costs both sides the same.
+  guards ??= countingNamespace(c.env.FLOOR_GUARD, calls);
+  const guard = guards.get(guards.idFromName(record.record.id));
   await guard.check({ requestId: "", consume: true });
   const url = new URL(c.req.url);
   const headers = new Headers(c.req.raw.headers);
