@@ -21,6 +21,7 @@ import { ledgerClient } from "./ledger/ledger-client";
 import type { OrgLedger } from "./ledger/org-ledger";
 import { consoleLogger, type Logger } from "./log";
 import { keyIndex } from "./lookup/key-index";
+import { dohResolver, type ResolveHost } from "./webhooks/webhook-url";
 
 /**
  * Keyward's one composition root. `keywardForWorker` turns the Worker's bindings
@@ -154,6 +155,8 @@ export interface KeywardOptions {
   secretScanningFetch?: typeof fetch;
   /** Fetches the identity provider's JWKS (defaults to `fetch`). */
   jwksFetch?: typeof fetch;
+  /** Resolves a webhook URL's host when it is set (defaults to DNS-over-HTTPS through `fetch`). */
+  resolveHost?: ResolveHost;
   policy: RoutePolicy | null;
   now: () => number;
   log: Logger;
@@ -188,7 +191,18 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
     log,
     // Loaded on the first admin request, not with the request path: the request
     // path never builds it (cold start, docs/performance.md).
-    admin: async () => (await import("./admin/admin-api")).adminApi({ config, verifier, ledger, revoker, guards, keys, now, log }),
+    admin: async () =>
+      (await import("./admin/admin-api")).adminApi({
+        config,
+        verifier,
+        ledger,
+        revoker,
+        guards,
+        keys,
+        now,
+        log,
+        resolveHost: options.resolveHost ?? dohResolver(options.fetch),
+      }),
     leaks: leakRoutes({
       handleLeak: leakHandler({ config: config.leaks, parseKey, keys, ledger, revoker, now, log }),
       githubKeys: secretScanningKeys({

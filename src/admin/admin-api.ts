@@ -8,22 +8,39 @@ import type { GuardStatus } from "../guard/guard-types";
 import type { KeywardEnv } from "../http/keyward-env";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
 import { decodeCursor } from "../ledger/key-pages";
-import type { LedgerClient } from "../ledger/ledger-client";
+import type { DeliveryView, LedgerClient } from "../ledger/ledger-client";
 import type { AuditAction, AuditEvent, LedgerKey, ListedKey } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 import { normaliseAllowList } from "../net/ip-allow-list";
+import { newWebhookSecret } from "../webhooks/deliver";
+import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
+import { checkWebhookUrl, type ResolveHost } from "../webhooks/webhook-url";
 import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdminOrOperator } from "./admin-auth";
 import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { openApiDocument } from "./openapi";
-import { createKeyBody, creditsBody, emptyBody, keyListQuery, patchKeyBody, rateLimitBody, readBody, readQuery, revokeAllBody, revokeBody } from "./schemas";
+import {
+  createKeyBody,
+  creditsBody,
+  emptyBody,
+  keyListQuery,
+  patchKeyBody,
+  rateLimitBody,
+  readBody,
+  readQuery,
+  revokeAllBody,
+  revokeBody,
+  webhookBody,
+} from "./schemas";
 
 export interface AdminApiOptions {
   config: Config;
   verifier: UserTokenVerifier;
   ledger: LedgerClient;
   revoker: KeyRevoker;
+  /** Resolves a webhook URL's host when it is set (production refuses private addresses). */
+  resolveHost: ResolveHost;
   guards: GuardClient;
   keys: KeyIndex;
   now: () => number;
@@ -336,6 +353,64 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return c.json(view(k, now, result.status));
   });
 
+  // The org's event webhook (docs/webhooks.md). Admins only: the secret and the
+  // receiver decide where the org's key events go.
+  app.put("/orgs/:org/webhook", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    const body = await readBody(c.req.raw, webhookBody);
+    const verdict = await checkWebhookUrl(body.url, { production: options.config.environment === "production", resolve: options.resolveHost });
+    if (!verdict.ok) {
+      if ("unavailable" in verdict) throw backendUnavailable("the DNS resolver (to check the webhook URL)", 5);
+      throw new KeywardError("INVALID_REQUEST", `url: ${verdict.problem}`, { field: "url" });
+    }
+    const config = { org, url: verdict.url, events: body.events ?? [...WEBHOOK_EVENTS], secret: newWebhookSecret(), createdAt: options.now() };
+    await ledger.setWebhook(org, config);
+    return c.json({ url: config.url, events: config.events, createdAt: iso(config.createdAt), secret: config.secret });
+  });
+
+  app.get("/orgs/:org/webhook", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    const hook = await ledger.getWebhook(org);
+    if (hook === null) throw new KeywardError("NOT_FOUND", "This organisation has no webhook; PUT one.");
+    return c.json({ url: hook.url, events: hook.events, createdAt: iso(hook.createdAt) });
+  });
+
+  app.delete("/orgs/:org/webhook", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    if (!(await ledger.removeWebhook(org))) throw new KeywardError("NOT_FOUND", "This organisation has no webhook.");
+    return c.body(null, 204);
+  });
+
+  const deliveryView = (d: DeliveryView) => ({
+    id: d.id,
+    type: d.type,
+    status: d.status,
+    attempts: d.attempts,
+    createdAt: iso(d.createdAt),
+    lastAttemptAt: iso(d.lastAttemptAt),
+    lastStatus: d.lastStatus,
+    lastError: d.lastError,
+    nextAttemptAt: d.status === "pending" ? iso(d.nextAt) : null,
+  });
+
+  app.get("/orgs/:org/webhook/deliveries", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    return c.json({ deliveries: (await ledger.deliveries(org)).map(deliveryView) });
+  });
+
+  app.post("/orgs/:org/webhook/deliveries/:id/redeliver", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    requireOrgAdmin(await actor(c), org);
+    const id = c.req.param("id");
+    const d = /^msg_[0-9a-f]{20}$/.test(id) ? await ledger.redeliver(org, id) : null;
+    if (d === null) throw new KeywardError("NOT_FOUND", "No such delivery for this organisation.");
+    return c.json(deliveryView(d), 202);
+  });
+
   app.get("/orgs/:org/audit", async (c) => {
     const org = orgOf(c.req.param("org"));
     requireOrgAdmin(await actor(c), org);
@@ -348,6 +423,9 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     ["/orgs/:org/keys", "GET, POST"],
     ["/orgs/:org/keys/:id", "GET, PATCH"],
     ["/orgs/:org/keys/revoke-all", "POST"],
+    ["/orgs/:org/webhook", "GET, PUT, DELETE"],
+    ["/orgs/:org/webhook/deliveries", "GET"],
+    ["/orgs/:org/webhook/deliveries/:id/redeliver", "POST"],
     ["/orgs/:org/keys/:id/revoke", "POST"],
     ["/orgs/:org/keys/:id/rate-limit", "PUT"],
     ["/orgs/:org/keys/:id/disable", "POST"],

@@ -4,6 +4,7 @@ import {
   createdKey,
   createKeyBody,
   creditsBody,
+  deliveryList,
   emptyBody,
   errorBody,
   keyList,
@@ -14,6 +15,9 @@ import {
   revokeAllBody,
   revokeAllResult,
   revokeBody,
+  webhookBody,
+  webhookCreated,
+  webhookView,
 } from "./schemas";
 
 const schema = (s: z.ZodType, io: "input" | "output" = "output") => {
@@ -66,6 +70,33 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "Replace a key's metadata (org admin); the origin sees it from the next request; never put secrets in it",
           requestBody: { required: true, ...json(patchKeyBody, "input") },
           responses: { "200": { description: "the key", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/webhook": {
+        parameters: [orgParam],
+        put: {
+          summary: "Set the org's event webhook (org admin); answers the whsec_ signing secret, once",
+          requestBody: { required: true, ...json(webhookBody, "input") },
+          responses: { "200": { description: "the webhook and its secret", ...json(webhookCreated) }, ...errors(400, 401, 403, 404, 503) },
+        },
+        get: {
+          summary: "The org's webhook, without its secret (org admin)",
+          responses: { "200": { description: "the webhook", ...json(webhookView) }, ...errors(401, 403, 404, 503) },
+        },
+        delete: { summary: "Remove the org's webhook (org admin)", responses: { "204": { description: "removed" }, ...errors(401, 403, 404, 503) } },
+      },
+      "/orgs/{org}/webhook/deliveries": {
+        parameters: [orgParam],
+        get: {
+          summary: "Recent deliveries with status and attempts (org admin)",
+          responses: { "200": { description: "deliveries", ...json(deliveryList) }, ...errors(401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/webhook/deliveries/{id}/redeliver": {
+        parameters: [orgParam, { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^msg_[0-9a-f]{20}$" } }],
+        post: {
+          summary: "Send a delivery again, same webhook-id, fresh 24 h of retries (org admin)",
+          responses: { "202": { description: "queued" }, ...errors(401, 403, 404, 503) },
         },
       },
       "/orgs/{org}/keys/revoke-all": {

@@ -4,6 +4,7 @@ import { UNSAFE_TEXT } from "../identity/identity-headers";
 import { META_MAX_BYTES, metaBytes } from "../identity/key-meta";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
 import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
+import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
 
 /**
  * Admin API input and output, as Zod schemas. They validate requests and are
@@ -80,6 +81,29 @@ export const createKeyBody = z.strictObject({
     .describe("client addresses (CF-Connecting-IP) the key may be used from; default: any. Fixed for the key's life: a new list means a rotated key"),
   credits: creditsInput.optional(),
   meta: metaInput.optional(),
+});
+
+export const webhookBody = z.strictObject({
+  url: z.string().min(1).max(2048).describe("https URL of the receiver (development: http to 127.0.0.1 too)"),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, "must name at least one event").optional().describe("default: every event"),
+});
+
+export const webhookView = z.object({ url: z.string(), events: z.array(z.enum(WEBHOOK_EVENTS)), createdAt: isoTime });
+export const webhookCreated = webhookView.extend({ secret: z.string().describe("whsec_… signing secret: shown in this response only, never again") });
+export const deliveryList = z.object({
+  deliveries: z.array(
+    z.object({
+      id: z.string().describe("the webhook-id, the same on every attempt"),
+      type: z.enum(WEBHOOK_EVENTS),
+      status: z.enum(["pending", "delivered", "failed"]),
+      attempts: z.number().int(),
+      createdAt: isoTime,
+      lastAttemptAt: isoTime.nullable(),
+      lastStatus: z.number().int().nullable(),
+      lastError: z.string().nullable(),
+      nextAttemptAt: isoTime.nullable(),
+    }),
+  ),
 });
 
 export const revokeAllBody = z.strictObject({

@@ -1,6 +1,7 @@
 import { backendUnavailable, KeywardError } from "../errors";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
+import type { Delivery, WebhookConfig } from "../webhooks/webhook-store";
 import type { Anomaly, AnomalyStatus } from "./anomaly-store";
 import type { KeyPageQuery } from "./key-pages";
 import type { AuditEvent, KeyChange, LedgerKey, ListedKey, OrgLedger } from "./org-ledger";
@@ -12,6 +13,9 @@ export interface LedgerClientOptions {
   log: Logger;
 }
 
+/** A delivery as the admin API lists it (without its payload). */
+export type DeliveryView = Omit<Delivery, "payload">;
+
 /** Typed calls to one organisation's ledger (one Durable Object per org id). */
 export interface LedgerClient {
   addKey(org: string, key: LedgerKey, event: AuditEvent): Promise<void>;
@@ -22,6 +26,11 @@ export interface LedgerClient {
   markSynced(org: string, id: string, version: number): Promise<void>;
   updateKeys(org: string, updates: { id: string; change: KeyChange; events: AuditEvent[] }[]): Promise<ListedKey[]>;
   markSyncedMany(org: string, entries: { id: string; version: number }[]): Promise<void>;
+  setWebhook(org: string, config: WebhookConfig): Promise<void>;
+  getWebhook(org: string): Promise<Omit<WebhookConfig, "secret"> | null>;
+  removeWebhook(org: string): Promise<boolean>;
+  deliveries(org: string): Promise<DeliveryView[]>;
+  redeliver(org: string, id: string): Promise<DeliveryView | null>;
   record(org: string, event: AuditEvent): Promise<void>;
   audit(org: string): Promise<AuditEvent[]>;
   anomalies(org: string, status: AnomalyStatus): Promise<Anomaly[]>;
@@ -78,6 +87,11 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
       call(org, "updateKey", event === null, async (stub): Promise<ListedKey | null> => await stub.updateKey(id, change, event)),
     // Not retried: it appends audit entries, and a lost reply could record them twice.
     updateKeys: (org, updates) => call(org, "updateKeys", false, async (stub): Promise<ListedKey[]> => await stub.updateKeys(updates)),
+    setWebhook: (org, config) => call(org, "setWebhook", true, async (stub) => void (await stub.setWebhook(config))),
+    getWebhook: (org) => call(org, "getWebhook", true, async (stub): Promise<Omit<WebhookConfig, "secret"> | null> => await stub.getWebhook()),
+    removeWebhook: (org) => call(org, "removeWebhook", true, async (stub): Promise<boolean> => await stub.removeWebhook()),
+    deliveries: (org) => call(org, "deliveries", true, async (stub): Promise<DeliveryView[]> => await stub.deliveries()),
+    redeliver: (org, id) => call(org, "redeliver", true, async (stub): Promise<DeliveryView | null> => await stub.redeliver(id)),
     markSyncedMany: (org, entries) => call(org, "markSyncedMany", true, async (stub) => void (await stub.markSyncedMany(entries))),
     markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
     record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),

@@ -1,9 +1,28 @@
 import { DurableObject } from "cloudflare:workers";
+import { settleBounded } from "../bounded";
 import type { Credits } from "../guard/credits";
 import { randomId } from "../keys/key-format";
 import { addColumn } from "../storage/add-column";
 import type { AnomalyFinding } from "../usage/anomaly-rules";
 import type { UsageReport } from "../usage/usage-report";
+import { DELIVERY_TIMEOUT_MS, deliver } from "../webhooks/deliver";
+import { dueExpiryNotices, nextExpiryNoticeAt, type WebhookEventType } from "../webhooks/webhook-events";
+import {
+  abandonPending,
+  createWebhookTables,
+  type Delivery,
+  deleteWebhook,
+  dueDeliveries,
+  enqueue,
+  nextDeliveryAt,
+  pruneDeliveries,
+  readWebhook,
+  recentDeliveries,
+  recordAttempt,
+  redeliver,
+  type WebhookConfig,
+  writeWebhook,
+} from "../webhooks/webhook-store";
 import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, createAnomalyTable, listAnomalies, upsertAnomaly } from "./anomaly-store";
 import { type KeyPageQuery, keyPageSql, nextCursorOf } from "./key-pages";
 import { createUsageTables, storeReport } from "./usage-store";
@@ -148,7 +167,18 @@ export class OrgLedger extends DurableObject<unknown> {
     ctx.storage.sql.exec("CREATE INDEX IF NOT EXISTS keys_by_created ON keys (created_at, id)");
     createUsageTables(ctx.storage.sql);
     createAnomalyTable(ctx.storage.sql);
+    createWebhookTables(ctx.storage.sql);
   }
+
+  /**
+   * The clock and the network as webhook delivery sees them. Tests replace them
+   * (runInDurableObject) to drive retries with a fake clock and a fake receiver.
+   */
+  outbound: { now: () => number; fetch: typeof fetch; timeoutMs: number } = {
+    now: () => Date.now(),
+    fetch: (input, init) => fetch(input, init),
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+  };
 
   addKey(key: LedgerKey, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
@@ -177,6 +207,8 @@ export class OrgLedger extends DurableObject<unknown> {
       );
       this.record(event);
     });
+    // Its expiry notices need the alarm at the right time.
+    if (key.expiresAt !== null) void this.schedule().catch(() => {});
   }
 
   /**
@@ -223,7 +255,10 @@ export class OrgLedger extends DurableObject<unknown> {
    * notification, a webhook event) belongs here and nowhere else.
    */
   private raiseAnomaly(keyId: string, finding: AnomalyFinding, at: number): { anomaly: Anomaly; opened: boolean } {
-    return upsertAnomaly(this.ctx.storage.sql, keyId, finding, at, () => randomId("anm"));
+    const raised = upsertAnomaly(this.ctx.storage.sql, keyId, finding, at, () => randomId("anm"));
+    // Announced once per flag, when it opens (updates of an open flag are not news).
+    if (raised.opened) this.enqueueEvent("usage.anomaly", { keyId, anomaly: raised.anomaly }, at);
+    return raised;
   }
 
   anomalies(status: AnomalyStatus, limit = 500): Anomaly[] {
@@ -310,6 +345,117 @@ export class OrgLedger extends DurableObject<unknown> {
       }));
   }
 
+  /**
+   * THE way to raise an event for the org's webhook (key events from the audit
+   * log, usage anomalies, expiry notices, and anything added later): queued in
+   * this ledger's storage, in the caller's transaction when there is one, and
+   * delivered by the alarm, never on a request's path. Answers the delivery id
+   * (its webhook-id), or null when no webhook takes this event type.
+   */
+  enqueueEvent(type: WebhookEventType, data: { keyId: string } & Record<string, unknown>, at: number = this.outbound.now()): string | null {
+    const id = enqueue(this.ctx.storage.sql, type, data, at);
+    if (id !== null) this.wakeAt(at);
+    return id;
+  }
+
+  /** Sets the org's webhook (replacing any before it). */
+  setWebhook(config: WebhookConfig): void {
+    writeWebhook(this.ctx.storage.sql, config);
+    void this.schedule();
+  }
+
+  getWebhook(): Omit<WebhookConfig, "secret"> | null {
+    const hook = readWebhook(this.ctx.storage.sql);
+    if (hook === null) return null;
+    const { secret: _secret, ...rest } = hook;
+    return rest;
+  }
+
+  removeWebhook(): boolean {
+    return deleteWebhook(this.ctx.storage.sql);
+  }
+
+  deliveries(limit = 100): Omit<Delivery, "payload">[] {
+    return recentDeliveries(this.ctx.storage.sql, limit).map(({ payload: _payload, ...rest }) => rest);
+  }
+
+  redeliver(id: string): Omit<Delivery, "payload"> | null {
+    const d = redeliver(this.ctx.storage.sql, id, this.outbound.now());
+    if (d === null) return null;
+    this.wakeAt(this.outbound.now());
+    const { payload: _payload, ...rest } = d;
+    return rest;
+  }
+
+  /**
+   * Delivers what is due (at-least-once: a delivery is marked only after its
+   * receiver answered 2xx, so a crash mid-attempt means it is sent again with
+   * the same webhook-id), raises expiry notices that have come due, and sets
+   * the alarm for the next thing to do.
+   */
+  override async alarm(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const now = this.outbound.now();
+    const hook = readWebhook(sql);
+    if (hook?.events.includes("key.expiring")) this.raiseExpiryNotices(now);
+    const due = dueDeliveries(sql, now, 100);
+    if (hook === null) {
+      abandonPending(sql, "no webhook configured", now);
+    } else {
+      await settleBounded(due, 8, async (d) => {
+        const outcome = await deliver(
+          { url: hook.url, secret: hook.secret, id: d.id, payload: d.payload, now, timeoutMs: this.outbound.timeoutMs },
+          this.outbound.fetch,
+        );
+        recordAttempt(sql, d, outcome, this.outbound.now());
+      });
+    }
+    pruneDeliveries(sql, now);
+    await this.schedule();
+  }
+
+  private raiseExpiryNotices(now: number): void {
+    const rows = this.ctx.storage.sql
+      .exec("SELECT id, created_at, expires_at, expiry_notices FROM keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expires_at > ?", now)
+      .toArray();
+    for (const row of rows) {
+      const key = { createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
+      const sent = Number(row.expiry_notices);
+      const { due, sent: next } = dueExpiryNotices(key, sent, now);
+      if (next === sent) continue;
+      this.ctx.storage.transactionSync(() => {
+        this.ctx.storage.sql.exec("UPDATE keys SET expiry_notices = ? WHERE id = ?", next, String(row.id));
+        for (const notice of due) this.enqueueEvent("key.expiring", { keyId: String(row.id), expiresAt: new Date(key.expiresAt).toISOString(), notice }, now);
+      });
+    }
+  }
+
+  /** Sets the alarm for the next due delivery or expiry notice (none: no alarm). */
+  private async schedule(): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const now = this.outbound.now();
+    let next = nextDeliveryAt(sql);
+    if (readWebhook(sql)?.events.includes("key.expiring")) {
+      const rows = sql
+        .exec("SELECT created_at, expires_at, expiry_notices FROM keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expires_at > ?", now)
+        .toArray();
+      for (const row of rows) {
+        const at = nextExpiryNoticeAt({ createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) }, Number(row.expiry_notices), now);
+        if (at !== null && (next === null || at < next)) next = at;
+      }
+    }
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Makes sure the alarm fires no later than `at` (without waiting on the caller's path). */
+  private wakeAt(at: number): void {
+    void (async () => {
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    })().catch(() => {});
+  }
+
   /** Appends one event. Nothing in Keyward updates or deletes an audit row. */
   record(event: AuditEvent): void {
     this.ctx.storage.sql.exec(
@@ -321,5 +467,14 @@ export class OrgLedger extends DurableObject<unknown> {
       event.requestId,
       JSON.stringify(event.detail),
     );
+    const type = WEBHOOK_EVENT_OF_ACTION[event.action];
+    if (type !== undefined) this.enqueueEvent(type, { ...event.detail, keyId: event.keyId, actor: event.actor }, event.at);
   }
 }
+
+/** Audit actions that are also webhook events, under the event's name. */
+const WEBHOOK_EVENT_OF_ACTION: Partial<Record<AuditAction, WebhookEventType>> = {
+  "key.created": "key.created",
+  "key.revoked": "key.revoked",
+  "key.leaked": "key.leaked",
+};
