@@ -8,11 +8,14 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 
 /**
- * gzip KiB of dist/index.js. Measured 108 KiB on 2026-11-25 (497 KiB raw), after
- * the zod imports stopped pulling in every locale; the headroom is for the
- * features being added. Raise it deliberately, with the reason in the commit.
+ * gzip KiB of dist/index.js. Measured on 2026-11-25: 181 KiB (1,008 KiB raw) with
+ * every zod locale; 108 KiB once the zod imports stopped pulling them in; 142 KiB
+ * an hour later with the features landed since (webhooks, leaks, usage, plans).
+ * The headroom (about 200 KiB of source) is for the features in progress; the
+ * locales coming back (+70 KiB gzip) would still fail it. Raise it deliberately,
+ * with the reason in the commit.
  */
-export const BUDGET_KIB = 170;
+export const BUDGET_KIB = 200;
 
 const dir = process.argv[2] ?? "dist";
 const file = path.join(dir, "index.js");
