@@ -33,6 +33,7 @@ import {
   revokeBody,
   webhookBody,
 } from "./schemas";
+import { USAGE_ROUTES, usageRoutes } from "./usage-routes";
 
 export interface AdminApiOptions {
   config: Config;
@@ -418,8 +419,11 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return c.json({ events: events.map((e) => ({ ...e, at: iso(e.at) })) });
   });
 
+  usageRoutes(app, { ledger, guards: options.guards, now: options.now, actor, orgOf, findKey });
+
   // A known path with another method: 405 with Allow, and nothing changes.
   const allowed: [string, string][] = [
+    ...USAGE_ROUTES,
     ["/orgs/:org/keys", "GET, POST"],
     ["/orgs/:org/keys/:id", "GET, PATCH"],
     ["/orgs/:org/keys/revoke-all", "POST"],

@@ -1,5 +1,8 @@
 import * as z from "zod";
 import {
+  anomalyList,
+  anomalyListQuery,
+  anomalyView,
   auditList,
   createdKey,
   createKeyBody,
@@ -9,7 +12,11 @@ import {
   errorBody,
   keyList,
   keyListQuery,
+  keyUsageQuery,
+  keyUsageView,
   keyView,
+  orgUsageQuery,
+  orgUsageView,
   patchKeyBody,
   rateLimitBody,
   revokeAllBody,
@@ -154,6 +161,37 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: "Who created, revoked or changed what, when (org admin)",
           responses: { "200": { description: "events", ...json(auditList) }, ...errors(401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/keys/{id}/usage": {
+        parameters: [orgParam, idParam],
+        get: {
+          summary: "One key's usage (org admin): minute buckets fresh from its guard; hour and day as last reported (up to about a minute behind)",
+          parameters: queryParams(keyUsageQuery),
+          responses: { "200": { description: "usage", ...json(keyUsageView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/usage": {
+        parameters: [orgParam],
+        get: {
+          summary: "The org's usage (org admin): totals, buckets and busiest keys, from the org ledger in one read",
+          parameters: queryParams(orgUsageQuery),
+          responses: { "200": { description: "usage", ...json(orgUsageView) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/anomalies": {
+        parameters: [orgParam],
+        get: {
+          summary: "Unusual patterns flagged on the org's keys (org admin); open ones by default",
+          parameters: queryParams(anomalyListQuery),
+          responses: { "200": { description: "anomalies", ...json(anomalyList) }, ...errors(400, 401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/anomalies/{id}/acknowledge": {
+        parameters: [orgParam, { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^anm_[0-9a-f]{20}$" } }],
+        post: {
+          summary: "Acknowledge an anomaly (org admin; audited). A pattern seen again later opens a new one.",
+          responses: { "200": { description: "the anomaly", ...json(anomalyView) }, ...errors(400, 401, 403, 404, 503) },
         },
       },
     },

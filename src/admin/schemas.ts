@@ -4,6 +4,7 @@ import { UNSAFE_TEXT } from "../identity/identity-headers";
 import { META_MAX_BYTES, metaBytes } from "../identity/key-meta";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
 import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
+import { ANOMALY_TYPES } from "../usage/anomaly-rules";
 import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
 
 /**
@@ -178,6 +179,51 @@ export const auditList = z.object({
   ),
 });
 export const errorBody = z.object({ code: z.string(), message: z.string(), requestId: z.string(), field: z.string().optional() });
+
+const usageCounts = { admitted: z.number().int(), refused: z.record(z.string(), z.number().int()).describe("refusals by error code") };
+const usageBucket = z.object({ start: isoTime, ...usageCounts });
+const usageRange = {
+  from: isoTime.optional().describe("start of the range (default: 1 h back for minute, 24 h for hour, 30 days for day)"),
+  to: isoTime.optional().describe("end of the range, exclusive (default: now)"),
+};
+
+/** Query of GET /orgs/{org}/keys/{id}/usage. */
+export const keyUsageQuery = z.strictObject({
+  granularity: z.enum(["minute", "hour", "day"]).default("hour").describe("minute: fresh from the key's guard (last 60 min); hour, day: as last reported"),
+  ...usageRange,
+});
+/** Query of GET /orgs/{org}/usage. */
+export const orgUsageQuery = z.strictObject({ granularity: z.enum(["hour", "day"]).default("hour"), ...usageRange });
+
+export const keyUsageView = z.object({
+  keyId: z.string(),
+  granularity: z.enum(["minute", "hour", "day"]),
+  buckets: z.array(usageBucket).describe("buckets with traffic, oldest first; empty ones are left out"),
+  locations: z.object({ countries: z.array(z.string()), asns: z.array(z.string()), colos: z.array(z.string()) }),
+  lastUsedAt: isoTime.nullable(),
+  reportedAt: isoTime.nullable().describe("when the key's guard last reported (hour and day views are as fresh as this)"),
+});
+export const orgUsageView = z.object({
+  org: z.string(),
+  granularity: z.enum(["hour", "day"]),
+  totals: z.object(usageCounts),
+  buckets: z.array(usageBucket),
+  topKeys: z.array(z.object({ keyId: z.string(), admitted: z.number().int(), refused: z.number().int() })),
+});
+
+export const anomalyView = z.object({
+  id: z.string(),
+  type: z.enum(ANOMALY_TYPES),
+  keyId: z.string(),
+  message: z.string().describe("what was seen, in a sentence"),
+  details: z.record(z.string(), z.unknown()).describe("the numbers behind it"),
+  firstSeenAt: isoTime,
+  lastSeenAt: isoTime,
+  acknowledgedAt: isoTime.nullable(),
+  acknowledgedBy: z.string().nullable(),
+});
+export const anomalyListQuery = z.strictObject({ status: z.enum(["open", "acknowledged", "all"]).default("open") });
+export const anomalyList = z.object({ anomalies: z.array(anomalyView) });
 
 /** Admin request bodies are small; anything larger is refused before it is read in full. */
 export const MAX_BODY_BYTES = 16 * 1024;

@@ -5,6 +5,7 @@ import type { Delivery, WebhookConfig } from "../webhooks/webhook-store";
 import type { Anomaly, AnomalyStatus } from "./anomaly-store";
 import type { KeyPageQuery } from "./key-pages";
 import type { AuditEvent, KeyChange, LedgerKey, ListedKey, OrgLedger } from "./org-ledger";
+import type { OrgUsage } from "./usage-store";
 
 export interface LedgerClientOptions {
   namespace: DurableObjectNamespace<OrgLedger>;
@@ -33,9 +34,14 @@ export interface LedgerClient {
   redeliver(org: string, id: string): Promise<DeliveryView | null>;
   record(org: string, event: AuditEvent): Promise<void>;
   audit(org: string): Promise<AuditEvent[]>;
+  keyUsage(org: string, keyId: string, span: "hour" | "day", from: number, to: number): Promise<KeyUsage | null>;
+  orgUsage(org: string, span: "hour" | "day", from: number, to: number): Promise<OrgUsage>;
   anomalies(org: string, status: AnomalyStatus): Promise<Anomaly[]>;
   acknowledgeAnomaly(org: string, id: string, by: string, requestId: string, at: number): Promise<Anomaly | null>;
 }
+
+/** One key's reported usage, as the ledger answers it. */
+export type KeyUsage = NonNullable<ReturnType<OrgLedger["keyUsage"]>>;
 
 interface DurableObjectError {
   retryable?: boolean;
@@ -96,6 +102,8 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
     markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
     record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),
     audit: (org) => call(org, "audit", true, async (stub): Promise<AuditEvent[]> => await stub.audit()),
+    keyUsage: (org, keyId, span, from, to) => call(org, "keyUsage", true, async (stub): Promise<KeyUsage | null> => await stub.keyUsage(keyId, span, from, to)),
+    orgUsage: (org, span, from, to) => call(org, "orgUsage", true, async (stub): Promise<OrgUsage> => await stub.orgUsage(span, from, to)),
     anomalies: (org, status) => call(org, "anomalies", true, async (stub): Promise<Anomaly[]> => await stub.anomalies(status)),
     // Idempotent (the first acknowledgement stands, and only it is audited), so it may be retried.
     acknowledgeAnomaly: (org, id, by, requestId, at) =>

@@ -4,6 +4,7 @@ import type { Credits } from "../guard/credits";
 import { randomId } from "../keys/key-format";
 import { addColumn } from "../storage/add-column";
 import type { AnomalyFinding } from "../usage/anomaly-rules";
+import type { BucketView, Granularity, Locations } from "../usage/usage-book";
 import type { UsageReport } from "../usage/usage-report";
 import { DELIVERY_TIMEOUT_MS, deliver } from "../webhooks/deliver";
 import { dueExpiryNotices, nextExpiryNoticeAt, type WebhookEventType } from "../webhooks/webhook-events";
@@ -25,7 +26,7 @@ import {
 } from "../webhooks/webhook-store";
 import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, createAnomalyTable, listAnomalies, upsertAnomaly } from "./anomaly-store";
 import { type KeyPageQuery, keyPageSql, nextCursorOf } from "./key-pages";
-import { createUsageTables, storeReport } from "./usage-store";
+import { bucketRows, createUsageTables, keyUsageRow, type OrgUsage, orgUsage, storeReport } from "./usage-store";
 
 /** One key as the org's ledger holds it. `hash` never leaves the Worker. */
 export interface LedgerKey {
@@ -259,6 +260,25 @@ export class OrgLedger extends DurableObject<unknown> {
     // Announced once per flag, when it opens (updates of an open flag are not news).
     if (raised.opened) this.enqueueEvent("usage.anomaly", { keyId, anomaly: raised.anomaly }, at);
     return raised;
+  }
+
+  /** One key's reported usage (hour or day buckets in [from, to)); null when the org has no such key. */
+  keyUsage(
+    keyId: string,
+    span: Exclude<Granularity, "minute">,
+    from: number,
+    to: number,
+  ): { key: ListedKey; buckets: BucketView[]; locations: Locations; reportedAt: number | null } | null {
+    const key = this.getKey(keyId);
+    if (!key) return null;
+    const { locations, reportedAt } = keyUsageRow(this.ctx.storage.sql, keyId);
+    const buckets = bucketRows(this.ctx.storage.sql, span, from, to, keyId).map(({ start, admitted, refused }) => ({ start, admitted, refused }));
+    return { key, buckets, locations, reportedAt };
+  }
+
+  /** The org's reported usage over [from, to), for its usage view. */
+  orgUsage(span: Exclude<Granularity, "minute">, from: number, to: number, top = 10): OrgUsage {
+    return orgUsage(this.ctx.storage.sql, span, from, to, top);
   }
 
   anomalies(status: AnomalyStatus, limit = 500): Anomaly[] {

@@ -83,3 +83,42 @@ export function bucketRows(sql: SqlStorage, span: Exclude<Granularity, "minute">
       : sql.exec("SELECT * FROM usage_buckets WHERE key_id = ? AND span = ? AND start >= ? AND start < ? ORDER BY start", keyId, span, from, to);
   return rows.toArray().map(toBucket);
 }
+
+/** Adds b's counts into a (refused per code). */
+function addInto(a: { admitted: number; refused: Record<string, number> }, b: { admitted: number; refused: Record<string, number> }): void {
+  a.admitted += b.admitted;
+  for (const [code, n] of Object.entries(b.refused)) a.refused[code] = (a.refused[code] ?? 0) + n;
+}
+
+const refusedSum = (r: Record<string, number>) => Object.values(r).reduce((n, v) => n + v, 0);
+
+export interface OrgUsage {
+  totals: { admitted: number; refused: Record<string, number> };
+  buckets: BucketView[];
+  topKeys: { keyId: string; admitted: number; refused: number }[];
+}
+
+/** The org's usage over [from, to): totals, buckets summed over keys, and the busiest keys (admitted + refused). */
+export function orgUsage(sql: SqlStorage, span: Exclude<Granularity, "minute">, from: number, to: number, top: number): OrgUsage {
+  const totals = { admitted: 0, refused: {} as Record<string, number> };
+  const byStart = new Map<number, BucketView>();
+  const byKey = new Map<string, { admitted: number; refused: number }>();
+  for (const row of bucketRows(sql, span, from, to, null)) {
+    addInto(totals, row);
+    let bucket = byStart.get(row.start);
+    if (!bucket) {
+      bucket = { start: row.start, admitted: 0, refused: {} };
+      byStart.set(row.start, bucket);
+    }
+    addInto(bucket, row);
+    const key = byKey.get(row.keyId) ?? { admitted: 0, refused: 0 };
+    key.admitted += row.admitted;
+    key.refused += refusedSum(row.refused);
+    byKey.set(row.keyId, key);
+  }
+  const topKeys = [...byKey.entries()]
+    .map(([keyId, n]) => ({ keyId, ...n }))
+    .sort((a, b) => b.admitted + b.refused - (a.admitted + a.refused) || a.keyId.localeCompare(b.keyId))
+    .slice(0, top);
+  return { totals, buckets: [...byStart.values()].sort((a, b) => a.start - b.start), topKeys };
+}
