@@ -21,6 +21,7 @@ import { ledgerClient } from "./ledger/ledger-client";
 import type { OrgLedger } from "./ledger/org-ledger";
 import { consoleLogger, type Logger } from "./log";
 import { keyIndex } from "./lookup/key-index";
+import { type RequestFacts, writeDataPoint } from "./usage/fleet-analytics";
 import { dohResolver, type ResolveHost } from "./webhooks/webhook-url";
 
 /**
@@ -40,6 +41,8 @@ export type KeywardDeps = GatewayOptions & {
   admin?: () => Promise<Hono<KeywardEnv>>;
   /** Leaked-key reports under /_keyward/v1 (open to anyone), mounted before the admin routes. */
   leaks?: Hono<KeywardEnv>;
+  /** Workers Analytics Engine dataset for fleet analytics (optional; nothing is written without it). */
+  analytics?: AnalyticsEngineDataset | undefined;
 };
 
 /** The Worker's execution context; none under app.request() in tests. */
@@ -129,7 +132,39 @@ export function keywardRoutes(deps: KeywardDeps): Hono<KeywardEnv> {
   app.all("/_keyward/*", (c) => {
     throw notAKeywardRoute(c.req.raw);
   });
-  app.all("*", (c) => handle(c.req.raw, c.get("requestId"), deferrer(c)));
+  const analytics = deps.analytics;
+  if (analytics === undefined) app.all("*", (c) => handle(c.req.raw, c.get("requestId"), deferrer(c)));
+  else {
+    // Fleet analytics: one data point per request, whatever its answer, never awaited.
+    app.all("*", async (c) => {
+      const facts: RequestFacts = { org: null, keyId: null, environment: null };
+      const started = deps.now();
+      let outcome = "INTERNAL_ERROR";
+      let status = 500;
+      try {
+        const response = await handle(c.req.raw, c.get("requestId"), deferrer(c), facts);
+        outcome = "OK";
+        status = response.status;
+        return response;
+      } catch (error) {
+        if (error instanceof KeywardError) {
+          outcome = error.code;
+          status = error.status;
+        }
+        throw error;
+      } finally {
+        const cf = (c.req.raw as { cf?: { country?: unknown } }).cf;
+        writeDataPoint(analytics, {
+          ...facts,
+          outcome,
+          status,
+          method: c.req.method,
+          country: typeof cf?.country === "string" ? cf.country : null,
+          latencyMs: deps.now() - started,
+        });
+      }
+    });
+  }
 
   app.onError((error, c) => {
     const requestId = c.get("requestId") ?? crypto.randomUUID();
@@ -158,6 +193,8 @@ export interface KeywardOptions {
   /** Resolves a webhook URL's host when it is set (defaults to DNS-over-HTTPS through `fetch`). */
   resolveHost?: ResolveHost;
   policy: RoutePolicy | null;
+  /** The USAGE_ANALYTICS dataset (fleet analytics), when bound. */
+  analytics?: AnalyticsEngineDataset | undefined;
   now: () => number;
   log: Logger;
 }
@@ -187,6 +224,7 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
     authorize: buildAuthorizer({ claims: config.userTokens.claims, verifier, policy: options.policy }),
     fetch: options.fetch,
     originService: options.originService,
+    analytics: options.analytics,
     now,
     log,
     // Loaded on the first admin request, not with the request path: the request
@@ -252,6 +290,7 @@ export function keywardForWorker(env: Env, log: Logger = consoleLogger): WorkerH
       ledgers: env.ORG_LEDGER,
       fetch: (input, init) => fetch(input, init),
       originService: env.ORIGIN,
+      analytics: env.USAGE_ANALYTICS,
       now: () => Date.now(),
       log,
     });

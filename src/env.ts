@@ -8,5 +8,7 @@ export interface Env {
   ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
   /** Optional: the origin as a service binding (a Worker), instead of ORIGIN_URL over the network. */
   ORIGIN?: Fetcher;
+  /** Optional: a Workers Analytics Engine dataset for fleet analytics (docs/usage.md). */
+  USAGE_ANALYTICS?: AnalyticsEngineDataset;
   [variable: string]: unknown;
 }

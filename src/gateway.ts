@@ -16,6 +16,7 @@ import { forward, originHeaders, originTarget } from "./proxy/forward";
 import { originRoutes } from "./proxy/origin-route";
 import { RequestDeadlines } from "./timeout";
 import { describeCaller } from "./usage/caller";
+import type { RequestFacts } from "./usage/fleet-analytics";
 import { refusalNotes } from "./usage/refusal-notes";
 
 /** Who is acting, once the key (and any user token) has been judged. */
@@ -85,7 +86,12 @@ export function gateway(options: GatewayOptions) {
    * `defer` takes work that must not hold the client's response (waitUntil in
    * the Worker); without it the promise simply runs on.
    */
-  return async function handleGatewayRequest(request: Request, requestId: string, defer?: (work: Promise<unknown>) => void): Promise<Response> {
+  return async function handleGatewayRequest(
+    request: Request,
+    requestId: string,
+    defer?: (work: Promise<unknown>) => void,
+    facts?: RequestFacts,
+  ): Promise<Response> {
     const credentials = readCredentials(request.headers, { apiKeyHeader: config.apiKeyHeader });
     const parsed = options.parseKey(credentials.apiKey);
     if (!parsed.ok) {
@@ -100,6 +106,11 @@ export function gateway(options: GatewayOptions) {
     const record = await options.keys.get(await hashKey(parsed.key));
     if (record === null) {
       throw new KeywardError("INVALID_API_KEY", "This API key is not known. Check that you use a key of this deployment.", { bearerError: "invalid_token" });
+    }
+    if (facts) {
+      facts.org = record.org;
+      facts.keyId = record.id;
+      facts.environment = record.environment;
     }
     // Known keys are counted per key (docs/usage.md); the caller's place is read only when counting is on.
     const caller = config.usageCounting ? describeCaller(request) : null;

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   /** A route policy file's content. */
   policy?: unknown;
   jwksFetch?: typeof fetch;
+  /** A fleet analytics dataset (USAGE_ANALYTICS); none by default. */
+  analytics?: AnalyticsEngineDataset;
   /** Serves GitHub's secret scanning keys document (default: no network, fails). */
   secretScanningFetch?: typeof fetch;
   now?: () => number;
@@ -148,6 +150,7 @@ export function harness(options: HarnessOptions = {}) {
       : {}),
     jwksFetch: options.jwksFetch ?? (() => Promise.reject(new Error("no JWKS in this test"))),
     secretScanningFetch: options.secretScanningFetch ?? (() => Promise.reject(new Error("no keys document in this test"))),
+    analytics: options.analytics,
     now: options.now ?? (() => Date.now()),
     log: captureLogger(logs),
   });
