@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import type { KeywardEnv } from "../app";
+import type { KeywardEnv } from "../http/keyward-env";
 import { KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import type { Anomaly } from "../ledger/anomaly-store";
