@@ -5,7 +5,8 @@ import { SignJWT } from "jose";
 import { startEchoOrigin } from "../demo/echo-origin.mjs";
 import { freePort, startKeywardDev } from "./wrangler-dev.mjs";
 
-export async function startKeyward() {
+/** @param {{ vars?: Record<string, string> }} [options]  extra variables for the dev server */
+export async function startKeyward(options = {}) {
   const originPort = await freePort();
   const origin = await startEchoOrigin({ port: originPort });
   const devSecret = randomBytes(32).toString("hex");
@@ -19,6 +20,7 @@ export async function startKeyward() {
         KEYWARD_SIGNING_KEY: JSON.stringify({ ...jwk, kid: "dev-browser" }),
         KEYWARD_DEV_JWT_SECRET: devSecret,
         KEYWARD_OPERATOR_TOKEN: `dev_op_${randomBytes(24).toString("hex")}`,
+        ...options.vars,
       },
     });
   } catch (error) {
