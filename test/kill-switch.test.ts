@@ -41,7 +41,7 @@ async function setup(options: HarnessOptions = {}) {
   return { h, org, admin, create, revokeAll, statuses };
 }
 
-describe("org kill switch (THREATS 61)", () => {
+describe("org kill switch (threats.md 61)", () => {
   it.each([
     ["a missing confirm", {}],
     ["a wrong confirm", { confirm: "org_other" }],

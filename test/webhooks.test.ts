@@ -117,7 +117,7 @@ describe("retry schedule (pure)", () => {
   });
 });
 
-describe("webhook URLs (THREATS 63)", () => {
+describe("webhook URLs (threats.md 63)", () => {
   const resolveTo = (addresses: string[]) => async () => addresses;
   it.each([
     ["plain http", "http://hooks.example.com/k"],
@@ -200,7 +200,7 @@ describe("webhook settings", () => {
   });
 });
 
-describe("event delivery (THREATS 64)", () => {
+describe("event delivery (threats.md 64)", () => {
   it("a receiver failing 3 times then recovering gets every event, signed, with the same webhook-id on every retry", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now());
@@ -245,6 +245,20 @@ describe("event delivery (THREATS 64)", () => {
       ["delivered", 4],
       ["delivered", 4],
     ]);
+  });
+
+  it("does not follow a receiver's redirect: a 3xx is a failed attempt, retried later", async () => {
+    const s = await setup();
+    const inits: RequestInit[] = [];
+    await s.useReceiver(async (_input, init) => {
+      inits.push(init ?? {});
+      return new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data" } });
+    });
+    await s.putWebhook({ url: "http://127.0.0.1:9/hook", events: ["key.created"] });
+    await s.create();
+    await runDurableObjectAlarm(s.stub);
+    expect(inits.map((i) => i.redirect)).toEqual(["manual"]);
+    expect((await s.deliveries())[0]).toMatchObject({ status: "pending", attempts: 1, lastError: "answered 302" });
   });
 
   it("gives up after the 24 h horizon, lists the failure, and redeliver sends it again with the same id", async () => {
