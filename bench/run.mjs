@@ -421,6 +421,7 @@ async function run() {
     const c = plan.connections.includes(32) ? 32 : plan.connections[0];
     const profiled = [
       ...["pass-through", "keyward-hot-key", "floor-hot-key"].map((id) => scenarioById(id)),
+      { id: "floor-hot-key-keyward-payload", service: "floor-payload", keys: [hot.key] },
       ...variants.map((v) => ({ id: `keyward-hot-${v}`, service: `keyward-${v.replaceAll("+", "-")}`, keys: [hot.key] })),
     ];
     const profileRuns = [];

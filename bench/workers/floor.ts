@@ -10,7 +10,7 @@ import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
 import { countingNamespace } from "../../test-support/counting";
 
-type Env = { KEYS: KVNamespace; FLOOR_GUARD: DurableObjectNamespace<FloorGuard>; ORIGIN_URL: string };
+type Env = { KEYS: KVNamespace; FLOOR_GUARD: DurableObjectNamespace<FloorGuard>; ORIGIN_URL: string; FLOOR_PAYLOAD?: string };
 
 interface KeyRecord {
   id: string;
@@ -18,11 +18,38 @@ interface KeyRecord {
 
 /** A per-key Durable Object with no state: the same RPC shape as KeyGuard.check, a constant answer. */
 export class FloorGuard extends DurableObject<Env> {
-  check(_input: unknown) {
-    return VERDICT;
+  check(input: { settings?: unknown }) {
+    return input.settings === undefined ? VERDICT : KEYWARD_VERDICT;
   }
 }
 const VERDICT = { kind: "admitted", limit: 1_000_000_000, windowSeconds: 60, remaining: 1_000_000_000, resetMs: 0 } as const;
+const KEYWARD_VERDICT = { ...VERDICT, credits: null };
+
+/**
+ * FLOOR_PAYLOAD=keyward (profile only): the RPC carries what Keyward's guard check
+ * carries (request id, settings, org, caller) and answers what it answers, to
+ * price the payload apart from the guard's work.
+ */
+function keywardShapedCheck(record: KeyRecord) {
+  return {
+    requestId: crypto.randomUUID(),
+    consume: true,
+    cost: 1,
+    settings: {
+      keyId: record.id,
+      version: 1,
+      limit: 1_000_000_000,
+      windowSeconds: 60,
+      expiresAt: null,
+      revoked: false,
+      revokeAt: null,
+      disabled: false,
+      credits: null,
+    },
+    org: "org_bench",
+    caller: { country: null, asn: null, colo: null, browser: false, agent: "other" },
+  };
+}
 
 // As Keyward's key index: sha256(key) -> record, kept 30 s in the isolate.
 const CACHE_TTL_MS = 30_000;
@@ -53,7 +80,7 @@ app.all("*", async (c) => {
   // that the instrumentation costs both sides the same.
   guards ??= countingNamespace(c.env.FLOOR_GUARD, calls);
   const guard = guards.get(guards.idFromName(record.record.id));
-  await guard.check({ requestId: "", consume: true });
+  await guard.check(c.env.FLOOR_PAYLOAD === "keyward" ? keywardShapedCheck(record.record) : { requestId: "", consume: true });
   const url = new URL(c.req.url);
   const headers = new Headers(c.req.raw.headers);
   headers.delete("authorization");
