@@ -43,9 +43,11 @@ export function generateKey(typePrefix: string, environment: KeyEnvironment): { 
   return { key: body + crc32Hex(body), displayPrefix: `${typePrefix}_${environment}_${random.slice(0, 8)}` };
 }
 
+const encoder = new TextEncoder();
+
 /** SHA-256 of the key, lowercase hex: the only form in which a key is stored. */
 export async function hashKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(key));
   return hex(new Uint8Array(digest));
 }
 
