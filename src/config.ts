@@ -154,8 +154,10 @@ export function loadConfig(env: Record<string, unknown>): Config {
   }
 
   const operatorToken = str(env, "KEYWARD_OPERATOR_TOKEN");
-  if (operatorToken !== null && operatorToken.length < 32) {
-    throw new ConfigError("KEYWARD_OPERATOR_TOKEN", "must be at least 32 characters of random data");
+  // Documented as hex (`openssl rand -hex 32`; `npm run dev` writes dev_op_ + hex):
+  // anything else is a pasted password or a truncated secret, refused at start-up.
+  if (operatorToken !== null && !/^(?:dev_op_)?[0-9a-fA-F]{32,}$/.test(operatorToken)) {
+    throw new ConfigError("KEYWARD_OPERATOR_TOKEN", "must be at least 32 hex characters of random data (e.g. openssl rand -hex 32)");
   }
   const devSecret = str(env, "KEYWARD_DEV_JWT_SECRET");
   if (production) {

@@ -2,12 +2,12 @@ import type { Config } from "./config";
 import { readCredentials } from "./credentials";
 import { KeywardError } from "./errors";
 import type { GuardClient } from "./guard/guard-client";
-import type { KeySettings } from "./guard/guard-types";
 import { quotaHeaders, rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
 import type { ContextSigner } from "./identity/context-token";
 import { encodeHeaderValue } from "./identity/identity-headers";
 import { type KeyMeta, metaHeader } from "./identity/key-meta";
 import { hashKey, type ParsedKey } from "./keys/key-format";
+import { isRevokedAt, settingsOf } from "./keys/key-model";
 import type { Logger } from "./log";
 import type { KeyIndex } from "./lookup/key-index";
 import type { KeyRecord } from "./lookup/key-record";
@@ -47,20 +47,6 @@ export interface GatewayOptions {
   originService?: { fetch: typeof fetch } | undefined;
   now: () => number;
   log: Logger;
-}
-
-export function settingsOf(record: KeyRecord): KeySettings {
-  return {
-    keyId: record.id,
-    version: record.version,
-    limit: record.rateLimit.limit,
-    windowSeconds: record.rateLimit.windowSeconds,
-    expiresAt: record.expiresAt,
-    revoked: record.status === "revoked",
-    revokeAt: record.revokeAt ?? null,
-    disabled: record.disabled === true,
-    credits: record.credits ?? null,
-  };
 }
 
 const revoked = () => new KeywardError("KEY_REVOKED", "This API key has been revoked. Ask your organisation's admin for a new key.");
@@ -117,7 +103,7 @@ export function gateway(options: GatewayOptions) {
     // Revocation only goes one way, so a record that already says revoked (or
     // whose scheduled revocation has passed) is final: no need to ask the guard.
     // It is still counted, in batches and off the client's path (revoked_key_used).
-    if (record.status === "revoked" || (record.revokeAt != null && record.revokeAt <= options.now())) {
+    if (isRevokedAt(record.status === "revoked", record.revokeAt, options.now())) {
       const noted = config.usageCounting ? noteRefusal({ org: record.org, settings: settingsOf(record), code: "KEY_REVOKED", caller }) : null;
       if (noted !== null) defer?.(noted);
       throw revoked();

@@ -40,19 +40,22 @@ describe("key guard durability (threats.md 17, 28)", () => {
     expect(await admitN(s.keyId, s, 30)).toBe(15);
   });
 
-  it.each([60, 400])("forgets at most pendingCap(limit) - 1 admissions (under 5%% of a limit of %i) when aborted abruptly", async (limit) => {
-    const s = settings({ limit });
-    // Quick admissions up to the limit: batches are written as they fill, the
-    // remainder is pending when the guard dies.
-    expect(await admitN(s.keyId, s, limit)).toBe(limit);
-    const pending = (await guardStub(s.keyId).describe(s)).pending;
-    expect(pending).toBeLessThan(pendingCap(limit));
-    await abortAllDurableObjects();
-    const readmitted = await admitN(s.keyId, s, limit);
-    // Over-admission after the crash is bounded by what was pending.
-    expect(readmitted).toBeLessThanOrEqual(pending);
-    expect(readmitted).toBeLessThan(Math.max(1, limit * 0.05));
-  });
+  it.each([60, 400])(
+    "forgets at most pendingCap(limit) - 1 admissions (under 5 percent of the limit) at a limit of %i when aborted abruptly",
+    async (limit) => {
+      const s = settings({ limit });
+      // Quick admissions up to the limit: batches are written as they fill, the
+      // remainder is pending when the guard dies.
+      expect(await admitN(s.keyId, s, limit)).toBe(limit);
+      const pending = (await guardStub(s.keyId).describe(s)).pending;
+      expect(pending).toBeLessThan(pendingCap(limit));
+      await abortAllDurableObjects();
+      const readmitted = await admitN(s.keyId, s, limit);
+      // Over-admission after the crash is bounded by what was pending.
+      expect(readmitted).toBeLessThanOrEqual(pending);
+      expect(readmitted).toBeLessThan(Math.max(1, limit * 0.05));
+    },
+  );
 
   it("bounds pending admissions to about 5% of the limit, at least 1", () => {
     expect([1, 20, 21, 60, 1000, 1e9].map(pendingCap)).toEqual([1, 1, 2, 3, 50, 5e7]);

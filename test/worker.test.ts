@@ -34,6 +34,8 @@ describe("configuration is validated once, with errors that name the variable", 
     ["API_KEY_HEADER", { API_KEY_HEADER: "Authorization" }, /API_KEY_HEADER must be a header name/],
     ["KEY_TYPE_PREFIX", { KEY_TYPE_PREFIX: "SK!" }, /KEY_TYPE_PREFIX/],
     ["KEYWARD_SIGNING_KEY", { KEYWARD_SIGNING_KEY: "{}" }, /KEYWARD_SIGNING_KEY must be the JSON/],
+    ["KEYWARD_OPERATOR_TOKEN (not hex)", { KEYWARD_OPERATOR_TOKEN: "p".repeat(40) }, /KEYWARD_OPERATOR_TOKEN must be at least 32 hex characters/],
+    ["KEYWARD_OPERATOR_TOKEN (too short)", { KEYWARD_OPERATOR_TOKEN: "ab".repeat(15) }, /KEYWARD_OPERATOR_TOKEN must be at least 32 hex characters/],
     ["USER_JWT_ALGORITHMS", { USER_JWT_ALGORITHMS: "none" }, /USER_JWT_ALGORITHMS has "none"/],
     ["USER_JWT_ALGORITHMS", { USER_JWKS_URL: "https://idp.test/jwks", USER_JWT_ALGORITHMS: "RS256,HS256" }, /must not include HS256/],
   ])("refuses a bad %s", (_name, override, message) => {
@@ -43,7 +45,7 @@ describe("configuration is validated once, with errors that name the variable", 
   it("refuses development secrets when the environment says production", () => {
     expect(() => loadConfig({ ...base, KEYWARD_ENV: "production" })).toThrow(/KEYWARD_DEV_JWT_SECRET is for local development only/);
     expect(() => loadConfig({ ...base, KEYWARD_ENV: "production", KEYWARD_DEV_JWT_SECRET: "" })).toThrow(/KEYWARD_OPERATOR_TOKEN is a development token/);
-    expect(() => loadConfig({ ...base, KEYWARD_ENV: "production", KEYWARD_DEV_JWT_SECRET: "", KEYWARD_OPERATOR_TOKEN: "p".repeat(40) })).toThrow(
+    expect(() => loadConfig({ ...base, KEYWARD_ENV: "production", KEYWARD_DEV_JWT_SECRET: "", KEYWARD_OPERATOR_TOKEN: "ab".repeat(20) })).toThrow(
       /KEYWARD_SIGNING_KEY is a development key/,
     );
   });

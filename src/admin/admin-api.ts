@@ -6,7 +6,7 @@ import type { CreditOperation } from "../guard/credits";
 import type { GuardClient } from "../guard/guard-client";
 import type { GuardStatus } from "../guard/guard-types";
 import type { KeywardEnv } from "../http/keyward-env";
-import { generateKey, hashKey, randomId } from "../keys/key-format";
+import { generateKey, hashKey, KEY_ID_PATTERN, randomId } from "../keys/key-format";
 import { decodeCursor } from "../ledger/key-pages";
 import type { DeliveryView, LedgerClient } from "../ledger/ledger-client";
 import type { AuditAction, AuditEvent, LedgerKey, ListedKey } from "../ledger/org-ledger";
@@ -58,7 +58,6 @@ function allowedIpsOf(entries: string[] | undefined): string[] | null {
     throw new KeywardError("INVALID_REQUEST", `allowedIps.${normal.index}: must be an IPv4 or IPv6 address or CIDR`, { field: `allowedIps.${normal.index}` });
   return normal.list;
 }
-const KEY_ID = /^key_[0-9a-f]{20}$/;
 /**
  * The admin API under /_keyward/v1. Writes go guard first (enforcement), then
  * the org's ledger (book of record, read-your-writes), then KV (edge index). A
@@ -75,7 +74,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   }
 
   async function findKey(org: string, id: string): Promise<ListedKey> {
-    if (!KEY_ID.test(id)) throw notFound();
+    if (!KEY_ID_PATTERN.test(id)) throw notFound();
     const key = await ledger.getKey(org, id);
     if (key === null) throw notFound();
     return key;

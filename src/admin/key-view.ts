@@ -1,5 +1,6 @@
 import { nextRefillAt } from "../guard/credits";
 import type { GuardStatus, KeySettings } from "../guard/guard-types";
+import { revokedAtAsOf } from "../keys/key-model";
 import type { LedgerKey } from "../ledger/org-ledger";
 import type { KeyRecord } from "../lookup/key-record";
 
@@ -48,7 +49,7 @@ export function recordOfLedger(k: LedgerKey, org: string): KeyRecord {
  */
 export function view(k: LedgerKey & { lastUsedAt?: number | null }, now: number, guard: GuardStatus | null) {
   const credits = guard ? guard.credits : k.credits === null ? null : { ...k.credits, nextRefillAt: nextRefillAt(k.credits) };
-  const revokedAt = k.revokedAt ?? (k.revokeAt !== null && k.revokeAt <= now ? k.revokeAt : null);
+  const revokedAt = revokedAtAsOf(k.revokedAt, k.revokeAt, now);
   return {
     id: k.id,
     prefix: k.prefix,

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { KEY_ID_PATTERN } from "../keys/key-format";
 import {
   anomalyList,
   anomalyListQuery,
@@ -44,7 +45,7 @@ const queryParams = (s: z.ZodType) => {
 };
 
 const orgParam = { name: "org", in: "path", required: true, schema: { type: "string" } };
-const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^key_[0-9a-f]{20}$" } };
+const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: KEY_ID_PATTERN.source } };
 
 let cached: Record<string, unknown> | null = null;
 

@@ -35,7 +35,6 @@ export interface UserClaims {
 export interface UserTokenVerifier {
   /** Verifies a user JWT. Throws 401 INVALID_USER_TOKEN, or 503 when the JWKS cannot be fetched. */
   verify(token: string): Promise<UserClaims>;
-  readonly configured: boolean;
 }
 
 export interface UserTokenVerifierOptions {
@@ -130,7 +129,6 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
   }
 
   return {
-    configured: keySource !== null,
     async verify(token) {
       if (keySource === null) throw invalid("this deployment does not accept user tokens");
       if (token.length > MAX_TOKEN_CHARS) throw invalid("it is too long");

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { KeyMeta } from "../identity/key-meta";
+import { isRevokedAt, revokedAtAsOf } from "../keys/key-model";
 import type { OrgLedger } from "../ledger/org-ledger";
 import { addColumn } from "../storage/add-column";
 import { withTimeout } from "../timeout";
@@ -365,7 +366,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
       keyId: s.keyId,
       version: s.version,
       revoked: this.isRevoked(s, now),
-      revokedAt: s.revokedAt ?? (s.revokeAt !== null && s.revokeAt <= now ? s.revokeAt : null),
+      revokedAt: revokedAtAsOf(s.revokedAt, s.revokeAt, now),
       revokeAt: s.revokeAt,
       disabled: s.disabled,
       credits: s.credits === null ? null : { ...refilled(s.credits, now), nextRefillAt: nextRefillAt(refilled(s.credits, now)) },
@@ -478,7 +479,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   }
 
   private isRevoked(state: State, now: number): boolean {
-    return state.revoked || (state.revokeAt !== null && now >= state.revokeAt);
+    return isRevokedAt(state.revoked, state.revokeAt, now);
   }
 
   /**

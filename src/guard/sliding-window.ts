@@ -61,10 +61,4 @@ export class SlidingWindow {
   oldest(): number | undefined {
     return this.stamps[this.head];
   }
-
-  /** The admissions inside the window at `now`, oldest first. */
-  entries(now: number, windowMs: number): number[] {
-    this.count(now, windowMs);
-    return this.stamps.slice(this.head);
-  }
 }

@@ -52,6 +52,9 @@ export async function hashKey(key: string): Promise<string> {
 }
 
 /** A random identifier such as `key_3f9a…`: public, not a secret. */
+/** A key's public id, as randomId("key") makes it. The one definition; every check uses it. */
+export const KEY_ID_PATTERN = /^key_[0-9a-f]{20}$/;
+
 export function randomId(prefix: string): string {
   return `${prefix}_${hex(crypto.getRandomValues(new Uint8Array(10)))}`;
 }

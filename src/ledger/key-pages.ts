@@ -1,3 +1,4 @@
+import { KEY_ID_PATTERN } from "../keys/key-format";
 /**
  * One page of an org's keys, in one query: filtered by status and environment,
  * ordered by creation (newest first) or last use (most recent first, never-used
@@ -34,7 +35,7 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(raw: string, sort: KeySort): Cursor {
   try {
     const c = JSON.parse(atob(raw.replaceAll("-", "+").replaceAll("_", "/"))) as Cursor;
-    if (c.s === sort && Number.isFinite(c.v) && typeof c.id === "string" && /^key_[0-9a-f]{20}$/.test(c.id)) return c;
+    if (c.s === sort && Number.isFinite(c.v) && typeof c.id === "string" && KEY_ID_PATTERN.test(c.id)) return c;
   } catch {}
   throw new BadCursor();
 }

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { KEY_ID_PATTERN } from "../keys/key-format";
 
 /**
  * The edge index entry for one key, stored in KV under `key:<sha256 hex>`
@@ -17,7 +18,7 @@ export const creditsSchema = z.strictObject({
 export const keyRecordSchema = z
   .object({
     v: z.literal(1),
-    id: z.string().regex(/^key_[0-9a-f]{20}$/),
+    id: z.string().regex(KEY_ID_PATTERN),
     org: z.string().min(1).max(128),
     environment: z.enum(["live", "test"]),
     prefix: z.string().min(1).max(64),
