@@ -6,6 +6,7 @@ import { auditTable, formatTime, keyTable, keyView } from "./format.js";
 import { apiUrl, DEFAULT_URL, displayUrl, isLoopback, parseBaseUrl, printable, request } from "./http.js";
 import { readDevVars, setting } from "./settings.js";
 import { mintDevToken, ROLES } from "./token.js";
+import { anomalyTable, usageTable } from "./usage-format.js";
 
 /**
  * @typedef {object} Io
@@ -53,6 +54,9 @@ Commands:
   keys revoke-all  Org kill switch: revoke every (matching) key of an org now
   limit set      Set a key's rate limit (operator token)
   audit          Show an org's audit trail
+  usage          Show an org's or a key's usage (table and sparkline)
+  anomalies      List unusual patterns flagged on an org's keys
+  anomalies ack  Acknowledge an anomaly
 
 ${GLOBAL_HELP}
   --version        Print the version of keyward
@@ -143,15 +147,28 @@ Options:
     run: runKeysCreate,
   },
   "keys list": {
-    usage: `Usage: keyward keys list --org ORG [--quiet]
+    usage: `Usage: keyward keys list --org ORG [--status S] [--env live|test] [--sort created|lastUsed]
+                         [--limit N] [--quiet]
 
-Lists the org's keys, newest first (never the secret keys themselves).
+Lists the org's keys, newest first (never the secret keys themselves), following
+the listing's pages until the end (or --limit keys).
 
 Options:
   --org ORG            Organization id                           required
+  --status S           active, revoked, expired or disabled
+  --env live|test      Only keys of this environment
+  --sort S             created (newest first, default) or lastUsed (most recent first)
+  --limit N            At most N keys (default: all)
   -q, --quiet          Print only the key ids, one a line, newest first:
                          export KEY_ID=$(npx keyward keys list --org acme --quiet | head -n 1)`,
-    options: { org: { type: "string" }, quiet: { type: "boolean", short: "q" } },
+    options: {
+      org: { type: "string" },
+      status: { type: "string" },
+      env: { type: "string" },
+      sort: { type: "string" },
+      limit: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+    },
     required: ["org"],
     run: runKeysList,
   },
@@ -231,6 +248,49 @@ Options:
     run: runAudit,
   },
 };
+
+Object.assign(COMMANDS, {
+  usage: {
+    usage: `Usage: keyward usage --org ORG [--id KEY_ID] [--since 24h] [--granularity hour]
+
+Shows usage as a table with a sparkline: the org's (totals and busiest keys), or
+one key's with --id. A key's minute view is fresh; hour and day views are as the
+keys' guards last reported (at most about a minute behind).
+
+Options:
+  --org ORG              Organization id                         required
+  --id KEY_ID            One key (default: the whole org)
+  --since DURATION       How far back: 90m, 24h, 7d (default 24h; 1h for minute)
+  --granularity G        minute (with --id only), hour (default) or day`,
+    options: { org: { type: "string" }, id: { type: "string" }, since: { type: "string" }, granularity: { type: "string" } },
+    required: ["org"],
+    run: runUsage,
+  },
+  anomalies: {
+    usage: `Usage: keyward anomalies --org ORG [--all]
+
+Lists the open anomaly flags of the org's keys (with --all, acknowledged ones too).
+
+Options:
+  --org ORG              Organization id                         required
+  --all                  Include acknowledged flags`,
+    options: { org: { type: "string" }, all: { type: "boolean" } },
+    required: ["org"],
+    run: runAnomalies,
+  },
+  "anomalies ack": {
+    usage: `Usage: keyward anomalies ack --org ORG --id ANOMALY_ID
+
+Acknowledges an anomaly (org admins; recorded in the audit trail).
+
+Options:
+  --org ORG              Organization id                         required
+  --id ANOMALY_ID        Anomaly id (anm_…)                      required`,
+    options: { org: { type: "string" }, id: { type: "string" } },
+    required: ["org", "id"],
+    run: runAnomaliesAck,
+  },
+});
 
 const GROUPS = {
   keys: `Usage: keyward keys <create|list|get|revoke> [options]
@@ -478,8 +538,9 @@ function warnIfPlaintext(ctx, url) {
  * @param {string[]} segments
  * @param {unknown} [body]
  * @param {string} [token]  defaults to the user token
+ * @param {Record<string, string | undefined>} [query]  query parameters (undefined ones left out)
  */
-async function call(ctx, method, segments, body, token) {
+async function call(ctx, method, segments, body, token, query) {
   const base = baseUrl(ctx);
   const bearer = token ?? userToken(ctx);
   if (bearer === null) {
@@ -489,7 +550,9 @@ async function call(ctx, method, segments, body, token) {
     });
   }
   warnIfPlaintext(ctx, base);
-  return request({ method, url: apiUrl(base, segments), token: bearer, body, base });
+  const url = apiUrl(base, segments);
+  for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(name, value);
+  return request({ method, url, token: bearer, body, base });
 }
 
 /**
@@ -566,12 +629,43 @@ async function runKeysCreate(ctx) {
   ctx.io.out(`API key (shown once):\n\n    ${printable(key)}\n\n${keyView(view)}\n`);
 }
 
+/**
+ * An option that must be one of `allowed`; undefined when absent.
+ * @param {Context} ctx
+ * @param {string} flag
+ * @param {string[]} allowed
+ */
+function oneOf(ctx, flag, allowed) {
+  const value = str(ctx, flag);
+  if (value !== undefined && !allowed.includes(value)) {
+    throw usageError(`--${flag} must be ${allowed.join(", ")}, got ${JSON.stringify(printable(value))}`, ctx.usage);
+  }
+  return value;
+}
+
 /** @param {Context} ctx */
 async function runKeysList(ctx) {
   const org = req(ctx, "org");
-  const body = await call(ctx, "GET", ["orgs", org, "keys"]);
-  if (ctx.values.json) return printJson(ctx, body);
-  const keys = expectList(body, "keys");
+  const max = str(ctx, "limit") === undefined ? Number.POSITIVE_INFINITY : integer(ctx, "limit", 1);
+  const filters = {
+    status: oneOf(ctx, "status", ["active", "revoked", "expired", "disabled"]),
+    environment: oneOf(ctx, "env", ["live", "test"]),
+    sort: oneOf(ctx, "sort", ["created", "lastUsed"]),
+  };
+  // Follow the listing's cursors to the end (or to --limit keys), one page a request.
+  /** @type {Record<string, unknown>[]} */
+  const keys = [];
+  /** @type {string | undefined} */
+  let cursor;
+  do {
+    const page = expectObject(
+      await call(ctx, "GET", ["orgs", org, "keys"], undefined, undefined, { ...filters, limit: String(Math.min(1000, max - keys.length)), cursor }),
+      "the response",
+    );
+    keys.push(...expectList(page, "keys"));
+    cursor = typeof page.nextCursor === "string" ? page.nextCursor : undefined;
+  } while (cursor !== undefined && keys.length < max);
+  if (ctx.values.json) return printJson(ctx, { keys: keys.slice(0, max), nextCursor: keys.length >= max ? (cursor ?? null) : null });
   if (ctx.values.quiet) {
     for (const key of keys) ctx.io.out(`${printable(key.id)}\n`);
     return;
@@ -681,4 +775,57 @@ async function runAudit(ctx) {
   if (ctx.values.json) return printJson(ctx, body);
   const events = expectList(body, "events");
   ctx.io.out(events.length === 0 ? `no audit events for org ${printable(org)}\n` : `${auditTable(events)}\n`);
+}
+
+const DURATION = /^(\d+)([mhd])$/;
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** @param {Context} ctx */
+async function runUsage(ctx) {
+  const org = req(ctx, "org");
+  const id = str(ctx, "id");
+  const granularity = oneOf(ctx, "granularity", id === undefined ? ["hour", "day"] : ["minute", "hour", "day"]) ?? "hour";
+  const since = str(ctx, "since") ?? (granularity === "minute" ? "1h" : granularity === "day" ? "30d" : "24h");
+  const match = DURATION.exec(since.trim());
+  if (!match) throw usageError(`--since must be a duration such as 90m, 24h or 7d, got ${JSON.stringify(printable(since))}`, ctx.usage);
+  const from = new Date(Date.now() - Number(match[1]) * UNIT_MS[/** @type {"m" | "h" | "d"} */ (match[2])]).toISOString();
+  const path = id === undefined ? ["orgs", org, "usage"] : ["orgs", org, "keys", id, "usage"];
+  const body = expectObject(await call(ctx, "GET", path, undefined, undefined, { granularity, from }), "the response");
+  if (ctx.values.json) return printJson(ctx, body);
+  const buckets = expectList(body, "buckets");
+  let head =
+    id === undefined
+      ? `org ${printable(org)}, by ${granularity}, since ${formatTime(from)}`
+      : `key ${printable(id)}, by ${granularity}, since ${formatTime(from)}`;
+  if (id !== undefined) {
+    const where = /** @type {{ countries?: unknown[], asns?: unknown[] }} */ (body.locations ?? {});
+    head += `\nlast used ${formatTime(body.lastUsedAt, "never")}; countries ${(where.countries ?? []).map(printable).join(" ") || "-"}; ASNs ${(where.asns ?? []).map(printable).join(" ") || "-"}`;
+  } else {
+    const totals = expectObject(body.totals, "totals");
+    const refused = Object.values(/** @type {Record<string, number>} */ (totals.refused ?? {})).reduce((n, v) => n + v, 0);
+    head += `\ntotal admitted ${printable(totals.admitted)}, refused ${refused}`;
+  }
+  let out = `${head}\n\n${usageTable(buckets)}\n`;
+  if (id === undefined && Array.isArray(body.topKeys) && body.topKeys.length > 0) {
+    const top = expectList(body, "topKeys");
+    out += `\nbusiest keys:\n${top.map((k) => `  ${printable(k.keyId)}  admitted ${printable(k.admitted)}, refused ${printable(k.refused)}`).join("\n")}\n`;
+  }
+  ctx.io.out(out);
+}
+
+/** @param {Context} ctx */
+async function runAnomalies(ctx) {
+  const org = req(ctx, "org");
+  const body = await call(ctx, "GET", ["orgs", org, "anomalies"], undefined, undefined, { status: ctx.values.all ? "all" : "open" });
+  if (ctx.values.json) return printJson(ctx, body);
+  const anomalies = expectList(body, "anomalies");
+  ctx.io.out(anomalies.length === 0 ? `no ${ctx.values.all ? "" : "open "}anomalies for org ${printable(org)}\n` : `${anomalyTable(anomalies)}\n`);
+}
+
+/** @param {Context} ctx */
+async function runAnomaliesAck(ctx) {
+  const body = await call(ctx, "POST", ["orgs", req(ctx, "org"), "anomalies", req(ctx, "id"), "acknowledge"], {});
+  if (ctx.values.json) return printJson(ctx, body);
+  const a = expectObject(body, "the anomaly");
+  ctx.io.out(`acknowledged ${printable(a.id)} (${printable(a.type)} on ${printable(a.keyId)}) at ${formatTime(a.acknowledgedAt)}\n`);
 }

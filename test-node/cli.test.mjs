@@ -68,9 +68,12 @@ beforeAll(async () => {
       body += d;
     });
     req.on("end", () => {
-      const path = new URL(req.url, "http://x").pathname;
-      requests.push({ method: req.method, path, headers: req.headers, body });
-      const route = routes[`${req.method} ${path}`] ?? {
+      const url = new URL(req.url, "http://x");
+      const path = url.pathname;
+      requests.push({ method: req.method, path, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
+      const found = routes[`${req.method} ${path}`];
+      // A route may be a function of the query (pages of a listing).
+      const route = (typeof found === "function" ? found(url.searchParams) : found) ?? {
         status: 404,
         body: { code: "NOT_FOUND", message: `no fake route for ${req.method} ${path}`, requestId: "req_fake" },
       };
@@ -317,7 +320,8 @@ describe("keyward keys", () => {
 
     const json = await run(["keys", "list", "--org", "acme", "--json"], admin());
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ keys });
+    // Every page followed: the keys, and no further cursor.
+    expect(JSON.parse(json.stdout)).toEqual({ keys, nextCursor: null });
     expect(table.stdout + table.stderr + json.stdout + json.stderr).not.toContain(USER_TOKEN);
   });
 
@@ -654,5 +658,129 @@ describe("newcomer conveniences", () => {
     routes["GET /_keyward/v1/orgs/acme/keys/key_01HZX"] = { status: 200, body: keyView() };
     const fresh = await run(["keys", "revoke", "--org", "acme", "--id", "key_01HZX"], admin());
     expect(fresh.stderr).not.toContain("already");
+  });
+});
+
+describe("keyward usage and anomalies", () => {
+  const page = (ids, nextCursor) => ({
+    status: 200,
+    body: {
+      keys: ids.map((id) => ({
+        id,
+        prefix: "sk_live_0000",
+        label: id,
+        environment: "live",
+        status: "active",
+        createdAt: "2027-01-01T00:00:00Z",
+        lastUsedAt: null,
+      })),
+      nextCursor,
+    },
+  });
+
+  it("keys list follows cursors to the end, sends the filters, and --json prints every key with nextCursor null", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys"] = (q) =>
+      q.get("cursor") === null ? page(["key_a", "key_b"], "c1") : q.get("cursor") === "c1" ? page(["key_c"], null) : undefined;
+    const r = await run(["keys", "list", "--org", "acme", "--status", "active", "--env", "live", "--sort", "lastUsed", "--json", "--url", baseUrl], {
+      env: { KEYWARD_TOKEN: USER_TOKEN },
+    });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ keys: [{ id: "key_a" }, { id: "key_b" }, { id: "key_c" }], nextCursor: null });
+    expect(requests.map((q) => q.query)).toEqual([
+      { status: "active", environment: "live", sort: "lastUsed", limit: "1000" },
+      { status: "active", environment: "live", sort: "lastUsed", limit: "1000", cursor: "c1" },
+    ]);
+  });
+
+  it("keys list --limit stops following once it has enough keys, and refuses a bad --status locally", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys"] = (q) => (q.get("cursor") === null ? page(["key_a", "key_b"], "c1") : page(["key_c"], null));
+    const r = await run(["keys", "list", "--org", "acme", "--limit", "2", "--quiet", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("key_a\nkey_b\n");
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.query.limit).toBe("2");
+    requests = [];
+    const bad = await run(["keys", "list", "--org", "acme", "--status", "lost", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--status must be");
+    expect(requests).toHaveLength(0);
+  });
+
+  it("usage --id prints the key's buckets with a sparkline, where it was used, and asks for the right range", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys/key_a/usage"] = {
+      status: 200,
+      body: {
+        keyId: "key_a",
+        granularity: "minute",
+        buckets: [
+          { start: "2027-01-01T10:00:00Z", admitted: 3, refused: { RATE_LIMITED: 3 } },
+          { start: "2027-01-01T10:01:00Z", admitted: 1, refused: {} },
+        ],
+        locations: { countries: ["DE"], asns: ["3320"], colos: [] },
+        lastUsedAt: "2027-01-01T10:01:30Z",
+      },
+    };
+    const r = await run(["usage", "--org", "acme", "--id", "key_a", "--granularity", "minute", "--since", "90m", "--url", baseUrl], {
+      env: { KEYWARD_TOKEN: USER_TOKEN },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("admitted █▃");
+    expect(r.stdout).toContain("refused  █▁");
+    expect(r.stdout).toContain("RATE_LIMITED 3");
+    expect(r.stdout).toContain("countries DE; ASNs 3320");
+    const q = requests[0]?.query;
+    expect(q?.granularity).toBe("minute");
+    expect(Date.now() - Date.parse(q?.from ?? "")).toBeGreaterThan(89 * 60_000);
+    expect(Date.now() - Date.parse(q?.from ?? "")).toBeLessThan(91 * 60_000);
+  });
+
+  it("usage for the org prints totals and the busiest keys; --json the raw answer; a bad --since is a usage error", async () => {
+    const body = {
+      org: "acme",
+      granularity: "day",
+      totals: { admitted: 5, refused: { KEY_REVOKED: 2 } },
+      buckets: [],
+      topKeys: [{ keyId: "key_a", admitted: 4, refused: 0 }],
+    };
+    routes["GET /_keyward/v1/orgs/acme/usage"] = { status: 200, body };
+    const r = await run(["usage", "--org", "acme", "--granularity", "day", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("total admitted 5, refused 2");
+    expect(r.stdout).toContain("key_a  admitted 4, refused 0");
+    const json = await run(["usage", "--org", "acme", "--json", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(JSON.parse(json.stdout)).toEqual(body);
+    const bad = await run(["usage", "--org", "acme", "--since", "yesterday", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(bad.code).toBe(2);
+    const minuteOrg = await run(["usage", "--org", "acme", "--granularity", "minute", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(minuteOrg.code).toBe(2);
+  });
+
+  it("anomalies lists open flags (--all asks for every one) and anomalies ack POSTs the acknowledgement", async () => {
+    const flag = {
+      id: "anm_1",
+      type: "browser_use",
+      keyId: "key_a",
+      message: "This secret key was sent from a web browser 1 time(s).",
+      details: {},
+      firstSeenAt: "2027-01-01T10:00:00Z",
+      lastSeenAt: "2027-01-01T10:05:00Z",
+      acknowledgedAt: null,
+      acknowledgedBy: null,
+    };
+    routes["GET /_keyward/v1/orgs/acme/anomalies"] = { status: 200, body: { anomalies: [flag] } };
+    const r = await run(["anomalies", "--org", "acme", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("browser_use");
+    expect(r.stdout).toContain("sent from a web browser");
+    await run(["anomalies", "--org", "acme", "--all", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(requests.map((q) => q.query.status)).toEqual(["open", "all"]);
+    routes["POST /_keyward/v1/orgs/acme/anomalies/anm_1/acknowledge"] = {
+      status: 200,
+      body: { ...flag, acknowledgedAt: "2027-01-01T11:00:00Z", acknowledgedBy: "user:u1" },
+    };
+    const ack = await run(["anomalies", "ack", "--org", "acme", "--id", "anm_1", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(ack.code).toBe(0);
+    expect(ack.stdout).toContain("acknowledged anm_1 (browser_use on key_a)");
+    expect(requests.at(-1)).toMatchObject({ method: "POST", path: "/_keyward/v1/orgs/acme/anomalies/anm_1/acknowledge" });
   });
 });
