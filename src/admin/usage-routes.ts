@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
-import type { KeywardEnv } from "../http/keyward-env";
 import { KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
+import type { KeywardEnv } from "../http/keyward-env";
 import type { Anomaly } from "../ledger/anomaly-store";
 import type { LedgerClient } from "../ledger/ledger-client";
 import type { ListedKey } from "../ledger/org-ledger";
