@@ -468,12 +468,21 @@ export class OrgLedger extends DurableObject<unknown> {
     else await this.ctx.storage.setAlarm(next);
   }
 
+  /** The earliest wake-up already being set, so that a batch of events (the kill switch) sets the alarm once. */
+  private waking: number | null = null;
+
   /** Makes sure the alarm fires no later than `at` (without waiting on the caller's path). */
   private wakeAt(at: number): void {
+    if (this.waking !== null && this.waking <= at) return;
+    this.waking = at;
     void (async () => {
       const current = await this.ctx.storage.getAlarm();
       if (current === null || current > at) await this.ctx.storage.setAlarm(at);
-    })().catch(() => {});
+    })()
+      .catch(() => {})
+      .finally(() => {
+        if (this.waking === at) this.waking = null;
+      });
   }
 
   /** Appends one event. Nothing in Keyward updates or deletes an audit row. */
