@@ -366,6 +366,29 @@ describe("event delivery (threats.md 64)", () => {
     expect(events.find((e) => e.type === "key.leaked")?.data).toMatchObject({ org: s.org, keyId: id, url, actor: "secret-scanning:github" });
   });
 
+  it("delivers usage.anomaly once when a guard's usage report opens an anomaly flag", async () => {
+    const s = await setup();
+    const r = receiver();
+    await s.useReceiver(r.fetch);
+    await s.putWebhook({ url: "http://127.0.0.1:9/hook", events: ["usage.anomaly"] });
+    const { id } = await s.create();
+    const report = (at: number) => ({
+      keyId: id,
+      at,
+      lastUsedAt: at,
+      hours: [],
+      days: [],
+      locations: { countries: [], asns: [], colos: [] },
+      anomalies: [{ type: "rate_spike" as const, message: "ten times the usual rate", details: { factor: 12 } }],
+    });
+    await s.stub.report(report(Date.now()));
+    await s.stub.report(report(Date.now() + 60_000)); // the same open flag again: no second event
+    await runDurableObjectAlarm(s.stub);
+    const events = r.received.map((x) => JSON.parse(x.body) as { type: string; data: { keyId: string; anomaly: { type: string } } });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: "usage.anomaly", data: { org: s.org, keyId: id, anomaly: { type: "rate_spike" } } });
+  });
+
   it("delivers usage.anomaly raised through the ledger's one enqueue function", async () => {
     const s = await setup();
     const r = receiver();
