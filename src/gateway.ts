@@ -2,7 +2,7 @@ import type { Config } from "./config";
 import { readCredentials } from "./credentials";
 import { KeywardError } from "./errors";
 import type { GuardClient } from "./guard/guard-client";
-import { quotaHeaders, rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
+import { orgLimitHeaders, quotaHeaders, rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
 import type { ContextSigner } from "./identity/context-token";
 import { encodeHeaderValue } from "./identity/identity-headers";
 import { type KeyMeta, metaHeader } from "./identity/key-meta";
@@ -161,15 +161,17 @@ export function gateway(options: GatewayOptions) {
         throw new KeywardError("KEY_DISABLED", "This API key is suspended. Ask your organisation's admin to enable it again.");
       case "limited": {
         const retryAfter = retryAfterSeconds(verdict.retryAfterMs);
+        // Which limit: the key's own, or the org's shared one (named "org" in the headers).
+        const org = verdict.scope === "org";
+        const headers = org
+          ? orgLimitHeaders(verdict.limit, verdict.windowSeconds, retryAfter)
+          : rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }, options.now());
         throw new KeywardError(
           "RATE_LIMITED",
-          `This key made more than ${verdict.limit} requests in ${verdict.windowSeconds} s. Retry after ${retryAfter} s.`,
-          {
-            headers: {
-              "Retry-After": String(retryAfter),
-              ...rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }, options.now()),
-            },
-          },
+          org
+            ? `This organisation's keys together reached the organisation's shared limit of ${verdict.limit} requests in ${verdict.windowSeconds} s (this key is within its own limit). Retry after ${retryAfter} s.`
+            : `This key made more than ${verdict.limit} requests in ${verdict.windowSeconds} s (the key's own limit). Retry after ${retryAfter} s.`,
+          { headers: { "Retry-After": String(retryAfter), ...headers } },
         );
       }
       case "exhausted": {

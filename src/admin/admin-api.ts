@@ -5,6 +5,7 @@ import { backendUnavailable, KeywardError } from "../errors";
 import type { CreditOperation } from "../guard/credits";
 import type { GuardClient } from "../guard/guard-client";
 import type { GuardStatus } from "../guard/guard-types";
+import type { OrgLimit } from "../guard/org-limit";
 import type { KeywardEnv } from "../http/keyward-env";
 import { generateKey, hashKey, KEY_ID_PATTERN, randomId } from "../keys/key-format";
 import { decodeCursor } from "../ledger/key-pages";
@@ -58,6 +59,8 @@ function allowedIpsOf(entries: string[] | undefined): string[] | null {
     throw new KeywardError("INVALID_REQUEST", `allowedIps.${normal.index}: must be an IPv4 or IPv6 address or CIDR`, { field: `allowedIps.${normal.index}` });
   return normal.list;
 }
+/** Key guards told of a shared org limit at a time. */
+const ORG_PUSH_BATCH = 50;
 /**
  * The admin API under /_keyward/v1. Writes go guard first (enforcement), then
  * the org's ledger (book of record, read-your-writes), then KV (edge index). A
@@ -161,6 +164,9 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     };
     const requestId = c.get("requestId");
     const event = (action: AuditAction, detail: Record<string, unknown>) => ({ at: now, actor: by, action, keyId: record.id, requestId, detail });
+    // A shared org limit holds for a new key from its first request: its guard learns it before the key exists anywhere.
+    const orgLimit = await ledger.getOrgLimit(org);
+    if (orgLimit !== null) await options.guards.setOrgLimit(settingsOfLedger(record), orgLimit);
     await ledger.addKey(org, record, event("key.created", { label: record.label, environment }));
     try {
       await options.keys.put(record.hash, recordOfLedger(record, org));
@@ -411,6 +417,78 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return c.json(deliveryView(d), 202);
   });
 
+  // The org's shared rate limit (operator). The ledger records it first, so keys
+  // created from now on get it; then every unrevoked key's guard is told, before
+  // the call returns. A failure part-way is a 503; repeating the call completes it.
+  async function pushOrgLimit(org: string, limit: OrgLimit | null): Promise<number> {
+    const keys = (await everyKey(org, null)).filter((k) => k.revokedAt === null);
+    for (let i = 0; i < keys.length; i += ORG_PUSH_BATCH) {
+      const batch = keys.slice(i, i + ORG_PUSH_BATCH);
+      const results = await Promise.allSettled(batch.map((k) => options.guards.setOrgLimit(settingsOfLedger(k), limit)));
+      const failed = results.filter((r) => r.status === "rejected").length;
+      if (failed > 0) {
+        throw new KeywardError(
+          "AUTH_BACKEND_UNAVAILABLE",
+          `${failed} of the org's key guards could not be told the shared limit: repeat this call to complete it.`,
+          {
+            headers: { "Retry-After": "1" },
+          },
+        );
+      }
+    }
+    return keys.length;
+  }
+
+  app.put("/orgs/:org/rate-limit", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOperator(await actor(c));
+    const body = await readBody(c.req.raw, rateLimitBody);
+    const current = await ledger.getOrgLimit(org);
+    const same = current !== null && current.limit === body.limit && current.windowSeconds === body.windowSeconds;
+    const limit: OrgLimit = same ? current : { org, ...body, version: (current?.version ?? 0) + 1 };
+    if (!same) {
+      const event = {
+        at: options.now(),
+        actor: by,
+        action: "org.rate_limit_set" as const,
+        keyId: "*",
+        requestId: c.get("requestId"),
+        detail: { from: current, to: body },
+      };
+      await ledger.setOrgLimit(org, limit, event);
+    }
+    const keys = await pushOrgLimit(org, limit);
+    return c.json({ limit: limit.limit, windowSeconds: limit.windowSeconds, keys });
+  });
+
+  app.delete("/orgs/:org/rate-limit", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const by = requireOperator(await actor(c));
+    const current = await ledger.getOrgLimit(org);
+    if (current !== null) {
+      const event = {
+        at: options.now(),
+        actor: by,
+        action: "org.rate_limit_cleared" as const,
+        keyId: "*",
+        requestId: c.get("requestId"),
+        detail: { from: current },
+      };
+      await ledger.setOrgLimit(org, null, event);
+    }
+    const keys = await pushOrgLimit(org, null);
+    return c.json({ limit: null, keys });
+  });
+
+  app.get("/orgs/:org/rate-limit", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    const actorIs = await actor(c);
+    if (actorIs.kind !== "operator") requireOrgAdmin(actorIs, org);
+    const current = await ledger.getOrgLimit(org);
+    if (current === null) throw new KeywardError("NOT_FOUND", "This organisation has no shared rate limit; its keys have their own limits only.");
+    return c.json({ limit: current.limit, windowSeconds: current.windowSeconds });
+  });
+
   app.get("/orgs/:org/audit", async (c) => {
     const org = orgOf(c.req.param("org"));
     requireOrgAdmin(await actor(c), org);
@@ -435,6 +513,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     ["/orgs/:org/keys/:id/enable", "POST"],
     ["/orgs/:org/keys/:id/credits", "POST"],
     ["/orgs/:org/audit", "GET"],
+    ["/orgs/:org/rate-limit", "GET, PUT, DELETE"],
     ["/openapi.json", "GET"],
   ];
   for (const [path, allow] of allowed) {

@@ -157,6 +157,23 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { "200": { description: "the key with its new balance", ...json(keyView) }, ...errors(400, 401, 403, 404, 503) },
         },
       },
+      "/orgs/{org}/rate-limit": {
+        parameters: [orgParam],
+        get: {
+          summary: "The org's shared rate limit (org admin or operator); 404 when it has none",
+          responses: { "200": { description: "the limit", ...json(rateLimitBody) }, ...errors(401, 403, 404, 503) },
+        },
+        put: {
+          summary:
+            "Set one sliding window shared by all the org's keys, on top of each key's own (operator); pushed to every key's guard before the call returns",
+          requestBody: { required: true, ...json(rateLimitBody, "input") },
+          responses: { "200": { description: "the limit and how many keys were told" }, ...errors(400, 401, 403, 404, 503) },
+        },
+        delete: {
+          summary: "Remove the org's shared limit (operator)",
+          responses: { "200": { description: "removed" }, ...errors(401, 403, 404, 503) },
+        },
+      },
       "/orgs/{org}/audit": {
         parameters: [orgParam],
         get: {

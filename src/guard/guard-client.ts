@@ -6,6 +6,7 @@ import type { Granularity } from "../usage/usage-book";
 import type { CreditOperation } from "./credits";
 import type { GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import type { CreditsResult, KeyGuard } from "./key-guard";
+import type { OrgLimit } from "./org-limit";
 
 export interface GuardClientOptions {
   namespace: DurableObjectNamespace<KeyGuard>;
@@ -22,6 +23,7 @@ export interface GuardClient {
   setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
   adjustCredits(settings: KeySettings, change: CreditOperation): Promise<CreditsResult>;
   setMeta(settings: KeySettings, meta: KeyMeta | null): Promise<GuardStatus>;
+  setOrgLimit(settings: KeySettings, orgLimit: OrgLimit | null): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
@@ -72,6 +74,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     setDisabled: (settings, disabled) => call(settings.keyId, "setDisabled", (stub) => stub.setDisabled({ settings, disabled }) as Promise<GuardStatus>),
     adjustCredits: (settings, change) => call(settings.keyId, "adjustCredits", (stub) => stub.adjustCredits({ settings, change }) as Promise<CreditsResult>),
     setMeta: (settings, meta) => call(settings.keyId, "setMeta", (stub) => stub.setMeta({ settings, meta }) as Promise<GuardStatus>),
+    setOrgLimit: (settings, orgLimit) => call(settings.keyId, "setOrgLimit", (stub) => stub.setOrgLimit({ settings, orgLimit }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),

@@ -73,7 +73,14 @@ export type GuardVerdict =
   | { kind: "expired" }
   | { kind: "disabled" }
   | ({ kind: "exhausted"; cost: number } & CreditState)
-  | { kind: "limited"; limit: number; windowSeconds: number; retryAfterMs: number };
+  | {
+      kind: "limited";
+      /** "org": the org's shared limit refused (src/guard/org-limit.ts); absent: the key's own. */
+      scope?: "org";
+      limit: number;
+      windowSeconds: number;
+      retryAfterMs: number;
+    };
 
 export interface GuardStatus {
   keyId: string;
@@ -94,6 +101,8 @@ export interface GuardStatus {
   rowsWritten: number;
   admitted: number;
   refused: number;
+  /** Calls this key's guard made to its org's guard (a shared org limit); 0 without one. */
+  orgCalls: number;
 }
 
 /** Refusals the gateway decided without the guard, batched (see usage/refusal-notes.ts). */

@@ -20,6 +20,7 @@ import {
 import { buildReport, nextReportAt, REPORT_PERIOD_MS } from "../usage/usage-report";
 import { adjusted, type CreditOperation, type Credits, nextRefillAt, refilled, trySpend } from "./credits";
 import type { CreditState, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
+import { ORG_GUARD_TIMEOUT_MS, type OrgLimit, orgGuardName, orgGuardSettings } from "./org-limit";
 import { SlidingWindow } from "./sliding-window";
 
 /**
@@ -58,6 +59,8 @@ interface State {
    * record is older than this state, so a change shows on the next request.
    */
   meta?: KeyMeta | null;
+  /** The org's shared limit, when the operator set one (src/guard/org-limit.ts). */
+  orgLimit: OrgLimit | null;
 }
 
 /** What a credits change answers: the new state, or why it could not apply. */
@@ -99,6 +102,8 @@ function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): Outcome 
 export interface KeyGuardEnv {
   /** Its org's ledger, for the usage roll-up. */
   ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
+  /** The guards themselves: a key guard asks its org's guard when the org has a shared limit. */
+  KEY_GUARD: DurableObjectNamespace<KeyGuard>;
   USAGE_COUNTING?: unknown;
   USAGE_ANOMALY_THRESHOLDS?: unknown;
 }
@@ -111,8 +116,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private slots: { slot: number; newest: number }[] = [];
   private lastUsedAt: number | null = null;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
-  private recent = new Map<string, GuardVerdict>();
-  private counters = { rowsWritten: 0, admitted: 0, refused: 0 };
+  private recent = new Map<string, GuardVerdict | Promise<GuardVerdict>>();
+  private counters = { rowsWritten: 0, admitted: 0, refused: 0, orgCalls: 0 };
   /** Usage counts (docs/usage.md): kept in memory, written inside the admissions row each flush writes anyway. */
   private usage: UsageState = emptyUsage();
   private readonly counting: boolean;
@@ -137,6 +142,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     addColumn(sql, "guard_state", "credits", "TEXT");
     // NULL: never set here; otherwise JSON (an object, or null once cleared).
     addColumn(sql, "guard_state", "meta", "TEXT");
+    addColumn(sql, "guard_state", "org_limit", "TEXT");
     // A pool of rows reused once their batch has left the window, so that a flush
     // writes exactly one row (an update, or an insert while the pool grows).
     sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
@@ -166,6 +172,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
         disabled: row.disabled === 1,
         credits: row.credits === null || row.credits === undefined ? null : (JSON.parse(String(row.credits)) as Credits),
         ...(row.meta === null || row.meta === undefined ? {} : { meta: JSON.parse(String(row.meta)) as KeyMeta | null }),
+        orgLimit: row.org_limit === null || row.org_limit === undefined ? null : (JSON.parse(String(row.org_limit)) as OrgLimit),
       };
     }
     // The window length may only be learnt with the first request (the state row is
@@ -189,12 +196,78 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   }
 
   /** Decides one request: revoked, expired, limited, or admitted (and counted). */
-  check(input: GuardCheck): GuardVerdict {
+  check(input: GuardCheck): GuardVerdict | Promise<GuardVerdict> {
     const seen = this.recent.get(input.requestId);
     if (seen) return seen; // a retried RPC: answer again, consume nothing twice
     const now = Date.now();
     const state = this.adopt(input.settings, now);
     const verdict = this.decide(state, input.consume, input.cost ?? 1, now);
+    if (verdict.kind === "admitted" && state.orgLimit !== null) {
+      // Admitted here; now the org's shared window must agree. Remembered as a
+      // promise so that a retry arriving meanwhile waits for the same answer.
+      const shared = this.askOrg(state.orgLimit, input, verdict).then((v) => this.settle(state, input, v, now));
+      this.remember(input.requestId, shared);
+      return shared;
+    }
+    return this.settle(state, input, verdict, now);
+  }
+
+  /**
+   * Asks the org's guard to admit a request this key has admitted. If it
+   * refuses (or cannot answer), the key's admission is taken back, credits
+   * refunded, so that a refused request consumes nothing here either.
+   */
+  private async askOrg(orgLimit: OrgLimit, input: GuardCheck, verdict: GuardVerdict & { kind: "admitted" }): Promise<GuardVerdict> {
+    const stamp = this.window.latest();
+    const cost = input.cost ?? 1;
+    this.counters.orgCalls++;
+    const stub = this.env.KEY_GUARD.get(this.env.KEY_GUARD.idFromName(orgGuardName(orgLimit.org)));
+    let answer: GuardVerdict;
+    try {
+      answer = (await withTimeout(
+        Promise.resolve(stub.check({ requestId: input.requestId, consume: true, settings: orgGuardSettings(orgLimit) })),
+        ORG_GUARD_TIMEOUT_MS,
+        "org limit",
+      )) as GuardVerdict;
+    } catch (error) {
+      this.unadmit(stamp, cost);
+      throw error; // fail closed: the gateway answers 503
+    }
+    if (answer.kind === "admitted") return verdict;
+    this.unadmit(stamp, cost);
+    if (answer.kind !== "limited") throw new Error(`org guard answered ${answer.kind}`);
+    return { kind: "limited", scope: "org", limit: answer.limit, windowSeconds: answer.windowSeconds, retryAfterMs: answer.retryAfterMs };
+  }
+
+  /** Takes back an admission the org's limit refused (see askOrg). */
+  private unadmit(stamp: number, cost: number): void {
+    this.window.unadmit(stamp);
+    const i = this.pending.lastIndexOf(stamp);
+    if (i >= 0) this.pending.splice(i, 1);
+    const state = this.state;
+    if (state?.credits) {
+      state.credits = { ...state.credits, remaining: state.credits.remaining + cost };
+      this.unwrittenSpend = Math.max(0, this.unwrittenSpend - cost);
+    }
+    this.counters.admitted--;
+    this.counters.refused++;
+  }
+
+  /** Operator's shared org limit for this key (null: none); written before this returns. */
+  setOrgLimit(input: { settings: KeySettings; orgLimit: OrgLimit | null }): GuardStatus {
+    const state = this.adopt(input.settings, Date.now());
+    state.orgLimit = input.orgLimit;
+    this.writeState();
+    return this.snapshot();
+  }
+
+  private remember(requestId: string, verdict: GuardVerdict | Promise<GuardVerdict>): void {
+    this.recent.set(requestId, verdict);
+    if (this.recent.size > DEDUPE_ENTRIES) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
+  /** Counting, flushing and the meta hand-back, once a verdict is final. */
+  private settle(state: State, input: GuardCheck, verdict: GuardVerdict, now: number): GuardVerdict {
     // A caller with an older record gets the current meta (see State.meta).
     if (verdict.kind === "admitted" && state.meta !== undefined && input.settings.version < state.version) verdict.metaJson = JSON.stringify(state.meta);
     if (this.counting) {
@@ -207,8 +280,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
       if (this.pending.length >= pendingCap(state.limit) || this.creditsDue(state)) this.flush();
       else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
     }
-    this.recent.set(input.requestId, verdict);
-    if (this.recent.size > DEDUPE_ENTRIES) this.recent.delete(this.recent.keys().next().value as string);
+    this.remember(input.requestId, verdict);
     return verdict;
   }
 
@@ -503,6 +575,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
         expiresAt: settings.expiresAt,
         disabled: settings.disabled === true,
         credits: settings.credits ?? null,
+        orgLimit: null,
       };
       this.state = state;
     } else if (settings.version > state.version) {
@@ -525,8 +598,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const s = this.state;
     if (!s) return;
     this.counters.rowsWritten += this.ctx.storage.sql.exec(
-      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta, org_limit)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.keyId,
       s.version,
       s.revoked ? 1 : 0,
@@ -538,6 +611,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
       s.disabled ? 1 : 0,
       s.credits === null ? null : JSON.stringify(s.credits),
       s.meta === undefined ? null : JSON.stringify(s.meta),
+      s.orgLimit === null ? null : JSON.stringify(s.orgLimit),
     ).rowsWritten;
     this.creditsDirty = false;
     this.unwrittenSpend = 0;

@@ -42,6 +42,21 @@ export class SlidingWindow {
     return { admitted: true, remaining: limit - count - 1, resetMs: (this.oldest() as number) + windowMs - now };
   }
 
+  /**
+   * Takes back one admission recorded at `stamp` (a shared org limit refused the
+   * request after this window admitted it). Nothing else changes: refused
+   * requests consume nothing.
+   */
+  unadmit(stamp: number): void {
+    const i = this.stamps.lastIndexOf(stamp);
+    if (i >= this.head) this.stamps.splice(i, 1);
+  }
+
+  /** The time the latest admission was recorded at (the clamped clock). */
+  latest(): number {
+    return this.last;
+  }
+
   /** What `tryAdmit` would answer, without recording anything. */
   peek(rawNow: number, limit: number, windowMs: number): { remaining: number; resetMs: number } {
     const now = Math.max(rawNow, this.last);

@@ -28,6 +28,11 @@ export function quotaHeaders(credits: CreditState, now: number): Record<string, 
   return { "RateLimit-Policy": quotaPolicy(credits), RateLimit: quotaRemaining(credits, now) };
 }
 
+/** The org's shared window, for a refusal by it: `"org";q=50;w=60` and `"org";r=0;t=<retry after>`. */
+export function orgLimitHeaders(limit: number, windowSeconds: number, retryAfter: number): Record<string, string> {
+  return { "RateLimit-Policy": `"org";q=${limit};w=${windowSeconds}`, RateLimit: `"org";r=0;t=${retryAfter}` };
+}
+
 /** Whole seconds until a request would be admitted; never 0 or negative. */
 export function retryAfterSeconds(retryAfterMs: number): number {
   return Math.max(1, Math.ceil(retryAfterMs / 1000));

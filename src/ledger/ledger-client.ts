@@ -1,4 +1,5 @@
 import { backendUnavailable, KeywardError } from "../errors";
+import type { OrgLimit } from "../guard/org-limit";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
 import type { Delivery, WebhookConfig } from "../webhooks/webhook-store";
@@ -36,6 +37,8 @@ export interface LedgerClient {
   audit(org: string): Promise<AuditEvent[]>;
   keyUsage(org: string, keyId: string, span: "hour" | "day", from: number, to: number): Promise<KeyUsage | null>;
   orgUsage(org: string, span: "hour" | "day", from: number, to: number): Promise<OrgUsage>;
+  getOrgLimit(org: string): Promise<OrgLimit | null>;
+  setOrgLimit(org: string, limit: OrgLimit | null, event: AuditEvent): Promise<void>;
   anomalies(org: string, status: AnomalyStatus): Promise<Anomaly[]>;
   acknowledgeAnomaly(org: string, id: string, by: string, requestId: string, at: number): Promise<Anomaly | null>;
 }
@@ -104,6 +107,8 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
     audit: (org) => call(org, "audit", true, async (stub): Promise<AuditEvent[]> => await stub.audit()),
     keyUsage: (org, keyId, span, from, to) => call(org, "keyUsage", true, async (stub): Promise<KeyUsage | null> => await stub.keyUsage(keyId, span, from, to)),
     orgUsage: (org, span, from, to) => call(org, "orgUsage", true, async (stub): Promise<OrgUsage> => await stub.orgUsage(span, from, to)),
+    getOrgLimit: (org) => call(org, "getOrgLimit", true, async (stub): Promise<OrgLimit | null> => await stub.getOrgLimit()),
+    setOrgLimit: (org, limit, event) => call(org, "setOrgLimit", false, async (stub) => void (await stub.setOrgLimit(limit, event))),
     anomalies: (org, status) => call(org, "anomalies", true, async (stub): Promise<Anomaly[]> => await stub.anomalies(status)),
     // Idempotent (the first acknowledgement stands, and only it is audited), so it may be retried.
     acknowledgeAnomaly: (org, id, by, requestId, at) =>

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { settleBounded } from "../bounded";
 import type { Credits } from "../guard/credits";
+import type { OrgLimit } from "../guard/org-limit";
 import { randomId } from "../keys/key-format";
 import { addColumn } from "../storage/add-column";
 import type { AnomalyFinding } from "../usage/anomaly-rules";
@@ -86,6 +87,8 @@ export type AuditAction =
   | "key.enabled"
   | "key.credits_changed"
   | "key.meta_changed"
+  | "org.rate_limit_set"
+  | "org.rate_limit_cleared"
   | "key.leaked"
   | "key.leak_reported_again"
   | "anomaly.acknowledged";
@@ -162,6 +165,8 @@ export class OrgLedger extends DurableObject<unknown> {
     addColumn(ctx.storage.sql, "keys", "leak_url", "TEXT");
     addColumn(ctx.storage.sql, "keys", "leak_source", "TEXT");
     addColumn(ctx.storage.sql, "keys", "meta", "TEXT");
+    // One row: the org's shared rate limit (src/guard/org-limit.ts), JSON; absent: none.
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS org_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
       key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
@@ -486,6 +491,21 @@ export class OrgLedger extends DurableObject<unknown> {
   }
 
   /** Appends one event. Nothing in Keyward updates or deletes an audit row. */
+  /** The org's shared rate limit, or null. */
+  getOrgLimit(): OrgLimit | null {
+    const row = this.ctx.storage.sql.exec("SELECT value FROM org_settings WHERE name = 'rate_limit'").toArray()[0];
+    return row ? (JSON.parse(String(row.value)) as OrgLimit) : null;
+  }
+
+  /** Sets (or, with null, removes) the org's shared rate limit, with its audit event. */
+  setOrgLimit(limit: OrgLimit | null, event: AuditEvent): void {
+    this.ctx.storage.transactionSync(() => {
+      if (limit === null) this.ctx.storage.sql.exec("DELETE FROM org_settings WHERE name = 'rate_limit'");
+      else this.ctx.storage.sql.exec("INSERT OR REPLACE INTO org_settings (name, value) VALUES ('rate_limit', ?)", JSON.stringify(limit));
+      this.record(event);
+    });
+  }
+
   record(event: AuditEvent): void {
     this.ctx.storage.sql.exec(
       "INSERT INTO audit (at, actor, action, key_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
