@@ -4,6 +4,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { buildConsole } from "./scripts/build-console.mjs";
+
+// The Worker imports the console's bundled browser program; wrangler builds it for dev and deploy, this does for tests.
+buildConsole();
 
 // Fresh secrets for every test run; nothing secret is committed.
 const signingKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });

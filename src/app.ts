@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import policyFile from "../keyward.policy.json";
 import { keyRevoker } from "./admin/key-revoker";
 import { buildAuthorizer } from "./authz/authorizer";
@@ -106,7 +106,27 @@ function lazyAdmin(
 }
 
 function notAKeywardRoute(request: Request): KeywardError {
-  return new KeywardError("NOT_FOUND", `${request.method} ${new URL(request.url).pathname} is not a Keyward route. The admin API is under /_keyward/v1.`);
+  return new KeywardError(
+    "NOT_FOUND",
+    `${request.method} ${new URL(request.url).pathname} is not a Keyward route. See /_keyward/ for the admin API, its OpenAPI document and the console.`,
+  );
+}
+
+/** What GET /_keyward/ answers: Keyward's own routes, so nobody has to guess them. */
+export function keywardIndex(withAdmin: boolean) {
+  return {
+    name: "Keyward",
+    health: "/_keyward/health",
+    jwks: "/_keyward/.well-known/jwks.json",
+    ...(withAdmin
+      ? {
+          adminApi: "/_keyward/v1",
+          openapi: "/_keyward/v1/openapi.json",
+          console: "/_keyward/console",
+          hint: "Open /_keyward/console in a browser and sign in with an org admin's token (in development: npx keyward token --org ORG --role org:admin).",
+        }
+      : {}),
+  };
 }
 
 /** Keyward's HTTP layer: reserved /_keyward routes, and everything else through the gateway. */
@@ -123,6 +143,10 @@ export function keywardRoutes(deps: KeywardDeps): Hono<KeywardEnv> {
   app.get("/_keyward/health", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }));
   app.get("/_keyward/.well-known/jwks.json", (c) => c.json(deps.signer.jwks, 200, { "Cache-Control": "public, max-age=300" }));
   if (deps.leaks) app.route("/_keyward/v1", deps.leaks);
+  // A newcomer's first guess: where things are.
+  const index = (c: Context<KeywardEnv>) => c.json(keywardIndex(deps.admin !== undefined), 200, { "Cache-Control": "no-store" });
+  app.get("/_keyward", index);
+  app.get("/_keyward/", index);
   if (deps.admin) {
     const admin = lazyAdmin(deps.admin);
     for (const path of ["/_keyward/v1", "/_keyward/v1/*", "/_keyward/console", "/_keyward/console/*"]) {

@@ -1,18 +1,14 @@
-// Settings → API Keys, as an org admin uses it, in a real Chromium.
-import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+// Settings → API Keys, as an org admin uses it, in a real Chromium against `wrangler dev`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeyward } from "../test-support/keyward-dev.mjs";
+import { adminApi, launchChromium, openPage, overflow, PHONE, signIn, submitSignIn, uniqueOrg, WIDE } from "./support.mjs";
 
 let keyward;
 let browser;
 
 beforeAll(async () => {
   keyward = await startKeyward();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -20,60 +16,284 @@ afterAll(async () => {
   await keyward?.stop();
 });
 
-describe("the API keys page", () => {
-  it("creates a key shown once in a modal, lists it, and revokes it; the key then fails at the gateway", async () => {
-    const org = `org_${Date.now()}`;
-    const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
-    const page = await context.newPage();
-    const consoleErrors = [];
-    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+describe("the key lifecycle", () => {
+  it("creates a key shown once in a modal, lists it, and revokes it after an in-page confirmation; the key then fails at the gateway", async () => {
+    const org = uniqueOrg("life");
+    const { context, page, errors } = await openPage(browser, { clipboard: true });
+    await signIn(page, keyward, org);
+    expect(await page.isVisible("#empty")).toBe(true);
 
-    await page.goto(`${keyward.url}/_keyward/console`);
-    await page.fill("#org", org);
-    await page.fill("#token", await keyward.adminToken(org));
-    await page.click("#signin-form button[type=submit]");
-    await expect.poll(() => page.isVisible("#empty")).toBe(true);
-
-    await page.fill("#label", "browser test key");
-    await page.click("#create-form button[type=submit]");
+    await page.fill("#label", "billing worker");
+    await page.click("#create-submit");
     await page.waitForSelector("dialog#created[open]");
     const key = await page.textContent("#new-key");
     expect(key).toMatch(/^sk_live_[0-9a-f]{40}$/);
     await page.click("#copy");
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
-    mkdirSync("test-results", { recursive: true });
-    await page.screenshot({ path: "test-results/console-created.png" });
     await page.click("#done");
-    await expect.poll(() => page.textContent("#new-key")).toBe("");
+    await page.waitForSelector("dialog#created", { state: "detached" });
     expect(await page.content()).not.toContain(key);
+    // Focus returns to the create form, ready for the next key.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("label");
 
-    const row = page.locator("#key-rows tr", { hasText: "browser test key" });
-    await expect.poll(() => row.locator(".status").textContent()).toBe("active");
+    const row = page.locator("#key-rows tr", { hasText: "billing worker" });
+    expect(await row.locator(".status").textContent()).toBe("active");
     expect(await row.textContent()).toContain(key.slice(0, 16));
+    expect((await fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
 
-    const proxied = await fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } });
-    expect(proxied.status).toBe(200);
-
-    page.once("dialog", (d) => d.accept());
-    await row.locator("button", { hasText: "Revoke" }).click();
-    await expect.poll(() => row.locator(".status").textContent()).toBe("revoked");
-    await page.screenshot({ path: "test-results/console-revoked.png" });
+    // No browser confirm(): a dialog of the page, naming the key, with Cancel focused first.
+    page.on("dialog", () => {
+      throw new Error("the page used a browser dialog");
+    });
+    await page.getByRole("button", { name: "Revoke billing worker" }).click();
+    await page.waitForSelector("dialog#revoke-dialog[open]");
+    expect(await page.textContent("#revoke-title")).toBe("Revoke billing worker?");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-revoke");
+    await page.getByRole("button", { name: "Revoke billing worker now" }).click();
+    await page.waitForSelector("dialog#revoke-dialog", { state: "detached" });
+    await expect.poll(() => page.textContent("#status")).toBe("billing worker is revoked.");
+    // Revoked keys leave the default (active) view and are one filter away.
+    expect(await row.count()).toBe(0);
+    await page.selectOption("#filter-status", "revoked");
+    expect(await row.locator(".status").textContent()).toBe("revoked");
 
     const refused = await fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } });
     expect(refused.status).toBe(403);
     expect((await refused.json()).code).toBe("KEY_REVOKED");
-    expect(consoleErrors).toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe("sign-in checks the token", () => {
+  it.each([
+    ["garbage", async () => "not-a-token", /INVALID_USER_TOKEN|neither a valid user token/],
+    ["an expired token", (org) => keyward.adminToken(org, "org:admin", { ttl: -120 }), /expired/],
+    ["a member's token", (org) => keyward.adminToken(org, "org:member"), /role in .* is org:member.*org:admin/],
+  ])("shows %s a clear message and no key view", async (_name, token, message) => {
+    const org = uniqueOrg("bad");
+    const { context, page } = await openPage(browser);
+    await page.goto(`${keyward.url}/_keyward/console`);
+    await submitSignIn(page, org, await token(org));
+    await page.waitForSelector("#problem:not([hidden])");
+    expect(await page.textContent("#problem")).toMatch(message);
+    expect(await page.isVisible("#signin")).toBe(true);
+    expect(await page.isVisible("#keys")).toBe(false);
+    expect(await page.isVisible("#create-form")).toBe(false);
+    expect(await page.evaluate(() => sessionStorage.getItem("kw.token"))).toBeNull();
     await context.close();
   });
 
-  it("shows the server's error to an org member instead of the keys", async () => {
-    const org = `org_m${Date.now()}`;
-    const page = await browser.newPage();
+  it("says how to get a token, for development and for production", async () => {
+    const { context, page } = await openPage(browser);
     await page.goto(`${keyward.url}/_keyward/console`);
-    await page.fill("#org", org);
-    await page.fill("#token", await keyward.adminToken(org, "org:member"));
-    await page.click("#signin-form button[type=submit]");
-    await expect.poll(() => page.textContent("#error")).toMatch(/INSUFFICIENT_PERMISSIONS/);
-    await page.close();
+    await page.click(".help summary");
+    const help = await page.textContent(".help");
+    expect(help).toContain("npx keyward token --org acme --role org:admin");
+    expect(help).toMatch(/identity provider/);
+    await context.close();
+  });
+
+  it("disables Continue while the token is checked", async () => {
+    const org = uniqueOrg("busy");
+    const { context, page } = await openPage(browser);
+    let release;
+    const held = new Promise((r) => {
+      release = r;
+    });
+    await page.route("**/me", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${keyward.url}/_keyward/console`);
+    await submitSignIn(page, org, await keyward.adminToken(org));
+    await expect.poll(() => page.textContent("#signin-submit")).toBe("Checking token…");
+    expect(await page.isDisabled("#signin-submit")).toBe(true);
+    release();
+    await page.waitForSelector("#keys:not([hidden])");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("keys-title");
+    await context.close();
+  });
+});
+
+describe("session state", () => {
+  it("sign-out clears everything: another org's sign-in with the first org's token shows neither its keys nor an old error", async () => {
+    const orgA = uniqueOrg("a");
+    const orgB = uniqueOrg("b");
+    const tokenA = await keyward.adminToken(orgA);
+    await adminApi(keyward, orgA, tokenA)("POST", "/keys", { label: "org A secret project" });
+    const { context, page } = await openPage(browser);
+    await signIn(page, keyward, orgA, tokenA);
+    expect(await page.textContent("#key-rows")).toContain("org A secret project");
+
+    await page.click("#signout");
+    expect(await page.isVisible("#signin")).toBe(true);
+    expect(await page.textContent("#signin-reason")).toMatch(/signed out/i);
+    expect(await page.content()).not.toContain("org A secret project");
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+    await submitSignIn(page, orgB, tokenA);
+    await page.waitForSelector("#problem:not([hidden])");
+    expect(await page.textContent("#problem")).toContain(`This token is for organisation ${orgA}, not ${orgB}`);
+    expect(await page.content()).not.toContain("org A secret project");
+    expect(await page.isVisible("#keys")).toBe(false);
+
+    await submitSignIn(page, orgB, await keyward.adminToken(orgB));
+    await page.waitForSelector("#keys:not([hidden])");
+    await page.waitForSelector("#empty");
+    expect(await page.isVisible("#problem")).toBe(false);
+    expect(await page.textContent("#org-name")).toBe(orgB);
+    await context.close();
+  });
+
+  it("switching organisation drops the session, its dialogs and its requests in flight", async () => {
+    const org = uniqueOrg("switch");
+    const { context, page } = await openPage(browser);
+    await signIn(page, keyward, org);
+    await page.click("#switch-org");
+    expect(await page.isVisible("#signin")).toBe(true);
+    expect(await page.inputValue("#org")).toBe("");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("org");
+    expect(await page.locator("#views > *").count()).toBe(0);
+    await context.close();
+  });
+
+  it("an expired token returns to sign-in with the reason when its time is up", async () => {
+    const org = uniqueOrg("exp");
+    const { context, page } = await openPage(browser);
+    // The page's clock is faked (so are its timers, which Playwright's own waiting uses): poll from here instead.
+    await page.clock.install();
+    await page.goto(`${keyward.url}/_keyward/console`);
+    await submitSignIn(page, org, await keyward.adminToken(org, "org:admin", { ttl: 600 }));
+    await expect.poll(() => page.isVisible("#keys")).toBe(true);
+    await page.clock.fastForward("10:30");
+    await expect.poll(() => page.isVisible("#signin")).toBe(true);
+    expect(await page.textContent("#signin-reason")).toMatch(/Your token expired at .*Sign in again/);
+    expect(await page.isVisible("#keys")).toBe(false);
+    await context.close();
+  });
+
+  it("a token the server no longer accepts returns to sign-in with the server's reason", async () => {
+    const org = uniqueOrg("exp401");
+    const { context, page } = await openPage(browser);
+    await signIn(page, keyward, org);
+    await page.route("**/keys", (route) =>
+      route.fulfill({
+        status: 401,
+        contentType: "application/json",
+        body: JSON.stringify({
+          code: "INVALID_USER_TOKEN",
+          message: "The user token is not valid: it has expired. Sign in again to get a new token.",
+          requestId: "r",
+        }),
+      }),
+    );
+    await page.fill("#label", "after expiry");
+    await page.click("#create-submit");
+    await page.waitForSelector("#signin:not([hidden])");
+    expect(await page.textContent("#signin-reason")).toContain("it has expired");
+    expect(await page.evaluate(() => sessionStorage.getItem("kw.token"))).toBeNull();
+    await context.close();
+  });
+});
+
+describe("requests that fail or repeat", () => {
+  it("an aborted Create is reported in the alert region, with no uncaught error, and the button comes back", async () => {
+    const org = uniqueOrg("net");
+    const { context, page, errors } = await openPage(browser);
+    await signIn(page, keyward, org);
+    await page.route("**/keys", (route) => (route.request().method() === "POST" ? route.abort("failed") : route.continue()));
+    await page.fill("#label", "never created");
+    await page.click("#create-submit");
+    await page.waitForSelector("#problem:not([hidden])");
+    expect(await page.getAttribute("#problem", "role")).toBe("alert");
+    expect(await page.textContent("#problem")).toMatch(/could not be reached/);
+    expect(await page.isEnabled("#create-submit")).toBe(true);
+    expect(errors.filter((e) => !e.includes("net::ERR_FAILED"))).toEqual([]);
+    expect(errors.join("\n")).not.toMatch(/uncaught|Failed to fetch/);
+    await context.close();
+  });
+
+  it("double-clicking Create key creates one key, and its secret is the one shown", async () => {
+    const org = uniqueOrg("dbl");
+    const token = await keyward.adminToken(org);
+    const { context, page } = await openPage(browser);
+    await signIn(page, keyward, org, token);
+    // The network is slow enough for the second click to land while the first is in flight.
+    await page.route("**/keys", async (route) => {
+      if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
+    await page.fill("#label", "double click");
+    await page.dblclick("#create-submit");
+    await page.waitForSelector("dialog#created[open]");
+    const shown = await page.textContent("#new-key");
+    await page.click("#done");
+    const { body } = await adminApi(keyward, org, token)("GET", "/keys");
+    expect(body.keys).toHaveLength(1);
+    expect(shown.startsWith(body.keys[0].prefix)).toBe(true);
+    await context.close();
+  });
+});
+
+describe("the one-time secret dialog", () => {
+  it("warns before it closes with the key not stored, Escape included", async () => {
+    const org = uniqueOrg("esc");
+    const { context, page } = await openPage(browser, { clipboard: true });
+    await signIn(page, keyward, org);
+    await page.fill("#label", "escape test");
+    await page.click("#create-submit");
+    await page.waitForSelector("dialog#created[open]");
+    await page.keyboard.press("Escape");
+    expect(await page.isVisible("dialog#created[open]")).toBe(true);
+    expect(await page.isVisible("#unstored-warning")).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("back-to-key");
+    await page.keyboard.press("Escape");
+    expect(await page.isVisible("dialog#created[open]")).toBe(true);
+    await page.click("#back-to-key");
+    expect(await page.isVisible("#unstored-warning")).toBe(false);
+    await page.click("#copy");
+    await page.waitForSelector("#copied:not([hidden])");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("dialog#created", { state: "detached" });
+
+    // Closing without storing is possible, but only by saying so.
+    await page.fill("#label", "escape test 2");
+    await page.click("#create-submit");
+    await page.waitForSelector("dialog#created[open]");
+    await page.keyboard.press("Escape");
+    await page.click("#close-anyway");
+    await page.waitForSelector("dialog#created", { state: "detached" });
+    await context.close();
+  });
+});
+
+describe("layout", () => {
+  it.each([
+    ["1280", WIDE],
+    ["390", PHONE],
+    ["360", { width: 360, height: 740 }],
+  ])("keeps a 100-character label inside its cell at %s px, with no horizontal scrolling", async (_w, viewport) => {
+    const org = uniqueOrg("wide");
+    const token = await keyward.adminToken(org);
+    await adminApi(keyward, org, token)("POST", "/keys", { label: "x".repeat(100) });
+    const { context, page } = await openPage(browser, { viewport });
+    await signIn(page, keyward, org, token);
+    const { scroll, viewport: width } = await overflow(page);
+    expect(scroll).toBeLessThanOrEqual(width);
+    const cell = await page.locator("#key-rows td.label-cell").boundingBox();
+    expect(cell.x + cell.width).toBeLessThanOrEqual(width);
+    await context.close();
+  });
+
+  it("shows key prefixes and ids in a monospace font", async () => {
+    const org = uniqueOrg("mono");
+    const token = await keyward.adminToken(org);
+    await adminApi(keyward, org, token)("POST", "/keys", { label: "mono" });
+    const { context, page } = await openPage(browser);
+    await signIn(page, keyward, org, token);
+    const font = await page.locator("#key-rows code.prefix").evaluate((el) => getComputedStyle(el).fontFamily);
+    expect(font).toMatch(/monospace/);
+    await context.close();
   });
 });

@@ -29,14 +29,14 @@ export async function startKeyward(options = {}) {
   }
   return {
     url: dev.url,
-    /** A dev user token, as `keyward token` would mint it. */
-    async adminToken(org, role = "org:admin") {
+    /** A dev user token, as `keyward token` would mint it (a negative ttl makes an expired one). */
+    async adminToken(org, role = "org:admin", { ttl = 600, subject = "browser-admin" } = {}) {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ org_id: org, org_role: role })
         .setProtectedHeader({ alg: "HS256" })
-        .setSubject("browser-admin")
-        .setIssuedAt(now)
-        .setExpirationTime(now + 600)
+        .setSubject(subject)
+        .setIssuedAt(now + Math.min(0, ttl) - 60)
+        .setExpirationTime(now + ttl)
         .sign(new TextEncoder().encode(devSecret));
     },
     async stop() {

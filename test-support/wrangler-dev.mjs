@@ -32,7 +32,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startKeywardDev({ vars, readyTimeoutMs = 90_000 }) {
   const dir = mkdtempSync(join(tmpdir(), "keyward-e2e-"));
   // The checkout's wrangler.toml with an absolute entry point, in a directory of its own.
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/^main\s*=\s*"([^"]+)"/m, (_m, main) => `main = ${JSON.stringify(join(ROOT, main))}`);
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+    .replace(/^main\s*=\s*"([^"]+)"/m, (_m, main) => `main = ${JSON.stringify(join(ROOT, main))}`)
+    // The [build] step (bundling the console) runs in the checkout, not in the temporary directory.
+    .replace(/^cwd\s*=\s*"\."/m, `cwd = ${JSON.stringify(ROOT)}`)
+    .replace(/^watch_dir\s*=\s*"([^"]+)"/m, (_m, dir) => `watch_dir = ${JSON.stringify(join(ROOT, dir))}`);
   const config = join(dir, "wrangler.toml");
   writeFileSync(config, toml);
 

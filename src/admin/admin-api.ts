@@ -20,6 +20,7 @@ import { checkWebhookUrl, type ResolveHost } from "../webhooks/webhook-url";
 import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdminOrOperator } from "./admin-auth";
 import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
+import { whoAmI } from "./me";
 import { openApiDocument } from "./openapi";
 import {
   createKeyBody,
@@ -117,6 +118,12 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   });
 
   app.get("/openapi.json", (c) => c.json(openApiDocument()));
+
+  // Any valid token may ask what it may do here; an invalid or expired one gets the usual 401.
+  app.get("/orgs/:org/me", async (c) => {
+    const org = orgOf(c.req.param("org"));
+    return c.json(whoAmI(await actor(c), org));
+  });
 
   app.post("/orgs/:org/keys", async (c) => {
     const org = orgOf(c.req.param("org"));
@@ -514,6 +521,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     ["/orgs/:org/keys/:id/credits", "POST"],
     ["/orgs/:org/audit", "GET"],
     ["/orgs/:org/rate-limit", "GET, PUT, DELETE"],
+    ["/orgs/:org/me", "GET"],
     ["/openapi.json", "GET"],
   ];
   for (const [path, allow] of allowed) {

@@ -1,7 +1,7 @@
 import type { UserTokenVerifier } from "../authz/user-token";
 import { KeywardError } from "../errors";
 
-export type Actor = { kind: "operator" } | { kind: "user"; subject: string; org: string | null; role: string | null };
+export type Actor = { kind: "operator" } | { kind: "user"; subject: string; org: string | null; role: string | null; expiresAt: number };
 
 export const ADMIN_ROLE = "org:admin";
 
@@ -27,7 +27,7 @@ export async function authenticate(authorization: string | null, verifier: UserT
   // The operator token is hex; anything dotted is a user token for the verifier to judge.
   if (token.includes(".")) {
     const claims = await verifier.verify(token);
-    return { kind: "user", subject: claims.subject, org: claims.org, role: claims.role };
+    return { kind: "user", subject: claims.subject, org: claims.org, role: claims.role, expiresAt: claims.expiresAt };
   }
   if (operatorToken !== null && (await secretsEqual(token, operatorToken))) return { kind: "operator" };
   throw new KeywardError("INVALID_USER_TOKEN", "This is neither a valid user token nor the operator token.", { bearerError: "invalid_token" });

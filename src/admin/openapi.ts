@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { KEY_ID_PATTERN } from "../keys/key-format";
+import { meView } from "./me-schema";
 import {
   anomalyList,
   anomalyListQuery,
@@ -172,6 +173,13 @@ export function openApiDocument(): Record<string, unknown> {
         delete: {
           summary: "Remove the org's shared limit (operator)",
           responses: { "200": { description: "removed" }, ...errors(401, 403, 404, 503) },
+        },
+      },
+      "/orgs/{org}/me": {
+        parameters: [orgParam],
+        get: {
+          summary: "Who this token is and what it may do in this organisation (any valid token; checked once at sign-in by the console)",
+          responses: { "200": { description: "the caller", ...json(meView) }, ...errors(401, 404, 503) },
         },
       },
       "/orgs/{org}/audit": {

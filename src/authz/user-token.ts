@@ -30,6 +30,8 @@ export interface UserClaims {
   resources: string[] | null;
   /** The application role naming a role preset (claim from the route policy's roleClaim). */
   appRole: string | null;
+  /** When the token expires (ms since the epoch), from its required `exp` claim. */
+  expiresAt: number;
 }
 
 export interface UserTokenVerifier {
@@ -207,6 +209,8 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
         scopes: permissionClaim(payload[claims.scope], true),
         resources: listClaim(payload[claims.resources]),
         appRole: typeof payload[options.roleClaim ?? "role"] === "string" ? (payload[options.roleClaim ?? "role"] as string) : null,
+        // jwtVerify was told `exp` is required, so it is a number here.
+        expiresAt: (payload.exp as number) * 1000,
       };
     },
   };

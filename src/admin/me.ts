@@ -1,0 +1,35 @@
+import { type Actor, ADMIN_ROLE } from "./admin-auth";
+import { iso } from "./key-view";
+import type { Me } from "./me-schema";
+
+/**
+ * What a caller may do in an organisation, answered by GET /orgs/{org}/me so that
+ * the console (and scripts) can check a token once, at sign-in, instead of finding
+ * out from the first refused call. Mirrors `requireOrgAdmin` / `requireOperator`;
+ * the admin tests hold the two together (each `can` flag against the real route).
+ * A token for another organisation learns nothing about this one: every flag is
+ * false whether or not the organisation exists.
+ */
+export function whoAmI(actor: Actor, org: string): Me {
+  if (actor.kind === "operator") {
+    return {
+      org,
+      actor: "operator",
+      subject: null,
+      tokenOrg: null,
+      role: null,
+      tokenExpiresAt: null,
+      can: { listKeys: false, createKeys: false, revokeKeys: false, readAudit: false, changeRateLimits: true },
+    };
+  }
+  const admin = actor.org === org && actor.role === ADMIN_ROLE;
+  return {
+    org,
+    actor: "user",
+    subject: actor.subject,
+    tokenOrg: actor.org,
+    role: actor.role,
+    tokenExpiresAt: iso(actor.expiresAt),
+    can: { listKeys: admin, createKeys: admin, revokeKeys: admin, readAudit: admin, changeRateLimits: false },
+  };
+}
