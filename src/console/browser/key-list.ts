@@ -45,7 +45,7 @@ export function pageOf<T>(items: readonly T[], page: number, size: number): Page
 }
 
 export function countBy(keys: readonly KeyView[]): Record<KeyFilter["status"], number> {
-  const counts = { all: keys.length, active: 0, revoked: 0, expired: 0, scheduled: 0 };
+  const counts: Record<KeyFilter["status"], number> = { all: keys.length, active: 0, disabled: 0, revoked: 0, expired: 0, scheduled: 0 };
   for (const k of keys) {
     counts[k.status]++;
     if (isScheduled(k)) counts.scheduled++;

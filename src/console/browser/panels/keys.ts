@@ -111,6 +111,7 @@ function keysPanel(ctx: ConsoleContext): Panel {
     const options: [KeyFilter["status"], string][] = [
       ["active", "active"],
       ["scheduled", "revoking (scheduled)"],
+      ["disabled", "disabled"],
       ["revoked", "revoked"],
       ["expired", "expired"],
       ["all", "all"],
