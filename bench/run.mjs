@@ -243,7 +243,13 @@ async function run() {
   const origin = await startOrigin();
 
   const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
-  const keywardServices = [{ name: "keyward-hot" }, { name: "keyward-many" }, { name: "keyward-service", originService: true }];
+  const keywardServices = [
+    { name: "keyward-hot" },
+    { name: "keyward-many" },
+    { name: "keyward-service", originService: true },
+    // The hot key with per-key usage counting off (docs/usage.md), to price counting in the same run.
+    { name: "keyward-nousage", vars: { USAGE_COUNTING: "off" } },
+  ];
   const variants = ["nolog", "noguard", "nolog+noguard"];
   if (cli.profile) for (const v of variants) keywardServices.push({ name: `keyward-${v.replaceAll("+", "-")}`, variant: v });
   const { file, gateways } = writeConfig({ originPort: origin.port, storageDir, signingKey: { ...jwk, kid: "bench-signing-key" }, keywardServices });
@@ -299,6 +305,7 @@ async function run() {
       floor: floorManyId,
     },
     { id: floorManyId, label: `(c0) floor for (c), the same ${manyCount.toLocaleString("en")} keys`, service: "floor-many", keys: manyKeys, sweep: true },
+    { id: "keyward-hot-nousage", label: "(b1) Keyward, one hot key, usage counting off (USAGE_COUNTING=off)", service: "keyward-nousage", keys: [hot.key] },
     { id: "peer", label: "(d) peer: bearerAuth + KV + hono-rate-limiter DO store", service: "peer", keys: [hot.key] },
     {
       id: "keyward-service-origin",
@@ -544,10 +551,10 @@ async function run() {
   if (!cli["skip-cost"]) {
     const N = plan.costRequests;
     log(`[${elapsed()}] cost: ${N} requests per kind`);
-    const serviceOf = (gateway) => (gateway === "peer" ? "peer" : "keyward-hot");
+    const serviceOf = (gateway) => (gateway === "peer" ? "peer" : gateway === "keyward-nousage" ? "keyward-nousage" : "keyward-hot");
     const counters = (gateway) => json(`${base(serviceOf(gateway))}/__bench/counters`);
-    const guardRows = async (records) =>
-      (await json(`${base("keyward-hot")}/__bench/guards`, { method: "POST", body: JSON.stringify(records) })).reduce((n, s) => n + s.rowsWritten, 0);
+    const guardRows = async (records, gateway = "keyward") =>
+      (await json(`${base(serviceOf(gateway))}/__bench/guards`, { method: "POST", body: JSON.stringify(records) })).reduce((n, s) => n + s.rowsWritten, 0);
     const limiterStats = async (ids) => {
       const stats = await json(`${base("peer")}/__bench/limiters`, { method: "POST", body: JSON.stringify(ids) });
       return stats.reduce((acc, s) => ({ put: acc.put + s.put, setAlarm: acc.setAlarm + s.setAlarm, alarms: acc.alarms + s.alarms }), {
@@ -562,7 +569,8 @@ async function run() {
 
     async function measureKind({ gateway, kind, keys, records = [], limiterIds = [], sequentialGapMs = 0, expect }) {
       const before = await counters(gateway);
-      const rows0 = gateway === "peer" ? await limiterStats(limiterIds) : { put: records.length ? await guardRows(records) : 0, setAlarm: 0, alarms: 0 };
+      const rows0 =
+        gateway === "peer" ? await limiterStats(limiterIds) : { put: records.length ? await guardRows(records, gateway) : 0, setAlarm: 0, alarms: 0 };
       let statuses = {};
       let n = 0;
       if (sequentialGapMs > 0) {
@@ -580,7 +588,8 @@ async function run() {
       }
       await settle();
       const after = await counters(gateway);
-      const rows1 = gateway === "peer" ? await limiterStats(limiterIds) : { put: records.length ? await guardRows(records) : 0, setAlarm: 0, alarms: 0 };
+      const rows1 =
+        gateway === "peer" ? await limiterStats(limiterIds) : { put: records.length ? await guardRows(records, gateway) : 0, setAlarm: 0, alarms: 0 };
       const calls = (o) => Object.values(o).reduce((a, b) => a + b, 0);
       const doCalls = gateway === "peer" ? calls(after.limiter) - calls(before.limiter) : calls(after.guard) - calls(before.guard);
       const kvReads = after.kv.get - before.kv.get;
@@ -620,6 +629,10 @@ async function run() {
     await settle();
 
     await measureKind({ gateway: "keyward", kind: "admitted", keys: Array(N).fill(admitted.key), records: [admitted.record], expect: 200 });
+    // The same, with usage counting off: rows per admitted request must not differ.
+    const uncounted = makeKey(BIG_LIMIT);
+    await seed([uncounted]);
+    await measureKind({ gateway: "keyward-nousage", kind: "admitted", keys: Array(N).fill(uncounted.key), records: [uncounted.record], expect: 200 });
     if (plan.sparseRequests > 0) {
       await measureKind({
         gateway: "keyward",

@@ -42,6 +42,23 @@ function throughputTable(table, labels) {
 }
 
 /**
+ * What per-key usage counting costs the hot key: its throughput and rows per
+ * admitted request beside the same Keyward with USAGE_COUNTING=off, same run.
+ */
+function usageCountingLine(report) {
+  const on = report.throughput.overall["keyward-hot-key"];
+  const off = report.throughput.overall["keyward-hot-nousage"];
+  if (!on || !off) return null;
+  const rps = (id) => median(report.runs.filter((r) => r.scenario === id).map((r) => r.rps));
+  const cost = (gateway) => report.cost.find((c) => c.gateway === gateway && c.kind === "admitted");
+  const ratio = rps("keyward-hot-key") / rps("keyward-hot-nousage");
+  const rows = (g) => (cost(g) ? fmt(cost(g).perRequest.rowsWritten, 4) : "–");
+  // CPU per request is the steadier measure on a shared machine: throughput moves with the neighbours' load.
+  const cpu = (id) => median(report.runs.filter((r) => r.scenario === id).map((r) => r.cpuMicrosPerRequest.workerd));
+  return `Usage counting (hot key, same run): ${fmt(rps("keyward-hot-key"))} req/s counted vs ${fmt(rps("keyward-hot-nousage"))} req/s with USAGE_COUNTING=off (ratio ${fmt(ratio, 3)}, ${ratio >= 0.95 ? "within" : "NOT within"} 5%); workerd CPU ${fmt(cpu("keyward-hot-key"))} vs ${fmt(cpu("keyward-hot-nousage"))} µs per request; rows written per admitted request ${rows("keyward")} vs ${rows("keyward-nousage")}.`;
+}
+
+/**
  * The headline table, in the shape of README's: one column per gateway, the
  * floor ratios and what Keyward adds over its floor. Paste from latest.md.
  */
@@ -96,6 +113,8 @@ function summaryTable(report) {
     const cells = columns.map(([id]) => cell(id));
     if (cells.some((c) => c !== "")) lines.push(row([label, ...cells]));
   }
+  const usage = usageCountingLine(report);
+  if (usage) lines.push("", usage);
   const c = report.coldStart;
   if (c) {
     const k = c.summary.keyward;

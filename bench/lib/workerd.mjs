@@ -81,7 +81,7 @@ export function writeConfig({ originPort, storageDir, signingKey, keywardService
     // The origin as a Worker, for Keyward's ORIGIN service binding.
     `(name = "origin-worker", worker = ${worker({ module: "origin", bindings: {}, outbound: null })})`,
     ...keywardServices.map(
-      ({ name, variant = "", originService = false }) =>
+      ({ name, variant = "", originService = false, vars = {} }) =>
         `(name = ${q(name)}, worker = ${worker({
           module: "keyward",
           bindings: {
@@ -93,6 +93,7 @@ export function writeConfig({ originPort, storageDir, signingKey, keywardService
             ...(originService ? { ORIGIN: { service: "origin-worker" } } : {}),
             KEYWARD_SIGNING_KEY: { text: JSON.stringify(signingKey) },
             BENCH_VARIANT: { text: variant },
+            ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { text: v }])),
           },
           durableObjects: ["KeyGuard", "OrgLedger"],
           uniquePrefix: name,
