@@ -63,6 +63,7 @@ ${GLOBAL_HELP}
 
 Settings come from environment variables, then from .dev.vars in the current directory.
 Run \`keyward <command> --help\` for a command's options.
+The same in a browser: the console at <url>/_keyward/console (sign in with \`keyward token\`'s output).
 Exit status: 0 ok, 1 request failed (server error or unreachable), 2 usage or local setup error.`;
 
 const GLOBAL_OPTIONS = /** @type {const} */ ({

@@ -1,7 +1,7 @@
 // Settings → API Keys, as an org admin uses it, in a real Chromium against `wrangler dev`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { adminApi, launchChromium, openPage, overflow, PHONE, signIn, submitSignIn, uniqueOrg, WIDE } from "./support.mjs";
+import { adminApi, launchChromium, openPage, overflow, PHONE, screenshot, signIn, submitSignIn, uniqueOrg, WIDE } from "./support.mjs";
 
 let keyward;
 let browser;
@@ -294,6 +294,159 @@ describe("layout", () => {
     await signIn(page, keyward, org, token);
     const font = await page.locator("#key-rows code.prefix").evaluate((el) => getComputedStyle(el).fontFamily);
     expect(font).toMatch(/monospace/);
+    await context.close();
+  });
+});
+
+describe("detail, audit and screenshots", () => {
+  it.each([
+    ["1280", WIDE],
+    ["390", PHONE],
+  ])("shows a key's detail with its scheduled revocation, the audit log filtered and in words, and the secret dialog (%s px)", async (width, viewport) => {
+    const org = uniqueOrg(`shots${width}`);
+    const token = await keyward.adminToken(org);
+    const api = adminApi(keyward, org, token);
+    const made = {};
+    for (const [label, environment] of [
+      ["billing worker", "live"],
+      ["reporting cron (read-only)", "live"],
+      ["staging smoke tests", "test"],
+      ["old mobile app", "live"],
+    ]) {
+      made[label] = (await api("POST", "/keys", { label, environment, ...(label.startsWith("reporting") ? { scopes: ["reports:read"] } : {}) })).body;
+    }
+    await api("POST", `/keys/${made["old mobile app"].id}/revoke`, {});
+    const { context, page, errors } = await openPage(browser, { viewport, clipboard: true });
+    await signIn(page, keyward, org, token);
+    expect(await page.locator("#key-rows tr").count()).toBe(3);
+
+    // Scheduled revocation from the list, with the grace period shown before it is sent.
+    await page.getByRole("button", { name: "Revoke billing worker" }).click();
+    await page.check("input[name=when][value=later]");
+    await page.selectOption("#grace", String(24 * 3_600_000));
+    expect(await page.textContent("#grace-summary")).toMatch(/^Grace period: 24 h\. The key keeps working until .*, then is refused\.$/);
+    await page.getByRole("button", { name: "Schedule revocation of billing worker" }).click();
+    await page.waitForSelector("dialog#revoke-dialog", { state: "detached" });
+    const row = page.locator("#key-rows tr", { hasText: "billing worker" });
+    await expect.poll(() => row.locator(".status").first().textContent()).toBe("active, revoking");
+    expect(await row.textContent()).toMatch(/revokes in 2[34] h/);
+    const billing = made["billing worker"];
+    expect((await fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${billing.key}` } })).status).toBe(200);
+    await screenshot(page, `list-${width}`);
+
+    // Detail: every field, the scheduled revocation with its grace, who did it.
+    await row.locator("a").click();
+    await page.waitForSelector("#key-facts");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("detail-title");
+    const facts = await page.textContent("#key-facts");
+    for (const text of [billing.id, billing.prefix, "live", "everything the organisation may do", "by browser-admin", "60 requests per 60 s", "Last used"]) {
+      expect(facts).toContain(text);
+    }
+    expect(facts).toMatch(/Scheduled revocation.*grace period ends in 2[34] h.*scheduled by browser-admin/);
+    const idFont = await page
+      .locator("#key-facts code")
+      .first()
+      .evaluate((el) => getComputedStyle(el).fontFamily);
+    expect(idFont).toMatch(/monospace/);
+    await screenshot(page, `detail-${width}`);
+
+    // Audit: filtered by key and by action, in sentences, never raw JSON.
+    await page.click("#detail-audit");
+    await page.waitForSelector("#audit-rows tr");
+    expect(await page.inputValue("#audit-key")).toBe(billing.id);
+    const actions = await page.locator("#audit-rows tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action")));
+    expect(actions).toEqual(["key.revocation_scheduled", "key.created"]);
+    await page.selectOption("#audit-key", "");
+    await page.selectOption("#audit-action", "key.created");
+    expect(await page.locator("#audit-rows tr").count()).toBe(4);
+    expect(await page.textContent("#audit-rows")).toContain("Created “staging smoke tests” (test)");
+    await page.selectOption("#audit-action", "");
+    const all = await page.textContent("#audit-rows");
+    expect(all).toMatch(/Scheduled revocation for /);
+    expect(all).not.toMatch(/[{}]/);
+    expect(page.url()).toMatch(/#\/audit$/);
+    await screenshot(page, `audit-${width}`);
+
+    // Search, status and environment filters.
+    await page.click("nav#nav a[href='#/keys']");
+    await page.waitForSelector("#key-rows tr");
+    await page.fill("#search", "cron");
+    expect(await page.locator("#key-rows tr").count()).toBe(1);
+    await page.fill("#search", made["staging smoke tests"].prefix.slice(0, 14));
+    expect(await page.textContent("#key-rows")).toContain("staging smoke tests");
+    await page.fill("#search", "");
+    await page.selectOption("#filter-env", "test");
+    expect(await page.locator("#key-rows tr").count()).toBe(1);
+    await page.selectOption("#filter-env", "all");
+    await page.selectOption("#filter-status", "revoked");
+    expect(await page.textContent("#key-rows")).toContain("old mobile app");
+    await page.selectOption("#filter-status", "active");
+
+    // The one-time secret dialog.
+    await page.fill("#label", "payments webhook relay");
+    await page.click("#create-submit");
+    await page.waitForSelector("dialog#created[open]");
+    await screenshot(page, `secret-${width}`);
+    await page.click("#done");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("pages through the list", async () => {
+    const org = uniqueOrg("pages");
+    const token = await keyward.adminToken(org);
+    const api = adminApi(keyward, org, token);
+    for (let i = 0; i < 12; i++) await api("POST", "/keys", { label: `worker ${String(i).padStart(2, "0")}` });
+    const { context, page } = await openPage(browser);
+    await signIn(page, keyward, org, token);
+    await page.selectOption("#page-size", "10");
+    expect(await page.locator("#key-rows tr").count()).toBe(10);
+    expect(await page.textContent("#page-range")).toBe("1–10 of 12");
+    expect(await page.isDisabled("#page-prev")).toBe(true);
+    await page.click("#page-next");
+    expect(await page.locator("#key-rows tr").count()).toBe(2);
+    expect(await page.textContent("#page-range")).toBe("11–12 of 12");
+    expect(await page.isDisabled("#page-next")).toBe(true);
+    await context.close();
+  });
+
+  it("works from the keyboard alone: sign in, create, copy, close, revoke", async () => {
+    const org = uniqueOrg("keys");
+    const token = await keyward.adminToken(org);
+    const { context, page } = await openPage(browser, { clipboard: true });
+    await page.goto(`${keyward.url}/_keyward/console`);
+    // The page starts with the focus on the sign-in heading; the next stop is the organisation.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("signin-title");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("org");
+    await page.keyboard.type(org);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(token);
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#keys:not([hidden])");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("keys-title");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("label");
+    await page.keyboard.type("keyboard only");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("dialog#created[open]");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("copy");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#copied:not([hidden])");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("dialog#created", { state: "detached" });
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("label");
+    // Tab to the row's Revoke button, open the confirmation, choose "now" and confirm.
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press("Tab");
+      if (await page.evaluate(() => document.activeElement?.getAttribute("data-action") === "revoke")) break;
+    }
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("dialog#revoke-dialog[open]");
+    await page.keyboard.press("Shift+Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("confirm-revoke");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.textContent("#status")).toBe("keyboard only is revoked.");
     await context.close();
   });
 });
