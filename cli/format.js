@@ -76,6 +76,21 @@ function revokedCell(key) {
  * One key as a two-column view (everything but the secret key itself).
  * @param {Record<string, unknown>} key
  */
+/**
+ * A key's credits: "unlimited", or the balance with its refill.
+ * @param {unknown} credits
+ */
+export function formatCredits(credits) {
+  if (credits === null || credits === undefined || typeof credits !== "object") return "unlimited";
+  const c = /** @type {{ remaining?: unknown, refill?: { interval?: unknown, amount?: unknown, refillDay?: unknown } | null, nextRefillAt?: unknown }} */ (
+    credits
+  );
+  const refill = c.refill
+    ? `, refilled to ${text(c.refill.amount)} ${c.refill.interval === "monthly" ? `monthly on day ${text(c.refill.refillDay)}` : "daily"} (next ${formatTime(c.nextRefillAt)})`
+    : "";
+  return `${text(c.remaining)} left${refill}`;
+}
+
 export function keyView(key) {
   /** @type {[string, string][]} */
   const rows = [
@@ -93,6 +108,8 @@ export function keyView(key) {
     ["last used", formatTime(key.lastUsedAt, "never")],
     ["rate limit", formatRateLimit(key.rateLimit)],
     ["allowed ips", key.allowedIps === null || key.allowedIps === undefined ? "(any)" : text(key.allowedIps, "(any)")],
+    ["credits", formatCredits(key.credits)],
+    ["meta", key.meta === null || key.meta === undefined ? "(none)" : text(JSON.stringify(key.meta))],
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join("\n");

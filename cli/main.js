@@ -52,7 +52,13 @@ Commands:
   keys get       Show one key
   keys revoke    Revoke a key now, or schedule its revocation
   keys revoke-all  Org kill switch: revoke every (matching) key of an org now
+  keys credits   Set, increment or decrement a key's credits
+  keys disable   Suspend a key (403 KEY_DISABLED until enabled)
+  keys enable    Resume a suspended key
+  keys meta      Replace a key's metadata (sent to the origin)
   limit set      Set a key's rate limit (operator token)
+  org limit set    Set an org's shared rate limit (operator token)
+  org limit clear  Remove an org's shared rate limit (operator token)
   audit          Show an org's audit trail
   usage          Show an org's or a key's usage (table and sparkline)
   anomalies      List unusual patterns flagged on an org's keys
@@ -120,6 +126,7 @@ Options:
   "keys create": {
     usage: `Usage: keyward keys create --org ORG --label LABEL [--env live|test] [--scopes "a b"]
                            [--expires-at ISO] [--allowed-ips "cidr cidr"]
+                           [--credits N] [--refill daily:AMOUNT|monthly:AMOUNT:DAY] [--meta JSON]
 
 Creates an API key and prints it once; Keyward keeps only its hash. With --quiet,
 prints only the key, for scripts:
@@ -134,6 +141,11 @@ Options:
   --expires-at ISO     Expiry time, e.g. 2027-01-01T00:00:00Z
   --allowed-ips "a b"  Addresses or CIDRs the key may be used from (IPv4, IPv6;
                        default: any). Fixed for the key's life.
+  --credits N          Starting balance of credits (default: unlimited)
+  --refill SPEC        daily:AMOUNT or monthly:AMOUNT:DAY (UTC; DAY 1-31, past a
+                       month's end means its last day); needs --credits
+  --meta JSON          A JSON object (at most 1 KiB) sent to the origin with every
+                       request. Never put secrets in it.
   -q, --quiet          Print only the key (the warning still goes to stderr)`,
     options: {
       org: { type: "string" },
@@ -142,6 +154,9 @@ Options:
       scopes: { type: "string" },
       "expires-at": { type: "string" },
       "allowed-ips": { type: "string" },
+      credits: { type: "string" },
+      refill: { type: "string" },
+      meta: { type: "string" },
       quiet: { type: "boolean", short: "q" },
     },
     required: ["org", "label"],
@@ -237,6 +252,87 @@ Options:
     required: ["org", "id", "limit", "window"],
     run: runLimitSet,
   },
+  "keys credits": {
+    usage: `Usage: keyward keys credits --org ORG --id KEY_ID [--op set|increment|decrement] [--value N]
+
+Changes a key's credits; the guard applies it in order with the key's traffic, in
+force on the next request. --op set (default) without --value makes the key
+unlimited and clears its refill. Uses --token / KEYWARD_TOKEN (an org admin),
+else the operator token.
+
+Options:
+  --org ORG            Organization id                           required
+  --id KEY_ID          Key id                                    required
+  --op OP              set, increment or decrement (default set)
+  --value N            Credits (integer >= 0); required for increment/decrement`,
+    options: { org: { type: "string" }, id: { type: "string" }, op: { type: "string" }, value: { type: "string" } },
+    required: ["org", "id"],
+    run: runKeysCredits,
+  },
+  "keys disable": {
+    usage: `Usage: keyward keys disable --org ORG --id KEY_ID
+
+Suspends a key: 403 KEY_DISABLED from the next request, nothing consumed, until
+\`keyward keys enable\`. Uses --token / KEYWARD_TOKEN (an org admin), else the operator token.
+
+Options:
+  --org ORG            Organization id                           required
+  --id KEY_ID          Key id                                    required`,
+    options: { org: { type: "string" }, id: { type: "string" } },
+    required: ["org", "id"],
+    run: (ctx) => runKeysSuspend(ctx, "disable"),
+  },
+  "keys enable": {
+    usage: `Usage: keyward keys enable --org ORG --id KEY_ID
+
+Resumes a suspended key, with its window and balance as they were.
+
+Options:
+  --org ORG            Organization id                           required
+  --id KEY_ID          Key id                                    required`,
+    options: { org: { type: "string" }, id: { type: "string" } },
+    required: ["org", "id"],
+    run: (ctx) => runKeysSuspend(ctx, "enable"),
+  },
+  "keys meta": {
+    usage: `Usage: keyward keys meta --org ORG --id KEY_ID --meta JSON
+
+Replaces a key's metadata (a JSON object of at most 1 KiB, or null to remove
+it); the origin sees it from the next request. Never put secrets in it.
+
+Options:
+  --org ORG            Organization id                           required
+  --id KEY_ID          Key id                                    required
+  --meta JSON          e.g. '{"plan":"pro"}', or null            required`,
+    options: { org: { type: "string" }, id: { type: "string" }, meta: { type: "string" } },
+    required: ["org", "id", "meta"],
+    run: runKeysMeta,
+  },
+  "org limit set": {
+    usage: `Usage: keyward org limit set --org ORG --limit N --window SECONDS
+
+Gives the org one sliding window shared by all its keys, on top of each key's
+own limit (operator token: KEYWARD_OPERATOR_TOKEN, or .dev.vars locally).
+
+Options:
+  --org ORG            Organization id                           required
+  --limit N            Requests per window (integer >= 0)        required
+  --window SECONDS     Window length in seconds (integer >= 1)   required`,
+    options: { org: { type: "string" }, limit: { type: "string" }, window: { type: "string" } },
+    required: ["org", "limit", "window"],
+    run: (ctx) => runOrgLimit(ctx, false),
+  },
+  "org limit clear": {
+    usage: `Usage: keyward org limit clear --org ORG
+
+Removes the org's shared rate limit (operator token).
+
+Options:
+  --org ORG            Organization id                           required`,
+    options: { org: { type: "string" } },
+    required: ["org"],
+    run: (ctx) => runOrgLimit(ctx, true),
+  },
   audit: {
     usage: `Usage: keyward audit --org ORG
 
@@ -307,6 +403,13 @@ ${GLOBAL_HELP}`,
   limit: `Usage: keyward limit set --org ORG --id KEY_ID --limit N --window SECONDS
 
 Run \`keyward limit set --help\` for details.
+
+${GLOBAL_HELP}`,
+  org: `Usage: keyward org limit <set|clear> --org ORG [--limit N --window SECONDS]
+
+Commands:
+  org limit set    Set the org's shared rate limit (operator token)
+  org limit clear  Remove it
 
 ${GLOBAL_HELP}`,
 };
@@ -407,7 +510,10 @@ async function dispatch(argv, io) {
 
   let name = null;
   let used = 0;
-  if (words.length >= 2 && `${words[0]} ${words[1]}` in COMMANDS) {
+  if (words.length >= 3 && words.slice(0, 3).join(" ") in COMMANDS) {
+    name = words.slice(0, 3).join(" ");
+    used = 3;
+  } else if (words.length >= 2 && `${words[0]} ${words[1]}` in COMMANDS) {
     name = `${words[0]} ${words[1]}`;
     used = 2;
   } else if (/** @type {string} */ (words[0]) in COMMANDS) {
@@ -524,6 +630,36 @@ function userToken(ctx) {
 }
 
 /**
+ * The operator token: KEYWARD_OPERATOR_TOKEN (environment, or .dev.vars for a local Keyward only).
+ * @param {Context} ctx
+ */
+function operatorToken(ctx) {
+  const base = baseUrl(ctx);
+  const operator = setting(ctx.settings, "KEYWARD_OPERATOR_TOKEN");
+  if (operator === null) {
+    throw new CliError("no operator token: set KEYWARD_OPERATOR_TOKEN (or pass --token)", {
+      exitCode: EXIT_USAGE,
+      hint: "for a local Keyward, run from the directory with its .dev.vars",
+    });
+  }
+  if (operator.source === ".dev.vars" && !isLoopback(base)) {
+    throw new CliError(`not sending the .dev.vars operator token to ${displayUrl(base)}, which is not local; set KEYWARD_OPERATOR_TOKEN for that deployment`, {
+      exitCode: EXIT_USAGE,
+    });
+  }
+  return operator.value;
+}
+
+/**
+ * --token / KEYWARD_TOKEN when given (an org admin), else the operator token:
+ * for the commands both may use.
+ * @param {Context} ctx
+ */
+function operatorOrUserToken(ctx) {
+  return userToken(ctx) ?? operatorToken(ctx);
+}
+
+/**
  * @param {Context} ctx
  * @param {URL} url
  */
@@ -614,6 +750,12 @@ async function runKeysCreate(ctx) {
   if (expiresAt !== undefined) body.expiresAt = expiresAt;
   const allowedIps = list(str(ctx, "allowed-ips"));
   if (allowedIps !== undefined) body.allowedIps = allowedIps;
+  const refill = str(ctx, "refill");
+  if (str(ctx, "credits") !== undefined)
+    body.credits = { remaining: integer(ctx, "credits", 0), ...(refill === undefined ? {} : { refill: refillOf(ctx, refill) }) };
+  else if (refill !== undefined) throw usageError("--refill needs --credits (the starting balance)", ctx.usage);
+  const meta = str(ctx, "meta");
+  if (meta !== undefined) body.meta = metaOf(ctx, meta);
 
   const created = expectObject(await call(ctx, "POST", ["orgs", req(ctx, "org"), "keys"], body), "the created key");
   ctx.io.err("warning: this is the only time the key is shown; Keyward stores just its hash. Copy it now into your secret store.\n");
@@ -727,27 +869,8 @@ async function runKeysRevokeAll(ctx) {
 async function runLimitSet(ctx) {
   const limit = integer(ctx, "limit", 0);
   const windowSeconds = integer(ctx, "window", 1);
-  const base = baseUrl(ctx);
-  let token = userToken(ctx);
-  const usingUserToken = token !== null;
-  if (token === null) {
-    const operator = setting(ctx.settings, "KEYWARD_OPERATOR_TOKEN");
-    if (operator === null) {
-      throw new CliError("no operator token: set KEYWARD_OPERATOR_TOKEN (or pass --token)", {
-        exitCode: EXIT_USAGE,
-        hint: "for a local Keyward, run from the directory with its .dev.vars",
-      });
-    }
-    if (operator.source === ".dev.vars" && !isLoopback(base)) {
-      throw new CliError(
-        `not sending the .dev.vars operator token to ${displayUrl(base)}, which is not local; set KEYWARD_OPERATOR_TOKEN for that deployment`,
-        {
-          exitCode: EXIT_USAGE,
-        },
-      );
-    }
-    token = operator.value;
-  }
+  const token = operatorOrUserToken(ctx);
+  const usingUserToken = userToken(ctx) !== null;
   let body;
   try {
     body = await call(ctx, "PUT", ["orgs", req(ctx, "org"), "keys", req(ctx, "id"), "rate-limit"], { limit, windowSeconds }, token);
@@ -767,6 +890,86 @@ async function runLimitSet(ctx) {
       `rate limit of ${printable(req(ctx, "id"))} set to ${printable(applied.limit ?? limit)} requests / ${printable(applied.windowSeconds ?? windowSeconds)} s\n`,
     );
   }
+}
+
+/**
+ * `daily:AMOUNT` or `monthly:AMOUNT:DAY`, as the admin API's refill object.
+ * @param {Context} ctx
+ * @param {string} spec
+ */
+function refillOf(ctx, spec) {
+  const m = /^(daily):(\d+)$|^(monthly):(\d+)(?::(\d+))?$/.exec(spec.trim());
+  if (!m) throw usageError(`--refill must be daily:AMOUNT or monthly:AMOUNT:DAY, got ${JSON.stringify(printable(spec))}`, ctx.usage);
+  if (m[1]) return { interval: "daily", amount: Number(m[2]) };
+  const day = m[5] === undefined ? 1 : Number(m[5]);
+  if (day < 1 || day > 31) throw usageError(`--refill: DAY must be 1-31, got ${day}`, ctx.usage);
+  return { interval: "monthly", amount: Number(m[4]), refillDay: day };
+}
+
+/**
+ * @param {Context} ctx
+ * @param {string} raw
+ */
+function metaOf(ctx, raw) {
+  let parsed;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw usageError('--meta must be a JSON object, e.g. \'{"plan":"pro"}\'', ctx.usage);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw usageError("--meta must be a JSON object (or null with keys meta)", ctx.usage);
+  return parsed;
+}
+
+/** @param {Context} ctx */
+async function runKeysCredits(ctx) {
+  const operation = oneOf(ctx, "op", ["set", "increment", "decrement"]) ?? "set";
+  /** @type {Record<string, unknown>} */
+  const body = { operation };
+  if (str(ctx, "value") !== undefined) body.value = integer(ctx, "value", 0);
+  else if (operation !== "set") throw usageError(`--value is required for ${operation}`, ctx.usage);
+  const result = await call(ctx, "POST", ["orgs", req(ctx, "org"), "keys", req(ctx, "id"), "credits"], body, operatorOrUserToken(ctx));
+  if (ctx.values.json) return printJson(ctx, result);
+  ctx.io.out(`${keyView(expectObject(result, "the key"))}\n`);
+}
+
+/**
+ * @param {Context} ctx
+ * @param {"disable" | "enable"} action
+ */
+async function runKeysSuspend(ctx, action) {
+  const result = await call(ctx, "POST", ["orgs", req(ctx, "org"), "keys", req(ctx, "id"), action], {}, operatorOrUserToken(ctx));
+  if (ctx.values.json) return printJson(ctx, result);
+  ctx.io.out(`${keyView(expectObject(result, "the key"))}\n`);
+}
+
+/** @param {Context} ctx */
+async function runKeysMeta(ctx) {
+  const raw = req(ctx, "meta");
+  const meta = raw.trim() === "null" ? null : metaOf(ctx, raw);
+  const result = await call(ctx, "PATCH", ["orgs", req(ctx, "org"), "keys", req(ctx, "id")], { meta });
+  if (ctx.values.json) return printJson(ctx, result);
+  ctx.io.out(`${keyView(expectObject(result, "the key"))}\n`);
+}
+
+/**
+ * @param {Context} ctx
+ * @param {boolean} clear
+ */
+async function runOrgLimit(ctx, clear) {
+  const org = req(ctx, "org");
+  const token = operatorToken(ctx);
+  const result = clear
+    ? await call(ctx, "DELETE", ["orgs", org, "rate-limit"], undefined, token)
+    : await call(ctx, "PUT", ["orgs", org, "rate-limit"], { limit: integer(ctx, "limit", 0), windowSeconds: integer(ctx, "window", 1) }, token);
+  if (ctx.values.json) return printJson(ctx, result);
+  const r = /** @type {{ limit?: unknown, windowSeconds?: unknown, keys?: unknown }} */ (expectObject(result, "the response"));
+  ctx.io.out(
+    clear
+      ? `org ${printable(org)} has no shared rate limit now (${printable(r.keys)} keys told)\n`
+      : `org ${printable(org)}: ${printable(r.limit)} requests / ${printable(r.windowSeconds)} s shared by its keys (${printable(r.keys)} keys told)\n`,
+  );
 }
 
 /** @param {Context} ctx */
