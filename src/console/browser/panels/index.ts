@@ -2,6 +2,8 @@ import type { PanelFactory } from "../panel";
 import { audit } from "./audit";
 import { keyDetail } from "./key-detail";
 import { keys } from "./keys";
+// Feature modules that only hook into the key views (extensions.ts).
+import "./plan";
 
 /**
  * Every panel of the console, in navigation order. A new panel is one module

@@ -1,0 +1,103 @@
+import type { KeyView } from "../../../admin/api-types";
+import { h, present, srOnly, when } from "../dom";
+import { keyBadges, keyDetailSections } from "../extensions";
+import { run } from "../notify";
+import type { ConsoleContext } from "../panel";
+
+// Plans (issue 15) in the console: each key's credit balance and refill, and
+// Disable / Enable for org admins. The disabled state itself is the key's status
+// badge ("disabled"), drawn by the key list.
+
+type Credits = NonNullable<KeyView["credits"]>;
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** "1,000 credits left", "no credits left" or "unlimited": the balance in a few words. */
+export function balanceText(credits: KeyView["credits"]): string {
+  if (credits === null) return "unlimited";
+  if (credits.remaining === 0) return "no credits left";
+  return `${count(credits.remaining)} credit${credits.remaining === 1 ? "" : "s"} left`;
+}
+
+/** When and to what the balance is refilled (UTC, as the guard computes it). */
+export function refillText(credits: KeyView["credits"]): string {
+  const refill = credits?.refill ?? null;
+  if (credits === null || refill === null) return "never (credits are not refilled)";
+  const cadence = refill.interval === "daily" ? "every day at 00:00 UTC" : `every month on day ${refill.refillDay ?? 1} (UTC; the last day in shorter months)`;
+  const next = credits.nextRefillAt === null ? "" : `; next ${when(credits.nextRefillAt)}`;
+  return `back to ${count(refill.amount)} ${cadence}${next}`;
+}
+
+/** Whether this key can still be suspended or resumed: revoked and expired keys stay as they are. */
+export const canToggle = (k: KeyView) => k.status === "active" || k.status === "disabled";
+
+// Listings carry the balance as of the last admin change, not the live one (only a
+// key's own view asks its guard), so the list says the key is metered and the
+// detail view shows the balance.
+function creditsBadge(k: KeyView): Node | null {
+  if (k.credits === null) return null;
+  return h("span", { class: "sub credits" }, k.credits.refill === null ? "uses credits" : `uses credits, refilled ${k.credits.refill.interval}`);
+}
+
+function planSection(k: KeyView, ctx: ConsoleContext): Node {
+  const credits: Credits | null = k.credits;
+  const facts = h(
+    "dl",
+    { class: "facts", id: "plan-facts" },
+    h("dt", null, "Credits"),
+    h(
+      "dd",
+      { id: "credit-balance", class: credits !== null && credits.remaining === 0 ? "credits-empty" : null },
+      credits === null ? "unlimited (no credit balance)" : balanceText(credits),
+    ),
+    h("dt", null, "Refill"),
+    h("dd", { id: "credit-refill" }, credits === null ? "not applicable" : refillText(credits)),
+    h("dt", null, "Suspended"),
+    h("dd", { id: "disabled-state" }, k.disabledAt === null ? "no" : `since ${when(k.disabledAt)}: every request is refused with 403 KEY_DISABLED`),
+  );
+  // Admins only (the same role that may revoke); a disabled key comes back unchanged.
+  let toggle: HTMLButtonElement | null = null;
+  if (ctx.me.can.revokeKeys && canToggle(k)) {
+    const disabling = k.status === "active";
+    const button = h(
+      "button",
+      { id: disabling ? "key-disable" : "key-enable", type: "button", class: disabling ? "danger" : "secondary" },
+      disabling ? "Disable" : "Enable",
+      srOnly(` ${k.label}`),
+    );
+    button.addEventListener("click", async () => {
+      const action = disabling ? "disable" : "enable";
+      const updated = await run(ctx.notify, button, disabling ? "Disabling…" : "Enabling…", () =>
+        ctx.api.call<KeyView>("POST", `/keys/${encodeURIComponent(k.id)}/${action}`, {}),
+      );
+      if (updated === undefined) return;
+      ctx.notify.status(disabling ? `${k.label} is disabled: refused until enabled.` : `${k.label} is enabled again.`);
+      ctx.keysChanged();
+      ctx.navigate(`#/keys/${k.id}`);
+    });
+    toggle = button;
+  }
+  return h(
+    "section",
+    { id: "plan", "aria-labelledby": "plan-title" },
+    h("h2", { id: "plan-title" }, "Plan"),
+    facts,
+    ...present(
+      toggle
+        ? h(
+            "div",
+            { class: "actions" },
+            toggle,
+            h(
+              "span",
+              { class: "muted" },
+              k.status === "active" ? "Suspends the key until enabled; its window and balance are kept." : "Resumes with the same window and balance.",
+            ),
+          )
+        : null,
+    ),
+  );
+}
+
+keyBadges.push(creditsBadge);
+keyDetailSections.push(planSection);
