@@ -268,8 +268,16 @@ async function run() {
   }
 
   const hot = makeKey(BIG_LIMIT);
+  // The hot key again with credits (a balance it never runs out of), and one in an org with a shared limit.
+  const credited = makeKey(BIG_LIMIT);
+  credited.record.credits = { remaining: 1e12, refill: null, refilledAt: Date.now() };
+  const orgShared = makeKey({ ...BIG_LIMIT, org: "org_bench_shared" });
   const many = Array.from({ length: manyCount }, () => makeKey(BIG_LIMIT));
-  await seed([hot, ...many]);
+  await seed([hot, credited, orgShared, ...many]);
+  await json(`${base("keyward-hot")}/__bench/org-limit`, {
+    method: "POST",
+    body: JSON.stringify({ records: [orgShared.record], limit: BIG_LIMIT.limit, windowSeconds: BIG_LIMIT.windowSeconds }),
+  });
   if (manyCount < plan.keys) {
     log(
       `note: scenario (c) uses ${manyCount} keys, not ${plan.keys}: the open-file limit (${fdLimit}) allows about ${keyCap} live SQLite-backed guards (3 files each)`,
@@ -305,6 +313,18 @@ async function run() {
       floor: floorManyId,
     },
     { id: floorManyId, label: `(c0) floor for (c), the same ${manyCount.toLocaleString("en")} keys`, service: "floor-many", keys: manyKeys, sweep: true },
+    {
+      id: "keyward-hot-credits",
+      label: "(b2) Keyward, one hot key with credits (balance decided with the window)",
+      service: "keyward-hot",
+      keys: [credited.key],
+    },
+    {
+      id: "keyward-hot-org-limit",
+      label: "(b3) Keyward, one hot key in an org with a shared limit (one more guard call, key guard to org guard)",
+      service: "keyward-hot",
+      keys: [orgShared.key],
+    },
     { id: "keyward-hot-nousage", label: "(b1) Keyward, one hot key, usage counting off (USAGE_COUNTING=off)", service: "keyward-nousage", keys: [hot.key] },
     { id: "peer", label: "(d) peer: bearerAuth + KV + hono-rate-limiter DO store", service: "peer", keys: [hot.key] },
     {

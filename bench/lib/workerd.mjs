@@ -27,6 +27,8 @@ export async function bundle() {
         mainFields: ["browser", "module", "main"],
         conditions: ["workerd", "worker", "browser"],
         external: ["cloudflare:*"],
+        // The console's page, stylesheet and browser bundle are text modules (wrangler.toml [[rules]]).
+        loader: { ".html": "text", ".css": "text", ".txt": "text" },
         target: "es2023",
         logLevel: "error",
       }),

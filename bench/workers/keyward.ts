@@ -89,6 +89,19 @@ async function benchRoute(request: Request, env: BenchEnv, path: string): Promis
     const statuses = await Promise.all(records.map((record) => env.KEY_GUARD.get(env.KEY_GUARD.idFromName(record.id)).describe(settingsOf(record))));
     return Response.json(statuses);
   }
+  if (path === "/__bench/org-limit" && request.method === "POST") {
+    // Gives the keys' org a shared limit, as PUT /orgs/{org}/rate-limit pushes it to each key's guard.
+    const { records, limit, windowSeconds } = (await request.json()) as { records: KeyRecord[]; limit: number; windowSeconds: number };
+    await Promise.all(
+      records.map((record) =>
+        env.KEY_GUARD.get(env.KEY_GUARD.idFromName(record.id)).setOrgLimit({
+          settings: settingsOf(record),
+          orgLimit: { org: record.org, limit, windowSeconds, version: 1 },
+        }),
+      ),
+    );
+    return Response.json({ orgLimited: records.length });
+  }
   return new Response("unknown bench route", { status: 404 });
 }
 
