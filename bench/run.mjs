@@ -386,7 +386,10 @@ async function run() {
       },
       {
         id: "keyward",
-        modules: build.modules.map((m) => ({ name: m.file, path: path.join(build.outdir, m.file) })),
+        modules: [
+          ...build.modules.map((m) => ({ name: m.file, path: path.join(build.outdir, m.file) })),
+          ...build.textModules.map((file) => ({ name: file, path: path.join(build.outdir, file), text: true })),
+        ],
         bindings: {
           KEYS: { kv: "kv" },
           KEY_GUARD: { durableObject: "KeyGuard" },

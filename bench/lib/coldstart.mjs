@@ -45,11 +45,17 @@ export function bundleSizes(outdir) {
     const bytes = readFileSync(path.join(outdir, file));
     return { file, bytes: statSync(path.join(outdir, file)).size, gzipBytes: gzipSync(bytes, { level: 9 }).length };
   });
-  return { outdir, modules, main: modules[0] };
+  // The console's page, stylesheet and browser program are text modules beside index.js.
+  const textModules = readdirSync(outdir, { recursive: true })
+    .map(String)
+    .filter((f) => /\.(txt|html|css)$/.test(f));
+  return { outdir, modules, textModules, main: modules[0] };
 }
 
 function config({ target, storageDir, originPort }) {
-  const modules = target.modules.map((m) => `(name = ${q(m.name)}, esModule = embed ${q(path.relative(BUILD_DIR, m.path))})`).join(", ");
+  const modules = target.modules
+    .map((m) => `(name = ${q(m.name)}, ${m.text ? "text" : "esModule"} = embed ${q(path.relative(BUILD_DIR, m.path))})`)
+    .join(", ");
   const bindings = Object.entries(target.bindings)
     .map(([name, v]) => {
       if (v.text !== undefined) return `(name = ${q(name)}, text = ${q(v.text)})`;

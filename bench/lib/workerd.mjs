@@ -4,6 +4,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { buildConsole } from "../../scripts/build-console.mjs";
 
 export const BENCH_DIR = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 export const ROOT = path.dirname(BENCH_DIR);
@@ -16,6 +17,9 @@ const WORKERS = ["kv", "passthrough", "keyward", "peer", "floor", "origin"];
 /** Bundles each bench Worker (and what it imports from ../src) into .build/<name>.js. */
 export async function bundle() {
   mkdirSync(BUILD_DIR, { recursive: true });
+  // The Keyward Worker imports the console's browser bundle, which only a build makes
+  // (wrangler's [build] step, or the vitest config): make it here too, so a fresh clone benches.
+  buildConsole();
   await Promise.all(
     WORKERS.map((name) =>
       esbuild.build({
