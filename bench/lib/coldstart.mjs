@@ -53,9 +53,7 @@ export function bundleSizes(outdir) {
 }
 
 function config({ target, storageDir, originPort }) {
-  const modules = target.modules
-    .map((m) => `(name = ${q(m.name)}, ${m.text ? "text" : "esModule"} = embed ${q(path.relative(BUILD_DIR, m.path))})`)
-    .join(", ");
+  const modules = target.modules.map((m) => `(name = ${q(m.name)}, ${m.text ? "text" : "esModule"} = embed ${q(path.relative(BUILD_DIR, m.path))})`).join(", ");
   const bindings = Object.entries(target.bindings)
     .map(([name, v]) => {
       if (v.text !== undefined) return `(name = ${q(name)}, text = ${q(v.text)})`;
