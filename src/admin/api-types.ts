@@ -1,5 +1,17 @@
 import type * as z from "zod";
-import type { auditList, createdKey, createKeyBody, errorBody, keyList, keyView, revokeBody } from "./schemas";
+import type {
+  anomalyList,
+  anomalyView,
+  auditList,
+  createdKey,
+  createKeyBody,
+  errorBody,
+  keyList,
+  keyUsageView,
+  keyView,
+  orgUsageView,
+  revokeBody,
+} from "./schemas";
 
 /**
  * The admin API's request and response shapes as TypeScript types, derived from
@@ -15,3 +27,8 @@ export type { Me } from "./me-schema";
 export type ErrorBody = z.output<typeof errorBody>;
 export type CreateKeyInput = z.input<typeof createKeyBody>;
 export type RevokeInput = z.input<typeof revokeBody>;
+export type KeyUsage = z.output<typeof keyUsageView>;
+export type OrgUsage = z.output<typeof orgUsageView>;
+export type UsageBucket = KeyUsage["buckets"][number];
+export type AnomalyView = z.output<typeof anomalyView>;
+export type AnomalyList = z.output<typeof anomalyList>;

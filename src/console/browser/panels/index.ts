@@ -4,9 +4,11 @@ import { keyDetail } from "./key-detail";
 import { keys } from "./keys";
 // Feature modules that only hook into the key views (extensions.ts).
 import "./plan";
+import "./usage-detail";
+import { usage } from "./usage-overview";
 
 /**
  * Every panel of the console, in navigation order. A new panel is one module
  * exporting a PanelFactory, added here; the shell creates it per session.
  */
-export const PANELS: readonly PanelFactory[] = [keys, keyDetail, audit];
+export const PANELS: readonly PanelFactory[] = [keys, keyDetail, audit, usage];

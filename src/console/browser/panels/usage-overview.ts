@@ -1,0 +1,141 @@
+import type { AnomalyView, KeyView, OrgUsage } from "../../../admin/api-types";
+import { h, present } from "../dom";
+import { loading } from "../notify";
+import type { ConsoleContext, Panel, PanelFactory } from "../panel";
+import { setOpenAnomalies, startAnomalyBadges } from "../usage/anomaly-badges";
+import { anomalyItem } from "../usage/anomaly-items";
+import { stackedBars } from "../usage/charts";
+import { codesText, denseSeries, HOUR_MS, totals } from "../usage/series";
+import { type AnomalyStatus, anomalies, orgUsage } from "../usage/usage-api";
+
+/**
+ * Usage: the organisation's admitted and refused requests per hour over 24 hours,
+ * its busiest keys, and its anomalies (open, acknowledged or all) with an
+ * Acknowledge button for admins. Three admin calls, all answered by the ledger.
+ */
+function usagePanel(ctx: ConsoleContext): Panel {
+  let loads = 0;
+  let status: AnomalyStatus = "open";
+  startAnomalyBadges(ctx);
+
+  const heading = h("h1", { id: "usage-panel-title", tabindex: "-1", "data-focus": true }, "Usage and anomalies");
+  const chart = h("div", { id: "org-usage" }, loading("usage"));
+  const statusSelect = h(
+    "select",
+    { id: "anomaly-status" },
+    h("option", { value: "open" }, "Open"),
+    h("option", { value: "acknowledged" }, "Acknowledged"),
+    h("option", { value: "all" }, "All"),
+  );
+  const list = h("div", { id: "anomaly-state" });
+  const element = h(
+    "section",
+    { id: "usage", class: "card", "aria-labelledby": "usage-panel-title" },
+    heading,
+    h("section", { "aria-labelledby": "org-usage-title" }, h("h2", { id: "org-usage-title" }, "Requests in the last 24 hours"), chart),
+    h(
+      "section",
+      { "aria-labelledby": "anomalies-title" },
+      h("h2", { id: "anomalies-title" }, "Anomalies"),
+      h("div", { class: "toolbar" }, h("label", null, "Show", statusSelect)),
+      list,
+    ),
+  );
+
+  const keyName = (keys: Map<string, KeyView>, id: string) => {
+    const k = keys.get(id);
+    return k ? `${k.label} (${k.prefix}…)` : id;
+  };
+  const keyLink = (keys: Map<string, KeyView>, id: string) => h("a", { href: `#/keys/${id}`, class: "key-link" }, keyName(keys, id));
+
+  function renderChart(usage: OrgUsage, keys: Map<string, KeyView>): void {
+    const slots = denseSeries([usage.buckets], HOUR_MS, 24, Date.now());
+    const sum = totals(slots);
+    const label = `Requests per hour over the last 24 hours: ${sum.admitted} admitted, ${sum.refused} refused`;
+    chart.replaceChildren(
+      ...present(
+        h(
+          "p",
+          { id: "org-usage-totals" },
+          h("span", { class: "swatch swatch-admitted" }),
+          `${sum.admitted} admitted `,
+          h("span", { class: "swatch swatch-refused" }),
+          `${sum.refused} refused`,
+          sum.refused ? h("span", { class: "sub" }, `refused: ${codesText(sum.codes)}`) : null,
+        ),
+        h("div", { class: "chart-box" }, stackedBars(slots, HOUR_MS, label)),
+        usage.topKeys.length
+          ? h(
+              "ol",
+              { id: "top-keys", "aria-label": "Busiest keys" },
+              ...usage.topKeys.map((t) => h("li", null, keyLink(keys, t.keyId), ` · ${t.admitted} admitted, ${t.refused} refused`)),
+            )
+          : null,
+        h("p", { class: "sub" }, "As of each key's last report to the ledger: at most about a minute behind."),
+      ),
+    );
+  }
+
+  function renderAnomalies(flags: AnomalyView[], keys: Map<string, KeyView>): void {
+    const empty = status === "open" ? "No open anomalies." : status === "acknowledged" ? "No acknowledged anomalies." : "No anomalies recorded.";
+    list.replaceChildren(
+      flags.length
+        ? h(
+            "ul",
+            { class: "anomalies", id: "anomaly-list" },
+            ...flags.map((a) =>
+              anomalyItem(a, ctx, {
+                keyLink: keyLink(keys, a.keyId),
+                onAcknowledged: () => {
+                  ctx.keysChanged();
+                  void load();
+                },
+              }),
+            ),
+          )
+        : h("p", { class: "muted", id: "no-anomalies" }, empty),
+    );
+  }
+
+  async function load(): Promise<void> {
+    const mine = ++loads;
+    list.replaceChildren(loading("anomalies"));
+    try {
+      const [usage, flags, open, keyList] = await Promise.all([
+        orgUsage(ctx.api),
+        anomalies(ctx.api, status),
+        status === "open" ? null : anomalies(ctx.api, "open"),
+        ctx.api.listKeys(),
+      ]);
+      if (mine !== loads) return;
+      const keys = new Map(keyList.map((k) => [k.id, k]));
+      renderChart(usage, keys);
+      renderAnomalies(flags, keys);
+      setOpenAnomalies(ctx, open ?? flags);
+    } catch (error) {
+      if (mine !== loads) return;
+      list.replaceChildren(h("p", { class: "muted" }, "Anomalies could not be loaded."));
+      chart.replaceChildren();
+      ctx.notify.problem(error);
+    }
+  }
+
+  statusSelect.addEventListener("change", () => {
+    status = statusSelect.value as AnomalyStatus;
+    void load();
+  });
+
+  return {
+    element,
+    show() {
+      void load();
+    },
+  };
+}
+
+export const usage: PanelFactory = {
+  route: /^\/usage$/,
+  nav: { label: "Usage", href: "#/usage" },
+  available: (me) => me.can.listKeys,
+  create: usagePanel,
+};
