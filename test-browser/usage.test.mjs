@@ -120,4 +120,35 @@ describe("usage and anomalies in the console", () => {
     expect(errors).toEqual([]);
     await context.close();
   }, 150_000);
+
+  it("tells a member whose acknowledgement the API refuses why, and leaves the flag open", async () => {
+    const org = uniqueOrg("usagemember");
+    const admin = adminApi(keyward, org, await keyward.adminToken(org));
+    const created = await admin("POST", "/keys", { label: "widget" });
+    expect(await call(created.body.key, { origin: "https://example.com", "sec-fetch-mode": "cors" })).toBe(200);
+    const started = Date.now();
+    let flag;
+    while (!flag) {
+      expect(Date.now() - started).toBeLessThan(90_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      flag = (await admin("GET", "/anomalies")).body.anomalies.find((a) => a.keyId === created.body.id && a.type === "browser_use");
+    }
+
+    const { context, page, errors } = await openPage(browser);
+    await signIn(page, keyward, org);
+    // The page is an admin's, but the acknowledgement goes out with a member's token:
+    // what a member (or an admin demoted since sign-in) gets from the API.
+    const member = await keyward.adminToken(org, "org:member", { subject: "a-member" });
+    await page.route("**/acknowledge", (route) => route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${member}` } }));
+    await page.click('#nav a[href="#/usage"]');
+    await page.waitForSelector('#anomaly-list li[data-type="browser_use"]');
+    await page.getByRole("button", { name: /^Acknowledge\W+used from a browser\W*$/ }).click();
+    await page.waitForSelector("#problem:not([hidden])");
+    expect(await page.textContent("#problem")).toMatch(/INSUFFICIENT_PERMISSIONS: .*org:admin role/);
+    expect(await page.isDisabled("#anomaly-list button.ack")).toBe(false);
+    expect((await admin("GET", "/anomalies")).body.anomalies.map((a) => a.id)).toContain(flag.id);
+    // The refusal is the page's only console line (the failed request), nothing else.
+    expect(errors.filter((e) => !/403/.test(e))).toEqual([]);
+    await context.close();
+  }, 150_000);
 });

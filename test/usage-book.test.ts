@@ -104,8 +104,10 @@ describe("usage buckets (pure, fake clock)", () => {
 describe("what the gateway knows of the caller", () => {
   it.each([
     [{ origin: "https://example.com" }, true],
-    [{ "sec-fetch-mode": "cors" }, true],
+    [{ "sec-fetch-mode": "cors", "sec-fetch-site": "cross-site" }, true],
     [{ "sec-fetch-site": "cross-site" }, true],
+    // What Node's fetch (undici) sends on every request: a server, not a browser.
+    [{ "sec-fetch-mode": "cors", "user-agent": "node", accept: "*/*" }, false],
     [{ "user-agent": "curl/8.5.0" }, false],
   ])("marks %o as browser: %s", (headers, browser) => {
     expect(describeCaller(new Request("https://k.test/", { headers })).browser).toBe(browser);

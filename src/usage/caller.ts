@@ -32,8 +32,10 @@ interface CfProperties {
 /**
  * What the gateway knows of the caller, for usage counting. Country, ASN and
  * colo come from Cloudflare (request.cf), never from client headers; "browser"
- * means an Origin or Sec-Fetch-Mode/Sec-Fetch-Site header was sent, which
- * browsers add on their own and command-line clients do not.
+ * means an Origin or Sec-Fetch-Site header was sent, which browsers add on their
+ * own and command-line clients do not. Sec-Fetch-Mode alone is not enough: Node's
+ * fetch (undici) sends `Sec-Fetch-Mode: cors` on every request, so a Node server
+ * calling the API would otherwise be flagged as a browser on each report.
  */
 export function describeCaller(request: Request): Caller {
   const cf = (request as { cf?: CfProperties }).cf;
@@ -42,6 +44,6 @@ export function describeCaller(request: Request): Caller {
   const asn = typeof cf?.asn === "number" && Number.isInteger(cf.asn) && cf.asn > 0 ? cf.asn : null;
   const colo = typeof cf?.colo === "string" && /^[A-Z]{3}$/.test(cf.colo) ? cf.colo : null;
   const h = request.headers;
-  const browser = h.has("origin") || h.has("sec-fetch-mode") || h.has("sec-fetch-site");
+  const browser = h.has("origin") || h.has("sec-fetch-site");
   return { country, asn, colo, browser, agent: agentFamily(h.get("user-agent")) };
 }
