@@ -194,7 +194,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     const q = readQuery(c.req.url, keyListQuery);
     if (q.cursor !== undefined) {
       try {
-        decodeCursor(q.cursor, q.sort);
+        decodeCursor(q.cursor, q.sort, org);
       } catch {
         throw new KeywardError("INVALID_REQUEST", "cursor: is not a cursor of this listing; pass nextCursor of the previous page, with the same sort", {
           field: "cursor",
@@ -203,6 +203,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     }
     const now = options.now();
     const page = await ledger.listKeyPage(org, {
+      org,
       limit: q.limit,
       cursor: q.cursor ?? null,
       status: q.status ?? null,
@@ -226,6 +227,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     let cursor: string | null = null;
     do {
       const page: { keys: LedgerKey[]; nextCursor: string | null } = await ledger.listKeyPage(org, {
+        org,
         limit: 1000,
         cursor,
         status: null,

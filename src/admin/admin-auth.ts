@@ -59,6 +59,19 @@ export function requireOrgAdmin(actor: Actor, org: string): string {
   return `user:${actor.subject}`;
 }
 
+/**
+ * Any user of this org (admin or member), for read-only usage views
+ * (threats.md 52: a member may read usage and anomalies, only an admin acts on
+ * them). Another org's token gets the same 404 as requireOrgAdmin.
+ */
+export function requireOrgUser(actor: Actor, org: string): string {
+  if (actor.kind === "operator") {
+    throw new KeywardError("INSUFFICIENT_PERMISSIONS", "The operator token manages rate limits only; use a token of a user of the organisation.");
+  }
+  if (actor.org !== org) return requireOrgAdmin(actor, org);
+  return `user:${actor.subject}`;
+}
+
 /** Org admins of this org, or the platform operator (who may act on any org). */
 export function requireOrgAdminOrOperator(actor: Actor, org: string): string {
   return actor.kind === "operator" ? "operator" : requireOrgAdmin(actor, org);

@@ -8,7 +8,7 @@ import type { ListedKey } from "../ledger/org-ledger";
 import type { BucketView, Granularity } from "../usage/usage-book";
 import { DAY_MS, HOUR_MS, RETENTION, SPAN_MS } from "../usage/usage-book";
 import type { Actor } from "./admin-auth";
-import { requireOrgAdmin } from "./admin-auth";
+import { requireOrgAdmin, requireOrgUser } from "./admin-auth";
 import { iso, settingsOfLedger } from "./key-view";
 import { anomalyListQuery, emptyBody, keyUsageQuery, orgUsageQuery, readBody, readQuery } from "./schemas";
 
@@ -57,14 +57,15 @@ const KEY_ID = /^key_[0-9a-f]{20}$/;
 /**
  * Usage and anomaly routes (docs/usage.md). Org views read the org's ledger
  * only (one call, whatever the number of keys); a key's minute view asks that
- * key's guard (one call) for counts that are fresh to the request.
+ * key's guard (one call) for counts that are fresh to the request. Members of
+ * the org may read them; only admins acknowledge anomalies.
  */
 export function usageRoutes(app: Hono<KeywardEnv>, options: UsageRoutesOptions): void {
   const { ledger } = options;
 
   app.get("/orgs/:org/keys/:id/usage", async (c) => {
     const org = options.orgOf(c.req.param("org"));
-    requireOrgAdmin(await options.actor(c), org);
+    requireOrgUser(await options.actor(c), org);
     const q = readQuery(c.req.url, keyUsageQuery);
     const now = options.now();
     const { from, to } = rangeOf(q, q.granularity, now);
@@ -96,7 +97,7 @@ export function usageRoutes(app: Hono<KeywardEnv>, options: UsageRoutesOptions):
 
   app.get("/orgs/:org/usage", async (c) => {
     const org = options.orgOf(c.req.param("org"));
-    requireOrgAdmin(await options.actor(c), org);
+    requireOrgUser(await options.actor(c), org);
     const q = readQuery(c.req.url, orgUsageQuery);
     const { from, to } = rangeOf(q, q.granularity, options.now());
     const usage = await ledger.orgUsage(org, q.granularity, from, to);
@@ -105,7 +106,7 @@ export function usageRoutes(app: Hono<KeywardEnv>, options: UsageRoutesOptions):
 
   app.get("/orgs/:org/anomalies", async (c) => {
     const org = options.orgOf(c.req.param("org"));
-    requireOrgAdmin(await options.actor(c), org);
+    requireOrgUser(await options.actor(c), org);
     const q = readQuery(c.req.url, anomalyListQuery);
     return c.json({ anomalies: (await ledger.anomalies(org, q.status)).map(anomalyView) });
   });

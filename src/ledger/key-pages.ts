@@ -10,6 +10,8 @@ export type KeyStatus = "active" | "revoked" | "expired" | "disabled";
 export type KeySort = "created" | "lastUsed";
 
 export interface KeyPageQuery {
+  /** The org listed: a cursor is bound to it, so one org's cursor is refused by another's listing. */
+  org: string;
   limit: number;
   /** Opaque cursor from the previous page; null for the first page. */
   cursor: string | null;
@@ -20,6 +22,8 @@ export interface KeyPageQuery {
 }
 
 interface Cursor {
+  /** The org the cursor was made for. */
+  o: string;
   s: KeySort;
   v: number;
   id: string;
@@ -31,11 +35,11 @@ export function encodeCursor(c: Cursor): string {
   return btoa(JSON.stringify(c)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** Reads a cursor; throws BadCursor for anything this code did not make for the same sort. */
-export function decodeCursor(raw: string, sort: KeySort): Cursor {
+/** Reads a cursor; throws BadCursor for anything this code did not make for the same org and sort. */
+export function decodeCursor(raw: string, sort: KeySort, org: string): Cursor {
   try {
     const c = JSON.parse(atob(raw.replaceAll("-", "+").replaceAll("_", "/"))) as Cursor;
-    if (c.s === sort && Number.isFinite(c.v) && typeof c.id === "string" && KEY_ID_PATTERN.test(c.id)) return c;
+    if (c.o === org && c.s === sort && Number.isFinite(c.v) && typeof c.id === "string" && KEY_ID_PATTERN.test(c.id)) return c;
   } catch {}
   throw new BadCursor();
 }
@@ -67,7 +71,7 @@ export function keyPageSql(q: KeyPageQuery): { sql: string; args: (string | numb
     args.push(q.environment);
   }
   if (q.cursor !== null) {
-    const c = decodeCursor(q.cursor, q.sort);
+    const c = decodeCursor(q.cursor, q.sort, q.org);
     where.push(`(${sortValue} < ? OR (${sortValue} = ? AND k.id > ?))`);
     args.push(c.v, c.v, c.id);
   }
@@ -80,8 +84,9 @@ export function keyPageSql(q: KeyPageQuery): { sql: string; args: (string | numb
 }
 
 /** The cursor for the page after `rows` (limit + 1 of them asked for), or null when this was the last page. */
-export function nextCursorOf(rows: Record<string, SqlStorageValue>[], limit: number, sort: KeySort): string | null {
+export function nextCursorOf(rows: Record<string, SqlStorageValue>[], q: Pick<KeyPageQuery, "limit" | "sort" | "org">): string | null {
+  const { limit, sort, org } = q;
   if (rows.length <= limit) return null;
   const last = rows[limit - 1] as Record<string, SqlStorageValue>;
-  return encodeCursor({ s: sort, v: Number(last.sort_value), id: String(last.id) });
+  return encodeCursor({ o: org, s: sort, v: Number(last.sort_value), id: String(last.id) });
 }

@@ -240,7 +240,7 @@ export class OrgLedger extends DurableObject<unknown> {
   listKeyPage(query: KeyPageQuery): { keys: ListedKey[]; nextCursor: string | null } {
     const { sql, args } = keyPageSql(query);
     const rows = this.ctx.storage.sql.exec(sql, ...args).toArray();
-    return { keys: rows.slice(0, query.limit).map(listed), nextCursor: nextCursorOf(rows, query.limit, query.sort) };
+    return { keys: rows.slice(0, query.limit).map(listed), nextCursor: nextCursorOf(rows, query) };
   }
 
   /**
