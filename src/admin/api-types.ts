@@ -5,12 +5,18 @@ import type {
   auditList,
   createdKey,
   createKeyBody,
+  deliveryList,
   errorBody,
   keyList,
   keyUsageView,
   keyView,
   orgUsageView,
+  revokeAllBody,
+  revokeAllResult,
   revokeBody,
+  webhookBody,
+  webhookCreated,
+  webhookView,
 } from "./schemas";
 
 /**
@@ -32,3 +38,10 @@ export type OrgUsage = z.output<typeof orgUsageView>;
 export type UsageBucket = KeyUsage["buckets"][number];
 export type AnomalyView = z.output<typeof anomalyView>;
 export type AnomalyList = z.output<typeof anomalyList>;
+// Incident response (console panels/webhooks.ts, panels/kill-switch.ts).
+export type WebhookInput = z.input<typeof webhookBody>;
+export type WebhookView = z.output<typeof webhookView>;
+export type WebhookCreated = z.output<typeof webhookCreated>;
+export type DeliveryList = z.output<typeof deliveryList>;
+export type RevokeAllInput = z.input<typeof revokeAllBody>;
+export type RevokeAllResult = z.output<typeof revokeAllResult>;

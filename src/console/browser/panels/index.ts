@@ -6,6 +6,7 @@ import { keys } from "./keys";
 import "./plan";
 import "./usage-detail";
 import { usage } from "./usage-overview";
+import "./leaks";
 
 /**
  * Every panel of the console, in navigation order. A new panel is one module

@@ -6,6 +6,7 @@ import { keyBadges } from "../extensions";
 import { countBy, DEFAULT_FILTER, filterKeys, isScheduled, type KeyFilter, pageOf } from "../key-list";
 import { loading, run } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
+import { allowedIpsField } from "./leaks";
 
 const PAGE_SIZES = [10, 25, 50, 100];
 
@@ -34,6 +35,7 @@ function keysPanel(ctx: ConsoleContext): Panel {
   const environment = h("select", { id: "environment", name: "environment" }, h("option", { value: "live" }, "live"), h("option", { value: "test" }, "test"));
   const scopes = h("input", { id: "scopes", name: "scopes", placeholder: "e.g. orders:read orders:write", autocomplete: "off", spellcheck: "false" });
   const expires = h("input", { id: "expires", name: "expiresAt", type: "datetime-local" });
+  const allowedIps = allowedIpsField();
   const createButton = h("button", { id: "create-submit", type: "submit" }, "Create key");
   const createForm = h(
     "form",
@@ -48,13 +50,14 @@ function keysPanel(ctx: ConsoleContext): Panel {
     h(
       "details",
       null,
-      h("summary", null, "More options (scopes, expiry)"),
+      h("summary", null, "More options (scopes, expiry, allowed IPs)"),
       h(
         "div",
         { class: "row" },
         h("label", { class: "grow" }, "Scopes (space-separated; empty: everything the org may do)", scopes),
         h("label", null, "Expires (your local time)", expires),
       ),
+      h("div", { class: "row" }, allowedIps.label),
     ),
   );
 
@@ -104,7 +107,7 @@ function keysPanel(ctx: ConsoleContext): Panel {
   const pager = h("nav", { class: "pager", "aria-label": "Pages of keys" }, range, h("div", { class: "buttons" }, prev, next));
   const element = h("section", { id: "keys", class: "card", "aria-labelledby": "keys-title" }, heading, createForm, toolbar, state, table, pager);
 
-  const fieldFor = (field: string) => ({ label, environment, scopes, expiresAt: expires })[field] ?? null;
+  const fieldFor = (field: string) => ({ label, environment, scopes, expiresAt: expires, allowedIps: allowedIps.input })[field.split(".")[0] ?? field] ?? null;
 
   function renderStatusOptions(): void {
     const counts = countBy(keys ?? []);
@@ -200,7 +203,7 @@ function keysPanel(ctx: ConsoleContext): Panel {
 
   createForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    for (const input of [label, scopes, expires]) input.removeAttribute("aria-invalid");
+    for (const input of [label, scopes, expires, allowedIps.input]) input.removeAttribute("aria-invalid");
     const words = scopes.value.split(/\s+/).filter(Boolean);
     const created = await run(
       ctx.notify,
@@ -212,6 +215,7 @@ function keysPanel(ctx: ConsoleContext): Panel {
           environment: environment.value === "test" ? "test" : "live",
           ...(words.length ? { scopes: words } : {}),
           ...(expires.value ? { expiresAt: new Date(expires.value).toISOString() } : {}),
+          ...(allowedIps.value() ? { allowedIps: allowedIps.value() } : {}),
         }),
       fieldFor,
     );

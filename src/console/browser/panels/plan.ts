@@ -1,6 +1,6 @@
 import type { KeyView } from "../../../admin/api-types";
 import { h, present, srOnly, when } from "../dom";
-import { keyBadges, keyDetailSections } from "../extensions";
+import { auditSentences, keyBadges, keyDetailSections } from "../extensions";
 import { run } from "../notify";
 import type { ConsoleContext } from "../panel";
 
@@ -98,6 +98,14 @@ function planSection(k: KeyView, ctx: ConsoleContext): Node {
     ),
   );
 }
+
+auditSentences["key.disabled"] = () => "Disabled: refused with KEY_DISABLED until enabled";
+auditSentences["key.enabled"] = () => "Enabled again, with the same window and balance";
+auditSentences["key.credits_changed"] = (e) => {
+  const { operation, value, to } = e.detail;
+  const change = operation === "set" ? (value === undefined ? "made unlimited" : `set to ${String(value)}`) : `${String(operation)} by ${String(value)}`;
+  return `Credits ${change}${to === undefined || operation === "set" ? "" : `: ${String(to)} left`}`;
+};
 
 keyBadges.push(creditsBadge);
 keyDetailSections.push(planSection);
