@@ -2,6 +2,8 @@ import type { PanelFactory } from "../panel";
 import { audit } from "./audit";
 import { keyDetail } from "./key-detail";
 import { keys } from "./keys";
+import { killSwitch } from "./kill-switch";
+import { webhooks } from "./webhooks";
 // Feature modules that only hook into the key views (extensions.ts).
 import "./plan";
 import "./usage-detail";
@@ -12,4 +14,4 @@ import "./leaks";
  * Every panel of the console, in navigation order. A new panel is one module
  * exporting a PanelFactory, added here; the shell creates it per session.
  */
-export const PANELS: readonly PanelFactory[] = [keys, keyDetail, audit, usage];
+export const PANELS: readonly PanelFactory[] = [keys, keyDetail, audit, usage, webhooks, killSwitch];
