@@ -228,11 +228,14 @@ export const anomalyList = z.object({ anomalies: z.array(anomalyView) });
 /** Admin request bodies are small; anything larger is refused before it is read in full. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-async function readCapped(request: Request): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  const tooLarge = () => new KeywardError("INVALID_REQUEST", `body: must be at most ${MAX_BODY_BYTES} bytes of JSON`, { field: "body" });
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  if (!request.body) return "";
+/**
+ * Reads a request body of at most `max` bytes, refusing a larger one (by its declared
+ * length, or while streaming) with 400 INVALID_REQUEST before it is read in full.
+ */
+export async function readBodyBytes(request: Request, max: number, what = "bytes"): Promise<Uint8Array> {
+  const tooLarge = () => new KeywardError("INVALID_REQUEST", `body: must be at most ${max} ${what}`, { field: "body" });
+  if (Number(request.headers.get("content-length") ?? "0") > max) throw tooLarge();
+  if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -240,7 +243,7 @@ async function readCapped(request: Request): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
+    if (size > max) {
       await reader.cancel();
       throw tooLarge();
     }
@@ -252,7 +255,11 @@ async function readCapped(request: Request): Promise<string> {
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(all);
+  return all;
+}
+
+async function readCapped(request: Request): Promise<string> {
+  return new TextDecoder().decode(await readBodyBytes(request, MAX_BODY_BYTES, "bytes of JSON"));
 }
 
 function fieldError(error: z.ZodError, fallback: string): KeywardError {

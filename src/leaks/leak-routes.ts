@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import * as z from "zod";
-import { readBody } from "../admin/schemas";
+import { readBody, readBodyBytes } from "../admin/schemas";
 import { settleBounded } from "../bounded";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
@@ -40,30 +40,8 @@ const githubBody = z
   )
   .max(MAX_GITHUB_TOKENS);
 
-async function readRaw(request: Request, max: number): Promise<Uint8Array> {
-  const tooLarge = () => new KeywardError("INVALID_REQUEST", `body: must be at most ${max} bytes`, { field: "body" });
-  if (Number(request.headers.get("content-length") ?? "0") > max) throw tooLarge();
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
+function readRaw(request: Request, max: number): Promise<Uint8Array> {
+  return readBodyBytes(request, max);
 }
 
 const badSignature = (header: string, problem: string) => new KeywardError("INVALID_REQUEST", `${header}: ${problem}; nothing was changed.`, { field: header });
