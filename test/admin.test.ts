@@ -363,3 +363,50 @@ describe("discovery", () => {
     expect(await res.json()).toEqual({ status: "ok" });
   });
 });
+
+describe("another org's admin, on every org-scoped route", () => {
+  it("answers 404 everywhere an org admin may act, 403 on operator routes, and changes nothing in the org", async () => {
+    const { api, create, audit } = setup();
+    const org = ORG();
+    const { id } = await create(org, { label: "billing", credits: { remaining: 10 } });
+    const before = await audit(org);
+    const outsider = await admin(ORG());
+    const routes: [string, string, unknown?][] = [
+      ["GET", "/keys"],
+      ["GET", `/keys/${id}`],
+      ["POST", "/keys", { label: "x" }],
+      ["PATCH", `/keys/${id}`, { meta: { plan: "free" } }],
+      ["POST", `/keys/${id}/revoke`, {}],
+      ["POST", `/keys/${id}/disable`, {}],
+      ["POST", `/keys/${id}/enable`, {}],
+      ["POST", `/keys/${id}/credits`, { operation: "set", value: 1000 }],
+      ["POST", "/keys/revoke-all", { confirm: org }],
+      ["GET", `/keys/${id}/usage?granularity=hour`],
+      ["GET", "/usage?granularity=hour"],
+      ["GET", "/anomalies"],
+      ["POST", "/anomalies/anom_0000000000000000/acknowledge", {}],
+      ["GET", "/audit"],
+      ["GET", "/rate-limit"],
+      ["GET", "/webhook"],
+      ["PUT", "/webhook", { url: "http://127.0.0.1:9/hook" }],
+      ["DELETE", "/webhook"],
+      ["GET", "/webhook/deliveries"],
+    ];
+    for (const [method, path, body] of routes) {
+      const res = await api(`/orgs/${org}${path}`, { method, headers: outsider, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
+    }
+    // The operator's routes refuse an org admin, whichever org the token names.
+    for (const [method, path] of [
+      ["PUT", `/keys/${id}/rate-limit`],
+      ["PUT", "/rate-limit"],
+      ["DELETE", "/rate-limit"],
+    ]) {
+      const res = await api(`/orgs/${org}${path}`, { method, headers: outsider, body: '{"limit":1,"windowSeconds":1}' });
+      expect({ method, path, status: res.status }).toEqual({ method, path, status: 403 });
+    }
+    const after = await api(`/orgs/${org}/keys/${id}`, { headers: await admin(org) });
+    expect(await after.json()).toMatchObject({ status: "active", credits: { remaining: 10 } });
+    expect(await audit(org)).toEqual(before);
+  });
+});

@@ -491,8 +491,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
 
   app.get("/orgs/:org/rate-limit", async (c) => {
     const org = orgOf(c.req.param("org"));
-    const actorIs = await actor(c);
-    if (actorIs.kind !== "operator") requireOrgAdmin(actorIs, org);
+    requireOrgAdminOrOperator(await actor(c), org);
     const current = await ledger.getOrgLimit(org);
     if (current === null) throw new KeywardError("NOT_FOUND", "This organisation has no shared rate limit; its keys have their own limits only.");
     return c.json({ limit: current.limit, windowSeconds: current.windowSeconds });
