@@ -7,7 +7,8 @@ import type { GuardClient } from "../guard/guard-client";
 import type { GuardStatus } from "../guard/guard-types";
 import type { OrgLimit } from "../guard/org-limit";
 import type { KeywardEnv } from "../http/keyward-env";
-import { generateKey, hashKey, KEY_ID_PATTERN, randomId } from "../keys/key-format";
+import { routeTable } from "../http/route-table";
+import { generateKey, hashKey, randomId } from "../keys/key-format";
 import { decodeCursor } from "../ledger/key-pages";
 import type { DeliveryView, LedgerClient } from "../ledger/ledger-client";
 import type { AuditAction, AuditEvent, LedgerKey, ListedKey } from "../ledger/org-ledger";
@@ -17,25 +18,13 @@ import { normaliseAllowList } from "../net/ip-allow-list";
 import { newWebhookSecret } from "../webhooks/deliver";
 import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
 import { checkWebhookUrl, type ResolveHost } from "../webhooks/webhook-url";
-import { authenticate, notFound, requireOperator, requireOrgAdmin, requireOrgAdminOrOperator } from "./admin-auth";
+import { type Actor, authenticate, notFound, permit } from "./admin-auth";
+import * as routes from "./admin-routes";
 import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { whoAmI } from "./me";
 import { openApiDocument } from "./openapi";
-import {
-  createKeyBody,
-  creditsBody,
-  emptyBody,
-  keyListQuery,
-  patchKeyBody,
-  rateLimitBody,
-  readBody,
-  readQuery,
-  revokeAllBody,
-  revokeBody,
-  webhookBody,
-} from "./schemas";
-import { USAGE_ROUTES, usageRoutes } from "./usage-routes";
+import { usageRoutes } from "./usage-routes";
 
 export interface AdminApiOptions {
   config: Config;
@@ -49,8 +38,6 @@ export interface AdminApiOptions {
   now: () => number;
   log: Logger;
 }
-
-const ORG_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** The schema has checked every entry; this stores them normalised (an empty list means any address). */
 function allowedIpsOf(entries: string[] | undefined): string[] | null {
@@ -72,13 +59,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   const { ledger } = options;
   const revoker = options.revoker;
 
-  function orgOf(raw: string): string {
-    if (!ORG_ID.test(raw)) throw notFound();
-    return raw;
-  }
-
+  /** The key `id` of the org; the route has checked the id's form. */
   async function findKey(org: string, id: string): Promise<ListedKey> {
-    if (!KEY_ID_PATTERN.test(id)) throw notFound();
     const key = await ledger.getKey(org, id);
     if (key === null) throw notFound();
     return key;
@@ -109,26 +91,26 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     }
   }
 
-  const actor = (c: { req: { header(name: string): string | undefined } }) =>
-    authenticate(c.req.header("authorization") ?? null, options.verifier, options.config.operatorToken);
-
   app.use(async (c, next) => {
     await next();
     c.header("Cache-Control", "no-store");
   });
 
-  app.get("/openapi.json", (c) => c.json(openApiDocument()));
-
-  // Any valid token may ask what it may do here; an invalid or expired one gets the usual 401.
-  app.get("/orgs/:org/me", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    return c.json(whoAmI(await actor(c), org));
+  const table = routeTable<{ actor: Actor; by: string }>(app, {
+    async authorize(access, c, params) {
+      const actor = await authenticate(c.req.header("authorization") ?? null, options.verifier, options.config.operatorToken);
+      return { actor, by: permit(access, actor, params.org ?? "") };
+    },
   });
 
-  app.post("/orgs/:org/keys", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOrgAdmin(await actor(c), org);
-    const body = await readBody(c.req.raw, createKeyBody);
+  let document: Record<string, unknown> | null = null;
+  // Built on first use from every route mounted by then (this one included).
+  table.add(routes.openApiRoute, async () => (document ??= openApiDocument(table.defs)));
+
+  // Any valid token may ask what it may do here; an invalid or expired one gets the usual 401.
+  table.add(routes.meRoute, async (_c, { params, who }) => whoAmI(who.actor, params.org));
+
+  table.add(routes.createKeyRoute, async (c, { params: { org }, who: { by }, body }) => {
     const now = options.now();
     const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
     if (expiresAt !== null && expiresAt <= now) throw new KeywardError("INVALID_REQUEST", "expiresAt: must be in the future", { field: "expiresAt" });
@@ -183,15 +165,12 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       throw backendUnavailable(`the key index (KV); the key cannot be used, but undoing its creation failed too: revoke ${record.id} to retire it`);
     }
     options.log.info("key_created", { requestId, org, keyId: record.id, by });
-    return c.json({ key, ...view(record, now, null) }, 201);
+    return { key, ...view(record, now, null) };
   });
 
   // One ledger call per page whatever the org's size; last use as the guards
   // last reported it (docs/usage.md: up to about a minute behind).
-  app.get("/orgs/:org/keys", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
-    const q = readQuery(c.req.url, keyListQuery);
+  table.add(routes.listKeysRoute, async (_c, { params: { org }, query: q }) => {
     if (q.cursor !== undefined) {
       try {
         decodeCursor(q.cursor, q.sort, org);
@@ -211,14 +190,12 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       sort: q.sort,
       now,
     });
-    return c.json({ keys: page.keys.map((k) => view(k, now, null)), nextCursor: page.nextCursor });
+    return { keys: page.keys.map((k) => view(k, now, null)), nextCursor: page.nextCursor };
   });
 
-  app.get("/orgs/:org/keys/:id", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
-    const k = await findKey(org, c.req.param("id"));
-    return c.json(view(k, options.now(), await liveStatus(k)));
+  table.add(routes.getKeyRoute, async (_c, { params: { org, id } }) => {
+    const k = await findKey(org, id);
+    return view(k, options.now(), await liveStatus(k));
   });
 
   /** Every key of the org (of one environment), page by page: the kill switch must see them all. */
@@ -243,10 +220,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
 
   // The org kill switch: every matching key, guards first. The org id typed
   // again in `confirm` guards against a slip of the wrong org or a replayed form.
-  app.post("/orgs/:org/keys/revoke-all", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOrgAdminOrOperator(await actor(c), org);
-    const body = await readBody(c.req.raw, revokeAllBody);
+  table.add(routes.revokeAllRoute, async (c, { params: { org }, who: { by }, body }) => {
     if (body.confirm !== org) {
       throw new KeywardError("INVALID_REQUEST", "confirm: must be the org id exactly, typed again; nothing was revoked", { field: "confirm" });
     }
@@ -257,24 +231,18 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     const filters = { environment: body.environment ?? null, createdBefore: body.createdBefore ?? null, labelPrefix: body.labelPrefix ?? null };
     const result = await revoker.revokeMany(org, matching, { now: options.now(), actor: by, requestId: c.get("requestId"), detail: { killSwitch: filters } });
     options.log.info("keys_revoked_all", { requestId: c.get("requestId"), org, by, ...result });
-    return c.json(result);
+    return result;
   });
 
-  app.post("/orgs/:org/keys/:id/revoke", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOrgAdmin(await actor(c), org);
-    const body = await readBody(c.req.raw, revokeBody);
+  table.add(routes.revokeKeyRoute, async (c, { params: { org, id }, who: { by }, body }) => {
     const now = options.now();
     const at = body.at === undefined ? null : Math.max(Date.parse(body.at), now);
-    const k = await revoker.revoke({ org, key: await findKey(org, c.req.param("id")), now, at, actor: by, requestId: c.get("requestId") });
-    return c.json(view(k, now, await liveStatus(k)));
+    const k = await revoker.revoke({ org, key: await findKey(org, id), now, at, actor: by, requestId: c.get("requestId") });
+    return view(k, now, await liveStatus(k));
   });
 
-  app.put("/orgs/:org/keys/:id/rate-limit", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOperator(await actor(c));
-    const body = await readBody(c.req.raw, rateLimitBody);
-    let k = await findKey(org, c.req.param("id"));
+  table.add(routes.keyRateLimitRoute, async (c, { params: { org, id }, who: { by }, body }) => {
+    let k = await findKey(org, id);
     const now = options.now();
     if (k.limit !== body.limit || k.windowSeconds !== body.windowSeconds) {
       const version = k.version + 1;
@@ -290,17 +258,17 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       k = (await ledger.updateKey(org, k.id, { ...body, version }, event)) ?? k;
     }
     await revoker.syncKv(org, k, "The new limit is already in force.");
-    return c.json(view(k, now, await liveStatus(k)));
+    return view(k, now, await liveStatus(k));
   });
 
   // Suspend and resume: guard first (in force for the next request), then the
   // ledger and its audit event, then KV. Revoked keys stay revoked either way.
-  for (const disabled of [true, false]) {
-    app.post(`/orgs/:org/keys/:id/${disabled ? "disable" : "enable"}`, async (c) => {
-      const org = orgOf(c.req.param("org"));
-      const by = requireOrgAdminOrOperator(await actor(c), org);
-      await readBody(c.req.raw, emptyBody);
-      let k = await findKey(org, c.req.param("id"));
+  for (const [route, disabled] of [
+    [routes.disableKeyRoute, true],
+    [routes.enableKeyRoute, false],
+  ] as const) {
+    table.add(route, async (c, { params: { org, id }, who: { by } }) => {
+      let k = await findKey(org, id);
       const now = options.now();
       if ((k.disabledAt !== null) !== disabled) {
         const version = k.version + 1;
@@ -317,35 +285,29 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
         k = (await ledger.updateKey(org, k.id, change, event)) ?? k;
       }
       await revoker.syncKv(org, k, disabled ? "The key is suspended and already refused." : "The key is enabled and already admitted.");
-      return c.json(view(k, now, await liveStatus(k)));
+      return view(k, now, await liveStatus(k));
     });
   }
 
   // Metadata: guard first, so that a gateway whose record is older learns the new
   // meta from the guard on the very next request; then the ledger, then KV.
-  app.patch("/orgs/:org/keys/:id", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOrgAdmin(await actor(c), org);
-    const body = await readBody(c.req.raw, patchKeyBody);
-    let k = await findKey(org, c.req.param("id"));
+  table.add(routes.patchKeyRoute, async (c, { params: { org, id }, who: { by }, body }) => {
+    let k = await findKey(org, id);
     const now = options.now();
     const version = k.version + 1;
     await options.guards.setMeta({ ...settingsOfLedger(k), version }, body.meta);
     const event = { at: now, actor: by, action: "key.meta_changed" as const, keyId: k.id, requestId: c.get("requestId"), detail: { meta: body.meta } };
     k = (await ledger.updateKey(org, k.id, { meta: body.meta, version }, event)) ?? k;
     await revoker.syncKv(org, k, "The new metadata already reaches the origin.");
-    return c.json(view(k, now, await liveStatus(k)));
+    return view(k, now, await liveStatus(k));
   });
 
   // Credits: the guard applies the change in order with the key's traffic (so
   // nothing is lost or counted twice) and answers the new balance; the ledger
   // and KV then take it as their snapshot. Each call is one change: a retry after
   // a failure is a second change, as with any increment.
-  app.post("/orgs/:org/keys/:id/credits", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOrgAdminOrOperator(await actor(c), org);
-    const body = await readBody(c.req.raw, creditsBody);
-    let k = await findKey(org, c.req.param("id"));
+  table.add(routes.creditsRoute, async (c, { params: { org, id }, who: { by }, body }) => {
+    let k = await findKey(org, id);
     const now = options.now();
     const version = k.version + 1;
     const change = body.value === undefined ? { operation: body.operation } : { operation: body.operation, value: body.value };
@@ -365,15 +327,12 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     };
     k = (await ledger.updateKey(org, k.id, { credits: snapshot, version }, event)) ?? k;
     await revoker.syncKv(org, k, "The new balance is already in force.");
-    return c.json(view(k, now, result.status));
+    return view(k, now, result.status);
   });
 
   // The org's event webhook (docs/webhooks.md). Admins only: the secret and the
   // receiver decide where the org's key events go.
-  app.put("/orgs/:org/webhook", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
-    const body = await readBody(c.req.raw, webhookBody);
+  table.add(routes.putWebhookRoute, async (_c, { params: { org }, body }) => {
     const verdict = await checkWebhookUrl(body.url, { production: options.config.environment === "production", resolve: options.resolveHost });
     if (!verdict.ok) {
       if ("unavailable" in verdict) throw backendUnavailable("the DNS resolver (to check the webhook URL)", 5);
@@ -381,22 +340,18 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     }
     const config = { org, url: verdict.url, events: body.events ?? [...WEBHOOK_EVENTS], secret: newWebhookSecret(), createdAt: options.now() };
     await ledger.setWebhook(org, config);
-    return c.json({ url: config.url, events: config.events, createdAt: iso(config.createdAt), secret: config.secret });
+    return { url: config.url, events: config.events, createdAt: iso(config.createdAt) as string, secret: config.secret };
   });
 
-  app.get("/orgs/:org/webhook", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
+  table.add(routes.getWebhookRoute, async (_c, { params: { org } }) => {
     const hook = await ledger.getWebhook(org);
     if (hook === null) throw new KeywardError("NOT_FOUND", "This organisation has no webhook; PUT one.");
-    return c.json({ url: hook.url, events: hook.events, createdAt: iso(hook.createdAt) });
+    return { url: hook.url, events: hook.events, createdAt: iso(hook.createdAt) as string };
   });
 
-  app.delete("/orgs/:org/webhook", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
+  table.add(routes.deleteWebhookRoute, async (_c, { params: { org } }) => {
     if (!(await ledger.removeWebhook(org))) throw new KeywardError("NOT_FOUND", "This organisation has no webhook.");
-    return c.body(null, 204);
+    return null;
   });
 
   const deliveryView = (d: DeliveryView) => ({
@@ -404,26 +359,19 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     type: d.type,
     status: d.status,
     attempts: d.attempts,
-    createdAt: iso(d.createdAt),
+    createdAt: iso(d.createdAt) as string,
     lastAttemptAt: iso(d.lastAttemptAt),
     lastStatus: d.lastStatus,
     lastError: d.lastError,
     nextAttemptAt: d.status === "pending" ? iso(d.nextAt) : null,
   });
 
-  app.get("/orgs/:org/webhook/deliveries", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
-    return c.json({ deliveries: (await ledger.deliveries(org)).map(deliveryView) });
-  });
+  table.add(routes.deliveriesRoute, async (_c, { params: { org } }) => ({ deliveries: (await ledger.deliveries(org)).map(deliveryView) }));
 
-  app.post("/orgs/:org/webhook/deliveries/:id/redeliver", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
-    const id = c.req.param("id");
-    const d = /^msg_[0-9a-f]{20}$/.test(id) ? await ledger.redeliver(org, id) : null;
+  table.add(routes.redeliverRoute, async (_c, { params: { org, id } }) => {
+    const d = await ledger.redeliver(org, id);
     if (d === null) throw new KeywardError("NOT_FOUND", "No such delivery for this organisation.");
-    return c.json(deliveryView(d), 202);
+    return deliveryView(d);
   });
 
   // The org's shared rate limit (operator). The ledger records it first, so keys
@@ -448,10 +396,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return keys.length;
   }
 
-  app.put("/orgs/:org/rate-limit", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOperator(await actor(c));
-    const body = await readBody(c.req.raw, rateLimitBody);
+  table.add(routes.putOrgLimitRoute, async (c, { params: { org }, who: { by }, body }) => {
     const current = await ledger.getOrgLimit(org);
     const same = current !== null && current.limit === body.limit && current.windowSeconds === body.windowSeconds;
     const limit: OrgLimit = same ? current : { org, ...body, version: (current?.version ?? 0) + 1 };
@@ -467,12 +412,10 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       await ledger.setOrgLimit(org, limit, event);
     }
     const keys = await pushOrgLimit(org, limit);
-    return c.json({ limit: limit.limit, windowSeconds: limit.windowSeconds, keys });
+    return { limit: limit.limit, windowSeconds: limit.windowSeconds, keys };
   });
 
-  app.delete("/orgs/:org/rate-limit", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    const by = requireOperator(await actor(c));
+  table.add(routes.deleteOrgLimitRoute, async (c, { params: { org }, who: { by } }) => {
     const current = await ledger.getOrgLimit(org);
     if (current !== null) {
       const event = {
@@ -486,50 +429,24 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       await ledger.setOrgLimit(org, null, event);
     }
     const keys = await pushOrgLimit(org, null);
-    return c.json({ limit: null, keys });
+    return { limit: null, keys };
   });
 
-  app.get("/orgs/:org/rate-limit", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdminOrOperator(await actor(c), org);
+  table.add(routes.getOrgLimitRoute, async (_c, { params: { org } }) => {
     const current = await ledger.getOrgLimit(org);
     if (current === null) throw new KeywardError("NOT_FOUND", "This organisation has no shared rate limit; its keys have their own limits only.");
-    return c.json({ limit: current.limit, windowSeconds: current.windowSeconds });
+    return { limit: current.limit, windowSeconds: current.windowSeconds };
   });
 
-  app.get("/orgs/:org/audit", async (c) => {
-    const org = orgOf(c.req.param("org"));
-    requireOrgAdmin(await actor(c), org);
+  table.add(routes.auditRoute, async (_c, { params: { org } }) => {
     const events = await ledger.audit(org);
-    return c.json({ events: events.map((e) => ({ ...e, at: iso(e.at) })) });
+    return { events: events.map((e) => ({ ...e, at: iso(e.at) as string })) };
   });
 
-  usageRoutes(app, { ledger, guards: options.guards, now: options.now, actor, orgOf, findKey });
+  usageRoutes(table, { ledger, guards: options.guards, now: options.now, findKey });
 
   // A known path with another method: 405 with Allow, and nothing changes.
-  const allowed: [string, string][] = [
-    ...USAGE_ROUTES,
-    ["/orgs/:org/keys", "GET, POST"],
-    ["/orgs/:org/keys/:id", "GET, PATCH"],
-    ["/orgs/:org/keys/revoke-all", "POST"],
-    ["/orgs/:org/webhook", "GET, PUT, DELETE"],
-    ["/orgs/:org/webhook/deliveries", "GET"],
-    ["/orgs/:org/webhook/deliveries/:id/redeliver", "POST"],
-    ["/orgs/:org/keys/:id/revoke", "POST"],
-    ["/orgs/:org/keys/:id/rate-limit", "PUT"],
-    ["/orgs/:org/keys/:id/disable", "POST"],
-    ["/orgs/:org/keys/:id/enable", "POST"],
-    ["/orgs/:org/keys/:id/credits", "POST"],
-    ["/orgs/:org/audit", "GET"],
-    ["/orgs/:org/rate-limit", "GET, PUT, DELETE"],
-    ["/orgs/:org/me", "GET"],
-    ["/openapi.json", "GET"],
-  ];
-  for (const [path, allow] of allowed) {
-    app.all(path, (c) => {
-      throw new KeywardError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allow}.`, { headers: { Allow: allow } });
-    });
-  }
+  table.close();
   app.all("*", (c) => {
     throw new KeywardError("NOT_FOUND", `${c.req.method} ${new URL(c.req.url).pathname} is not an admin route; see /_keyward/v1/openapi.json.`);
   });

@@ -1,5 +1,6 @@
 import type { UserTokenVerifier } from "../authz/user-token";
 import { KeywardError } from "../errors";
+import type { Access } from "../http/route-def";
 
 export type Actor = { kind: "operator" } | { kind: "user"; subject: string; org: string | null; role: string | null; expiresAt: number };
 
@@ -85,3 +86,22 @@ export function requireOperator(actor: Actor): string {
 }
 
 export { notFound };
+
+/**
+ * The check a route's `access` (http/route-def.ts) stands for, against the
+ * path's org; answers the actor's name for the audit log.
+ */
+export function permit(access: Exclude<Access, "public">, actor: Actor, org: string): string {
+  switch (access) {
+    case "token":
+      return actor.kind === "operator" ? "operator" : `user:${actor.subject}`;
+    case "orgUser":
+      return requireOrgUser(actor, org);
+    case "orgAdmin":
+      return requireOrgAdmin(actor, org);
+    case "orgAdminOrOperator":
+      return requireOrgAdminOrOperator(actor, org);
+    case "operator":
+      return requireOperator(actor);
+  }
+}

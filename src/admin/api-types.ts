@@ -1,47 +1,48 @@
 import type * as z from "zod";
+import type { RequestOf, ResponseOf } from "../http/route-def";
 import type {
-  anomalyList,
-  anomalyView,
-  auditList,
-  createdKey,
-  createKeyBody,
-  deliveryList,
-  errorBody,
-  keyList,
-  keyUsageView,
-  keyView,
-  orgUsageView,
-  revokeAllBody,
-  revokeAllResult,
-  revokeBody,
-  webhookBody,
-  webhookCreated,
-  webhookView,
-} from "./schemas";
+  acknowledgeRoute,
+  anomaliesRoute,
+  auditRoute,
+  createKeyRoute,
+  deliveriesRoute,
+  getKeyRoute,
+  getWebhookRoute,
+  keyUsageRoute,
+  listKeysRoute,
+  meRoute,
+  orgUsageRoute,
+  putWebhookRoute,
+  revokeAllRoute,
+  revokeKeyRoute,
+} from "./admin-routes";
+import type { errorBody } from "./schemas";
 
 /**
- * The admin API's request and response shapes as TypeScript types, derived from
- * the Zod schemas that validate them and generate the OpenAPI document. Type-only:
- * the console's browser program imports these instead of retyping them.
+ * The admin API's request and response shapes as TypeScript types, read off the
+ * route definitions (admin-routes.ts) whose schemas validate the requests and
+ * generate the OpenAPI document. Type-only: the console's browser program
+ * imports these instead of retyping them.
  */
-export type KeyView = z.output<typeof keyView>;
-export type CreatedKey = z.output<typeof createdKey>;
-export type KeyList = z.output<typeof keyList>;
-export type AuditList = z.output<typeof auditList>;
+export type KeyView = ResponseOf<typeof getKeyRoute>;
+export type CreatedKey = ResponseOf<typeof createKeyRoute>;
+export type KeyList = ResponseOf<typeof listKeysRoute>;
+export type AuditList = ResponseOf<typeof auditRoute>;
 export type AuditEvent = AuditList["events"][number];
-export type { Me } from "./me-schema";
+export type Me = ResponseOf<typeof meRoute>;
+/** Every refusal; `code` is one of src/errors.ts ERROR_CODES. */
 export type ErrorBody = z.output<typeof errorBody>;
-export type CreateKeyInput = z.input<typeof createKeyBody>;
-export type RevokeInput = z.input<typeof revokeBody>;
-export type KeyUsage = z.output<typeof keyUsageView>;
-export type OrgUsage = z.output<typeof orgUsageView>;
+export type CreateKeyInput = RequestOf<typeof createKeyRoute>;
+export type RevokeInput = RequestOf<typeof revokeKeyRoute>;
+export type KeyUsage = ResponseOf<typeof keyUsageRoute>;
+export type OrgUsage = ResponseOf<typeof orgUsageRoute>;
 export type UsageBucket = KeyUsage["buckets"][number];
-export type AnomalyView = z.output<typeof anomalyView>;
-export type AnomalyList = z.output<typeof anomalyList>;
+export type AnomalyView = ResponseOf<typeof acknowledgeRoute>;
+export type AnomalyList = ResponseOf<typeof anomaliesRoute>;
 // Incident response (console panels/webhooks.ts, panels/kill-switch.ts).
-export type WebhookInput = z.input<typeof webhookBody>;
-export type WebhookView = z.output<typeof webhookView>;
-export type WebhookCreated = z.output<typeof webhookCreated>;
-export type DeliveryList = z.output<typeof deliveryList>;
-export type RevokeAllInput = z.input<typeof revokeAllBody>;
-export type RevokeAllResult = z.output<typeof revokeAllResult>;
+export type WebhookInput = RequestOf<typeof putWebhookRoute>;
+export type WebhookView = ResponseOf<typeof getWebhookRoute>;
+export type WebhookCreated = ResponseOf<typeof putWebhookRoute>;
+export type DeliveryList = ResponseOf<typeof deliveriesRoute>;
+export type RevokeAllInput = RequestOf<typeof revokeAllRoute>;
+export type RevokeAllResult = ResponseOf<typeof revokeAllRoute>;

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { KeywardError } from "../errors";
+import { ERROR_CODES } from "../errors";
 import { UNSAFE_TEXT } from "../identity/identity-headers";
 import { META_MAX_BYTES, metaBytes } from "../identity/key-meta";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
@@ -91,21 +91,18 @@ export const webhookBody = z.strictObject({
 
 export const webhookView = z.object({ url: z.string(), events: z.array(z.enum(WEBHOOK_EVENTS)), createdAt: isoTime });
 export const webhookCreated = webhookView.extend({ secret: z.string().describe("whsec_… signing secret: shown in this response only, never again") });
-export const deliveryList = z.object({
-  deliveries: z.array(
-    z.object({
-      id: z.string().describe("the webhook-id, the same on every attempt"),
-      type: z.enum(WEBHOOK_EVENTS),
-      status: z.enum(["pending", "delivered", "failed"]),
-      attempts: z.number().int(),
-      createdAt: isoTime,
-      lastAttemptAt: isoTime.nullable(),
-      lastStatus: z.number().int().nullable(),
-      lastError: z.string().nullable(),
-      nextAttemptAt: isoTime.nullable(),
-    }),
-  ),
+export const deliveryView = z.object({
+  id: z.string().describe("the webhook-id, the same on every attempt"),
+  type: z.enum(WEBHOOK_EVENTS),
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.number().int(),
+  createdAt: isoTime,
+  lastAttemptAt: isoTime.nullable(),
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: isoTime.nullable(),
 });
+export const deliveryList = z.object({ deliveries: z.array(deliveryView) });
 
 export const revokeAllBody = z.strictObject({
   confirm: z.string().max(128).describe("the org id, typed again: the call revokes every matching key"),
@@ -127,6 +124,10 @@ export const rateLimitBody = z.strictObject({
   limit: z.number().int("must be a whole number").min(0).max(1_000_000),
   windowSeconds: z.number().int("must be a whole number").min(1).max(86_400),
 });
+
+/** PUT and DELETE /orgs/{org}/rate-limit: the org's shared limit now, and how many key guards were told. */
+export const orgLimitSet = rateLimitBody.extend({ keys: z.number().int().describe("unrevoked keys whose guards now hold the limit") });
+export const orgLimitCleared = z.object({ limit: z.null(), keys: z.number().int().describe("unrevoked keys whose guards were told") });
 
 export const keyView = z.object({
   id: z.string(),
@@ -178,7 +179,14 @@ export const auditList = z.object({
     z.object({ at: isoTime, actor: z.string(), action: z.string(), keyId: z.string(), requestId: z.string(), detail: z.record(z.string(), z.unknown()) }),
   ),
 });
-export const errorBody = z.object({ code: z.string(), message: z.string(), requestId: z.string(), field: z.string().optional() });
+/** Every refusal (http/error-response.ts): `code` is one of the closed set of src/errors.ts. */
+export const errorBody = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string().describe("what went wrong and what to do, in a sentence"),
+  requestId: z.string(),
+  field: z.string().optional().describe("the input at fault (INVALID_REQUEST): a parameter, a body field such as scopes.0, or body"),
+  detail: z.record(z.string(), z.unknown()).optional().describe("what was done before a failure part-way, so a repeat completes it"),
+});
 
 const usageCounts = { admitted: z.number().int(), refused: z.record(z.string(), z.number().int()).describe("refusals by error code") };
 const usageBucket = z.object({ start: isoTime, ...usageCounts });
@@ -224,76 +232,3 @@ export const anomalyView = z.object({
 });
 export const anomalyListQuery = z.strictObject({ status: z.enum(["open", "acknowledged", "all"]).default("open") });
 export const anomalyList = z.object({ anomalies: z.array(anomalyView) });
-
-/** Admin request bodies are small; anything larger is refused before it is read in full. */
-export const MAX_BODY_BYTES = 16 * 1024;
-
-/**
- * Reads a request body of at most `max` bytes, refusing a larger one (by its declared
- * length, or while streaming) with 400 INVALID_REQUEST before it is read in full.
- */
-export async function readBodyBytes(request: Request, max: number, what = "bytes"): Promise<Uint8Array> {
-  const tooLarge = () => new KeywardError("INVALID_REQUEST", `body: must be at most ${max} ${what}`, { field: "body" });
-  if (Number(request.headers.get("content-length") ?? "0") > max) throw tooLarge();
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
-}
-
-async function readCapped(request: Request): Promise<string> {
-  return new TextDecoder().decode(await readBodyBytes(request, MAX_BODY_BYTES, "bytes of JSON"));
-}
-
-function fieldError(error: z.ZodError, fallback: string): KeywardError {
-  const issue = error.issues[0] as z.core.$ZodIssue;
-  const field = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]].join(".") : issue.path.length > 0 ? issue.path.join(".") : fallback;
-  const message = issue.code === "unrecognized_keys" ? "is not a known field; remove it" : issue.message;
-  return new KeywardError("INVALID_REQUEST", `${field}: ${message}`, { field });
-}
-
-/** Reads and validates a query string; a 400 names the first parameter at fault. A repeated parameter is refused. */
-export function readQuery<T extends z.ZodType>(url: string, schema: T): z.infer<T> {
-  const params = new URL(url).searchParams;
-  const query: Record<string, string> = {};
-  for (const [name, value] of params) {
-    if (name in query) throw new KeywardError("INVALID_REQUEST", `${name}: must be given once`, { field: name });
-    query[name] = value;
-  }
-  const parsed = schema.safeParse(query);
-  if (parsed.success) return parsed.data;
-  throw fieldError(parsed.error, "query");
-}
-
-/** Reads and validates a JSON body; a 400 names the first field at fault. An empty body is `{}`. */
-export async function readBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
-  const text = (await readCapped(request)).trim();
-  let json: unknown = {};
-  if (text !== "") {
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new KeywardError("INVALID_REQUEST", "body: must be valid JSON", { field: "body" });
-    }
-  }
-  const parsed = schema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  throw fieldError(parsed.error, "body");
-}

@@ -1,23 +1,19 @@
-import type { Hono } from "hono";
 import { KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
-import type { KeywardEnv } from "../http/keyward-env";
+import type { RouteTable } from "../http/route-table";
 import type { Anomaly } from "../ledger/anomaly-store";
 import type { LedgerClient } from "../ledger/ledger-client";
 import type { ListedKey } from "../ledger/org-ledger";
 import type { BucketView, Granularity } from "../usage/usage-book";
 import { DAY_MS, HOUR_MS, RETENTION, SPAN_MS } from "../usage/usage-book";
 import type { Actor } from "./admin-auth";
-import { requireOrgAdmin, requireOrgUser } from "./admin-auth";
+import { acknowledgeRoute, anomaliesRoute, keyUsageRoute, orgUsageRoute } from "./admin-routes";
 import { iso, settingsOfLedger } from "./key-view";
-import { anomalyListQuery, emptyBody, keyUsageQuery, orgUsageQuery, readBody, readQuery } from "./schemas";
 
 export interface UsageRoutesOptions {
   ledger: LedgerClient;
   guards: GuardClient;
   now: () => number;
-  actor: (c: { req: { header(name: string): string | undefined } }) => Promise<Actor>;
-  orgOf: (raw: string) => string;
   findKey: (org: string, id: string) => Promise<ListedKey>;
 }
 
@@ -51,83 +47,54 @@ const anomalyView = (a: Anomaly) => ({
   acknowledgedAt: iso(a.acknowledgedAt),
 });
 
-const ANOMALY_ID = /^anm_[0-9a-f]{20}$/;
-const KEY_ID = /^key_[0-9a-f]{20}$/;
-
 /**
  * Usage and anomaly routes (docs/usage.md). Org views read the org's ledger
  * only (one call, whatever the number of keys); a key's minute view asks that
  * key's guard (one call) for counts that are fresh to the request. Members of
  * the org may read them; only admins acknowledge anomalies.
  */
-export function usageRoutes(app: Hono<KeywardEnv>, options: UsageRoutesOptions): void {
+export function usageRoutes(table: RouteTable<{ actor: Actor; by: string }>, options: UsageRoutesOptions): void {
   const { ledger } = options;
 
-  app.get("/orgs/:org/keys/:id/usage", async (c) => {
-    const org = options.orgOf(c.req.param("org"));
-    requireOrgUser(await options.actor(c), org);
-    const q = readQuery(c.req.url, keyUsageQuery);
+  table.add(keyUsageRoute, async (_c, { params: { org, id }, query: q }) => {
     const now = options.now();
     const { from, to } = rangeOf(q, q.granularity, now);
     if (q.granularity === "minute") {
-      const key = await options.findKey(org, c.req.param("id"));
+      const key = await options.findKey(org, id);
       const fresh = await options.guards.usage(settingsOfLedger(key), { granularity: "minute", from, to });
-      return c.json({
+      return {
         keyId: key.id,
         granularity: q.granularity,
         buckets: fresh.buckets.map(bucketView),
         locations: fresh.locations,
         lastUsedAt: iso(fresh.lastUsedAt ?? key.lastUsedAt),
         reportedAt: iso(now),
-      });
+      };
     }
     // Hour and day views: one ledger call, which also says whether the org has the key.
-    const id = c.req.param("id");
-    const usage = KEY_ID.test(id) ? await ledger.keyUsage(org, id, q.granularity, from, to) : null;
+    const usage = await ledger.keyUsage(org, id, q.granularity, from, to);
     if (usage === null) throw new KeywardError("NOT_FOUND", "No such key in this organisation.");
-    return c.json({
+    return {
       keyId: usage.key.id,
       granularity: q.granularity,
       buckets: usage.buckets.map(bucketView),
       locations: usage.locations,
       lastUsedAt: iso(usage.key.lastUsedAt),
       reportedAt: iso(usage.reportedAt),
-    });
+    };
   });
 
-  app.get("/orgs/:org/usage", async (c) => {
-    const org = options.orgOf(c.req.param("org"));
-    requireOrgUser(await options.actor(c), org);
-    const q = readQuery(c.req.url, orgUsageQuery);
+  table.add(orgUsageRoute, async (_c, { params: { org }, query: q }) => {
     const { from, to } = rangeOf(q, q.granularity, options.now());
     const usage = await ledger.orgUsage(org, q.granularity, from, to);
-    return c.json({ org, granularity: q.granularity, totals: usage.totals, buckets: usage.buckets.map(bucketView), topKeys: usage.topKeys });
+    return { org, granularity: q.granularity, totals: usage.totals, buckets: usage.buckets.map(bucketView), topKeys: usage.topKeys };
   });
 
-  app.get("/orgs/:org/anomalies", async (c) => {
-    const org = options.orgOf(c.req.param("org"));
-    requireOrgUser(await options.actor(c), org);
-    const q = readQuery(c.req.url, anomalyListQuery);
-    return c.json({ anomalies: (await ledger.anomalies(org, q.status)).map(anomalyView) });
-  });
+  table.add(anomaliesRoute, async (_c, { params: { org }, query: q }) => ({ anomalies: (await ledger.anomalies(org, q.status)).map(anomalyView) }));
 
-  app.post("/orgs/:org/anomalies/:id/acknowledge", async (c) => {
-    const org = options.orgOf(c.req.param("org"));
-    const by = requireOrgAdmin(await options.actor(c), org);
-    await readBody(c.req.raw, emptyBody);
-    const id = c.req.param("id");
-    const notFound = () => new KeywardError("NOT_FOUND", "No such anomaly in this organisation.");
-    if (!ANOMALY_ID.test(id)) throw notFound();
+  table.add(acknowledgeRoute, async (c, { params: { org, id }, who: { by } }) => {
     const anomaly = await ledger.acknowledgeAnomaly(org, id, by, c.get("requestId"), options.now());
-    if (anomaly === null) throw notFound();
-    return c.json(anomalyView(anomaly));
+    if (anomaly === null) throw new KeywardError("NOT_FOUND", "No such anomaly in this organisation.");
+    return anomalyView(anomaly);
   });
 }
-
-/** Paths and methods of these routes, for the admin API's 405 table. */
-export const USAGE_ROUTES: [string, string][] = [
-  ["/orgs/:org/keys/:id/usage", "GET"],
-  ["/orgs/:org/usage", "GET"],
-  ["/orgs/:org/anomalies", "GET"],
-  ["/orgs/:org/anomalies/:id/acknowledge", "POST"],
-];

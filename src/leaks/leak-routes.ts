@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import * as z from "zod";
-import { readBody, readBodyBytes } from "../admin/schemas";
 import { settleBounded } from "../bounded";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import type { KeywardEnv } from "../http/keyward-env";
 import { retryAfterSeconds } from "../http/rate-limit-headers";
+import { readBody, readBodyBytes } from "../http/request-input";
 import { hashKey } from "../keys/key-format";
 import type { Logger } from "../log";
 import { KeysUnavailable, type SecretScanningKeys, verifyEcdsaP256 } from "./github-keys";

@@ -1,0 +1,290 @@
+import * as z from "zod";
+import type { PathParam } from "../http/route-def";
+import { defineRoute } from "../http/route-def";
+import { KEY_ID_PATTERN } from "../keys/key-format";
+import { meView } from "./me-schema";
+import {
+  anomalyList,
+  anomalyListQuery,
+  anomalyView,
+  auditList,
+  createdKey,
+  createKeyBody,
+  creditsBody,
+  deliveryList,
+  deliveryView,
+  emptyBody,
+  keyList,
+  keyListQuery,
+  keyUsageQuery,
+  keyUsageView,
+  keyView,
+  orgLimitCleared,
+  orgLimitSet,
+  orgUsageQuery,
+  orgUsageView,
+  patchKeyBody,
+  rateLimitBody,
+  revokeAllBody,
+  revokeAllResult,
+  revokeBody,
+  webhookBody,
+  webhookCreated,
+  webhookView,
+} from "./schemas";
+
+/**
+ * Every route of the admin API under /_keyward/v1, defined once: who may call it,
+ * what it takes and what it answers. admin-api.ts and usage-routes.ts mount each
+ * with its handler; openapi.ts documents them; api-types.ts reads the console's
+ * types off them. A route that is not here is not served.
+ */
+
+// A malformed org or id names nothing that exists: the same 404 as a miss.
+const org: PathParam = { pattern: /^[A-Za-z0-9_-]{1,128}$/, notFound: "No such key in this organisation." };
+const keyId: PathParam = { pattern: KEY_ID_PATTERN, notFound: "No such key in this organisation." };
+const deliveryId: PathParam = { pattern: /^msg_[0-9a-f]{20}$/, notFound: "No such delivery for this organisation." };
+const anomalyId: PathParam = { pattern: /^anm_[0-9a-f]{20}$/, notFound: "No such anomaly in this organisation." };
+const theKey = { org, id: keyId };
+const aKey = { status: 200, description: "the key", schema: keyView } as const;
+
+export const openApiRoute = defineRoute({
+  method: "get",
+  path: "/openapi.json",
+  summary: "This document",
+  access: "public",
+  reply: { status: 200, description: "the OpenAPI 3.1 document", schema: z.record(z.string(), z.unknown()) },
+});
+
+export const meRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/me",
+  summary: "Who this token is and what it may do in this organisation (any valid token; checked once at sign-in by the console)",
+  access: "token",
+  params: { org },
+  reply: { status: 200, description: "the caller", schema: meView },
+});
+
+export const createKeyRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/keys",
+  summary: "Create a key (org admin). The response holds the key, once.",
+  access: "orgAdmin",
+  params: { org },
+  body: { schema: createKeyBody, required: true },
+  reply: { status: 201, description: "created", schema: createdKey },
+});
+
+export const listKeysRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/keys",
+  summary: "One page of the org's keys (org admin), with last use as reported by the guards",
+  access: "orgAdmin",
+  params: { org },
+  query: keyListQuery,
+  reply: { status: 200, description: "keys", schema: keyList },
+});
+
+export const getKeyRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/keys/:id",
+  summary: "One key (org admin)",
+  access: "orgAdmin",
+  params: theKey,
+  reply: aKey,
+});
+
+export const patchKeyRoute = defineRoute({
+  method: "patch",
+  path: "/orgs/:org/keys/:id",
+  summary: "Replace a key's metadata (org admin); the origin sees it from the next request; never put secrets in it",
+  access: "orgAdmin",
+  params: theKey,
+  body: { schema: patchKeyBody, required: true },
+  reply: aKey,
+});
+
+export const revokeAllRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/keys/revoke-all",
+  summary:
+    "Org kill switch (org admin or operator): revoke every matching key now, guards first. confirm must repeat the org id. A failure part-way is 503 with detail; repeating completes it",
+  access: "orgAdminOrOperator",
+  params: { org },
+  body: { schema: revokeAllBody, required: true },
+  reply: { status: 200, description: "counts", schema: revokeAllResult },
+});
+
+export const revokeKeyRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/keys/:id/revoke",
+  summary: "Revoke a key (org admin); idempotent; in force before the response returns",
+  access: "orgAdmin",
+  params: theKey,
+  body: { schema: revokeBody, required: false },
+  reply: aKey,
+});
+
+export const keyRateLimitRoute = defineRoute({
+  method: "put",
+  path: "/orgs/:org/keys/:id/rate-limit",
+  summary: "Change a key's rate limit (operator); in force on the next request, window kept",
+  access: "operator",
+  params: theKey,
+  body: { schema: rateLimitBody, required: true },
+  reply: aKey,
+});
+
+export const disableKeyRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/keys/:id/disable",
+  summary: "Suspend a key (org admin or operator): 403 KEY_DISABLED from the next request; idempotent; nothing is consumed while disabled",
+  access: "orgAdminOrOperator",
+  params: theKey,
+  body: { schema: emptyBody, required: false },
+  reply: aKey,
+});
+
+export const enableKeyRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/keys/:id/enable",
+  summary: "Resume a suspended key (org admin or operator), with its window as it was; idempotent",
+  access: "orgAdminOrOperator",
+  params: theKey,
+  body: { schema: emptyBody, required: false },
+  reply: aKey,
+});
+
+export const creditsRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/keys/:id/credits",
+  summary:
+    "Set, increment or decrement a key's credits (org admin or operator); set without a value makes it unlimited; applied in order with the key's traffic, in force on the next request",
+  access: "orgAdminOrOperator",
+  params: theKey,
+  body: { schema: creditsBody, required: true },
+  reply: { status: 200, description: "the key with its new balance", schema: keyView },
+});
+
+export const putWebhookRoute = defineRoute({
+  method: "put",
+  path: "/orgs/:org/webhook",
+  summary: "Set the org's event webhook (org admin); answers the whsec_ signing secret, once",
+  access: "orgAdmin",
+  params: { org },
+  body: { schema: webhookBody, required: true },
+  reply: { status: 200, description: "the webhook and its secret", schema: webhookCreated },
+});
+
+export const getWebhookRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/webhook",
+  summary: "The org's webhook, without its secret (org admin)",
+  access: "orgAdmin",
+  params: { org },
+  reply: { status: 200, description: "the webhook", schema: webhookView },
+});
+
+export const deleteWebhookRoute = defineRoute({
+  method: "delete",
+  path: "/orgs/:org/webhook",
+  summary: "Remove the org's webhook (org admin)",
+  access: "orgAdmin",
+  params: { org },
+  reply: { status: 204, description: "removed" },
+});
+
+export const deliveriesRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/webhook/deliveries",
+  summary: "Recent deliveries with status and attempts (org admin)",
+  access: "orgAdmin",
+  params: { org },
+  reply: { status: 200, description: "deliveries", schema: deliveryList },
+});
+
+export const redeliverRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/webhook/deliveries/:id/redeliver",
+  summary: "Send a delivery again, same webhook-id, fresh 24 h of retries (org admin)",
+  access: "orgAdmin",
+  params: { org, id: deliveryId },
+  reply: { status: 202, description: "queued", schema: deliveryView },
+});
+
+export const getOrgLimitRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/rate-limit",
+  summary: "The org's shared rate limit (org admin or operator); 404 when it has none",
+  access: "orgAdminOrOperator",
+  params: { org },
+  reply: { status: 200, description: "the limit", schema: rateLimitBody },
+});
+
+export const putOrgLimitRoute = defineRoute({
+  method: "put",
+  path: "/orgs/:org/rate-limit",
+  summary: "Set one sliding window shared by all the org's keys, on top of each key's own (operator); pushed to every key's guard before the call returns",
+  access: "operator",
+  params: { org },
+  body: { schema: rateLimitBody, required: true },
+  reply: { status: 200, description: "the limit and how many keys were told", schema: orgLimitSet },
+});
+
+export const deleteOrgLimitRoute = defineRoute({
+  method: "delete",
+  path: "/orgs/:org/rate-limit",
+  summary: "Remove the org's shared limit (operator)",
+  access: "operator",
+  params: { org },
+  reply: { status: 200, description: "removed, and how many keys were told", schema: orgLimitCleared },
+});
+
+export const auditRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/audit",
+  summary: "Who created, revoked or changed what, when (org admin)",
+  access: "orgAdmin",
+  params: { org },
+  reply: { status: 200, description: "events", schema: auditList },
+});
+
+export const keyUsageRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/keys/:id/usage",
+  summary: "One key's usage (org members): minute buckets fresh from its guard; hour and day as last reported (up to about a minute behind)",
+  access: "orgUser",
+  params: theKey,
+  query: keyUsageQuery,
+  reply: { status: 200, description: "usage", schema: keyUsageView },
+});
+
+export const orgUsageRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/usage",
+  summary: "The org's usage (org members): totals, buckets and busiest keys, from the org ledger in one read",
+  access: "orgUser",
+  params: { org },
+  query: orgUsageQuery,
+  reply: { status: 200, description: "usage", schema: orgUsageView },
+});
+
+export const anomaliesRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/anomalies",
+  summary: "Unusual patterns flagged on the org's keys (org members); open ones by default",
+  access: "orgUser",
+  params: { org },
+  query: anomalyListQuery,
+  reply: { status: 200, description: "anomalies", schema: anomalyList },
+});
+
+export const acknowledgeRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/anomalies/:id/acknowledge",
+  summary: "Acknowledge an anomaly (org admin; audited). A pattern seen again later opens a new one.",
+  access: "orgAdmin",
+  params: { org, id: anomalyId },
+  body: { schema: emptyBody, required: false },
+  reply: { status: 200, description: "the anomaly", schema: anomalyView },
+});
