@@ -247,7 +247,10 @@ async function run() {
     { name: "keyward-hot" },
     { name: "keyward-many" },
     { name: "keyward-service", originService: true },
-    // The hot key with per-key usage counting off (docs/usage.md), to price counting in the same run.
+    // Usage counting priced in the same run (docs/usage.md): two fresh twins that
+    // differ only in USAGE_COUNTING, and serve nothing but the hot key, so neither
+    // carries another scenario's guards, seeding or history.
+    { name: "keyward-counted" },
     { name: "keyward-nousage", vars: { USAGE_COUNTING: "off" } },
   ];
   const variants = ["nolog", "noguard", "nolog+noguard"];
@@ -325,7 +328,18 @@ async function run() {
       service: "keyward-hot",
       keys: [orgShared.key],
     },
-    { id: "keyward-hot-nousage", label: "(b1) Keyward, one hot key, usage counting off (USAGE_COUNTING=off)", service: "keyward-nousage", keys: [hot.key] },
+    {
+      id: "keyward-hot-counted",
+      label: "(b1) Keyward, one hot key, on a fresh service of its own with usage counting on (the pair of b1')",
+      service: "keyward-counted",
+      keys: [hot.key],
+    },
+    {
+      id: "keyward-hot-nousage",
+      label: "(b1') the same fresh service with usage counting off (USAGE_COUNTING=off)",
+      service: "keyward-nousage",
+      keys: [hot.key],
+    },
     { id: "peer", label: "(d) peer: bearerAuth + KV + hono-rate-limiter DO store", service: "peer", keys: [hot.key] },
     {
       id: "keyward-service-origin",

@@ -79,10 +79,11 @@ const creditState = (c: Credits): CreditState => ({ remaining: c.remaining, refi
  * critical path; see pendingCap for the bound on what a crash forgets.
  */
 /** How a verdict is counted: refusals by their code; a usable key refused by the gateway by the gateway's code. */
+const ADMITTED: Outcome = { admitted: true };
 function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): Outcome | null {
   switch (verdict.kind) {
     case "admitted":
-      return { admitted: true };
+      return ADMITTED;
     case "limited":
       return { admitted: false, code: "RATE_LIMITED" };
     case "revoked":

@@ -15,9 +15,25 @@ const FAMILIES: [RegExp, string][] = [
   [/\bsafari\//i, "safari"],
 ];
 
+/** User agents already classified in this isolate; a client sends the same header on every request. */
+const familyOf = new Map<string, string>();
+/** Entries kept: enough for the clients of a busy isolate, bounded whatever clients send. */
+const FAMILY_CACHE = 256;
+
 /** A coarse family for a User-Agent header: keeps what is useful to spot a change, never the header itself. */
 export function agentFamily(userAgent: string | null): string {
-  if (userAgent === null || userAgent.trim() === "") return "none";
+  if (userAgent === null) return "none";
+  const known = familyOf.get(userAgent);
+  if (known !== undefined) return known;
+  const family = classify(userAgent);
+  // Forget everything rather than track age: refilling costs one regex pass per agent.
+  if (familyOf.size >= FAMILY_CACHE) familyOf.clear();
+  familyOf.set(userAgent, family);
+  return family;
+}
+
+function classify(userAgent: string): string {
+  if (userAgent.trim() === "") return "none";
   for (const [pattern, family] of FAMILIES) if (pattern.test(userAgent)) return family;
   return "other";
 }
