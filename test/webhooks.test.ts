@@ -344,6 +344,51 @@ describe("event delivery (threats.md 64)", () => {
     }
   });
 
+  it("a scheduled revocation coming due is recorded by the ledger's alarm: key.revoked delivered once, audited at its time, listed as revoked", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const start = Date.now();
+    vi.setSystemTime(start);
+    const s = await setup();
+    const r = receiver();
+    await s.useReceiver(r.fetch);
+    await s.putWebhook({ url: "http://127.0.0.1:9/hook", events: ["key.revoked"] });
+    const { id } = await s.create();
+    const at = start + 3_600_000;
+    const res = await s.api(`/keys/${id}/revoke`, { method: "POST", body: JSON.stringify({ at: new Date(at).toISOString() }) });
+    expect(res.status).toBe(200);
+    // Scheduling sets the ledger's alarm for the revocation's time.
+    expect(await runInDurableObject(s.stub, (_l: OrgLedger, state) => state.storage.getAlarm())).toBe(at);
+    // The admin's token is minted now and would expire on the fake clock: each later call signs a new one.
+    const fresh = async (path: string) =>
+      s.h.send(`/_keyward/v1/orgs/${s.org}${path}`, { headers: { authorization: `Bearer ${await devToken({ org: s.org })}` } });
+    const revokedEvents = () =>
+      r.received.map((x) => JSON.parse(x.body) as { type: string; data: Record<string, unknown> }).filter((e) => e.type === "key.revoked");
+    const auditOf = async () =>
+      ((await (await fresh("/audit")).json()) as { events: { action: string; actor: string; at: string; keyId: string }[] }).events.filter(
+        (e) => e.action === "key.revoked" && e.keyId === id,
+      );
+
+    vi.setSystemTime(at - 60_000);
+    await runDurableObjectAlarm(s.stub);
+    expect(revokedEvents()).toEqual([]);
+    expect(await auditOf()).toEqual([]);
+
+    vi.setSystemTime(at + 5_000);
+    await runDurableObjectAlarm(s.stub); // recorded, and its event delivered
+    await runDurableObjectAlarm(s.stub);
+    expect(revokedEvents()).toEqual([expect.objectContaining({ data: expect.objectContaining({ keyId: id, actor: "keyward:schedule", scheduled: true }) })]);
+    expect(await auditOf()).toEqual([expect.objectContaining({ actor: "keyward:schedule", at: new Date(at).toISOString() })]);
+    const view = (await (await fresh(`/keys/${id}`)).json()) as { status: string; revokedAt: string | null; revokeAt: string | null };
+    expect(view).toMatchObject({ status: "revoked", revokedAt: new Date(at).toISOString(), revokeAt: null });
+
+    // Once only: later alarms find nothing more to record.
+    vi.setSystemTime(at + 600_000);
+    await runDurableObjectAlarm(s.stub);
+    await runDurableObjectAlarm(s.stub);
+    expect(revokedEvents()).toHaveLength(1);
+    expect(await auditOf()).toHaveLength(1);
+  });
+
   it("delivers key.leaked (and key.revoked) for a key GitHub secret scanning reported", async () => {
     const signer = await githubSigner();
     const doc = keysDocument([signer.entry]);

@@ -328,6 +328,8 @@ export class OrgLedger extends DurableObject<unknown> {
       id,
     );
     for (const e of events) this.record(e);
+    // A scheduled revocation is recorded by the alarm when it comes due (recordDueRevocations).
+    if (next.revokedAt === null && next.revokeAt !== null && next.revokeAt !== current.revokeAt) this.wakeAt(next.revokeAt);
     return next;
   }
 
@@ -421,6 +423,7 @@ export class OrgLedger extends DurableObject<unknown> {
   override async alarm(): Promise<void> {
     const sql = this.ctx.storage.sql;
     const now = this.outbound.now();
+    this.recordDueRevocations(now);
     const hook = readWebhook(sql);
     if (hook?.events.includes("key.expiring")) this.raiseExpiryNotices(now);
     const due = dueDeliveries(sql, now, 100);
@@ -437,6 +440,38 @@ export class OrgLedger extends DurableObject<unknown> {
     }
     pruneDeliveries(sql, now);
     await this.schedule();
+  }
+
+  /**
+   * A scheduled revocation (rotation with a grace period) takes effect at its
+   * time without anyone calling: the guards and the gateway already refuse the
+   * key from then on (they compare `revokeAt` with their clock). What remains is
+   * the book of record: the key becomes revoked at that time, and the audit log
+   * and the webhook get the `key.revoked` an immediate revocation would have
+   * given, with the time it took effect. Each key once: its row no longer has a
+   * pending `revoke_at` after this.
+   */
+  private recordDueRevocations(now: number): void {
+    const rows = this.ctx.storage.sql
+      .exec("SELECT id, revoke_at FROM keys WHERE revoked_at IS NULL AND revoke_at IS NOT NULL AND revoke_at <= ?", now)
+      .toArray();
+    for (const row of rows) {
+      const id = String(row.id);
+      const at = Number(row.revoke_at);
+      this.updateKey(
+        id,
+        { revokedAt: at, revokeAt: null },
+        {
+          at,
+          actor: SCHEDULE_ACTOR,
+          action: "key.revoked",
+          keyId: id,
+          // No request made it; the id names the alarm's run, so the entry reads like any other.
+          requestId: `schedule-${now}`,
+          detail: { scheduled: true, recordedAt: new Date(now).toISOString() },
+        },
+      );
+    }
   }
 
   private raiseExpiryNotices(now: number): void {
@@ -460,6 +495,8 @@ export class OrgLedger extends DurableObject<unknown> {
     const sql = this.ctx.storage.sql;
     const now = this.outbound.now();
     let next = nextDeliveryAt(sql);
+    const revocation = sql.exec("SELECT MIN(revoke_at) AS at FROM keys WHERE revoked_at IS NULL AND revoke_at IS NOT NULL").toArray()[0];
+    if (revocation?.at !== null && revocation?.at !== undefined) next = Math.min(next ?? Number.POSITIVE_INFINITY, Math.max(now, Number(revocation.at)));
     if (readWebhook(sql)?.events.includes("key.expiring")) {
       const rows = sql
         .exec("SELECT created_at, expires_at, expiry_notices FROM keys WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expires_at > ?", now)
@@ -520,6 +557,9 @@ export class OrgLedger extends DurableObject<unknown> {
     if (type !== undefined) this.enqueueEvent(type, { ...event.detail, keyId: event.keyId, actor: event.actor }, event.at);
   }
 }
+
+/** Audit actor of what a schedule did on its own (a scheduled revocation coming due). */
+export const SCHEDULE_ACTOR = "keyward:schedule";
 
 /** Audit actions that are also webhook events, under the event's name. */
 const WEBHOOK_EVENT_OF_ACTION: Partial<Record<AuditAction, WebhookEventType>> = {
