@@ -9,6 +9,7 @@ import type { OrgLimit } from "../guard/org-limit";
 import type { KeywardEnv } from "../http/keyward-env";
 import { routeTable } from "../http/route-table";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
+import { LEAK_ROUTES } from "../leaks/leak-routes";
 import { decodeCursor } from "../ledger/key-pages";
 import type { DeliveryView, LedgerClient } from "../ledger/ledger-client";
 import type { AuditAction, AuditEvent, LedgerKey, ListedKey } from "../ledger/org-ledger";
@@ -104,8 +105,9 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   });
 
   let document: Record<string, unknown> | null = null;
-  // Built on first use from every route mounted by then (this one included).
-  table.add(routes.openApiRoute, async () => (document ??= openApiDocument(table.defs)));
+  // Built on first use from every route mounted by then (this one included), and
+  // the leak reports mounted beside the admin API under the same prefix.
+  table.add(routes.openApiRoute, async () => (document ??= openApiDocument([...table.defs, ...LEAK_ROUTES])));
 
   // Any valid token may ask what it may do here; an invalid or expired one gets the usual 401.
   table.add(routes.meRoute, async (_c, { params, who }) => whoAmI(who.actor, params.org));

@@ -1,15 +1,16 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import * as z from "zod";
 import { settleBounded } from "../bounded";
 import { backendUnavailable, KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import type { KeywardEnv } from "../http/keyward-env";
 import { retryAfterSeconds } from "../http/rate-limit-headers";
-import { readBody, readBodyBytes } from "../http/request-input";
+import { defineRoute } from "../http/route-def";
+import { routeTable } from "../http/route-table";
 import { hashKey } from "../keys/key-format";
 import type { Logger } from "../log";
 import { KeysUnavailable, type SecretScanningKeys, verifyEcdsaP256 } from "./github-keys";
-import type { LeakHandler } from "./leak-handler";
+import type { LeakHandler, LeakVerdict } from "./leak-handler";
 
 export interface LeakRoutesOptions {
   handleLeak: LeakHandler;
@@ -40,9 +41,35 @@ const githubBody = z
   )
   .max(MAX_GITHUB_TOKENS);
 
-function readRaw(request: Request, max: number): Promise<Uint8Array> {
-  return readBodyBytes(request, max);
-}
+/** `POST /leaks`: a person holding a key reports it. The answer is the same whatever the key. */
+export const reportLeakRoute = defineRoute({
+  method: "post",
+  path: "/leaks",
+  summary: "Report a leaked key (anyone; rate-limited per client address). Always 202, known key or not; a known key is revoked (or flagged) after the answer",
+  access: "public",
+  body: { schema: reportBody, required: true },
+  reply: { status: 202, description: "received", schema: z.object({ status: z.literal("received") }) },
+  errors: [429, 503],
+});
+
+/** `POST /leaks/github`: GitHub secret scanning's batch, signed over the raw body (docs/leaks.md). */
+export const githubLeakRoute = defineRoute({
+  method: "post",
+  path: "/leaks/github",
+  summary:
+    "GitHub secret scanning partner endpoint: ECDSA P-256 signature (GITHUB-PUBLIC-KEY-IDENTIFIER, GITHUB-PUBLIC-KEY-SIGNATURE) over the raw body, verified before it is parsed",
+  access: "public",
+  body: { schema: githubBody, required: true, maxBytes: MAX_GITHUB_BODY_BYTES, raw: true },
+  reply: {
+    status: 200,
+    description: "a label for each reported token",
+    schema: z.array(z.object({ token_hash: z.string(), token_type: z.string(), label: z.enum(["true_positive", "false_positive"]) })),
+  },
+  errors: [400, 503],
+});
+
+/** The routes leakRoutes serves, for the OpenAPI document. */
+export const LEAK_ROUTES = [reportLeakRoute, githubLeakRoute] as const;
 
 const badSignature = (header: string, problem: string) => new KeywardError("INVALID_REQUEST", `${header}: ${problem}; nothing was changed.`, { field: header });
 
@@ -58,7 +85,8 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
     c.header("Cache-Control", "no-store");
   });
 
-  app.post("/leaks", async (c) => {
+  // Before the body is read: every report counts, well-formed or not.
+  const perAddress: MiddlewareHandler<KeywardEnv> = async (c, next) => {
     const requestId = c.get("requestId");
     // Per client address (Cloudflare's, never a client-written header), counted by
     // a guard of its own: the same sliding window as a key's, never a key's guard.
@@ -82,24 +110,33 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
         headers: { "Retry-After": String(retryAfter) },
       });
     }
-    const body = await readBody(c.req.raw, reportBody);
-    // The answer is decided before anything is looked up, and the work happens
-    // after it is sent: same status, body and timing for a known key, an
-    // unknown one or garbage. Nothing says whether the key exists or whose it is.
-    c.executionCtx.waitUntil(
-      options.handleLeak({ token: body.key, url: body.url ?? null, source: "report", requestId }).catch((error: unknown) => {
-        options.log.error("leak_report_failed", { requestId, error: error instanceof Error ? error.name : "unknown" });
-      }),
-    );
-    return c.json({ status: "received" }, 202);
-  });
+    await next();
+  };
 
-  app.post("/leaks/github", async (c) => {
+  const table = routeTable(app);
+  table.add(
+    reportLeakRoute,
+    async (c, { body }) => {
+      const requestId = c.get("requestId");
+      // The answer is decided before anything is looked up, and the work happens
+      // after it is sent: same status, body and timing for a known key, an
+      // unknown one or garbage. Nothing says whether the key exists or whose it is.
+      c.executionCtx.waitUntil(
+        options.handleLeak({ token: body.key, url: body.url ?? null, source: "report", requestId }).catch((error: unknown) => {
+          options.log.error("leak_report_failed", { requestId, error: error instanceof Error ? error.name : "unknown" });
+        }),
+      );
+      return { status: "received" as const };
+    },
+    perAddress,
+  );
+
+  table.add(githubLeakRoute, async (c, { body: readRaw }) => {
     const identifier = c.req.header("github-public-key-identifier");
     const signature = c.req.header("github-public-key-signature");
     if (!identifier) throw badSignature("GITHUB-PUBLIC-KEY-IDENTIFIER", "is required");
     if (!signature) throw badSignature("GITHUB-PUBLIC-KEY-SIGNATURE", "is required");
-    const raw = await readRaw(c.req.raw, MAX_GITHUB_BODY_BYTES);
+    const raw = await readRaw();
     let key: CryptoKey | null;
     try {
       key = await options.githubKeys.get(identifier);
@@ -134,16 +171,12 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
       parsed.data.map(async (item, i) => ({
         token_hash: await hashKey(item.token),
         token_type: item.type,
-        label: (outcomes[i] as PromiseFulfilledResult<string>).value,
+        label: (outcomes[i] as PromiseFulfilledResult<LeakVerdict>).value,
       })),
     );
-    return c.json(feedback, 200);
+    return feedback;
   });
 
-  for (const path of ["/leaks", "/leaks/github"]) {
-    app.all(path, (c) => {
-      throw new KeywardError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use POST.`, { headers: { Allow: "POST" } });
-    });
-  }
+  table.close();
   return app;
 }
