@@ -81,7 +81,9 @@ describe("ledger client: deadline and fail-closed answers", () => {
       timeoutMs: 1_000,
       log: captureLogger([]),
     });
-    await expect(client.listKeyPage(org, { org, limit: 10, cursor: null, status: null, environment: null, sort: "created", now: 0 })).rejects.toMatchObject({
+    await expect(
+      client.listKeyPage(org, { org, limit: 10, cursor: null, status: null, environment: null, q: null, sort: "created", now: 0 }),
+    ).rejects.toMatchObject({
       code: "AUTH_BACKEND_UNAVAILABLE",
     });
     expect(reads).toEqual(["listKeyPage", "listKeyPage"]);

@@ -173,25 +173,20 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // One ledger call per page whatever the org's size; last use as the guards
   // last reported it (docs/usage.md: up to about a minute behind).
   table.add(routes.listKeysRoute, async (_c, { params: { org }, query: q }) => {
+    const scope = { org, sort: q.sort, status: q.status ?? null, environment: q.environment ?? null, q: q.q || null };
     if (q.cursor !== undefined) {
       try {
-        decodeCursor(q.cursor, q.sort, org);
+        decodeCursor(q.cursor, scope);
       } catch {
-        throw new KeywardError("INVALID_REQUEST", "cursor: is not a cursor of this listing; pass nextCursor of the previous page, with the same sort", {
-          field: "cursor",
-        });
+        throw new KeywardError(
+          "INVALID_REQUEST",
+          "cursor: is not a cursor of this listing; pass nextCursor of the previous page, with the same sort, status, environment and q",
+          { field: "cursor" },
+        );
       }
     }
     const now = options.now();
-    const page = await ledger.listKeyPage(org, {
-      org,
-      limit: q.limit,
-      cursor: q.cursor ?? null,
-      status: q.status ?? null,
-      environment: q.environment ?? null,
-      sort: q.sort,
-      now,
-    });
+    const page = await ledger.listKeyPage(org, { ...scope, limit: q.limit, cursor: q.cursor ?? null, now });
     return { keys: page.keys.map((k) => view(k, now, null)), nextCursor: page.nextCursor };
   });
 
@@ -211,6 +206,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
         cursor,
         status: null,
         environment,
+        q: null,
         sort: "created",
         now: options.now(),
       });

@@ -163,15 +163,25 @@ export const keyView = z.object({
 export const createdKey = keyView.extend({ key: z.string().describe("the API key: shown in this response only, never again") });
 export const keyList = z.object({
   keys: z.array(keyView),
-  nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last page"),
+  nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page, with the same sort, status, environment and q; null on the last page"),
 });
 
 /** Query of GET /orgs/{org}/keys. */
 export const keyListQuery = z.strictObject({
   limit: z.coerce.number().int("must be a whole number").min(1).max(1000).default(100).describe("keys per page, 1-1000 (default 100)"),
   cursor: z.string().min(1).max(512).optional().describe("nextCursor of the previous page"),
-  status: z.enum(["active", "revoked", "expired", "disabled"]).optional(),
+  status: z
+    .enum(["active", "revoked", "expired", "disabled", "revoking"])
+    .optional()
+    .describe("only keys of this status; revoking: active keys whose revocation is scheduled"),
   environment: z.enum(["live", "test"]).optional(),
+  q: z
+    .string()
+    .trim()
+    .max(100, "must be at most 100 characters")
+    .refine((q) => !UNSAFE_TEXT.test(q), "must not contain control characters or bidirectional-control characters")
+    .optional()
+    .describe("search: a part of the label (any case), or the start of the key's prefix or id; empty: every key"),
   sort: z.enum(["created", "lastUsed"]).default("created").describe("created: newest first; lastUsed: most recently used first, never used last"),
 });
 export const auditList = z.object({

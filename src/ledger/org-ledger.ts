@@ -26,7 +26,7 @@ import {
   writeWebhook,
 } from "../webhooks/webhook-store";
 import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, createAnomalyTable, listAnomalies, upsertAnomaly } from "./anomaly-store";
-import { type KeyPageQuery, keyPageSql, nextCursorOf } from "./key-pages";
+import { foldForSearch, type KeyPageQuery, keyPageSql, nextCursorOf } from "./key-pages";
 import { bucketRows, createUsageTables, keyUsageRow, type OrgUsage, orgUsage, storeReport } from "./usage-store";
 
 /** One key as the org's ledger holds it. `hash` never leaves the Worker. */
@@ -165,6 +165,11 @@ export class OrgLedger extends DurableObject<unknown> {
     addColumn(ctx.storage.sql, "keys", "leak_url", "TEXT");
     addColumn(ctx.storage.sql, "keys", "leak_source", "TEXT");
     addColumn(ctx.storage.sql, "keys", "meta", "TEXT");
+    // The label as the listing's search compares it (key-pages.ts); filled here for keys made before it existed.
+    addColumn(ctx.storage.sql, "keys", "label_fold", "TEXT");
+    for (const row of ctx.storage.sql.exec("SELECT id, label FROM keys WHERE label_fold IS NULL").toArray()) {
+      ctx.storage.sql.exec("UPDATE keys SET label_fold = ? WHERE id = ?", foldForSearch(String(row.label)), row.id);
+    }
     // One row: the org's shared rate limit (src/guard/org-limit.ts), JSON; absent: none.
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS org_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
@@ -189,8 +194,8 @@ export class OrgLedger extends DurableObject<unknown> {
   addKey(key: LedgerKey, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at, credits, meta)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at, credits, meta, label_fold)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         key.id,
         key.hash,
         key.prefix,
@@ -210,6 +215,7 @@ export class OrgLedger extends DurableObject<unknown> {
         key.disabledAt,
         key.credits === null ? null : JSON.stringify(key.credits),
         key.meta === null ? null : JSON.stringify(key.meta),
+        foldForSearch(key.label),
       );
       this.record(event);
     });
