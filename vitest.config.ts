@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
@@ -33,6 +33,9 @@ function hermeticWranglerConfig(): string {
     (_m, main: string) => `main = ${JSON.stringify(join(root, main))}`,
   );
   const path = join(dir, "wrangler.toml");
+  // Unlink first: a node_modules copied with hard links (one per git worktree)
+  // would otherwise share this file, and one checkout's tests would run another's Worker.
+  rmSync(path, { force: true });
   writeFileSync(path, toml);
   return path;
 }
