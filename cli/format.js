@@ -2,6 +2,8 @@
 // server goes through `printable` so it cannot drive the terminal.
 import { printable } from "./http.js";
 
+/** @import { AuditEvent, KeyView } from "../src/admin/api-types" */
+
 /**
  * A timestamp (ISO string, or epoch milliseconds/seconds) as `YYYY-MM-DD HH:MM:SSZ`.
  * @param {unknown} value
@@ -64,7 +66,7 @@ function formatRateLimit(rateLimit) {
 
 /**
  * The "revoked" cell: when it was revoked, or when it is scheduled to be.
- * @param {Record<string, unknown>} key
+ * @param {KeyView} key
  */
 function revokedCell(key) {
   if (key.revokedAt !== null && key.revokedAt !== undefined) return formatTime(key.revokedAt);
@@ -72,10 +74,6 @@ function revokedCell(key) {
   return "-";
 }
 
-/**
- * One key as a two-column view (everything but the secret key itself).
- * @param {Record<string, unknown>} key
- */
 /**
  * A key's credits: "unlimited", or the balance with its refill.
  * @param {unknown} credits
@@ -91,6 +89,11 @@ export function formatCredits(credits) {
   return `${text(c.remaining)} left${refill}`;
 }
 
+/**
+ * One key as a two-column view (everything but the secret key itself). Fields a
+ * server of another version leaves out show as "-" (or their default).
+ * @param {KeyView} key
+ */
 export function keyView(key) {
   /** @type {[string, string][]} */
   const rows = [
@@ -116,7 +119,7 @@ export function keyView(key) {
 }
 
 /**
- * @param {Record<string, unknown>[]} keys
+ * @param {KeyView[]} keys
  */
 export function keyTable(keys) {
   return table(
@@ -165,7 +168,7 @@ function detailCell(detail) {
 }
 
 /**
- * @param {Record<string, unknown>[]} events
+ * @param {AuditEvent[]} events
  */
 export function auditTable(events) {
   return table(

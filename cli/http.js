@@ -83,9 +83,11 @@ function describeNetworkError(error) {
   return err?.cause?.message ?? err?.message ?? String(error);
 }
 
+/** @typedef {"GET" | "POST" | "PUT" | "PATCH" | "DELETE"} Method */
+
 /**
  * @typedef {object} RequestOptions
- * @property {"GET" | "POST" | "PUT"} method
+ * @property {Method} method
  * @property {URL} url
  * @property {string} token  Bearer token (never printed)
  * @property {unknown} [body]  sent as JSON

@@ -14,8 +14,9 @@ export function parseDotenv(text) {
   const vars = {};
   for (const line of text.split(/\r?\n/)) {
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (!match) continue;
-    const [, name, raw] = /** @type {[string, string, string]} */ (match);
+    const name = match?.[1];
+    const raw = match?.[2];
+    if (name === undefined || raw === undefined) continue;
     let value = raw;
     if (raw.length >= 2 && raw.startsWith("'") && raw.endsWith("'")) {
       value = raw.slice(1, -1);

@@ -3,7 +3,31 @@ import { SignJWT } from "jose";
 import { CliError, EXIT_USAGE } from "./errors.js";
 import { setting } from "./settings.js";
 
+/** @import { ADMIN_ROLE, CLAIM_NAME_SETTINGS, DEFAULT_CLAIM_NAMES } from "../src/authz/user-claims" */
+
+/**
+ * The roles a dev token may carry: the server's admin role, and a member (any
+ * other role; a member may read usage but not manage keys).
+ * @type {readonly [typeof ADMIN_ROLE, "org:member"]}
+ */
 export const ROLES = ["org:admin", "org:member"];
+
+/**
+ * The gateway's default claim names and the settings that rename them. Copies
+ * the CLI can run without compiling the server, held to the server's own
+ * constants by their types: a change there is a type error here.
+ * @type {typeof DEFAULT_CLAIM_NAMES}
+ */
+const DEFAULT_CLAIMS = { subject: "sub", org: "org_id", role: "org_role", permissions: "permissions", scope: "scope", resources: "customer_ids" };
+/** @type {typeof CLAIM_NAME_SETTINGS} */
+const CLAIM_SETTINGS = {
+  subject: "CLAIM_SUBJECT",
+  org: "CLAIM_ORG",
+  role: "CLAIM_ROLE",
+  permissions: "CLAIM_PERMISSIONS",
+  scope: "CLAIM_SCOPE",
+  resources: "CLAIM_RESOURCES",
+};
 
 /**
  * Refuses unless this is explicitly a development setup: KEYWARD_ENV must be
@@ -58,16 +82,17 @@ export async function mintDevToken(options, settings, nowSeconds = Math.floor(Da
       { exitCode: EXIT_USAGE },
     );
   }
-  const claim = (/** @type {string} */ name, /** @type {string} */ fallback) => setting(settings, name)?.value ?? fallback;
+  /** @param {keyof typeof DEFAULT_CLAIMS} field */
+  const claim = (field) => setting(settings, CLAIM_SETTINGS[field])?.value ?? DEFAULT_CLAIMS[field];
 
   /** @type {Record<string, unknown>} */
   const claims = {
-    [claim("CLAIM_SUBJECT", "sub")]: options.sub,
-    [claim("CLAIM_ORG", "org_id")]: options.org,
-    [claim("CLAIM_ROLE", "org_role")]: options.role,
+    [claim("subject")]: options.sub,
+    [claim("org")]: options.org,
+    [claim("role")]: options.role,
   };
-  if (options.permissions !== undefined) claims[claim("CLAIM_PERMISSIONS", "permissions")] = options.permissions;
-  if (options.customerIds !== undefined) claims[claim("CLAIM_RESOURCES", "customer_ids")] = options.customerIds;
+  if (options.permissions !== undefined) claims[claim("permissions")] = options.permissions;
+  if (options.customerIds !== undefined) claims[claim("resources")] = options.customerIds;
 
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })

@@ -2,6 +2,8 @@
 import { formatTime, table } from "./format.js";
 import { printable } from "./http.js";
 
+/** @import { AnomalyView, UsageBucket } from "../src/admin/api-types" */
+
 const BARS = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
 
 /**
@@ -11,15 +13,19 @@ const BARS = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
  */
 export function sparkline(values) {
   const max = Math.max(0, ...values);
-  if (max === 0) return BARS[0].repeat(values.length);
+  if (max === 0) return "▁".repeat(values.length);
   return values.map((v) => BARS[Math.min(BARS.length - 1, Math.round((v / max) * (BARS.length - 1)))]).join("");
 }
 
-/** @param {Record<string, unknown>} refused */
+/**
+ * Refusals of a bucket, all codes together (a value that is not a number counts as none).
+ * @param {UsageBucket["refused"] | undefined} refused
+ * @returns {number}
+ */
 const refusedTotal = (refused) => Object.values(refused ?? {}).reduce((n, v) => n + (typeof v === "number" ? v : 0), 0);
 
 /**
- * @param {Record<string, unknown>} refused
+ * @param {UsageBucket["refused"] | undefined} refused
  */
 function refusedCell(refused) {
   const parts = Object.entries(refused ?? {}).map(([code, n]) => `${printable(code)} ${printable(n)}`);
@@ -28,24 +34,19 @@ function refusedCell(refused) {
 
 /**
  * Buckets as a table with a sparkline of admitted and refused above it.
- * @param {Record<string, unknown>[]} buckets
+ * @param {UsageBucket[]} buckets
  */
 export function usageTable(buckets) {
   if (buckets.length === 0) return "no traffic in this range";
   const admitted = buckets.map((b) => Number(b.admitted) || 0);
-  const refused = buckets.map((b) => refusedTotal(/** @type {Record<string, unknown>} */ (b.refused)));
+  const refused = buckets.map((b) => refusedTotal(b.refused));
   const chart = `admitted ${sparkline(admitted)}\nrefused  ${sparkline(refused)}`;
-  const rows = buckets.map((b, i) => [
-    formatTime(b.start),
-    String(admitted[i]),
-    String(refused[i]),
-    refusedCell(/** @type {Record<string, unknown>} */ (b.refused)),
-  ]);
+  const rows = buckets.map((b, i) => [formatTime(b.start), String(admitted[i]), String(refused[i]), refusedCell(b.refused)]);
   return `${chart}\n\n${table(["START", "ADMITTED", "REFUSED", "BY CODE"], rows)}`;
 }
 
 /**
- * @param {Record<string, unknown>[]} anomalies
+ * @param {AnomalyView[]} anomalies
  */
 export function anomalyTable(anomalies) {
   return table(

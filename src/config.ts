@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { CLAIM_NAME_SETTINGS, type ClaimNames, DEFAULT_CLAIM_NAMES } from "./authz/user-claims";
 import { assertTypePrefix } from "./keys/key-format";
 import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
 import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";
@@ -57,7 +58,7 @@ export interface UserTokenConfig {
   audience: string | null;
   clockSkewSeconds: number;
   jwksTimeoutMs: number;
-  claims: { subject: string; org: string; role: string; permissions: string; scope: string; resources: string };
+  claims: ClaimNames;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +90,14 @@ function str(env: Record<string, unknown>, name: string): string | null {
   if (raw === undefined || raw === null || raw === "") return null;
   if (typeof raw !== "string") throw new ConfigError(name, "must be a string");
   return raw;
+}
+
+/** The claim names of user tokens: each CLAIM_* setting, else the default name. */
+function claimNames(env: Record<string, unknown>): ClaimNames {
+  const names = { ...DEFAULT_CLAIM_NAMES } as ClaimNames;
+  for (const field of Object.keys(CLAIM_NAME_SETTINGS) as (keyof ClaimNames)[])
+    names[field] = str(env, CLAIM_NAME_SETTINGS[field]) ?? DEFAULT_CLAIM_NAMES[field];
+  return names;
 }
 
 function url(env: Record<string, unknown>, name: string): string | null {
@@ -230,14 +239,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
       audience: str(env, "USER_TOKEN_AUDIENCE"),
       clockSkewSeconds: intVar("USER_TOKEN_CLOCK_SKEW_SECONDS", 30, 0, 300)(env.USER_TOKEN_CLOCK_SKEW_SECONDS),
       jwksTimeoutMs: intVar("USER_JWKS_TIMEOUT_MS", 3_000, 50, 30_000)(env.USER_JWKS_TIMEOUT_MS),
-      claims: {
-        subject: str(env, "CLAIM_SUBJECT") ?? "sub",
-        org: str(env, "CLAIM_ORG") ?? "org_id",
-        role: str(env, "CLAIM_ROLE") ?? "org_role",
-        permissions: str(env, "CLAIM_PERMISSIONS") ?? "permissions",
-        scope: str(env, "CLAIM_SCOPE") ?? "scope",
-        resources: str(env, "CLAIM_RESOURCES") ?? "customer_ids",
-      },
+      claims: claimNames(env),
     },
     leaks: {
       action: leakAction,

@@ -1,10 +1,11 @@
+import { ADMIN_ROLE } from "../authz/user-claims";
 import type { UserTokenVerifier } from "../authz/user-token";
 import { KeywardError } from "../errors";
 import type { Access } from "../http/route-def";
 
 export type Actor = { kind: "operator" } | { kind: "user"; subject: string; org: string | null; role: string | null; expiresAt: number };
 
-export const ADMIN_ROLE = "org:admin";
+export { ADMIN_ROLE };
 
 async function digest(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));

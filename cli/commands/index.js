@@ -1,0 +1,31 @@
+// Every command, in the order `keyward --help` lists them.
+import { anomalies, anomaliesAck } from "./anomalies.js";
+import { audit } from "./audit.js";
+import { keysCredits, keysDisable, keysEnable } from "./key-plans.js";
+import { keysCreate, keysGet, keysList, keysMeta, keysRevoke } from "./keys.js";
+import { keysRevokeAll } from "./kill-switch.js";
+import { limitSet } from "./limit.js";
+import { orgLimitClear, orgLimitSet } from "./org.js";
+import { tokenCommand } from "./token.js";
+import { usage } from "./usage.js";
+
+/** @type {readonly import("../command.js").Command[]} */
+export const COMMANDS = [
+  tokenCommand,
+  keysCreate,
+  keysList,
+  keysGet,
+  keysRevoke,
+  keysRevokeAll,
+  keysCredits,
+  keysDisable,
+  keysEnable,
+  keysMeta,
+  limitSet,
+  orgLimitSet,
+  orgLimitClear,
+  audit,
+  usage,
+  anomalies,
+  anomaliesAck,
+];

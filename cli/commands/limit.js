@@ -1,0 +1,33 @@
+// `keyward limit set`: a key's rate limit (operator).
+import { call, operatorOrUserToken, userToken } from "../admin-call.js";
+import { defineCommand } from "../command.js";
+import { CliError } from "../errors.js";
+import { integer } from "../option-values.js";
+import { KEY_ID, ORG, printKey, RATE_LIMIT } from "./common.js";
+
+export const limitSet = defineCommand({
+  name: "limit set",
+  summary: "Set a key's rate limit (operator token)",
+  description: `Sets a key's rate limit: N requests per sliding window of SECONDS. Authenticates
+with --token / KEYWARD_TOKEN when given, else the operator token KEYWARD_OPERATOR_TOKEN
+(environment, or .dev.vars for a local Keyward).`,
+  options: { org: ORG, id: { ...KEY_ID, help: "Key id" }, ...RATE_LIMIT },
+  globals: ["url", "token", "json"],
+  async run(ctx) {
+    const limit = integer(ctx, "limit", 0);
+    const windowSeconds = integer(ctx, "window", 1);
+    const token = operatorOrUserToken(ctx);
+    const usingUserToken = userToken(ctx) !== null;
+    let body;
+    try {
+      body = await call(ctx, "PUT", ["orgs", ctx.values.org, "keys", ctx.values.id, "rate-limit"], { body: { limit, windowSeconds }, token });
+    } catch (error) {
+      if (error instanceof CliError && usingUserToken && (error.status === 401 || error.status === 403)) {
+        error.hint = "limit set needs the operator token; it used --token / KEYWARD_TOKEN. Unset KEYWARD_TOKEN to use KEYWARD_OPERATOR_TOKEN.";
+      }
+      throw error;
+    }
+    // The server answers with the key's view, its new limit in force.
+    printKey(ctx, body);
+  },
+});

@@ -1,0 +1,59 @@
+// `keyward org limit set|clear`: an org's shared rate limit (operator).
+import { call, expectObject, operatorToken, printJson } from "../admin-call.js";
+import { defineCommand } from "../command.js";
+import { printable } from "../http.js";
+import { integer } from "../option-values.js";
+import { ORG, RATE_LIMIT } from "./common.js";
+
+/** @import { Context } from "../command.js" */
+
+/**
+ * What the server answers to a change of the org limit: the limit (null once cleared) and how many keys were told.
+ * @typedef {{ limit: number | null, windowSeconds?: number, keys: number }} OrgLimitResult
+ */
+
+/**
+ * @param {Context<{ org: typeof ORG }>} ctx
+ * @param {unknown} body
+ * @param {(result: OrgLimitResult) => string} sentence
+ */
+function printResult(ctx, body, sentence) {
+  if (ctx.values.json) return printJson(ctx, body);
+  /** @type {OrgLimitResult} */
+  const result = expectObject(body, "the response");
+  ctx.io.out(`${sentence(result)}\n`);
+}
+
+export const orgLimitSet = defineCommand({
+  name: "org limit set",
+  summary: "Set an org's shared rate limit (operator token)",
+  description: `Gives the org one sliding window shared by all its keys, on top of each key's
+own limit (operator token: KEYWARD_OPERATOR_TOKEN, or .dev.vars locally).`,
+  options: { org: ORG, ...RATE_LIMIT },
+  // Only the operator token is sent: --token does not apply.
+  globals: ["url", "json"],
+  async run(ctx) {
+    const org = ctx.values.org;
+    const token = operatorToken(ctx);
+    const body = { limit: integer(ctx, "limit", 0), windowSeconds: integer(ctx, "window", 1) };
+    const result = await call(ctx, "PUT", ["orgs", org, "rate-limit"], { body, token });
+    printResult(
+      ctx,
+      result,
+      (r) => `org ${printable(org)}: ${printable(r.limit)} requests / ${printable(r.windowSeconds)} s shared by its keys (${printable(r.keys)} keys told)`,
+    );
+  },
+});
+
+export const orgLimitClear = defineCommand({
+  name: "org limit clear",
+  summary: "Remove an org's shared rate limit (operator token)",
+  description: "Removes the org's shared rate limit (operator token).",
+  options: { org: ORG },
+  globals: ["url", "json"],
+  async run(ctx) {
+    const org = ctx.values.org;
+    const result = await call(ctx, "DELETE", ["orgs", org, "rate-limit"], { token: operatorToken(ctx) });
+    printResult(ctx, result, (r) => `org ${printable(org)} has no shared rate limit now (${printable(r.keys)} keys told)`);
+  },
+});
