@@ -39,6 +39,14 @@ export const GLOBAL_OPTIONS = /** @type {const} */ ({
 
 const HELP_OPTION = /** @type {const} */ ({ type: "boolean", short: "h", help: "Show this help" });
 
+/** Where the help text of a command's own option starts, and where "required" goes. */
+const HELP_COLUMN = 23;
+const REQUIRED_COLUMN = 66;
+/** Where the help text of a global option starts (as in `keyward --help`). */
+const GLOBAL_HELP_COLUMN = 19;
+/** Usage lines are wrapped before this width. */
+const WIDTH = 100;
+
 /**
  * @typedef {object} Io
  * @property {(text: string) => void} out  stdout
@@ -92,6 +100,10 @@ const HELP_OPTION = /** @type {const} */ ({ type: "boolean", short: "h", help: "
  * @returns {Command}
  */
 export function defineCommand(spec) {
+  for (const name of Object.keys(spec.options)) {
+    // Checked when the module loads: one meaning per flag, or the help and the parser would disagree.
+    if (name in GLOBAL_OPTIONS || name === "help") throw new Error(`keyward ${spec.name}: --${name} is a global option; list it in globals`);
+  }
   /** @type {Record<string, OptionSpec>} */
   const options = { ...spec.options };
   for (const name of spec.globals) options[name] = GLOBAL_OPTIONS[name];
@@ -110,12 +122,6 @@ export function defineCommand(spec) {
   };
 }
 
-/** Where the help text of an option starts, and where "required" goes. */
-const HELP_COLUMN = 23;
-const REQUIRED_COLUMN = 66;
-/** Usage lines are wrapped before this width. */
-const WIDTH = 100;
-
 /**
  * `--org ORG`, `-q, --quiet`: how an option is written in the options list.
  * @param {string} name
@@ -131,7 +137,7 @@ function flagText(name, option) {
  * @param {Record<string, OptionSpec>} options
  * @param {number} column
  */
-export function optionLines(options, column = HELP_COLUMN) {
+function optionLines(options, column = HELP_COLUMN) {
   const lines = [];
   for (const [name, option] of Object.entries(options)) {
     const flag = `  ${flagText(name, option)}`;
@@ -185,7 +191,7 @@ export function globalHelp(globals) {
   for (const name of globals) options[name] = GLOBAL_OPTIONS[name];
   options.help = HELP_OPTION;
   // A local command has no global options, only help.
-  return `${globals.length === 0 ? "Other options" : "Global options"}:\n${optionLines(options, 19)}`;
+  return `${globals.length === 0 ? "Other options" : "Global options"}:\n${optionLines(options, GLOBAL_HELP_COLUMN)}`;
 }
 
 /**

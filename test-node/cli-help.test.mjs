@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { defineCommand } from "../cli/command.js";
 import { COMMANDS } from "../cli/commands/index.js";
 import { main } from "../cli/main.js";
 
@@ -84,6 +85,15 @@ describe("each command's --help comes from its definition", () => {
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain(`Unknown option '--${flag}'`);
     }
+  });
+
+  it("refuses to define a command whose own option is a global one, so one flag has one meaning", () => {
+    const run = async () => {};
+    for (const name of ["url", "token", "json", "help"]) {
+      const options = { [name]: { type: "boolean", help: "x" } };
+      expect(() => defineCommand({ name: "x", summary: "x", options, globals: [], run }), name).toThrow(`--${name} is a global option`);
+    }
+    expect(() => defineCommand({ name: "x", summary: "x", options: { org: { type: "boolean", help: "x" } }, globals: ["url"], run })).not.toThrow();
   });
 
   it.each([
