@@ -5,11 +5,11 @@ import { usageError } from "../errors.js";
 import { allOf, inWords, oneOf, optionalInteger } from "../option-values.js";
 import { KEY_ID, ORG, printKey } from "./common.js";
 
-/** @import * as z from "zod" */
-/** @import { creditsBody } from "../../src/admin/schemas" */
+/** @import { RequestOf } from "../../src/http/route-def" */
+/** @import { creditsRoute } from "../../src/admin/admin-routes" */
 
-/** The balance operations, as the server's schema spells them. */
-const OPERATIONS = allOf(/** @satisfies {Record<z.input<typeof creditsBody>["operation"], true>} */ ({ set: true, increment: true, decrement: true }));
+/** The balance operations, as the server's route spells them. */
+const OPERATIONS = allOf(/** @satisfies {Record<RequestOf<typeof creditsRoute>["operation"], true>} */ ({ set: true, increment: true, decrement: true }));
 
 export const keysCredits = defineCommand({
   name: "keys credits",
@@ -29,6 +29,7 @@ else the operator token.`,
     const operation = oneOf(ctx, "op", OPERATIONS) ?? "set";
     const value = optionalInteger(ctx, "value", 0);
     if (value === undefined && operation !== "set") throw usageError(`--value is required for ${operation}`, ctx.usage);
+    /** @type {RequestOf<typeof creditsRoute>} */
     const body = value === undefined ? { operation } : { operation, value };
     const path = ["orgs", ctx.values.org, "keys", ctx.values.id, "credits"];
     printKey(ctx, await call(ctx, "POST", path, { body, token: operatorOrUserToken(ctx) }));

@@ -11,6 +11,8 @@ import { ENVIRONMENTS, KEY_ID, ORG, printKey } from "./common.js";
 /** @import * as z from "zod" */
 /** @import { CreatedKey, CreateKeyInput, KeyList, KeyView } from "../../src/admin/api-types" */
 /** @import { keyListQuery } from "../../src/admin/schemas" */
+/** @import { RequestOf } from "../../src/http/route-def" */
+/** @import { patchKeyRoute, revokeKeyRoute } from "../../src/admin/admin-routes" */
 
 const STATUSES = allOf(/** @satisfies {Record<KeyView["status"], true>} */ ({ active: true, revoked: true, expired: true, disabled: true }));
 const SORTS = allOf(/** @satisfies {Record<NonNullable<z.input<typeof keyListQuery>["sort"]>, true>} */ ({ created: true, lastUsed: true }));
@@ -183,7 +185,9 @@ export const keysRevoke = defineCommand({
       (key) => /** @type {KeyView | null} */ (key !== null && typeof key === "object" ? key : null),
       () => null,
     );
-    const body = await call(ctx, "POST", [...path, "revoke"], { body: at === undefined ? {} : { at } });
+    /** @type {RequestOf<typeof revokeKeyRoute>} */
+    const input = at === undefined ? {} : { at };
+    const body = await call(ctx, "POST", [...path, "revoke"], { body: input });
     if (values.json) return printJson(ctx, body);
     if (before !== null && typeof before.revokedAt === "string") {
       ctx.io.err(`note: ${printable(values.id)} was already revoked at ${formatTime(before.revokedAt)}; nothing changed.\n`);
@@ -203,7 +207,8 @@ it); the origin sees it from the next request. Never put secrets in it.`,
   globals: ["url", "token", "json"],
   async run(ctx) {
     const { values } = ctx;
-    const meta = values.meta.trim() === "null" ? null : metaOf(ctx, values.meta);
-    printKey(ctx, await call(ctx, "PATCH", ["orgs", values.org, "keys", values.id], { body: { meta } }));
+    /** @type {RequestOf<typeof patchKeyRoute>} */
+    const body = { meta: values.meta.trim() === "null" ? null : metaOf(ctx, values.meta) };
+    printKey(ctx, await call(ctx, "PATCH", ["orgs", values.org, "keys", values.id], { body }));
   },
 });

@@ -5,6 +5,9 @@ import { CliError } from "../errors.js";
 import { integer } from "../option-values.js";
 import { KEY_ID, ORG, printKey, RATE_LIMIT } from "./common.js";
 
+/** @import { RequestOf } from "../../src/http/route-def" */
+/** @import { keyRateLimitRoute } from "../../src/admin/admin-routes" */
+
 export const limitSet = defineCommand({
   name: "limit set",
   summary: "Set a key's rate limit (operator token)",
@@ -14,13 +17,13 @@ with --token / KEYWARD_TOKEN when given, else the operator token KEYWARD_OPERATO
   options: { org: ORG, id: { ...KEY_ID, help: "Key id" }, ...RATE_LIMIT },
   globals: ["url", "token", "json"],
   async run(ctx) {
-    const limit = integer(ctx, "limit", 0);
-    const windowSeconds = integer(ctx, "window", 1);
+    /** @type {RequestOf<typeof keyRateLimitRoute>} */
+    const body = { limit: integer(ctx, "limit", 0), windowSeconds: integer(ctx, "window", 1) };
     const token = operatorOrUserToken(ctx);
     const usingUserToken = userToken(ctx) !== null;
-    let body;
+    let key;
     try {
-      body = await call(ctx, "PUT", ["orgs", ctx.values.org, "keys", ctx.values.id, "rate-limit"], { body: { limit, windowSeconds }, token });
+      key = await call(ctx, "PUT", ["orgs", ctx.values.org, "keys", ctx.values.id, "rate-limit"], { body, token });
     } catch (error) {
       if (error instanceof CliError && usingUserToken && (error.status === 401 || error.status === 403)) {
         error.hint = "limit set needs the operator token; it used --token / KEYWARD_TOKEN. Unset KEYWARD_TOKEN to use KEYWARD_OPERATOR_TOKEN.";
@@ -28,6 +31,6 @@ with --token / KEYWARD_TOKEN when given, else the operator token KEYWARD_OPERATO
       throw error;
     }
     // The server answers with the key's view, its new limit in force.
-    printKey(ctx, body);
+    printKey(ctx, key);
   },
 });

@@ -6,20 +6,19 @@ import { integer } from "../option-values.js";
 import { ORG, RATE_LIMIT } from "./common.js";
 
 /** @import { Context } from "../command.js" */
+/** @import { RequestOf, ResponseOf } from "../../src/http/route-def" */
+/** @import { deleteOrgLimitRoute, putOrgLimitRoute } from "../../src/admin/admin-routes" */
 
 /**
- * What the server answers to a change of the org limit: the limit (null once cleared) and how many keys were told.
- * @typedef {{ limit: number | null, windowSeconds?: number, keys: number }} OrgLimitResult
- */
-
-/**
+ * Prints the server's answer (`T`, its route's reply) as `--json` or as a sentence.
+ * @template {object} T
  * @param {Context<{ org: typeof ORG }>} ctx
  * @param {unknown} body
- * @param {(result: OrgLimitResult) => string} sentence
+ * @param {(result: T) => string} sentence
  */
 function printResult(ctx, body, sentence) {
   if (ctx.values.json) return printJson(ctx, body);
-  /** @type {OrgLimitResult} */
+  /** @type {T} */
   const result = expectObject(body, "the response");
   ctx.io.out(`${sentence(result)}\n`);
 }
@@ -35,12 +34,14 @@ own limit (operator token: KEYWARD_OPERATOR_TOKEN, or .dev.vars locally).`,
   async run(ctx) {
     const org = ctx.values.org;
     const token = operatorToken(ctx);
+    /** @type {RequestOf<typeof putOrgLimitRoute>} */
     const body = { limit: integer(ctx, "limit", 0), windowSeconds: integer(ctx, "window", 1) };
     const result = await call(ctx, "PUT", ["orgs", org, "rate-limit"], { body, token });
     printResult(
       ctx,
       result,
-      (r) => `org ${printable(org)}: ${printable(r.limit)} requests / ${printable(r.windowSeconds)} s shared by its keys (${printable(r.keys)} keys told)`,
+      (/** @type {ResponseOf<typeof putOrgLimitRoute>} */ r) =>
+        `org ${printable(org)}: ${printable(r.limit)} requests / ${printable(r.windowSeconds)} s shared by its keys (${printable(r.keys)} keys told)`,
     );
   },
 });
@@ -54,6 +55,10 @@ export const orgLimitClear = defineCommand({
   async run(ctx) {
     const org = ctx.values.org;
     const result = await call(ctx, "DELETE", ["orgs", org, "rate-limit"], { token: operatorToken(ctx) });
-    printResult(ctx, result, (r) => `org ${printable(org)} has no shared rate limit now (${printable(r.keys)} keys told)`);
+    printResult(
+      ctx,
+      result,
+      (/** @type {ResponseOf<typeof deleteOrgLimitRoute>} */ r) => `org ${printable(org)} has no shared rate limit now (${printable(r.keys)} keys told)`,
+    );
   },
 });
