@@ -692,6 +692,17 @@ describe("keyward usage and anomalies", () => {
     ]);
   });
 
+  it("keys list --search sends the search as q on every page it follows", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys"] = (q) => (q.get("cursor") === null ? page(["key_a"], "c1") : page(["key_b"], null));
+    const r = await run(["keys", "list", "--org", "acme", "--search", "billing", "--quiet", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("key_a\nkey_b\n");
+    expect(requests.map((q) => q.query)).toEqual([
+      { q: "billing", limit: "1000" },
+      { q: "billing", limit: "1000", cursor: "c1" },
+    ]);
+  });
+
   it("keys list --limit stops following once it has enough keys, and refuses a bad --status locally", async () => {
     routes["GET /_keyward/v1/orgs/acme/keys"] = (q) => (q.get("cursor") === null ? page(["key_a", "key_b"], "c1") : page(["key_c"], null));
     const r = await run(["keys", "list", "--org", "acme", "--limit", "2", "--quiet", "--url", baseUrl], { env: { KEYWARD_TOKEN: USER_TOKEN } });

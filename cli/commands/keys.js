@@ -123,6 +123,7 @@ the listing's pages until the end (or --limit keys).`,
     status: { type: "string", value: "S", help: inWords(STATUSES) },
     env: { type: "string", value: "live|test", help: "Only keys of this environment" },
     sort: { type: "string", value: "S", help: "created (newest first, default) or lastUsed (most recent first)" },
+    search: { type: "string", value: "TEXT", help: "Only keys whose label contains TEXT (any case), or whose prefix or id starts with it" },
     limit: { type: "string", value: "N", help: "At most N keys (default: all)" },
     quiet: {
       type: "boolean",
@@ -134,7 +135,13 @@ the listing's pages until the end (or --limit keys).`,
   async run(ctx) {
     const { values } = ctx;
     const max = optionalInteger(ctx, "limit", 1) ?? Number.POSITIVE_INFINITY;
-    const filters = { status: oneOf(ctx, "status", STATUSES), environment: oneOf(ctx, "env", ENVIRONMENTS), sort: oneOf(ctx, "sort", SORTS) };
+    const filters = {
+      status: oneOf(ctx, "status", STATUSES),
+      environment: oneOf(ctx, "env", ENVIRONMENTS),
+      sort: oneOf(ctx, "sort", SORTS),
+      // The server searches (one ledger call a page) and says what it refuses (too long, control characters).
+      q: values.search,
+    };
     // Follow the listing's cursors to the end (or to --limit keys), one page a request.
     /** @type {KeyView[]} */
     const keys = [];
