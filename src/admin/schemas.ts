@@ -184,9 +184,25 @@ export const keyListQuery = z.strictObject({
     .describe("search: a part of the label (any case), or the start of the key's prefix or id; empty: every key"),
   sort: z.enum(["created", "lastUsed"]).default("created").describe("created: newest first; lastUsed: most recently used first, never used last"),
 });
+/**
+ * A key named where a view mentions it, so that a reader needs no listing to name it.
+ * Null when the ledger no longer holds the key, and for readers who may not list keys (members).
+ */
+const keyName = {
+  keyLabel: z.string().nullable().describe("the key's label; null if the key is gone, or for a reader who may not list keys"),
+  keyPrefix: z.string().nullable().describe("the key's display prefix; null as keyLabel"),
+};
 export const auditList = z.object({
   events: z.array(
-    z.object({ at: isoTime, actor: z.string(), action: z.string(), keyId: z.string(), requestId: z.string(), detail: z.record(z.string(), z.unknown()) }),
+    z.object({
+      at: isoTime,
+      actor: z.string(),
+      action: z.string(),
+      keyId: z.string(),
+      ...keyName,
+      requestId: z.string(),
+      detail: z.record(z.string(), z.unknown()),
+    }),
   ),
 });
 /** Every refusal (http/error-response.ts): `code` is one of the closed set of src/errors.ts. */
@@ -226,13 +242,14 @@ export const orgUsageView = z.object({
   granularity: z.enum(["hour", "day"]),
   totals: z.object(usageCounts),
   buckets: z.array(usageBucket),
-  topKeys: z.array(z.object({ keyId: z.string(), admitted: z.number().int(), refused: z.number().int() })),
+  topKeys: z.array(z.object({ keyId: z.string(), ...keyName, admitted: z.number().int(), refused: z.number().int() })),
 });
 
 export const anomalyView = z.object({
   id: z.string(),
   type: z.enum(ANOMALY_TYPES),
   keyId: z.string(),
+  ...keyName,
   message: z.string().describe("what was seen, in a sentence"),
   details: z.record(z.string(), z.unknown()).describe("the numbers behind it"),
   firstSeenAt: isoTime,

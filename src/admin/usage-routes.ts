@@ -2,11 +2,12 @@ import { KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import type { RouteTable } from "../http/route-table";
 import type { Anomaly } from "../ledger/anomaly-store";
+import { type KeyName, NO_NAME } from "../ledger/key-names";
 import type { LedgerClient } from "../ledger/ledger-client";
 import type { ListedKey } from "../ledger/org-ledger";
 import type { BucketView, Granularity } from "../usage/usage-book";
 import { DAY_MS, HOUR_MS, RETENTION, SPAN_MS } from "../usage/usage-book";
-import type { Actor } from "./admin-auth";
+import { type Actor, ADMIN_ROLE } from "./admin-auth";
 import { acknowledgeRoute, anomaliesRoute, keyUsageRoute, orgUsageRoute } from "./admin-routes";
 import { iso, settingsOfLedger } from "./key-view";
 
@@ -40,12 +41,21 @@ function rangeOf(q: { from?: string | undefined; to?: string | undefined }, gran
 
 const bucketView = (b: BucketView) => ({ start: iso(b.start) as string, admitted: b.admitted, refused: b.refused });
 
-const anomalyView = (a: Anomaly) => ({
+const anomalyView = (a: Anomaly & KeyName) => ({
   ...a,
   firstSeenAt: iso(a.firstSeenAt) as string,
   lastSeenAt: iso(a.lastSeenAt) as string,
   acknowledgedAt: iso(a.acknowledgedAt),
 });
+
+/**
+ * Keys are named (label, prefix) only for readers who may list them: members
+ * may read usage (threats.md 52) but not the key list, and reading usage must
+ * not tell them more about the org's keys than ids.
+ */
+function named<T extends KeyName>(actor: Actor, item: T): T {
+  return actor.kind === "operator" || actor.role === ADMIN_ROLE ? item : { ...item, ...NO_NAME };
+}
 
 /**
  * Usage and anomaly routes (docs/usage.md). Org views read the org's ledger
@@ -84,15 +94,24 @@ export function usageRoutes(table: RouteTable<{ actor: Actor; by: string }>, opt
     };
   });
 
-  table.add(orgUsageRoute, async (_c, { params: { org }, query: q }) => {
+  table.add(orgUsageRoute, async (_c, { params: { org }, query: q, who: { actor } }) => {
     const { from, to } = rangeOf(q, q.granularity, options.now());
     const usage = await ledger.orgUsage(org, q.granularity, from, to);
-    return { org, granularity: q.granularity, totals: usage.totals, buckets: usage.buckets.map(bucketView), topKeys: usage.topKeys };
+    return {
+      org,
+      granularity: q.granularity,
+      totals: usage.totals,
+      buckets: usage.buckets.map(bucketView),
+      topKeys: usage.topKeys.map((k) => named(actor, k)),
+    };
   });
 
-  table.add(anomaliesRoute, async (_c, { params: { org }, query: q }) => ({ anomalies: (await ledger.anomalies(org, q.status)).map(anomalyView) }));
+  table.add(anomaliesRoute, async (_c, { params: { org }, query: q, who: { actor } }) => ({
+    anomalies: (await ledger.anomalies(org, q.status)).map((a) => anomalyView(named(actor, a))),
+  }));
 
   table.add(acknowledgeRoute, async (c, { params: { org, id }, who: { by } }) => {
+    // Only admins acknowledge, and they may list keys: the name stays.
     const anomaly = await ledger.acknowledgeAnomaly(org, id, by, c.get("requestId"), options.now());
     if (anomaly === null) throw new KeywardError("NOT_FOUND", "No such anomaly in this organisation.");
     return anomalyView(anomaly);

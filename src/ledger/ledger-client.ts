@@ -4,9 +4,10 @@ import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
 import type { Delivery, WebhookConfig } from "../webhooks/webhook-store";
 import type { Anomaly, AnomalyStatus } from "./anomaly-store";
+import type { KeyName } from "./key-names";
 import type { KeyPageQuery } from "./key-pages";
 import type { AuditEvent, KeyChange, LedgerKey, ListedKey, OrgLedger } from "./org-ledger";
-import type { OrgUsage } from "./usage-store";
+import type { NamedOrgUsage } from "./usage-store";
 
 export interface LedgerClientOptions {
   namespace: DurableObjectNamespace<OrgLedger>;
@@ -34,13 +35,13 @@ export interface LedgerClient {
   deliveries(org: string): Promise<DeliveryView[]>;
   redeliver(org: string, id: string): Promise<DeliveryView | null>;
   record(org: string, event: AuditEvent): Promise<void>;
-  audit(org: string): Promise<AuditEvent[]>;
+  audit(org: string): Promise<(AuditEvent & KeyName)[]>;
   keyUsage(org: string, keyId: string, span: "hour" | "day", from: number, to: number): Promise<KeyUsage | null>;
-  orgUsage(org: string, span: "hour" | "day", from: number, to: number): Promise<OrgUsage>;
+  orgUsage(org: string, span: "hour" | "day", from: number, to: number): Promise<NamedOrgUsage>;
   getOrgLimit(org: string): Promise<OrgLimit | null>;
   setOrgLimit(org: string, limit: OrgLimit | null, event: AuditEvent): Promise<void>;
-  anomalies(org: string, status: AnomalyStatus): Promise<Anomaly[]>;
-  acknowledgeAnomaly(org: string, id: string, by: string, requestId: string, at: number): Promise<Anomaly | null>;
+  anomalies(org: string, status: AnomalyStatus): Promise<(Anomaly & KeyName)[]>;
+  acknowledgeAnomaly(org: string, id: string, by: string, requestId: string, at: number): Promise<(Anomaly & KeyName) | null>;
 }
 
 /** One key's reported usage, as the ledger answers it. */
@@ -104,14 +105,14 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
     markSyncedMany: (org, entries) => call(org, "markSyncedMany", true, async (stub) => void (await stub.markSyncedMany(entries))),
     markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
     record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),
-    audit: (org) => call(org, "audit", true, async (stub): Promise<AuditEvent[]> => await stub.audit()),
+    audit: (org) => call(org, "audit", true, async (stub): Promise<(AuditEvent & KeyName)[]> => await stub.audit()),
     keyUsage: (org, keyId, span, from, to) => call(org, "keyUsage", true, async (stub): Promise<KeyUsage | null> => await stub.keyUsage(keyId, span, from, to)),
-    orgUsage: (org, span, from, to) => call(org, "orgUsage", true, async (stub): Promise<OrgUsage> => await stub.orgUsage(span, from, to)),
+    orgUsage: (org, span, from, to) => call(org, "orgUsage", true, async (stub): Promise<NamedOrgUsage> => await stub.orgUsage(span, from, to)),
     getOrgLimit: (org) => call(org, "getOrgLimit", true, async (stub): Promise<OrgLimit | null> => await stub.getOrgLimit()),
     setOrgLimit: (org, limit, event) => call(org, "setOrgLimit", false, async (stub) => void (await stub.setOrgLimit(limit, event))),
-    anomalies: (org, status) => call(org, "anomalies", true, async (stub): Promise<Anomaly[]> => await stub.anomalies(status)),
+    anomalies: (org, status) => call(org, "anomalies", true, async (stub): Promise<(Anomaly & KeyName)[]> => await stub.anomalies(status)),
     // Idempotent (the first acknowledgement stands, and only it is audited), so it may be retried.
     acknowledgeAnomaly: (org, id, by, requestId, at) =>
-      call(org, "acknowledgeAnomaly", true, async (stub): Promise<Anomaly | null> => await stub.acknowledgeAnomaly(id, by, requestId, at)),
+      call(org, "acknowledgeAnomaly", true, async (stub): Promise<(Anomaly & KeyName) | null> => await stub.acknowledgeAnomaly(id, by, requestId, at)),
   };
 }

@@ -26,8 +26,9 @@ import {
   writeWebhook,
 } from "../webhooks/webhook-store";
 import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, createAnomalyTable, listAnomalies, upsertAnomaly } from "./anomaly-store";
+import { type KeyName, withKeyNames } from "./key-names";
 import { foldForSearch, type KeyPageQuery, keyPageSql, nextCursorOf } from "./key-pages";
-import { bucketRows, createUsageTables, keyUsageRow, type OrgUsage, orgUsage, storeReport } from "./usage-store";
+import { bucketRows, createUsageTables, keyUsageRow, type NamedOrgUsage, orgUsage, storeReport } from "./usage-store";
 
 /** One key as the org's ledger holds it. `hash` never leaves the Worker. */
 export interface LedgerKey {
@@ -288,23 +289,24 @@ export class OrgLedger extends DurableObject<unknown> {
   }
 
   /** The org's reported usage over [from, to), for its usage view. */
-  orgUsage(span: Exclude<Granularity, "minute">, from: number, to: number, top = 10): OrgUsage {
-    return orgUsage(this.ctx.storage.sql, span, from, to, top);
+  orgUsage(span: Exclude<Granularity, "minute">, from: number, to: number, top = 10): NamedOrgUsage {
+    const usage = orgUsage(this.ctx.storage.sql, span, from, to, top);
+    return { ...usage, topKeys: withKeyNames(this.ctx.storage.sql, usage.topKeys) };
   }
 
-  anomalies(status: AnomalyStatus, limit = 500): Anomaly[] {
-    return listAnomalies(this.ctx.storage.sql, status, limit);
+  anomalies(status: AnomalyStatus, limit = 500): (Anomaly & KeyName)[] {
+    return withKeyNames(this.ctx.storage.sql, listAnomalies(this.ctx.storage.sql, status, limit));
   }
 
   /** Acknowledges a flag and audits it (only the first acknowledgement is recorded); null: no such flag. */
-  acknowledgeAnomaly(id: string, by: string, requestId: string, at: number): Anomaly | null {
+  acknowledgeAnomaly(id: string, by: string, requestId: string, at: number): (Anomaly & KeyName) | null {
     return this.ctx.storage.transactionSync(() => {
       const result = acknowledgeAnomaly(this.ctx.storage.sql, id, by, at);
       if (result?.changed) {
         const a = result.anomaly;
         this.record({ at, actor: by, action: "anomaly.acknowledged", keyId: a.keyId, requestId, detail: { anomalyId: a.id, type: a.type } });
       }
-      return result?.anomaly ?? null;
+      return result === null ? null : (withKeyNames(this.ctx.storage.sql, [result.anomaly])[0] ?? null);
     });
   }
 
@@ -364,8 +366,9 @@ export class OrgLedger extends DurableObject<unknown> {
     this.ctx.storage.sql.exec("UPDATE keys SET kv_version = MAX(kv_version, ?) WHERE id = ?", version, id);
   }
 
-  audit(limit = 500): AuditEvent[] {
-    return this.ctx.storage.sql
+  /** The latest events, newest first, each with its key's label and prefix. */
+  audit(limit = 500): (AuditEvent & KeyName)[] {
+    const events = this.ctx.storage.sql
       .exec("SELECT * FROM audit ORDER BY seq DESC LIMIT ?", limit)
       .toArray()
       .map((row) => ({
@@ -376,6 +379,7 @@ export class OrgLedger extends DurableObject<unknown> {
         requestId: String(row.request_id),
         detail: JSON.parse(String(row.detail)) as Record<string, unknown>,
       }));
+    return withKeyNames(this.ctx.storage.sql, events);
   }
 
   /**

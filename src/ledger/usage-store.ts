@@ -1,6 +1,7 @@
 import type { BucketView, Granularity, Locations } from "../usage/usage-book";
 import { DAY_MS, HOUR_MS } from "../usage/usage-book";
 import type { UsageReport } from "../usage/usage-report";
+import type { KeyName } from "./key-names";
 
 /**
  * The org ledger's copy of its keys' usage, as their guards report it (at most
@@ -97,6 +98,9 @@ export interface OrgUsage {
   buckets: BucketView[];
   topKeys: { keyId: string; admitted: number; refused: number }[];
 }
+
+/** The org's usage with its busiest keys named (the ledger adds the names). */
+export type NamedOrgUsage = Omit<OrgUsage, "topKeys"> & { topKeys: (OrgUsage["topKeys"][number] & KeyName)[] };
 
 /** The org's usage over [from, to): totals, buckets summed over keys, and the busiest keys (admitted + refused). */
 export function orgUsage(sql: SqlStorage, span: Exclude<Granularity, "minute">, from: number, to: number, top: number): OrgUsage {
