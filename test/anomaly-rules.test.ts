@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type AnomalyType, DEFAULT_THRESHOLDS, detectAnomalies, parseThresholds } from "../src/usage/anomaly-rules";
+import { type AnomalyType, counted, DEFAULT_THRESHOLDS, detectAnomalies, parseThresholds } from "../src/usage/anomaly-rules";
 import { type Caller, DAY_MS, emptyUsage, HOUR_MS, MINUTE_MS, markReported, type Outcome, recordUsage } from "../src/usage/usage-book";
 
 const T0 = Date.UTC(2027, 2, 1, 0, 0, 0);
@@ -115,6 +115,17 @@ describe("anomaly rules: each raised by its pattern, none by the matching normal
     const once = life().req(T0, ok, from("DE", { browser: true }));
     once.report(T0 + 1);
     expect(once.req(T0 + MINUTE_MS, ok, from("DE")).report(T0 + 2 * MINUTE_MS)).not.toContain("browser_use");
+  });
+
+  it("says browser_use in words: 1 time, 2 times (not 'time(s)')", () => {
+    const message = (n: number) => {
+      const state = emptyUsage();
+      recordUsage(state, T0, ok, from("DE", { browser: true }), n);
+      return detectAnomalies(state, T0 + 1).find((f) => f.type === "browser_use")?.message;
+    };
+    expect(message(1)).toContain("from a web browser 1 time:");
+    expect(message(2)).toContain("from a web browser 2 times:");
+    expect([counted(0, "day"), counted(1, "day"), counted(30, "day")]).toEqual(["0 days", "1 day", "30 days"]);
   });
 
   it("refusal_run: over 100 RATE_LIMITED in 10 minutes, not 50", () => {

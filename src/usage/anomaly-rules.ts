@@ -107,6 +107,11 @@ function lastMinutes(state: UsageState, now: number, minutes: number, measure: (
 
 const dayCount = (ms: number) => Math.round((ms / DAY_MS) * 10) / 10;
 
+/** "1 time", "2 times": a count and its noun, for the sentences below (English plurals in -s). */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /**
  * Everything unusual in this state since the last report. Every rule needs fresh
  * traffic of its own kind, so a pattern that has stopped is not raised again
@@ -124,7 +129,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
     if (lastHour >= t.rateSpikeFloor && lastHour > t.rateSpikeFactor * typical) {
       found.push({
         type: "rate_spike",
-        message: `This key made ${lastHour} requests in the last hour, more than ${t.rateSpikeFactor}× its usual ${typical} an hour over the past 7 days.`,
+        message: `This key made ${counted(lastHour, "request")} in the last hour, more than ${t.rateSpikeFactor}× its usual ${typical} an hour over the past 7 days.`,
         details: { lastHour, medianHourly: typical, factor: t.rateSpikeFactor, floor: t.rateSpikeFloor },
       });
     }
@@ -143,7 +148,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
     const known = Object.keys(seen).filter((v) => !values.includes(v));
     found.push({
       type,
-      message: `This key was used from a ${kind} it had never been used from in ${dayCount(now - (state.since as number))} days: ${values.join(", ")}.`,
+      message: `This key was used from a ${kind} it had never been used from in ${counted(dayCount(now - (state.since as number)), "day")}: ${values.join(", ")}.`,
       details: { new: values, known, historyDays: dayCount(now - (state.since as number)) },
     });
   }
@@ -157,7 +162,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
       if (countries.length >= 2) {
         found.push({
           type: "impossible_travel",
-          message: `This key was used from ${countries.join(" and ")} within ${t.travelWindowMinutes} minutes: it may be in more than one person's hands.`,
+          message: `This key was used from ${countries.join(" and ")} within ${counted(t.travelWindowMinutes, "minute")}: it may be in more than one person's hands.`,
           details: { countries, windowMinutes: t.travelWindowMinutes, at: new Date(b.start).toISOString() },
         });
         break;
@@ -168,7 +173,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
   if (fresh.browser >= t.browserRequests) {
     found.push({
       type: "browser_use",
-      message: `This secret key was sent from a web browser ${fresh.browser} time(s): anyone who opens that page can copy it. Keep it on a server.`,
+      message: `This secret key was sent from a web browser ${counted(fresh.browser, "time")}: anyone who opens that page can copy it. Keep it on a server.`,
       details: { browserRequests: fresh.browser },
     });
   }
@@ -177,7 +182,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
   if ((fresh.refused.RATE_LIMITED ?? 0) > 0 && rateLimited > t.rateLimitedRun) {
     found.push({
       type: "refusal_run",
-      message: `This key was refused for its rate limit ${rateLimited} times in ${t.rateLimitedRunMinutes} minutes: a client is retrying without backing off.`,
+      message: `This key was refused for its rate limit ${counted(rateLimited, "time")} in ${counted(t.rateLimitedRunMinutes, "minute")}: a client is retrying without backing off.`,
       details: { code: "RATE_LIMITED", refused: rateLimited, minutes: t.rateLimitedRunMinutes, threshold: t.rateLimitedRun },
     });
   } else if (sumCodes(fresh, DENIAL_CODES) > 0) {
@@ -186,7 +191,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
     if (denied > t.deniedRunFloor && denied > t.deniedRunFactor * typical) {
       found.push({
         type: "refusal_run",
-        message: `This key was refused for permissions or user tokens ${denied} times in the last hour, far above its usual ${typical} an hour.`,
+        message: `This key was refused for permissions or user tokens ${counted(denied, "time")} in the last hour, far above its usual ${typical} an hour.`,
         details: { codes: DENIAL_CODES, refused: denied, medianHourly: typical, factor: t.deniedRunFactor, floor: t.deniedRunFloor },
       });
     }
@@ -196,7 +201,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
   if (gap !== null && gap.gapMs >= t.dormantDays * DAY_MS) {
     found.push({
       type: "dormant_reuse",
-      message: `This key was used again after ${dayCount(gap.gapMs)} days of silence.`,
+      message: `This key was used again after ${counted(dayCount(gap.gapMs), "day")} of silence.`,
       details: { silentDays: dayCount(gap.gapMs), previousUseAt: new Date(gap.previous).toISOString(), at: new Date(gap.at).toISOString() },
     });
   }
@@ -206,7 +211,7 @@ export function detectAnomalies(state: UsageState, now: number, t: AnomalyThresh
     if (attempts > t.revokedAttemptsPerHour) {
       found.push({
         type: "revoked_key_used",
-        message: `Someone tried this revoked or expired key ${attempts} times in the last hour: a client still has it.`,
+        message: `Someone tried this revoked or expired key ${counted(attempts, "time")} in the last hour: a client still has it.`,
         details: { attempts, threshold: t.revokedAttemptsPerHour },
       });
     }
