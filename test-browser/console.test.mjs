@@ -1,26 +1,14 @@
 // Settings → API Keys, as an org admin uses it, in a real Chromium against `wrangler dev`.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { adminApi, launchChromium, openPage, overflow, PHONE, screenshot, signIn, submitSignIn, uniqueOrg, WIDE } from "./support.mjs";
+import { describe, expect, it } from "vitest";
+import { adminApi, listed, openPage, overflow, PHONE, screenshot, signIn, submitSignIn, uniqueOrg, useKeywardAndChromium, WIDE } from "./support.mjs";
 
-let keyward;
-let browser;
-
-beforeAll(async () => {
-  keyward = await startKeyward();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await keyward?.stop();
-});
+const env = useKeywardAndChromium();
 
 describe("the key lifecycle", () => {
   it("creates a key shown once in a modal, lists it, and revokes it after an in-page confirmation; the key then fails at the gateway", async () => {
     const org = uniqueOrg("life");
-    const { context, page, errors } = await openPage(browser, { clipboard: true });
-    await signIn(page, keyward, org);
+    const { context, page, errors } = await openPage(env.browser, { clipboard: true });
+    await signIn(page, env.keyward, org);
     expect(await page.isVisible("#empty")).toBe(true);
 
     await page.fill("#label", "billing worker");
@@ -39,7 +27,7 @@ describe("the key lifecycle", () => {
     const row = page.locator("#key-rows tr", { hasText: "billing worker" });
     expect(await row.locator(".status").textContent()).toBe("active");
     expect(await row.textContent()).toContain(key.slice(0, 16));
-    expect((await fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect((await fetch(`${env.keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
 
     // No browser confirm(): a dialog of the page, naming the key, with Cancel focused first.
     page.on("dialog", () => {
@@ -54,10 +42,10 @@ describe("the key lifecycle", () => {
     await expect.poll(() => page.textContent("#status")).toBe("billing worker is revoked.");
     // Revoked keys leave the default (active) view and are one filter away.
     expect(await row.count()).toBe(0);
-    await page.selectOption("#filter-status", "revoked");
+    await listed(page, () => page.selectOption("#filter-status", "revoked"));
     expect(await row.locator(".status").textContent()).toBe("revoked");
 
-    const refused = await fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } });
+    const refused = await fetch(`${env.keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } });
     expect(refused.status).toBe(403);
     expect((await refused.json()).code).toBe("KEY_REVOKED");
     expect(errors).toEqual([]);
@@ -68,12 +56,12 @@ describe("the key lifecycle", () => {
 describe("sign-in checks the token", () => {
   it.each([
     ["garbage", async () => "not-a-token", /INVALID_USER_TOKEN|neither a valid user token/],
-    ["an expired token", (org) => keyward.adminToken(org, "org:admin", { ttl: -120 }), /expired/],
-    ["a member's token", (org) => keyward.adminToken(org, "org:member"), /role in .* is org:member.*org:admin/],
+    ["an expired token", (org) => env.keyward.adminToken(org, "org:admin", { ttl: -120 }), /expired/],
+    ["a member's token", (org) => env.keyward.adminToken(org, "org:member"), /role in .* is org:member.*org:admin/],
   ])("shows %s a clear message and no key view", async (_name, token, message) => {
     const org = uniqueOrg("bad");
-    const { context, page } = await openPage(browser);
-    await page.goto(`${keyward.url}/_keyward/console`);
+    const { context, page } = await openPage(env.browser);
+    await page.goto(`${env.keyward.url}/_keyward/console`);
     await submitSignIn(page, org, await token(org));
     await page.waitForSelector("#problem:not([hidden])");
     expect(await page.textContent("#problem")).toMatch(message);
@@ -85,8 +73,8 @@ describe("sign-in checks the token", () => {
   });
 
   it("says how to get a token, for development and for production", async () => {
-    const { context, page } = await openPage(browser);
-    await page.goto(`${keyward.url}/_keyward/console`);
+    const { context, page } = await openPage(env.browser);
+    await page.goto(`${env.keyward.url}/_keyward/console`);
     await page.click(".help summary");
     const help = await page.textContent(".help");
     expect(help).toContain("npx keyward token --org acme --role org:admin");
@@ -96,7 +84,7 @@ describe("sign-in checks the token", () => {
 
   it("disables Continue while the token is checked", async () => {
     const org = uniqueOrg("busy");
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(env.browser);
     let release;
     const held = new Promise((r) => {
       release = r;
@@ -105,8 +93,8 @@ describe("sign-in checks the token", () => {
       await held;
       await route.continue();
     });
-    await page.goto(`${keyward.url}/_keyward/console`);
-    await submitSignIn(page, org, await keyward.adminToken(org));
+    await page.goto(`${env.keyward.url}/_keyward/console`);
+    await submitSignIn(page, org, await env.keyward.adminToken(org));
     await expect.poll(() => page.textContent("#signin-submit")).toBe("Checking token…");
     expect(await page.isDisabled("#signin-submit")).toBe(true);
     release();
@@ -120,10 +108,10 @@ describe("session state", () => {
   it("sign-out clears everything: another org's sign-in with the first org's token shows neither its keys nor an old error", async () => {
     const orgA = uniqueOrg("a");
     const orgB = uniqueOrg("b");
-    const tokenA = await keyward.adminToken(orgA);
-    await adminApi(keyward, orgA, tokenA)("POST", "/keys", { label: "org A secret project" });
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, orgA, tokenA);
+    const tokenA = await env.keyward.adminToken(orgA);
+    await adminApi(env.keyward, orgA, tokenA)("POST", "/keys", { label: "org A secret project" });
+    const { context, page } = await openPage(env.browser);
+    await signIn(page, env.keyward, orgA, tokenA);
     expect(await page.textContent("#key-rows")).toContain("org A secret project");
 
     await page.click("#signout");
@@ -138,7 +126,7 @@ describe("session state", () => {
     expect(await page.content()).not.toContain("org A secret project");
     expect(await page.isVisible("#keys")).toBe(false);
 
-    await submitSignIn(page, orgB, await keyward.adminToken(orgB));
+    await submitSignIn(page, orgB, await env.keyward.adminToken(orgB));
     await page.waitForSelector("#keys:not([hidden])");
     await page.waitForSelector("#empty");
     expect(await page.isVisible("#problem")).toBe(false);
@@ -148,8 +136,8 @@ describe("session state", () => {
 
   it("switching organisation drops the session, its dialogs and its requests in flight", async () => {
     const org = uniqueOrg("switch");
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, org);
+    const { context, page } = await openPage(env.browser);
+    await signIn(page, env.keyward, org);
     await page.click("#switch-org");
     expect(await page.isVisible("#signin")).toBe(true);
     expect(await page.inputValue("#org")).toBe("");
@@ -160,11 +148,11 @@ describe("session state", () => {
 
   it("an expired token returns to sign-in with the reason when its time is up", async () => {
     const org = uniqueOrg("exp");
-    const { context, page } = await openPage(browser);
+    const { context, page } = await openPage(env.browser);
     // The page's clock is faked (so are its timers, which Playwright's own waiting uses): poll from here instead.
     await page.clock.install();
-    await page.goto(`${keyward.url}/_keyward/console`);
-    await submitSignIn(page, org, await keyward.adminToken(org, "org:admin", { ttl: 600 }));
+    await page.goto(`${env.keyward.url}/_keyward/console`);
+    await submitSignIn(page, org, await env.keyward.adminToken(org, "org:admin", { ttl: 600 }));
     await expect.poll(() => page.isVisible("#keys")).toBe(true);
     await page.clock.fastForward("10:30");
     await expect.poll(() => page.isVisible("#signin")).toBe(true);
@@ -175,8 +163,8 @@ describe("session state", () => {
 
   it("a token the server no longer accepts returns to sign-in with the server's reason", async () => {
     const org = uniqueOrg("exp401");
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, org);
+    const { context, page } = await openPage(env.browser);
+    await signIn(page, env.keyward, org);
     await page.route("**/keys", (route) =>
       route.fulfill({
         status: 401,
@@ -200,8 +188,8 @@ describe("session state", () => {
 describe("requests that fail or repeat", () => {
   it("an aborted Create is reported in the alert region, with no uncaught error, and the button comes back", async () => {
     const org = uniqueOrg("net");
-    const { context, page, errors } = await openPage(browser);
-    await signIn(page, keyward, org);
+    const { context, page, errors } = await openPage(env.browser);
+    await signIn(page, env.keyward, org);
     await page.route("**/keys", (route) => (route.request().method() === "POST" ? route.abort("failed") : route.continue()));
     await page.fill("#label", "never created");
     await page.click("#create-submit");
@@ -216,9 +204,9 @@ describe("requests that fail or repeat", () => {
 
   it("double-clicking Create key creates one key, and its secret is the one shown", async () => {
     const org = uniqueOrg("dbl");
-    const token = await keyward.adminToken(org);
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const { context, page } = await openPage(env.browser);
+    await signIn(page, env.keyward, org, token);
     // The network is slow enough for the second click to land while the first is in flight.
     await page.route("**/keys", async (route) => {
       if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, 400));
@@ -229,7 +217,7 @@ describe("requests that fail or repeat", () => {
     await page.waitForSelector("dialog#created[open]");
     const shown = await page.textContent("#new-key");
     await page.click("#done");
-    const { body } = await adminApi(keyward, org, token)("GET", "/keys");
+    const { body } = await adminApi(env.keyward, org, token)("GET", "/keys");
     expect(body.keys).toHaveLength(1);
     expect(shown.startsWith(body.keys[0].prefix)).toBe(true);
     await context.close();
@@ -239,8 +227,8 @@ describe("requests that fail or repeat", () => {
 describe("the one-time secret dialog", () => {
   it("warns before it closes with the key not stored, Escape included", async () => {
     const org = uniqueOrg("esc");
-    const { context, page } = await openPage(browser, { clipboard: true });
-    await signIn(page, keyward, org);
+    const { context, page } = await openPage(env.browser, { clipboard: true });
+    await signIn(page, env.keyward, org);
     await page.fill("#label", "escape test");
     await page.click("#create-submit");
     await page.waitForSelector("dialog#created[open]");
@@ -275,10 +263,10 @@ describe("layout", () => {
     ["360", { width: 360, height: 740 }],
   ])("keeps a 100-character label inside its cell at %s px, with no horizontal scrolling", async (_w, viewport) => {
     const org = uniqueOrg("wide");
-    const token = await keyward.adminToken(org);
-    await adminApi(keyward, org, token)("POST", "/keys", { label: "x".repeat(100) });
-    const { context, page } = await openPage(browser, { viewport });
-    await signIn(page, keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    await adminApi(env.keyward, org, token)("POST", "/keys", { label: "x".repeat(100) });
+    const { context, page } = await openPage(env.browser, { viewport });
+    await signIn(page, env.keyward, org, token);
     const { scroll, viewport: width } = await overflow(page);
     expect(scroll).toBeLessThanOrEqual(width);
     const cell = await page.locator("#key-rows td.label-cell").boundingBox();
@@ -288,10 +276,10 @@ describe("layout", () => {
 
   it("shows key prefixes and ids in a monospace font", async () => {
     const org = uniqueOrg("mono");
-    const token = await keyward.adminToken(org);
-    await adminApi(keyward, org, token)("POST", "/keys", { label: "mono" });
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    await adminApi(env.keyward, org, token)("POST", "/keys", { label: "mono" });
+    const { context, page } = await openPage(env.browser);
+    await signIn(page, env.keyward, org, token);
     const font = await page.locator("#key-rows code.prefix").evaluate((el) => getComputedStyle(el).fontFamily);
     expect(font).toMatch(/monospace/);
     await context.close();
@@ -304,8 +292,8 @@ describe("detail, audit and screenshots", () => {
     ["390", PHONE],
   ])("shows a key's detail with its scheduled revocation, the audit log filtered and in words, and the secret dialog (%s px)", async (width, viewport) => {
     const org = uniqueOrg(`shots${width}`);
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
     const made = {};
     for (const [label, environment] of [
       ["billing worker", "live"],
@@ -316,8 +304,8 @@ describe("detail, audit and screenshots", () => {
       made[label] = (await api("POST", "/keys", { label, environment, ...(label.startsWith("reporting") ? { scopes: ["reports:read"] } : {}) })).body;
     }
     await api("POST", `/keys/${made["old mobile app"].id}/revoke`, {});
-    const { context, page, errors } = await openPage(browser, { viewport, clipboard: true });
-    await signIn(page, keyward, org, token);
+    const { context, page, errors } = await openPage(env.browser, { viewport, clipboard: true });
+    await signIn(page, env.keyward, org, token);
     expect(await page.locator("#key-rows tr").count()).toBe(3);
 
     // Scheduled revocation from the list, with the grace period shown before it is sent.
@@ -331,7 +319,7 @@ describe("detail, audit and screenshots", () => {
     await expect.poll(() => row.locator(".status").first().textContent()).toBe("active, revoking");
     expect(await row.textContent()).toMatch(/revokes in 2[34] h/);
     const billing = made["billing worker"];
-    expect((await fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${billing.key}` } })).status).toBe(200);
+    expect((await fetch(`${env.keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${billing.key}` } })).status).toBe(200);
     await screenshot(page, `list-${width}`);
 
     // Detail: every field, the scheduled revocation with its grace, who did it.
@@ -370,17 +358,17 @@ describe("detail, audit and screenshots", () => {
     // Search, status and environment filters.
     await page.click("nav#nav a[href='#/keys']");
     await page.waitForSelector("#key-rows tr");
-    await page.fill("#search", "cron");
+    await listed(page, () => page.fill("#search", "cron"));
     expect(await page.locator("#key-rows tr").count()).toBe(1);
-    await page.fill("#search", made["staging smoke tests"].prefix.slice(0, 14));
+    await listed(page, () => page.fill("#search", made["staging smoke tests"].prefix.slice(0, 14)));
     expect(await page.textContent("#key-rows")).toContain("staging smoke tests");
-    await page.fill("#search", "");
-    await page.selectOption("#filter-env", "test");
+    await listed(page, () => page.fill("#search", ""));
+    await listed(page, () => page.selectOption("#filter-env", "test"));
     expect(await page.locator("#key-rows tr").count()).toBe(1);
-    await page.selectOption("#filter-env", "all");
-    await page.selectOption("#filter-status", "revoked");
+    await listed(page, () => page.selectOption("#filter-env", "all"));
+    await listed(page, () => page.selectOption("#filter-status", "revoked"));
     expect(await page.textContent("#key-rows")).toContain("old mobile app");
-    await page.selectOption("#filter-status", "active");
+    await listed(page, () => page.selectOption("#filter-status", "active"));
 
     // The one-time secret dialog.
     await page.fill("#label", "payments webhook relay");
@@ -392,29 +380,79 @@ describe("detail, audit and screenshots", () => {
     await context.close();
   });
 
-  it("pages through the list", async () => {
+  it("pages on the server: 60 keys in pages of 25 with Next and Previous, a search that finds a key of the last page, never every key at once", async () => {
     const org = uniqueOrg("pages");
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
-    for (let i = 0; i < 12; i++) await api("POST", "/keys", { label: `worker ${String(i).padStart(2, "0")}` });
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, org, token);
-    await page.selectOption("#page-size", "10");
-    expect(await page.locator("#key-rows tr").count()).toBe(10);
-    expect(await page.textContent("#page-range")).toBe("1–10 of 12");
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
+    // The oldest key comes last (newest first): it is on the third page.
+    await api("POST", "/keys", { label: "Needle in the last page" });
+    for (let i = 0; i < 59; i++) await api("POST", "/keys", { label: `worker ${String(i).padStart(2, "0")}` });
+    const { context, page, errors } = await openPage(env.browser);
+    const listings = [];
+    page.on("request", (r) => {
+      const url = new URL(r.url());
+      if (r.method() === "GET" && url.pathname === `/_keyward/v1/orgs/${org}/keys`) listings.push(url.searchParams);
+    });
+    await signIn(page, env.keyward, org, token);
+    const rows = () => page.locator("#key-rows tr").count();
+    const labels = async () => (await page.locator("#key-rows td.label-cell").allTextContents()).join("|");
+
+    expect(await rows()).toBe(25);
+    expect(await page.textContent("#page-range")).toBe("1–25");
     expect(await page.isDisabled("#page-prev")).toBe(true);
-    await page.click("#page-next");
-    expect(await page.locator("#key-rows tr").count()).toBe(2);
-    expect(await page.textContent("#page-range")).toBe("11–12 of 12");
+    const first = await labels();
+    expect(first).toContain("worker 58");
+    await listed(page, () => page.click("#page-next"));
+    expect(await rows()).toBe(25);
+    expect(await page.textContent("#page-range")).toBe("26–50");
+    const second = await labels();
+    await listed(page, () => page.click("#page-next"));
+    expect(await rows()).toBe(10);
+    expect(await page.textContent("#page-range")).toBe("51–60");
     expect(await page.isDisabled("#page-next")).toBe(true);
+    expect(await labels()).toContain("Needle in the last page");
+    // Previous goes back through the cursors already followed.
+    await listed(page, () => page.click("#page-prev"));
+    expect(await labels()).toBe(second);
+    await listed(page, () => page.click("#page-prev"));
+    expect(await labels()).toBe(first);
+    expect(await page.isDisabled("#page-prev")).toBe(true);
+    // Every key exactly once over the three pages.
+    const seen = [first, second].join("|").split("|");
+    expect(new Set(seen).size).toBe(50);
+
+    // The search goes to the server and finds the key that sits on the last page.
+    await listed(page, () => page.fill("#search", "NEEDLE"));
+    expect(await labels()).toBe("Needle in the last page");
+    expect(await page.textContent("#page-range")).toBe("1–1");
+    expect(await page.isDisabled("#page-next")).toBe(true);
+    await listed(page, () => page.fill("#search", ""));
+    await listed(page, () => page.selectOption("#page-size", "50"));
+    expect(await rows()).toBe(50);
+    await listed(page, () => page.click("#page-next"));
+    expect(await page.textContent("#page-range")).toBe("51–60");
+
+    // The request log: one page per request, cursors for Next and Previous, the search as q.
+    const log = listings.map((p) => Object.fromEntries(p));
+    expect(log.map((q) => q.limit)).toEqual(["25", "25", "25", "25", "25", "25", "25", "50", "50"]);
+    // sign-in, Next, Next, Previous, Previous (first page: no cursor), search, clear, page size, Next.
+    expect(log.map((q) => ("cursor" in q ? "c" : "-")).join("")).toBe("-ccc----c");
+    expect(log[1]?.cursor).toEqual(expect.any(String));
+    expect(log[2]?.cursor).not.toBe(log[1]?.cursor);
+    expect(log[3]?.cursor).toBe(log[1]?.cursor);
+    expect("cursor" in (log[4] ?? {})).toBe(false);
+    expect(log[5]).toEqual({ limit: "25", q: "NEEDLE", status: "active" });
+    expect(log[6]).toEqual({ limit: "25", status: "active" });
+    expect(log.every((q) => Number(q.limit) <= 50)).toBe(true);
+    expect(errors).toEqual([]);
     await context.close();
   });
 
   it("works from the keyboard alone: sign in, create, copy, close, revoke", async () => {
     const org = uniqueOrg("keys");
-    const token = await keyward.adminToken(org);
-    const { context, page } = await openPage(browser, { clipboard: true });
-    await page.goto(`${keyward.url}/_keyward/console`);
+    const token = await env.keyward.adminToken(org);
+    const { context, page } = await openPage(env.browser, { clipboard: true });
+    await page.goto(`${env.keyward.url}/_keyward/console`);
     // The page starts with the focus on the sign-in heading; the next stop is the organisation.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("signin-title");
     await page.keyboard.press("Tab");

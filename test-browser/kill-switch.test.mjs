@@ -1,29 +1,16 @@
 // The org kill switch in the console (issue 11): behind a confirmation in which
 // the admin types the org id; checked against the gateway over HTTP.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { adminApi, launchChromium, openPage, signIn, uniqueOrg } from "./support.mjs";
+import { describe, expect, it } from "vitest";
+import { adminApi, listed, openPage, signIn, uniqueOrg, useKeywardAndChromium } from "./support.mjs";
 
-let keyward;
-let browser;
-
-beforeAll(async () => {
-  keyward = await startKeyward();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await keyward?.stop();
-});
-
-const call = (key) => fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } });
+const env = useKeywardAndChromium();
+const { call } = env;
 
 describe("the org kill switch", () => {
   it("revokes nothing until the org id is typed exactly, then revokes every matching key, each refused at the gateway", async () => {
     const org = uniqueOrg("kill");
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
     const made = [];
     for (const [label, environment] of [
       ["web live", "live"],
@@ -34,11 +21,11 @@ describe("the org kill switch", () => {
     }
     const statuses = async () => (await api("GET", "/keys")).body.keys.map((k) => `${k.label}:${k.status}`).sort();
 
-    const { context, page, errors } = await openPage(browser);
+    const { context, page, errors } = await openPage(env.browser);
     page.on("dialog", () => {
       throw new Error("the page used a browser dialog");
     });
-    await signIn(page, keyward, org, token);
+    await signIn(page, env.keyward, org, token);
     await page.click("nav#nav a[href='#/kill-switch']");
     await page.waitForSelector("#kill-switch:not([hidden])");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("kill-switch-title");
@@ -78,7 +65,7 @@ describe("the org kill switch", () => {
     // The key list shows the change without a reload.
     await page.click("nav#nav a[href='#/keys']");
     await page.waitForSelector("#empty, #no-match");
-    await page.selectOption("#filter-status", "revoked");
+    await listed(page, () => page.selectOption("#filter-status", "revoked"));
     expect(await page.locator("#key-rows tr").count()).toBe(3);
     expect(errors).toEqual([]);
     await context.close();
@@ -86,12 +73,12 @@ describe("the org kill switch", () => {
 
   it("Cancel closes the confirmation and revokes nothing", async () => {
     const org = uniqueOrg("killno");
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
     const k = (await api("POST", "/keys", { label: "kept" })).body;
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, org, token);
-    await page.goto(`${keyward.url}/_keyward/console#/kill-switch`);
+    const { context, page } = await openPage(env.browser);
+    await signIn(page, env.keyward, org, token);
+    await page.goto(`${env.keyward.url}/_keyward/console#/kill-switch`);
     await page.waitForSelector("#kill-switch:not([hidden])");
     await page.click("#kill-switch-open");
     await page.fill("#kill-switch-confirm", org);

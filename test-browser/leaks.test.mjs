@@ -1,30 +1,17 @@
 // Incident response (issue 11) on a key in the console: allowed IPs at creation
 // and in the key's view, and the "leaked" badge with the report's URL.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { adminApi, launchChromium, openPage, overflow, PHONE, screenshot, signIn, uniqueOrg, WIDE } from "./support.mjs";
+import { describe, expect, it } from "vitest";
+import { adminApi, listed, openPage, overflow, PHONE, screenshot, signIn, uniqueOrg, useKeywardAndChromium, WIDE } from "./support.mjs";
 
-let keyward;
-let browser;
-
-beforeAll(async () => {
-  keyward = await startKeyward();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await keyward?.stop();
-});
-
-const call = (key, headers = {}) => fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}`, ...headers } });
+const env = useKeywardAndChromium();
+const { call } = env;
 
 describe("allowed IPs", () => {
   it("creates a key with an allow-list from the form, shows it in the key's view, and the gateway enforces it", async () => {
     const org = uniqueOrg("ips");
-    const token = await keyward.adminToken(org);
-    const { context, page, errors } = await openPage(browser, { clipboard: true });
-    await signIn(page, keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const { context, page, errors } = await openPage(env.browser, { clipboard: true });
+    await signIn(page, env.keyward, org, token);
 
     // A bad entry: the server's 400 names the field and the page puts the focus on it.
     await page.fill("#label", "office only");
@@ -35,7 +22,7 @@ describe("allowed IPs", () => {
     expect(await page.textContent("#problem")).toMatch(/INVALID_REQUEST: allowedIps/);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("allowed-ips");
     expect(await page.getAttribute("#allowed-ips", "aria-invalid")).toBe("true");
-    expect((await adminApi(keyward, org, token)("GET", "/keys")).body.keys).toHaveLength(0);
+    expect((await adminApi(env.keyward, org, token)("GET", "/keys")).body.keys).toHaveLength(0);
 
     await page.fill("#allowed-ips", "203.0.113.9/24, 2001:db8::1");
     await page.click("#create-submit");
@@ -71,8 +58,8 @@ describe("leaked keys", () => {
     ["390", PHONE],
   ])("shows the leaked badge and the report's URL next to the key's credits (%s px)", async (width, viewport) => {
     const org = uniqueOrg(`leak${width}`);
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
     const leaked = (
       await api("POST", "/keys", {
         label: "mobile app build",
@@ -82,7 +69,7 @@ describe("leaked keys", () => {
     ).body;
     await api("POST", "/keys", { label: "billing worker", credits: { remaining: 500, refill: { interval: "daily", amount: 500 } } });
     const url = "https://gist.github.com/someone/0123456789abcdef#file-config-js-L3";
-    const report = await fetch(`${keyward.url}/_keyward/v1/leaks`, {
+    const report = await fetch(`${env.keyward.url}/_keyward/v1/leaks`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ key: leaked.key, url }),
@@ -92,9 +79,9 @@ describe("leaked keys", () => {
     await expect.poll(async () => (await api("GET", `/keys/${leaked.id}`)).body.leaked?.url, { timeout: 15_000 }).toBe(url);
     expect((await call(leaked.key)).status).toBe(403);
 
-    const { context, page, errors } = await openPage(browser, { viewport });
-    await signIn(page, keyward, org, token);
-    await page.selectOption("#filter-status", "all");
+    const { context, page, errors } = await openPage(env.browser, { viewport });
+    await signIn(page, env.keyward, org, token);
+    await listed(page, () => page.selectOption("#filter-status", "all"));
     const row = page.locator("#key-rows tr", { hasText: "mobile app build" });
     expect(await row.locator(".status-leaked").textContent()).toBe("leaked");
     expect(await row.locator(".status-leaked").getAttribute("title")).toBe(url);

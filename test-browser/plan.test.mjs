@@ -1,29 +1,16 @@
 // Plans (issue 15) in the console: a key's credit balance and refill, and an admin
 // suspending and resuming it, checked against the gateway over HTTP.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { adminApi, launchChromium, openPage, signIn, uniqueOrg } from "./support.mjs";
+import { describe, expect, it } from "vitest";
+import { adminApi, listed, openPage, signIn, uniqueOrg, useKeywardAndChromium } from "./support.mjs";
 
-let keyward;
-let browser;
-
-beforeAll(async () => {
-  keyward = await startKeyward();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await keyward?.stop();
-});
-
-const call = (key) => fetch(`${keyward.url}/v1/hello`, { headers: { authorization: `Bearer ${key}` } });
+const env = useKeywardAndChromium();
+const { call } = env;
 
 describe("plans in the console", () => {
   it("shows each key's balance and refill; an admin disables a key (403 KEY_DISABLED at the gateway) and enables it again", async () => {
     const org = uniqueOrg("plan");
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
     const paid = (
       await api("POST", "/keys", { label: "pro customer", credits: { remaining: 1000, refill: { interval: "monthly", amount: 50000, refillDay: 1 } } })
     ).body;
@@ -32,8 +19,8 @@ describe("plans in the console", () => {
     expect((await call(paid.key)).status).toBe(200);
     expect((await call(paid.key)).status).toBe(200);
 
-    const { context, page, errors } = await openPage(browser);
-    await signIn(page, keyward, org, token);
+    const { context, page, errors } = await openPage(env.browser);
+    await signIn(page, env.keyward, org, token);
     const row = page.locator("#key-rows tr", { hasText: "pro customer" });
     // The list marks metered keys; the live balance is the key's own view (it asks the key's guard).
     expect(await row.locator(".credits").textContent()).toBe("uses credits, refilled monthly");
@@ -57,7 +44,7 @@ describe("plans in the console", () => {
     // Back in the list the key carries the disabled badge (under the "disabled" filter).
     await page.click("#back-to-keys");
     await page.waitForSelector("#key-rows");
-    await page.selectOption("#filter-status", "disabled");
+    await listed(page, () => page.selectOption("#filter-status", "disabled"));
     expect(await page.locator("#key-rows tr", { hasText: "pro customer" }).locator(".status-disabled").textContent()).toBe("disabled");
 
     await page.locator("#key-rows tr", { hasText: "pro customer" }).locator("a").click();
@@ -79,13 +66,13 @@ describe("plans in the console", () => {
 
   it("offers no Disable or Enable on a revoked key", async () => {
     const org = uniqueOrg("planrev");
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
     const k = (await api("POST", "/keys", { label: "gone", credits: { remaining: 3 } })).body;
     await api("POST", `/keys/${k.id}/revoke`, {});
-    const { context, page } = await openPage(browser);
-    await signIn(page, keyward, org, token);
-    await page.goto(`${keyward.url}/_keyward/console#/keys/${k.id}`);
+    const { context, page } = await openPage(env.browser);
+    await signIn(page, env.keyward, org, token);
+    await page.goto(`${env.keyward.url}/_keyward/console#/keys/${k.id}`);
     await page.waitForSelector("#plan-facts");
     expect(await page.textContent("#credit-balance")).toBe("3 credits left");
     expect(await page.textContent("#credit-refill")).toBe("never (credits are not refilled)");

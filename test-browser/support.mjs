@@ -1,9 +1,12 @@
 // Shared pieces of the console's browser tests: one Chromium, pages that record
 // their console errors, sign-in, and screenshots for review.
 import { copyFileSync, mkdirSync } from "node:fs";
+import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { startKeyward } from "../test-support/keyward-dev.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RESULTS = join(ROOT, "test-results", "console");
@@ -16,6 +19,50 @@ export function launchChromium() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+/**
+ * One `wrangler dev` Keyward and one Chromium for a test file: started before its
+ * tests, stopped after them. Call at the top of the file; the handles are set
+ * once the tests run. `vars` are extra Worker variables (e.g. an operator token).
+ */
+export function useKeywardAndChromium({ vars } = {}) {
+  const env = {
+    /** @type {Awaited<ReturnType<typeof startKeyward>>} */
+    keyward: undefined,
+    /** @type {import("playwright-core").Browser} */
+    browser: undefined,
+    /** One gateway request with this key (see gatewayCall). */
+    call: (key, headers = {}, path = "/v1/hello") => gatewayCall(env.keyward, key, headers, path),
+  };
+  beforeAll(async () => {
+    env.keyward = await startKeyward(vars ? { vars } : {});
+    env.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.keyward?.stop();
+  });
+  return env;
+}
+
+/**
+ * One gateway request through node:http, which sends only the headers given, as
+ * a server-side client would (Node's fetch adds Sec-Fetch-Mode: cors to every request).
+ */
+export function gatewayCall(keyward, key, headers = {}, path = "/v1/hello") {
+  return new Promise((resolve, reject) => {
+    const req = request(`${keyward.url}${path}`, { headers: { authorization: `Bearer ${key}`, ...headers } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        text += chunk;
+      });
+      res.on("end", () => resolve({ status: res.statusCode, text, json: async () => JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end();
   });
 }
 
@@ -46,6 +93,22 @@ export async function signIn(page, keyward, org, token) {
   await page.waitForFunction(() => {
     const state = document.querySelector("#list-state");
     return state !== null && !state.hasAttribute("aria-busy") && !state.querySelector(".loading");
+  });
+}
+
+/**
+ * Runs `action` (a search, a filter, a page size, Next or Previous) and waits for
+ * the key list to show the server's answer: the listing request it caused has
+ * answered and the list is no longer busy.
+ */
+export async function listed(page, action) {
+  // The first listing request made from now on (an older one still in flight does not count).
+  const asked = page.waitForRequest((r) => r.method() === "GET" && /\/_keyward\/v1\/orgs\/[^/]+\/keys\?/.test(r.url()));
+  await action();
+  await (await asked).response();
+  await page.waitForFunction(() => {
+    const state = document.querySelector("#list-state");
+    return state !== null && !state.hasAttribute("aria-busy");
   });
 }
 

@@ -3,60 +3,34 @@
 // anomaly its guard reported, the Usage view charts the org, and an admin
 // acknowledges the anomaly there.
 import { randomBytes } from "node:crypto";
-import { request } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { adminApi, launchChromium, openPage, overflow, PHONE, screenshot, signIn, uniqueOrg, WIDE } from "./support.mjs";
+import { describe, expect, it } from "vitest";
+import { adminApi, openPage, overflow, PHONE, screenshot, signIn, uniqueOrg, useKeywardAndChromium, WIDE } from "./support.mjs";
 
 const OPERATOR = `dev_op_${randomBytes(24).toString("hex")}`;
-let keyward;
-let browser;
-
-beforeAll(async () => {
-  keyward = await startKeyward({ vars: { KEYWARD_OPERATOR_TOKEN: OPERATOR } });
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await keyward?.stop();
-});
-
-/**
- * One gateway request through node:http, which (unlike Node's fetch, which adds
- * Sec-Fetch-Mode: cors) sends only the headers given, as a server-side client would.
- */
-const call = (key, headers = {}) =>
-  new Promise((resolve, reject) => {
-    const req = request(`${keyward.url}/v1/things`, { headers: { authorization: `Bearer ${key}`, ...headers } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+const env = useKeywardAndChromium({ vars: { KEYWARD_OPERATOR_TOKEN: OPERATOR } });
+const { call } = env;
 
 describe("usage and anomalies in the console", () => {
   it("shows a key's usage and its browser_use anomaly after real traffic, charts the org, and lets an admin acknowledge it", async () => {
     const org = uniqueOrg("usage");
-    const admin = adminApi(keyward, org, await keyward.adminToken(org));
+    const admin = adminApi(env.keyward, org, await env.keyward.adminToken(org));
     const created = await admin("POST", "/keys", { label: "storefront" });
     expect(created.status).toBe(201);
     const { id, key } = created.body;
-    const limit = await adminApi(keyward, org, OPERATOR)("PUT", `/keys/${id}/rate-limit`, { limit: 5, windowSeconds: 60 });
+    const limit = await adminApi(env.keyward, org, OPERATOR)("PUT", `/keys/${id}/rate-limit`, { limit: 5, windowSeconds: 60 });
     expect(limit.status).toBe(200);
 
     // 4 server-side calls, 1 from a web page (Origin + Sec-Fetch-Mode), then 3 over the limit.
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push(await call(key));
-    statuses.push(await call(key, { origin: "https://example.com", "sec-fetch-mode": "cors" }));
-    for (let i = 0; i < 3; i++) statuses.push(await call(key));
+    for (let i = 0; i < 4; i++) statuses.push((await call(key)).status);
+    statuses.push((await call(key, { origin: "https://example.com", "sec-fetch-mode": "cors" })).status);
+    for (let i = 0; i < 3; i++) statuses.push((await call(key)).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
     const trafficAt = Date.now();
 
-    const { context, page, errors } = await openPage(browser);
-    await signIn(page, keyward, org);
-    await page.goto(`${keyward.url}/_keyward/console#/keys/${id}`);
+    const { context, page, errors } = await openPage(env.browser);
+    await signIn(page, env.keyward, org);
+    await page.goto(`${env.keyward.url}/_keyward/console#/keys/${id}`);
     await page.waitForSelector("#usage-facts");
     // The last 60 minutes come fresh from the key's guard: no waiting for a report.
     expect(await page.textContent("#usage-hour")).toBe("5 admitted, 3 refused (3 RATE_LIMITED)");
@@ -123,9 +97,9 @@ describe("usage and anomalies in the console", () => {
 
   it("tells a member whose acknowledgement the API refuses why, and leaves the flag open", async () => {
     const org = uniqueOrg("usagemember");
-    const admin = adminApi(keyward, org, await keyward.adminToken(org));
+    const admin = adminApi(env.keyward, org, await env.keyward.adminToken(org));
     const created = await admin("POST", "/keys", { label: "widget" });
-    expect(await call(created.body.key, { origin: "https://example.com", "sec-fetch-mode": "cors" })).toBe(200);
+    expect((await call(created.body.key, { origin: "https://example.com", "sec-fetch-mode": "cors" })).status).toBe(200);
     const started = Date.now();
     let flag;
     while (!flag) {
@@ -134,11 +108,11 @@ describe("usage and anomalies in the console", () => {
       flag = (await admin("GET", "/anomalies")).body.anomalies.find((a) => a.keyId === created.body.id && a.type === "browser_use");
     }
 
-    const { context, page, errors } = await openPage(browser);
-    await signIn(page, keyward, org);
+    const { context, page, errors } = await openPage(env.browser);
+    await signIn(page, env.keyward, org);
     // The page is an admin's, but the acknowledgement goes out with a member's token:
     // what a member (or an admin demoted since sign-in) gets from the API.
-    const member = await keyward.adminToken(org, "org:member", { subject: "a-member" });
+    const member = await env.keyward.adminToken(org, "org:member", { subject: "a-member" });
     await page.route("**/acknowledge", (route) => route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${member}` } }));
     await page.click('#nav a[href="#/usage"]');
     await page.waitForSelector('#anomaly-list li[data-type="browser_use"]');

@@ -3,11 +3,9 @@
 import { createServer } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { adminApi, launchChromium, openPage, overflow, PHONE, screenshot, signIn, uniqueOrg, WIDE } from "./support.mjs";
+import { adminApi, openPage, overflow, PHONE, screenshot, signIn, uniqueOrg, useKeywardAndChromium, WIDE } from "./support.mjs";
 
-let keyward;
-let browser;
+const env = useKeywardAndChromium();
 let receiver;
 const received = [];
 
@@ -23,13 +21,9 @@ beforeAll(async () => {
     });
   });
   await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  keyward = await startKeyward();
-  browser = await launchChromium();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await keyward?.stop();
+afterAll(() => {
   receiver?.close();
 });
 
@@ -41,13 +35,13 @@ describe("webhook settings", () => {
     ["390", PHONE],
   ])("sets the receiver and events, shows the secret once, lists deliveries that verify with it, and removes the webhook (%s px)", async (width, viewport) => {
     const org = uniqueOrg(`hook${width}`);
-    const token = await keyward.adminToken(org);
-    const api = adminApi(keyward, org, token);
-    const { context, page, errors } = await openPage(browser, { viewport, clipboard: true });
+    const token = await env.keyward.adminToken(org);
+    const api = adminApi(env.keyward, org, token);
+    const { context, page, errors } = await openPage(env.browser, { viewport, clipboard: true });
     page.on("dialog", () => {
       throw new Error("the page used a browser dialog");
     });
-    await signIn(page, keyward, org, token);
+    await signIn(page, env.keyward, org, token);
     await page.click("nav#nav a[href='#/webhook']");
     await page.waitForSelector("#webhook-none");
 
@@ -98,8 +92,12 @@ describe("webhook settings", () => {
     await page.click("#webhook-delete");
     await page.waitForSelector("dialog#webhook-delete-dialog[open]");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("webhook-delete-cancel");
+    // DELETE answers 204 with no body: the console's client takes any empty success as done (no special case).
+    const removal = page.waitForResponse((r) => r.request().method() === "DELETE" && r.url().endsWith("/webhook"));
     await page.click("#webhook-delete-confirm");
+    expect((await removal).status()).toBe(204);
     await page.waitForSelector("#webhook-none");
+    await expect.poll(() => page.textContent("#status")).toBe("The webhook is removed.");
     expect((await api("GET", "/webhook")).status).toBe(404);
     // Only what Chromium logs itself: the refused save's 400 and GET …/webhook's 404 while there is none.
     expect(errors.filter((e) => !/status of (400|404)/.test(e))).toEqual([]);

@@ -1,5 +1,17 @@
 import type { AuditList, CreatedKey, CreateKeyInput, ErrorBody, KeyList, KeyView, Me, RevokeInput } from "../../admin/api-types";
 
+/** What the console asks of the key listing; null or empty leaves a filter out. */
+export interface KeyPageQuery {
+  limit: number;
+  q: string | null;
+  status: KeyListStatus | null;
+  environment: KeyView["environment"] | null;
+  cursor: string | null;
+}
+
+/** A listing filter: a key's status, or revoking (active, revocation scheduled). */
+export type KeyListStatus = KeyView["status"] | "revoking";
+
 /** A failed admin call, from the API's error body, or a network failure (code NETWORK, status 0). */
 export class ApiError extends Error {
   constructor(
@@ -59,13 +71,19 @@ export class AdminClient {
       if (signal.aborted) throw new Cancelled();
       throw new ApiError("NETWORK", "Keyward could not be reached (network error). Check your connection and try again.", 0);
     }
-    let parsed: unknown = null;
+    let text = "";
     try {
-      parsed = await res.json();
+      text = await res.text();
     } catch {
       if (signal.aborted) throw new Cancelled();
     }
     if (signal.aborted) throw new Cancelled();
+    // 204 (a removal) and any other empty success: nothing to parse, nothing returned.
+    if (res.ok && text === "") return undefined as T;
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
     if (!res.ok) {
       const error = isErrorBody(parsed)
         ? new ApiError(parsed.code, parsed.message, res.status, parsed.requestId ?? null, parsed.field ?? null)
@@ -81,18 +99,18 @@ export class AdminClient {
     return this.call("GET", "/me");
   }
 
-  /** Every key, following the listing's cursor when the server pages it. */
-  async listKeys(): Promise<KeyView[]> {
-    const keys: KeyView[] = [];
-    let cursor: string | null = null;
-    for (let page = 0; page < 1000; page++) {
-      const query: string = cursor === null ? "" : `?cursor=${encodeURIComponent(cursor)}`;
-      const body: KeyList & { nextCursor?: string | null } = await this.call("GET", `/keys${query}`);
-      keys.push(...body.keys);
-      cursor = body.nextCursor ?? null;
-      if (cursor === null) break;
-    }
-    return keys;
+  /**
+   * One page of keys as the server pages them: the search and filters go to the
+   * server, and `cursor` is the previous page's nextCursor (under the same search
+   * and filters), so the console never holds more than a page.
+   */
+  listKeyPage(query: KeyPageQuery): Promise<KeyList> {
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.q) params.set("q", query.q);
+    if (query.status) params.set("status", query.status);
+    if (query.environment) params.set("environment", query.environment);
+    if (query.cursor) params.set("cursor", query.cursor);
+    return this.call("GET", `/keys?${params}`);
   }
 
   getKey(id: string): Promise<KeyView> {

@@ -1,4 +1,4 @@
-import type { AuditEvent, KeyView } from "../../../admin/api-types";
+import type { AuditEvent } from "../../../admin/api-types";
 import { ACTION_NAMES, actionName, actorName, describe } from "../audit-text";
 import { h, srOnly, when } from "../dom";
 import { pageOf } from "../key-list";
@@ -10,7 +10,8 @@ const PAGE_SIZE = 25;
 /** Who created, revoked or changed what, when: filtered by key and action, in sentences. */
 function auditPanel(ctx: ConsoleContext): Panel {
   let events: AuditEvent[] | null = null;
-  let keys = new Map<string, KeyView>();
+  // Key names from the events themselves (the API names each event's key): no key list is loaded.
+  let names = new Map<string, { label: string; prefix: string }>();
   let keyFilter = "";
   let actionFilter = "";
   let page = 0;
@@ -54,13 +55,13 @@ function auditPanel(ctx: ConsoleContext): Panel {
   );
 
   const keyName = (id: string) => {
-    const k = keys.get(id);
+    const k = names.get(id);
     return k ? `${k.label} (${k.prefix}…)` : id;
   };
 
   function renderFilters(): void {
     const all = events ?? [];
-    const ids = [...new Set([...keys.keys(), ...all.map((e) => e.keyId)])].sort((a, b) => keyName(a).localeCompare(keyName(b)));
+    const ids = [...new Set([...(keyFilter ? [keyFilter] : []), ...all.map((e) => e.keyId)])].sort((a, b) => keyName(a).localeCompare(keyName(b)));
     keySelect.replaceChildren(h("option", { value: "" }, "all keys"), ...ids.map((id) => h("option", { value: id, selected: id === keyFilter }, keyName(id))));
     const actions = [...new Set([...Object.keys(ACTION_NAMES), ...all.map((e) => e.action)])];
     actionSelect.replaceChildren(
@@ -86,13 +87,7 @@ function auditPanel(ctx: ConsoleContext): Panel {
           h("td", { "data-label": "When" }, when(e.at)),
           h("td", { "data-label": "Who" }, actorName(e.actor)),
           h("td", { "data-label": "What" }, describe(e)),
-          h(
-            "td",
-            { "data-label": "Key" },
-            h("a", { href: `#/keys/${e.keyId}` }, keys.get(e.keyId)?.label ?? "key"),
-            " ",
-            h("code", { class: "mono sub" }, e.keyId),
-          ),
+          h("td", { "data-label": "Key" }, h("a", { href: `#/keys/${e.keyId}` }, e.keyLabel ?? "key"), " ", h("code", { class: "mono sub" }, e.keyId)),
           h("td", { "data-label": "Request" }, h("code", { class: "mono" }, e.requestId)),
         ),
       ),
@@ -111,10 +106,10 @@ function auditPanel(ctx: ConsoleContext): Panel {
     const mine = ++loads;
     if (events === null) state.replaceChildren(loading("the audit log"));
     try {
-      const [audit, listed] = await Promise.all([ctx.api.audit(), ctx.api.listKeys()]);
+      const audit = await ctx.api.audit();
       if (mine !== loads) return;
       events = [...audit].sort((a, b) => b.at.localeCompare(a.at));
-      keys = new Map(listed.map((k) => [k.id, k]));
+      names = new Map(audit.flatMap((e) => (e.keyLabel === null ? [] : [[e.keyId, { label: e.keyLabel, prefix: e.keyPrefix ?? "" }] as const])));
       render();
     } catch (error) {
       if (mine !== loads) return;

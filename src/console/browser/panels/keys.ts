@@ -3,7 +3,7 @@ import { confirmRevoke } from "../dialogs/revoke-dialog";
 import { showSecret } from "../dialogs/secret-dialog";
 import { h, present, relative, srOnly, when } from "../dom";
 import { keyBadges } from "../extensions";
-import { countBy, DEFAULT_FILTER, filterKeys, isScheduled, type KeyFilter, pageOf } from "../key-list";
+import { DEFAULT_FILTER, isScheduled, type KeyFilter, keepsStatus, Pages, pageQuery } from "../key-list";
 import { loading, run } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
 import { allowedIpsField } from "./leaks";
@@ -22,13 +22,25 @@ export function statusBadge(k: KeyView): HTMLElement {
   );
 }
 
-/** Settings → API Keys: create, search, filter, page, revoke. */
+/** How long typing may pause before the search goes to the server. */
+const SEARCH_DELAY_MS = 300;
+
+/**
+ * Settings → API Keys: create, search, filter, page, revoke. The server pages:
+ * search and filters are query parameters, Next follows the page's cursor, and
+ * Previous goes back through the cursors already followed. Only the page shown
+ * is ever loaded.
+ */
 function keysPanel(ctx: ConsoleContext): Panel {
+  /** The page shown; null until the first answer. */
   let keys: KeyView[] | null = null;
   let filter: KeyFilter = { ...DEFAULT_FILTER };
-  let page = 0;
   let size = 25;
+  const pages = new Pages();
   let loads = 0;
+  let searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The org has no key at all (not only none that matches). */
+  let orgEmpty = false;
 
   const heading = h("h1", { id: "keys-title", tabindex: "-1", "data-focus": true }, "API Keys ", h("span", { id: "org-name", class: "muted" }, ctx.org));
   const label = h("input", { id: "label", name: "label", required: true, maxlength: 100, placeholder: "e.g. billing worker", autocomplete: "off" });
@@ -109,18 +121,15 @@ function keysPanel(ctx: ConsoleContext): Panel {
 
   const fieldFor = (field: string) => ({ label, environment, scopes, expiresAt: expires, allowedIps: allowedIps.input })[field.split(".")[0] ?? field] ?? null;
 
-  function renderStatusOptions(): void {
-    const counts = countBy(keys ?? []);
-    const options: [KeyFilter["status"], string][] = [
-      ["active", "active"],
-      ["scheduled", "revoking (scheduled)"],
-      ["disabled", "disabled"],
-      ["revoked", "revoked"],
-      ["expired", "expired"],
-      ["all", "all"],
-    ];
-    statusSelect.replaceChildren(...options.map(([value, text]) => h("option", { value, selected: value === filter.status }, `${text} (${counts[value]})`)));
-  }
+  const STATUS_OPTIONS: [KeyFilter["status"], string][] = [
+    ["active", "active"],
+    ["revoking", "revoking (scheduled)"],
+    ["disabled", "disabled"],
+    ["revoked", "revoked"],
+    ["expired", "expired"],
+    ["all", "all"],
+  ];
+  statusSelect.replaceChildren(...STATUS_OPTIONS.map(([value, text]) => h("option", { value, selected: value === filter.status }, text)));
 
   function row(k: KeyView): HTMLTableRowElement {
     const revoke =
@@ -153,52 +162,71 @@ function keysPanel(ctx: ConsoleContext): Panel {
 
   function render(): void {
     if (keys === null) return;
-    renderStatusOptions();
-    const shown = pageOf(filterKeys(keys, filter), page, size);
-    page = shown.page;
-    rows.replaceChildren(...shown.items.map(row));
-    const filtered = filter.query !== "" || filter.status !== "all" || filter.environment !== "all";
+    rows.replaceChildren(...keys.map(row));
+    const filtered = filter.query.trim() !== "" || filter.status !== "all" || filter.environment !== "all";
+    const first = pages.index === 0;
     state.replaceChildren(
       ...present(
-        keys.length === 0
+        keys.length === 0 && first && orgEmpty
           ? h("p", { id: "empty", class: "muted" }, "No keys yet. Create the first one above.")
-          : shown.total === 0
-            ? h("p", { id: "no-match", class: "muted" }, "No key matches these filters.")
+          : keys.length === 0
+            ? h("p", { id: "no-match", class: "muted" }, first ? "No key matches these filters." : "No more keys on this page.")
             : filtered
-              ? h("p", { class: "sr-only" }, `${shown.total} of ${keys.length} keys match.`)
+              ? h("p", { class: "sr-only" }, `${keys.length} matching keys on this page.`)
               : null,
       ),
     );
-    table.hidden = shown.total === 0;
-    pager.hidden = shown.total === 0;
-    range.textContent = `${shown.from}–${shown.to} of ${shown.total}`;
-    prev.disabled = shown.page === 0;
-    next.disabled = shown.page >= shown.pages - 1;
+    table.hidden = keys.length === 0;
+    pager.hidden = keys.length === 0 && first;
+    const from = pages.index * size + 1;
+    range.textContent = keys.length === 0 ? "" : `${from}–${from + keys.length - 1}`;
+    prev.disabled = first;
+    next.disabled = pages.next === null;
   }
 
   function replaceKey(updated: KeyView): void {
     if (keys === null) return;
-    keys = keys.map((k) => (k.id === updated.id ? updated : k));
+    keys = keys.flatMap((k) => (k.id !== updated.id ? [k] : keepsStatus(updated, filter) ? [updated] : []));
     render();
   }
 
+  /** Loads the page at the current cursor; an older load that answers late is ignored. */
   async function load(): Promise<void> {
     const mine = ++loads;
     if (keys === null) state.replaceChildren(loading("keys"));
     state.setAttribute("aria-busy", "true");
+    prev.disabled = true;
+    next.disabled = true;
     try {
-      const listed = await ctx.api.listKeys();
+      const query = pageQuery(filter, size, pages.cursor);
+      const page = await ctx.api.listKeyPage(query);
+      // An empty first page under a filter: one key of any kind (limit=1) tells "no keys yet" from "none match".
+      const unfiltered = query.q === null && query.status === null && query.environment === null;
+      const empty =
+        page.keys.length === 0 &&
+        query.cursor === null &&
+        (unfiltered || (await ctx.api.listKeyPage({ limit: 1, q: null, status: null, environment: null, cursor: null })).keys.length === 0);
       if (mine !== loads) return;
-      keys = listed;
+      orgEmpty = empty;
+      keys = page.keys;
+      pages.arrived(page.nextCursor);
       render();
     } catch (error) {
       if (mine === loads) {
         state.replaceChildren(h("p", { class: "muted" }, "The keys could not be loaded."));
         ctx.notify.problem(error);
+        render();
       }
     } finally {
       if (mine === loads) state.removeAttribute("aria-busy");
     }
+  }
+
+  /** Search, filters or page size changed: back to the first page, a cursor of the old listing is not one of the new. */
+  function restart(): void {
+    clearTimeout(searchTimer);
+    pages.reset();
+    void load();
   }
 
   createForm.addEventListener("submit", async (event) => {
@@ -221,9 +249,8 @@ function keysPanel(ctx: ConsoleContext): Panel {
     );
     if (created === undefined) return;
     createForm.reset();
-    const { key: _secret, ...view } = created;
-    keys = keys === null ? [view] : [view, ...keys.filter((k) => k.id !== view.id)];
-    render();
+    // The newest key heads the first page: show that page again (one request).
+    restart();
     ctx.notify.status(`Created ${created.label}.`);
     showSecret(created, label);
     ctx.keysChanged();
@@ -231,32 +258,34 @@ function keysPanel(ctx: ConsoleContext): Panel {
 
   search.addEventListener("input", () => {
     filter = { ...filter, query: search.value };
-    page = 0;
-    render();
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(restart, SEARCH_DELAY_MS);
+  });
+  // Enter, or the field's clear button: search now.
+  search.addEventListener("search", () => {
+    filter = { ...filter, query: search.value };
+    restart();
   });
   statusSelect.addEventListener("change", () => {
     filter = { ...filter, status: statusSelect.value as KeyFilter["status"] };
-    page = 0;
-    render();
+    restart();
   });
   envSelect.addEventListener("change", () => {
     filter = { ...filter, environment: envSelect.value as KeyFilter["environment"] };
-    page = 0;
-    render();
+    restart();
   });
   sizeSelect.addEventListener("change", () => {
     size = Number(sizeSelect.value);
-    page = 0;
-    render();
+    restart();
   });
-  prev.addEventListener("click", () => {
-    page--;
-    render();
+  prev.addEventListener("click", async () => {
+    if (!pages.back()) return;
+    await load();
     (prev.disabled ? next : prev).focus();
   });
-  next.addEventListener("click", () => {
-    page++;
-    render();
+  next.addEventListener("click", async () => {
+    if (!pages.forward()) return;
+    await load();
     (next.disabled ? prev : next).focus();
   });
 

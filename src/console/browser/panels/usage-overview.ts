@@ -1,4 +1,4 @@
-import type { AnomalyView, KeyView, OrgUsage } from "../../../admin/api-types";
+import type { AnomalyView, OrgUsage } from "../../../admin/api-types";
 import { h, present } from "../dom";
 import { loading } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
@@ -7,6 +7,9 @@ import { anomalyItem } from "../usage/anomaly-items";
 import { stackedBars } from "../usage/charts";
 import { codesText, denseSeries, HOUR_MS, totals } from "../usage/series";
 import { type AnomalyStatus, anomalies, orgUsage } from "../usage/usage-api";
+
+/** A key as the usage and anomaly answers name it. */
+type Named = { keyId: string; keyLabel: string | null; keyPrefix: string | null };
 
 /**
  * Usage: the organisation's admitted and refused requests per hour over 24 hours,
@@ -42,13 +45,11 @@ function usagePanel(ctx: ConsoleContext): Panel {
     ),
   );
 
-  const keyName = (keys: Map<string, KeyView>, id: string) => {
-    const k = keys.get(id);
-    return k ? `${k.label} (${k.prefix}…)` : id;
-  };
-  const keyLink = (keys: Map<string, KeyView>, id: string) => h("a", { href: `#/keys/${id}`, class: "key-link" }, keyName(keys, id));
+  // The usage and anomaly answers name their keys (from the ledger, in the same call): no key list is loaded to name them.
+  const keyName = (k: Named) => (k.keyLabel === null ? k.keyId : `${k.keyLabel} (${k.keyPrefix ?? ""}…)`);
+  const keyLink = (k: Named) => h("a", { href: `#/keys/${k.keyId}`, class: "key-link" }, keyName(k));
 
-  function renderChart(usage: OrgUsage, keys: Map<string, KeyView>): void {
+  function renderChart(usage: OrgUsage): void {
     const slots = denseSeries([usage.buckets], HOUR_MS, 24, Date.now());
     const sum = totals(slots);
     const label = `Requests per hour over the last 24 hours: ${sum.admitted} admitted, ${sum.refused} refused`;
@@ -68,7 +69,7 @@ function usagePanel(ctx: ConsoleContext): Panel {
           ? h(
               "ol",
               { id: "top-keys", "aria-label": "Busiest keys" },
-              ...usage.topKeys.map((t) => h("li", null, keyLink(keys, t.keyId), ` · ${t.admitted} admitted, ${t.refused} refused`)),
+              ...usage.topKeys.map((t) => h("li", null, keyLink(t), ` · ${t.admitted} admitted, ${t.refused} refused`)),
             )
           : null,
         h("p", { class: "sub" }, "As of each key's last report to the ledger: at most about a minute behind."),
@@ -76,7 +77,7 @@ function usagePanel(ctx: ConsoleContext): Panel {
     );
   }
 
-  function renderAnomalies(flags: AnomalyView[], keys: Map<string, KeyView>): void {
+  function renderAnomalies(flags: AnomalyView[]): void {
     const empty = status === "open" ? "No open anomalies." : status === "acknowledged" ? "No acknowledged anomalies." : "No anomalies recorded.";
     list.replaceChildren(
       flags.length
@@ -85,7 +86,7 @@ function usagePanel(ctx: ConsoleContext): Panel {
             { class: "anomalies", id: "anomaly-list" },
             ...flags.map((a) =>
               anomalyItem(a, ctx, {
-                keyLink: keyLink(keys, a.keyId),
+                keyLink: keyLink(a),
                 onAcknowledged: () => {
                   ctx.keysChanged();
                   void load();
@@ -101,16 +102,10 @@ function usagePanel(ctx: ConsoleContext): Panel {
     const mine = ++loads;
     list.replaceChildren(loading("anomalies"));
     try {
-      const [usage, flags, open, keyList] = await Promise.all([
-        orgUsage(ctx.api),
-        anomalies(ctx.api, status),
-        status === "open" ? null : anomalies(ctx.api, "open"),
-        ctx.api.listKeys(),
-      ]);
+      const [usage, flags, open] = await Promise.all([orgUsage(ctx.api), anomalies(ctx.api, status), status === "open" ? null : anomalies(ctx.api, "open")]);
       if (mine !== loads) return;
-      const keys = new Map(keyList.map((k) => [k.id, k]));
-      renderChart(usage, keys);
-      renderAnomalies(flags, keys);
+      renderChart(usage);
+      renderAnomalies(flags);
       setOpenAnomalies(ctx, open ?? flags);
     } catch (error) {
       if (mine !== loads) return;
