@@ -73,7 +73,7 @@ function keysPanel(ctx: ConsoleContext): Panel {
     ),
   );
 
-  const search = h("input", { id: "search", type: "search", placeholder: "label or key prefix", autocomplete: "off", spellcheck: "false" });
+  const search = h("input", { id: "search", type: "search", placeholder: "label, key prefix or id", autocomplete: "off", spellcheck: "false" });
   const statusSelect = h("select", { id: "filter-status" });
   const envSelect = h(
     "select",
