@@ -166,11 +166,15 @@ export class OrgLedger extends DurableObject<unknown> {
     addColumn(ctx.storage.sql, "keys", "leak_url", "TEXT");
     addColumn(ctx.storage.sql, "keys", "leak_source", "TEXT");
     addColumn(ctx.storage.sql, "keys", "meta", "TEXT");
-    // The label as the listing's search compares it (key-pages.ts); filled here for keys made before it existed.
-    addColumn(ctx.storage.sql, "keys", "label_fold", "TEXT");
-    for (const row of ctx.storage.sql.exec("SELECT id, label FROM keys WHERE label_fold IS NULL").toArray()) {
-      ctx.storage.sql.exec("UPDATE keys SET label_fold = ? WHERE id = ?", foldForSearch(String(row.label)), row.id);
-    }
+    // The label as the listing's search compares it (key-pages.ts). Filled for the keys made before it
+    // existed once, when the column is added (not on every start: that would read every key row each time),
+    // in one transaction, so that a start cut short leaves neither the column nor half the labels.
+    ctx.storage.transactionSync(() => {
+      if (!addColumn(ctx.storage.sql, "keys", "label_fold", "TEXT")) return;
+      for (const row of ctx.storage.sql.exec("SELECT id, label FROM keys").toArray()) {
+        ctx.storage.sql.exec("UPDATE keys SET label_fold = ? WHERE id = ?", foldForSearch(String(row.label)), row.id);
+      }
+    });
     // One row: the org's shared rate limit (src/guard/org-limit.ts), JSON; absent: none.
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS org_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS audit (
