@@ -122,8 +122,6 @@ function summaryTable(report) {
     const cells = columns.map(([id]) => cell(id));
     if (cells.some((c) => c !== "")) lines.push(row([label, ...cells]));
   }
-  const usage = usageCountingLine(report);
-  if (usage) lines.push("", usage);
   const c = report.coldStart;
   if (c) {
     const k = c.summary.keyward;
@@ -150,6 +148,9 @@ export function renderMarkdown(report) {
   if (headline) {
     out.push(`## Summary\n\n${headline}\n`);
   }
+  // Printed whenever both twins ran, with or without the headline's scenarios.
+  const usage = report.throughput.table.length > 0 ? usageCountingLine(report) : null;
+  if (usage) out.push(`${usage}\n`);
   out.push("Scenarios:");
   for (const s of report.scenarios) out.push(`- \`${s.id}\`: ${s.label}`);
   out.push("");
