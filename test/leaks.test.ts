@@ -277,6 +277,16 @@ describe("POST /leaks: anyone holding a key may report it (threats.md 60)", () =
     expect((await send(h, { key: "x" }, "2001:db8::77")).status).toBe(202);
   });
 
+  it("a changed LEAK_REPORTS_PER_MINUTE applies to an address that already has a window", async () => {
+    const address = `192.0.2.${Math.floor(Math.random() * 250)}`;
+    const first = harness({ vars: { LEAK_REPORTS_PER_MINUTE: "10" } });
+    for (let i = 0; i < 2; i++) expect((await send(first, { key: "x" }, address)).status).toBe(202);
+    const lowered = harness({ vars: { LEAK_REPORTS_PER_MINUTE: "1" } });
+    const statuses = [];
+    for (let i = 0; i < 2; i++) statuses.push((await send(lowered, { key: "x" }, address)).status);
+    expect(statuses).toEqual([202, 429]);
+  });
+
   it("answers a body that is not { key, url? } with 400 naming the field", async () => {
     const h = harness();
     const res = await send(h, { url: "https://x.example" }, "2001:db8::78");

@@ -95,7 +95,10 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
       requestId,
       consume: true,
       settings: {
-        keyId: `leak-reports:${address}`,
+        // The limit is part of the guard's name: a guard keeps the settings it first
+        // saw (a newer version alone changes them), so a changed LEAK_REPORTS_PER_MINUTE
+        // must reach addresses that already have a window. It starts them afresh.
+        keyId: `leak-reports:${options.reportsPerMinute}:${address}`,
         version: 1,
         limit: options.reportsPerMinute,
         windowSeconds: 60,
