@@ -1,58 +1,23 @@
 // The `keyward` CLI's plan commands, spawned as a real process against a fake admin API on 127.0.0.1.
-import { spawn } from "node:child_process";
-import { createServer } from "node:http";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fakeAdminApi, runKeyward } from "./support/cli-harness.mjs";
 
-const BIN = fileURLToPath(new URL("../bin/keyward.js", import.meta.url));
 const OPERATOR = "dev_op_operator_token_for_plan_tests_0123456789";
 const USER_TOKEN = "user.token.for-plan-tests";
 
-function run(args, env) {
-  const clean = {};
-  for (const [name, value] of Object.entries(process.env)) if (!/^(KEYWARD_|USER_TOKEN_|CLAIM_)/.test(name)) clean[name] = value;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...clean, NO_COLOR: "1", KEYWARD_URL: baseUrl, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args, env) => runKeyward(args, { env: { KEYWARD_URL: api.baseUrl, ...env } });
 
 let requests = [];
 let routes = {};
-let server;
-let baseUrl;
+let api;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d) => {
-      body += d;
-    });
-    req.on("end", () => {
-      const path = new URL(req.url, "http://x").pathname;
-      requests.push({ method: req.method, path, headers: req.headers, body });
-      const route = routes[`${req.method} ${path}`] ?? { status: 404, body: { code: "NOT_FOUND", message: "no fake route", requestId: "r" } };
-      res.writeHead(route.status, { "content-type": "application/json" });
-      res.end(JSON.stringify(route.body));
-    });
+  api = await fakeAdminApi((request) => {
+    requests.push(request);
+    return routes[`${request.method} ${request.path}`];
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  baseUrl = `http://127.0.0.1:${server.address().port}`;
 });
-afterAll(() => new Promise((resolve) => server.close(resolve)));
+afterAll(() => api.close());
 beforeEach(() => {
   requests = [];
   routes = {};

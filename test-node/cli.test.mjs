@@ -1,44 +1,19 @@
 // The `keyward` CLI, spawned as a real process against a fake admin API on 127.0.0.1.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fakeAdminApi, runKeyward } from "./support/cli-harness.mjs";
 
-const BIN = fileURLToPath(new URL("../bin/keyward.js", import.meta.url));
 const SECRET = "test-dev-secret-0123456789abcdef0123456789abcdef";
 const OPERATOR = "dev_op_operator_token_for_tests_0123456789abcdef";
 const USER_TOKEN = "user.token.for-tests-9f8e7d";
 const KEY = "sk_test_9QxSecretKeyMaterialZ7cL2";
 
-/** The process environment without any Keyward settings of the machine running the tests. */
-function cleanEnv(extra = {}) {
-  const env = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!/^(KEYWARD_|USER_TOKEN_|CLAIM_)/.test(name)) env[name] = value;
-  }
-  return { ...env, NO_COLOR: "1", ...extra };
-}
-
 /** Runs bin/keyward.js; resolves with exit code and output (never rejects). */
-function run(args, { cwd, env = {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: cwd ?? emptyDir, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding("utf8").on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args, { cwd, env = {} } = {}) => runKeyward(args, { cwd: cwd ?? emptyDir, env });
 
 const count = (haystack, needle) => haystack.split(needle).length - 1;
 
@@ -46,9 +21,9 @@ const count = (haystack, needle) => haystack.split(needle).length - 1;
 
 /** @type {{ method: string, path: string, headers: Record<string, string | string[] | undefined>, body: string }[]} */
 let requests = [];
-/** `${METHOD} ${path}` -> { status, body } */
+/** `${METHOD} ${path}` -> { status, body }, or a function of the query (pages of a listing) */
 let routes = {};
-let server;
+let api;
 let baseUrl;
 let emptyDir;
 const dirs = [];
@@ -61,33 +36,16 @@ function tempDir(devVars) {
 }
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d) => {
-      body += d;
-    });
-    req.on("end", () => {
-      const url = new URL(req.url, "http://x");
-      const path = url.pathname;
-      requests.push({ method: req.method, path, query: Object.fromEntries(url.searchParams), headers: req.headers, body });
-      const found = routes[`${req.method} ${path}`];
-      // A route may be a function of the query (pages of a listing).
-      const route = (typeof found === "function" ? found(url.searchParams) : found) ?? {
-        status: 404,
-        body: { code: "NOT_FOUND", message: `no fake route for ${req.method} ${path}`, requestId: "req_fake" },
-      };
-      res.writeHead(route.status, { "content-type": "application/json" });
-      res.end(typeof route.body === "string" ? route.body : JSON.stringify(route.body));
-    });
+  api = await fakeAdminApi((request) => {
+    requests.push(request);
+    return routes[`${request.method} ${request.path}`];
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  baseUrl = `http://127.0.0.1:${server.address().port}`;
+  baseUrl = api.baseUrl;
   emptyDir = tempDir();
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await api.close();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
