@@ -6,6 +6,7 @@ import { foldForSearch } from "../src/ledger/key-pages";
 import { type LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
 import { countingNamespace } from "../test-support/counting";
 import { harness } from "./support/harness";
+import { SEEDED_AT, seededKey } from "./support/ledger-keys";
 import { devToken } from "./support/tokens";
 
 // The listing's search (`q`): label substring in any case, or the start of the
@@ -17,31 +18,14 @@ const ledgerStub = (org: string) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName
 type Page = { keys: { id: string; label: string; prefix: string; status: string; environment: string }[]; nextCursor: string | null };
 
 function ledgerKey(i: number, label: string, overrides: Partial<LedgerKey> = {}): LedgerKey {
-  const hex = i.toString(16).padStart(8, "0");
-  return {
-    id: `key_${i.toString(16).padStart(20, "0")}`,
-    hash: i.toString(16).padStart(64, "0"),
-    prefix: `sk_${i % 2 === 0 ? "live" : "test"}_${hex}`,
+  return seededKey(i, {
+    prefix: `sk_${i % 2 === 0 ? "live" : "test"}_${i.toString(16).padStart(8, "0")}`,
     label,
-    environment: i % 2 === 0 ? "live" : "test",
-    scopes: null,
     // Keys share creation times, so the cursor's tie-break on id is exercised.
-    createdAt: 1_790_000_000_000 + Math.floor(i / 4),
-    createdBy: "user:seed",
-    expiresAt: null,
+    createdAt: SEEDED_AT + Math.floor(i / 4),
     revokedAt: i % 5 === 0 ? 1_790_000_100_000 : null,
-    revokeAt: null,
-    disabledAt: null,
-    limit: 60,
-    windowSeconds: 60,
-    version: 1,
-    kvVersion: 1,
-    allowedIps: null,
-    credits: null,
-    meta: null,
-    leak: null,
     ...overrides,
-  };
+  });
 }
 
 async function seed(org: string, keys: LedgerKey[]) {

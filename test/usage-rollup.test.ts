@@ -6,6 +6,7 @@ import type { LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
 import { nextReportAt, REPORT_DELAY_MS, REPORT_PERIOD_MS } from "../src/usage/usage-report";
 import { countingNamespace } from "../test-support/counting";
 import { guardStub, harness } from "./support/harness";
+import { SEEDED_AT, seededKey } from "./support/ledger-keys";
 import { devToken } from "./support/tokens";
 
 const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
@@ -88,31 +89,12 @@ describe("usage roll-up to the org ledger", () => {
 });
 
 function ledgerKey(i: number, overrides: Partial<LedgerKey> = {}): LedgerKey {
-  const id = `key_${i.toString(16).padStart(20, "0")}`;
-  return {
-    id,
-    hash: i.toString(16).padStart(64, "0"),
-    prefix: "sk_live_00000000",
-    label: `k${i}`,
-    environment: i % 2 === 0 ? "live" : "test",
-    scopes: null,
+  return seededKey(i, {
     // Many keys share a creation time, so the cursor's tie-break on id is exercised.
-    createdAt: 1_790_000_000_000 + Math.floor(i / 7),
-    createdBy: "user:seed",
-    expiresAt: null,
+    createdAt: SEEDED_AT + Math.floor(i / 7),
     revokedAt: i % 10 === 0 ? 1_790_000_100_000 : null,
-    revokeAt: null,
-    disabledAt: null,
-    limit: 60,
-    windowSeconds: 60,
-    version: 1,
-    kvVersion: 1,
-    allowedIps: null,
-    credits: null,
-    meta: null,
-    leak: null,
     ...overrides,
-  };
+  });
 }
 
 async function seedLedger(org: string, n: number) {
