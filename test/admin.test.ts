@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import * as adminRoutes from "../src/admin/admin-routes";
 import type { KeyGuard } from "../src/guard/key-guard";
 import { kvKeyFor } from "../src/lookup/key-record";
 import { REPORT_DELAY_MS } from "../src/usage/usage-report";
@@ -391,17 +392,31 @@ describe("another org's admin, on every org-scoped route", () => {
       ["PUT", "/webhook", { url: "http://127.0.0.1:9/hook" }],
       ["DELETE", "/webhook"],
       ["GET", "/webhook/deliveries"],
+      ["POST", "/webhook/deliveries/msg_00000000000000000000/redeliver", {}],
     ];
     for (const [method, path, body] of routes) {
       const res = await api(`/orgs/${org}${path}`, { method, headers: outsider, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
     }
     // The operator's routes refuse an org admin, whichever org the token names.
-    for (const [method, path] of [
+    const operatorRoutes = [
       ["PUT", `/keys/${id}/rate-limit`],
       ["PUT", "/rate-limit"],
       ["DELETE", "/rate-limit"],
-    ]) {
+    ];
+    // Every org-scoped route definition is in one of the two lists, so a new route
+    // cannot skip this test. (GET …/me takes any token and says which org it is for:
+    // test/console.test.ts.)
+    const tried = [...routes, ...operatorRoutes].map(([method, path]) => `${method} /orgs/:org${String(path).split("?")[0]}`);
+    for (const def of Object.values(adminRoutes)) {
+      if (!def.path.startsWith("/orgs/:org/") || def.access === "token") continue;
+      const pattern = new RegExp(`^${def.method.toUpperCase()} ${def.path.replace(/:[a-z]+/g, "[^/]+")}$`);
+      expect(
+        tried.some((t) => pattern.test(t)),
+        `${def.method} ${def.path} is not tried with another org's token`,
+      ).toBe(true);
+    }
+    for (const [method, path] of operatorRoutes) {
       const res = await api(`/orgs/${org}${path}`, { method, headers: outsider, body: '{"limit":1,"windowSeconds":1}' });
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 403 });
     }
