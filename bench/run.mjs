@@ -28,10 +28,12 @@ const { values: cli } = parseArgs({
     keys: { type: "string" },
     storage: { type: "string" },
     scenarios: { type: "string" },
+    variants: { type: "string" },
     "skip-throughput": { type: "boolean", default: false },
     "skip-accuracy": { type: "boolean", default: false },
     "skip-cost": { type: "boolean", default: false },
     "skip-coldstart": { type: "boolean", default: false },
+    micro: { type: "boolean", default: false },
     "cold-samples": { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -49,6 +51,9 @@ if (cli.help) {
   --storage DIR         Durable Object storage directory (default bench/.build/do-storage)
   --scenarios A,B       throughput phase: only these scenario ids (pass-through always runs: every ratio needs it);
                         "many" stands for the many-keys pair, e.g. --scenarios keyward-hot-key,floor-hot-key
+  --variants A,B        also measure these Keyward wiring variants on the hot key in every round (bench/workers/keyward.ts:
+                        nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>
+  --micro               also measure the request path's pieces one at a time (workerd CPU per operation, no profiler)
   --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
   --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart`);
   process.exit(0);
@@ -255,10 +260,20 @@ async function run() {
   ];
   const variants = ["nolog", "noguard", "nolog+noguard"];
   if (cli.profile) for (const v of variants) keywardServices.push({ name: `keyward-${v.replaceAll("+", "-")}`, variant: v });
+  if (cli.micro) keywardServices.push({ name: "keyward-micro" });
+  const roundVariants = (cli.variants ?? "").split(",").filter((v) => v !== "");
+  // "many-X": variant X on the many-keys set; "nousage" in a variant turns usage counting off.
+  for (const v of roundVariants) {
+    keywardServices.push({
+      name: `keyward-v-${v.replaceAll("+", "-")}`,
+      variant: v.replace(/^many-/, ""),
+      vars: v.includes("nousage") ? { USAGE_COUNTING: "off" } : {},
+    });
+  }
   const { file, gateways } = writeConfig({ originPort: origin.port, storageDir, signingKey: { ...jwk, kid: "bench-signing-key" }, keywardServices });
   const logFile = path.join(BUILD_DIR, "workerd.log");
   writeFileSync(logFile, "");
-  const workerd = await startWorkerd({ configFile: file, sockets: gateways, logFile, inspector: cli.profile });
+  const workerd = await startWorkerd({ configFile: file, sockets: gateways, logFile, inspector: cli.profile || Boolean(process.env.MICRO_PROFILE) });
   const port = (service) => workerd.ports[service];
   const base = (service) => `http://127.0.0.1:${port(service)}`;
   log(`[${elapsed()}] workerd up: ${gateways.map((g) => `${g}=${port(g)}`).join(" ")}; origin=${origin.port}`);
@@ -290,7 +305,8 @@ async function run() {
 
   // One sweep over all keys creates each key's guard (its SQLite file) before any measurement.
   const primeMany = !cli.scenarios || cli.scenarios.split(",").some((id) => id === "many" || id.endsWith("-keys"));
-  for (const service of primeMany ? ["keyward-many", "floor-many"] : []) {
+  const primed = ["keyward-many", "floor-many", ...roundVariants.filter((v) => v.startsWith("many-")).map((v) => `keyward-v-${v.replaceAll("+", "-")}`)];
+  for (const service of primeMany ? primed : []) {
     const prime = await runLoad({ port: port(service), keys: many.map((k) => k.key), connections: 32, amount: manyCount });
     log(`[${elapsed()}] primed ${manyCount} ${service} guards: ${JSON.stringify(prime.statuses)} in ${prime.seconds}s`);
   }
@@ -349,10 +365,24 @@ async function run() {
     },
   ];
 
+  for (const v of roundVariants) {
+    const onMany = v.startsWith("many-");
+    scenarios.push({
+      id: onMany ? `keyward-${manyCount}-keys-${v.slice(5).replaceAll("+", "-")}` : `keyward-hot-${v.replaceAll("+", "-")}`,
+      label: `(v) Keyward, ${onMany ? `${manyCount} distinct keys` : "one hot key"}, wiring variant ${v}`,
+      service: `keyward-v-${v.replaceAll("+", "-")}`,
+      keys: onMany ? manyKeys : [hot.key],
+      ...(onMany ? { sweep: true } : {}),
+      variant: true,
+    });
+  }
   const scenarioById = (id) => allScenarios.find((s) => s.id === id);
   const allScenarios = [...scenarios];
   if (cli.scenarios) {
-    const wanted = new Set(cli.scenarios.split(",").flatMap((id) => (id === "many" ? [manyId, floorManyId] : [id])));
+    const wanted = new Set([
+      ...cli.scenarios.split(",").flatMap((id) => (id === "many" ? [manyId, floorManyId] : [id])),
+      ...scenarios.filter((s) => s.variant).map((s) => s.id),
+    ]);
     const unknown = [...wanted].filter((id) => !scenarios.some((s) => s.id === id));
     if (unknown.length > 0) throw new Error(`--scenarios: unknown ${unknown.join(", ")}; known: ${scenarios.map((s) => s.id).join(", ")}`);
     for (let i = scenarios.length - 1; i > 0; i--) if (!wanted.has(scenarios[i].id)) scenarios.splice(i, 1);
@@ -381,6 +411,61 @@ async function run() {
       log(`  warning: ${scenario.id} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors ${JSON.stringify(result.statuses)}`);
     }
     return result;
+  }
+
+  // ----------------------------------------------------------------- micro --
+  let microCosts = null;
+  if (cli.micro) {
+    const ops = [
+      "noop",
+      "uuid",
+      "parse",
+      "hash",
+      "url",
+      "caller",
+      "headers",
+      "timer",
+      "timer-race",
+      "response",
+      "sign",
+      "rpc-const",
+      "rpc-key",
+      "guard-construct-20",
+      "id-from-name",
+      "stub-get",
+      "rpc-key-cached-id",
+      "rpc-key-same-stub",
+      "rpc-alarm",
+      "rpc-report",
+      "fetch-plain",
+      "fetch-keyward",
+      "app-noguard",
+      "app-constguard",
+      "app-full",
+    ];
+    const once = async (op, n) => {
+      const before = cpuMs(workerd.child.pid);
+      await json(`${base("keyward-micro")}/__bench/micro?op=${op}&n=${n}&key=${hot.key}`);
+      return cpuMs(workerd.child.pid) - before;
+    };
+    const perOp = {};
+    for (const op of ops) {
+      // About 0.6 s of CPU per sample: /proc's CPU clock ticks every 10 ms.
+      const probe = Math.max(0.001, (await once(op, 500)) / 500);
+      const n = Math.min(200_000, Math.max(1000, Math.round(600 / probe)));
+      const samples = [];
+      for (let i = 0; i < 3; i++) samples.push(((await once(op, n)) * 1000) / n);
+      perOp[op] = median(samples);
+    }
+    if (process.env.MICRO_PROFILE) {
+      const op = process.env.MICRO_PROFILE;
+      const { profile: p } = await profileWhile({ port: workerd.ports["(inspector)"], target: "keyward-micro", intervalMicros: 100 }, () => once(op, 20000));
+      writeFileSync(path.join(BUILD_DIR, `micro-${op}.cpuprofile`), JSON.stringify(p));
+      log(`profile written: ${path.join(BUILD_DIR, `micro-${op}.cpuprofile`)}`);
+    }
+    microCosts = ops.map((op) => ({ op, microsPerOp: perOp[op], overLoop: perOp[op] - perOp.noop }));
+    log(`[${elapsed()}] micro (workerd CPU µs per operation, minus the empty loop's ${perOp.noop.toFixed(1)}):`);
+    for (const m of microCosts.slice(1)) log(`  ${m.op.padEnd(10)} ${m.overLoop.toFixed(1)}`);
   }
 
   // ------------------------------------------------------------ cold start --
@@ -499,6 +584,8 @@ async function run() {
         runLoad({ port: port(scenario.service), keys: scenario.keys, connections: c, seconds: plan.seconds }),
       );
       const workerdMs = cpuMs(workerd.child.pid) - cpu0;
+      // The raw profile too, for Chrome DevTools or a closer look (bench/.build is not committed).
+      writeFileSync(path.join(BUILD_DIR, `profile-${scenario.id}.cpuprofile`), JSON.stringify(cpuProfile));
       const { buckets, topFunctions } = summarize(cpuProfile, { bundleUrl: `${module}.js`, moduleOf });
       const per = (ms) => (ms * 1000) / Math.max(1, result.requests);
       const entry = {

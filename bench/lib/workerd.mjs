@@ -46,6 +46,8 @@ function binding(name, value) {
   if (value.text !== undefined) return `(name = ${q(name)}, text = ${q(value.text)})`;
   if (value.kv !== undefined) return `(name = ${q(name)}, kvNamespace = ${q(value.kv)})`;
   if (value.durableObject !== undefined) return `(name = ${q(name)}, durableObjectNamespace = ${q(value.durableObject)})`;
+  if (value.foreignObject !== undefined)
+    return `(name = ${q(name)}, durableObjectNamespace = (className = ${q(value.foreignObject.className)}, serviceName = ${q(value.foreignObject.service)}))`;
   if (value.service !== undefined) return `(name = ${q(name)}, service = ${q(value.service)})`;
   throw new Error(`unknown binding ${name}`);
 }
@@ -99,9 +101,12 @@ export function writeConfig({ originPort, storageDir, signingKey, keywardService
             ...(originService ? { ORIGIN: { service: "origin-worker" } } : {}),
             KEYWARD_SIGNING_KEY: { text: JSON.stringify(signingKey) },
             BENCH_VARIANT: { text: variant },
+            CONST_GUARD: { durableObject: "ConstGuard" },
+            BENCH_GUARD: { durableObject: "BenchGuard" },
+            FOREIGN_GUARD: { foreignObject: { className: "FloorGuard", service: "floor-payload" } },
             ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { text: v }])),
           },
-          durableObjects: ["KeyGuard", "OrgLedger"],
+          durableObjects: ["KeyGuard", "OrgLedger", "ConstGuard", "BenchGuard"],
           uniquePrefix: name,
         })})`,
     ),

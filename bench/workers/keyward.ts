@@ -6,22 +6,51 @@
  * under /__bench/ expose the counters, seed key records into KV and read guard
  * status (describe()); they use the raw bindings, so they are never counted.
  */
+
+import { DurableObject } from "cloudflare:workers";
 import policyFile from "../../keyward.policy.json";
 import { createKeyward } from "../../src/app";
 import { compilePolicy } from "../../src/authz/policy";
 import { loadConfig } from "../../src/config";
 import type { Env } from "../../src/env";
 import type { GuardCheck } from "../../src/guard/guard-types";
-import type { KeyGuard } from "../../src/guard/key-guard";
+import { KeyGuard } from "../../src/guard/key-guard";
 import { settingsOf } from "../../src/keys/key-model";
 import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
 import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
+import { micro } from "./micro";
 
-export { KeyGuard } from "../../src/guard/key-guard";
+export { KeyGuard };
+
+/** KeyGuard with one bench-only method: its constructor run again on its own storage (what waking an evicted guard does). */
+export class BenchGuard extends KeyGuard {
+  construct(times: number): number {
+    for (let i = 0; i < times; i++) new KeyGuard(this.ctx, this.env);
+    return times;
+  }
+}
 export { OrgLedger } from "../../src/ledger/org-ledger";
 
-type BenchEnv = Env & { BENCH_VARIANT?: string };
+type BenchEnv = Env & {
+  BENCH_VARIANT?: string;
+  CONST_GUARD?: DurableObjectNamespace<KeyGuard>;
+  FOREIGN_GUARD?: DurableObjectNamespace<KeyGuard>;
+};
+
+/**
+ * Variant "constguard": a per-key Durable Object in this Worker (this isolate,
+ * this bundle) that answers every check with a constant admitted verdict, as the
+ * floor's object does. Profile only: it prices Keyward's guard hop apart from
+ * KeyGuard's class.
+ */
+export class ConstGuard extends DurableObject {
+  check(input: GuardCheck) {
+    return input.consume ? CONST_ADMITTED : CONST_USABLE;
+  }
+}
+const CONST_ADMITTED = { kind: "admitted", limit: 1_000_000_000, windowSeconds: 60, remaining: 1_000_000_000, resetMs: 0, credits: null } as const;
+const CONST_USABLE = { ...CONST_ADMITTED, kind: "usable" } as const;
 
 const counters = {
   requests: 0,
@@ -55,28 +84,38 @@ const inIsolateGuards = {
  * input of the wiring to show what it costs: "nolog" drops the per-request log
  * line (silent logger), "noguard" answers guard checks in the isolate.
  */
-function build(env: BenchEnv): App {
-  const variant = env.BENCH_VARIANT ?? "";
+function guardsFor(variant: string, env: BenchEnv): DurableObjectNamespace<KeyGuard> {
+  if (variant.includes("noguard")) return inIsolateGuards;
+  if (variant.includes("constguard") && env.CONST_GUARD) return env.CONST_GUARD;
+  if (variant.includes("foreignguard") && env.FOREIGN_GUARD) return env.FOREIGN_GUARD;
+  return env.KEY_GUARD;
+}
+
+function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch } = {}): App {
+  const variant = override.variant ?? env.BENCH_VARIANT ?? "";
   // As src/index.ts: ROUTE_POLICY is not set in the bench, so keyward.policy.json applies.
   const policy = compilePolicy(policyFile);
   return createKeyward({
     config: loadConfig(env),
     policy,
     kv: countingKv(env.KEYS, counters.kv),
-    guards: countingNamespace(variant.includes("noguard") ? inIsolateGuards : env.KEY_GUARD, counters.guard),
+    guards: countingNamespace(guardsFor(variant, env), counters.guard),
     ledgers: env.ORG_LEDGER,
-    fetch: (input, init) => {
-      counters.origin++;
-      return fetch(input, init);
-    },
+    fetch:
+      override.fetch ??
+      ((input, init) => {
+        counters.origin++;
+        return fetch(input, init);
+      }),
     originService: env.ORIGIN,
     now: () => Date.now(),
     log: variant.includes("nolog") ? silentLogger : consoleLogger,
   });
 }
 
-async function benchRoute(request: Request, env: BenchEnv, path: string): Promise<Response> {
+async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext, path: string): Promise<Response> {
   if (path === "/__bench/counters") return Response.json(counters);
+  if (path === "/__bench/micro") return micro(new URL(request.url), env, ctx, (variant, fetch) => build(env, { variant, fetch }));
   if (path === "/__bench/seed" && request.method === "POST") {
     // [[sha256 hex of the key, record], ...] written as the admin API would.
     const entries = (await request.json()) as [string, KeyRecord][];
@@ -108,7 +147,7 @@ async function benchRoute(request: Request, env: BenchEnv, path: string): Promis
 export default {
   fetch(request, env, ctx) {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/__bench/")) return benchRoute(request, env, path);
+    if (path.startsWith("/__bench/")) return benchRoute(request, env, ctx, path);
     counters.requests++;
     if (built === null || built.env !== env) built = { env, app: build(env) };
     return built.app.fetch(request, env, ctx);

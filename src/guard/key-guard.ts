@@ -3,6 +3,7 @@ import type { KeyMeta } from "../identity/key-meta";
 import { isRevokedAt, revokedAtAsOf } from "../keys/key-model";
 import type { OrgLedger } from "../ledger/org-ledger";
 import { addColumn } from "../storage/add-column";
+import { migrateOnce } from "../storage/schema-version";
 import { withTimeout } from "../timeout";
 import { type AnomalyFinding, type AnomalyThresholds, DEFAULT_THRESHOLDS, parseThresholds } from "../usage/anomaly-rules";
 import {
@@ -109,6 +110,32 @@ export interface KeyGuardEnv {
   USAGE_ANOMALY_THRESHOLDS?: unknown;
 }
 
+/**
+ * The guard's tables, created or brought up to date (idempotent). Bump
+ * GUARD_SCHEMA_VERSION with any change here: a wake runs this only when the
+ * stored version is older (src/storage/schema-version.ts).
+ */
+export const GUARD_SCHEMA_VERSION = 1;
+function migrateGuard(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS guard_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1), key_id TEXT NOT NULL, version INTEGER NOT NULL,
+    revoked INTEGER NOT NULL, revoked_at INTEGER, revoke_at INTEGER, limit_n INTEGER NOT NULL,
+    window_ms INTEGER NOT NULL, expires_at INTEGER)`);
+  addColumn(sql, "guard_state", "disabled", "INTEGER NOT NULL DEFAULT 0");
+  // NULL: unlimited. JSON of Credits otherwise.
+  addColumn(sql, "guard_state", "credits", "TEXT");
+  // NULL: never set here; otherwise JSON (an object, or null once cleared).
+  addColumn(sql, "guard_state", "meta", "TEXT");
+  addColumn(sql, "guard_state", "org_limit", "TEXT");
+  // A pool of rows reused once their batch has left the window, so that a flush
+  // writes exactly one row (an update, or an insert while the pool grows).
+  sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
+  // Usage rides in the row a flush writes anyway (no extra row per admission);
+  // the one-row usage table is written by the report alarm, for refusal-only traffic.
+  addColumn(sql, "admissions", "usage", "TEXT");
+  sql.exec("CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)");
+}
+
 export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private state: State | null = null;
   private window = new SlidingWindow();
@@ -134,23 +161,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   constructor(ctx: DurableObjectState, env: KeyGuardEnv) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS guard_state (
-      id INTEGER PRIMARY KEY CHECK (id = 1), key_id TEXT NOT NULL, version INTEGER NOT NULL,
-      revoked INTEGER NOT NULL, revoked_at INTEGER, revoke_at INTEGER, limit_n INTEGER NOT NULL,
-      window_ms INTEGER NOT NULL, expires_at INTEGER)`);
-    addColumn(sql, "guard_state", "disabled", "INTEGER NOT NULL DEFAULT 0");
-    // NULL: unlimited. JSON of Credits otherwise.
-    addColumn(sql, "guard_state", "credits", "TEXT");
-    // NULL: never set here; otherwise JSON (an object, or null once cleared).
-    addColumn(sql, "guard_state", "meta", "TEXT");
-    addColumn(sql, "guard_state", "org_limit", "TEXT");
-    // A pool of rows reused once their batch has left the window, so that a flush
-    // writes exactly one row (an update, or an insert while the pool grows).
-    sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");
-    // Usage rides in the row a flush writes anyway (no extra row per admission);
-    // the one-row usage table is written by the report alarm, for refusal-only traffic.
-    addColumn(sql, "admissions", "usage", "TEXT");
-    sql.exec("CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)");
+    migrateOnce(ctx.storage, GUARD_SCHEMA_VERSION, () => migrateGuard(sql));
     this.counting = env.USAGE_COUNTING !== "off";
     let thresholds = DEFAULT_THRESHOLDS;
     try {
@@ -180,15 +191,24 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     // written on admin changes only), so every stored stamp is loaded; the window
     // drops those older than its length on first use.
     const stamps: number[] = [];
-    const copies: (UsageState | null)[] = [];
-    for (const batch of sql.exec("SELECT slot, newest, stamps, usage FROM admissions ORDER BY newest")) {
+    // Of the rows' usage copies only the latest flush's can be the newest (a flush
+    // writes the row of its batch's newest admission, later than any earlier
+    // batch's), so only it is read and parsed, not one copy per row. Should the
+    // clock step back, an older copy may win: usage is informational, never a decision.
+    let latestUsage: string | null = null;
+    for (const batch of sql.exec("SELECT slot, newest, stamps FROM admissions ORDER BY newest")) {
       const newest = Number(batch.newest);
       this.slots.push({ slot: Number(batch.slot), newest });
       for (const t of JSON.parse(String(batch.stamps)) as number[]) stamps.push(t);
       this.lastUsedAt = Math.max(this.lastUsedAt ?? 0, newest);
-      copies.push(parseUsage(batch.usage === null ? null : String(batch.usage)));
     }
     this.window = new SlidingWindow(stamps);
+    const latest = this.slots[this.slots.length - 1];
+    if (latest !== undefined) {
+      const row = sql.exec("SELECT usage FROM admissions WHERE slot = ?", latest.slot).toArray()[0];
+      latestUsage = row && row.usage !== null ? String(row.usage) : null;
+    }
+    const copies: (UsageState | null)[] = [parseUsage(latestUsage)];
     const saved = sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0];
     copies.push(parseUsage(saved ? String(saved.data) : null));
     // The newest copy wins: the admissions rows and the usage row are written at different times.

@@ -1,0 +1,221 @@
+/**
+ * Per-operation CPU costs of the request path's pieces, measured one at a time
+ * in the gateway's isolate (`npm run bench -- --micro`). The bench calls
+ * /__bench/micro?op=OP&n=N on a Keyward service and reads workerd's CPU time
+ * before and after; the "noop" loop's cost is subtracted. No profiler is
+ * attached, so nothing is inflated by sampling.
+ */
+import type { GuardCheck } from "../../src/guard/guard-types";
+import type { KeyGuard } from "../../src/guard/key-guard";
+import { contextSigner } from "../../src/identity/context-token";
+import { hashKey, keyParser } from "../../src/keys/key-format";
+import { settingsOf } from "../../src/keys/key-model";
+import type { KeyRecord } from "../../src/lookup/key-record";
+import { originHeaders } from "../../src/proxy/forward";
+import { RequestDeadlines } from "../../src/timeout";
+import { describeCaller } from "../../src/usage/caller";
+
+type App = { fetch: (request: Request, env: never, ctx: ExecutionContext) => Response | Promise<Response> };
+/** Builds Keyward's app as the bench Worker does, with a wiring variant and an origin fetch of the caller's. */
+export type BuildApp = (variant: string, fetch: typeof fetch) => App;
+
+/** What a small JSON origin answers, made in the isolate: the app ops price Keyward without the network. */
+const fakeOrigin: typeof fetch = async () => new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
+
+export interface MicroEnv {
+  ORIGIN_URL: string;
+  KEY_GUARD: DurableObjectNamespace<KeyGuard>;
+  CONST_GUARD?: DurableObjectNamespace<KeyGuard>;
+  BENCH_GUARD?: DurableObjectNamespace<KeyGuard & { construct(times: number): number }>;
+  KEYWARD_SIGNING_KEY: string;
+}
+
+const KEY = "kw_live_0123456789abcdef0123456789abcdef01234567";
+const record = {
+  id: "key_0123456789abcdef0123",
+  org: "org_bench_micro",
+  environment: "live",
+  status: "active",
+  version: 1,
+  rateLimit: { limit: 1_000_000_000, windowSeconds: 60 },
+  expiresAt: null,
+} as unknown as KeyRecord;
+
+function sampleRequest(): Request {
+  return new Request("http://127.0.0.1/v1/things", {
+    headers: { authorization: `Bearer ${KEY}`, "user-agent": "autocannon/7", host: "127.0.0.1", connection: "keep-alive" },
+  });
+}
+
+/** One operation, built once per call of the route: returns the thing to repeat. */
+function operation(op: string, env: MicroEnv, ctx: ExecutionContext, buildApp: BuildApp, hotKey: string): () => unknown {
+  const signer = contextSigner({ privateJwk: JSON.parse(env.KEYWARD_SIGNING_KEY), issuer: "keyward", ttlSeconds: 60, now: Date.now });
+  const claims = {
+    org: record.org,
+    keyId: record.id,
+    environment: "live" as const,
+    requestId: crypto.randomUUID(),
+    method: "GET",
+    path: "/v1/things",
+    query: "",
+    user: null,
+    permissions: null,
+    creditsRemaining: null,
+    meta: null,
+  };
+  const request = sampleRequest();
+  const parse = keyParser("kw");
+  const check = (): GuardCheck => ({ requestId: crypto.randomUUID(), consume: true, cost: 1, settings: settingsOf(record), org: record.org });
+  const identity = {
+    "x-keyward-org": record.org,
+    "x-keyward-key-id": record.id,
+    "x-keyward-environment": "live",
+    "x-keyward-request-id": claims.requestId,
+    "x-keyward-context": "x".repeat(600),
+  };
+  switch (op) {
+    case "noop":
+      return () => Promise.resolve();
+    case "sign":
+      return () => signer.sign({ ...claims, requestId: crypto.randomUUID() });
+    case "uuid":
+      return () => crypto.randomUUID();
+    case "parse":
+      return () => parse(KEY);
+    case "hash":
+      return () => hashKey(KEY);
+    case "caller":
+      return () => describeCaller(request);
+    case "url":
+      return () => new URL(request.url);
+    case "headers":
+      return () => originHeaders(request.headers, ["authorization"], identity);
+    case "timer":
+      return () => {
+        const d = new RequestDeadlines();
+        d.clear();
+      };
+    case "response":
+      return () => {
+        const out = new Response(new Response("{}", { headers: { "content-type": "application/json" } }).body, { status: 200 });
+        for (const [n, v] of [
+          ["ratelimit-limit", "1"],
+          ["ratelimit-remaining", "1"],
+          ["ratelimit-reset", "1"],
+          ["ratelimit", "x"],
+          ["ratelimit-policy", "y"],
+        ])
+          out.headers.set(n, v);
+        return out;
+      };
+    case "timer-race":
+      return async () => {
+        const d = new RequestDeadlines();
+        await d.race(Promise.resolve(1), 5000, () => new Error("late"));
+        d.clear();
+      };
+    case "fetch-plain":
+      return async () => (await fetch(`${env.ORIGIN_URL}/v1/things`)).arrayBuffer();
+    case "fetch-keyward": {
+      // As forward() calls it: Keyward's headers, manual redirects, an abort signal.
+      const headers = originHeaders(request.headers, ["authorization"], identity);
+      return async () => {
+        const controller = new AbortController();
+        const response = await fetch(`${env.ORIGIN_URL}/v1/things`, { method: "GET", headers, body: null, redirect: "manual", signal: controller.signal });
+        return response.arrayBuffer();
+      };
+    }
+    case "app-noguard":
+    case "app-constguard":
+    case "app-full": {
+      const app = buildApp(op === "app-full" ? "" : op.slice(4), fakeOrigin);
+      return async () => {
+        const response = await app.fetch(
+          new Request("http://127.0.0.1/v1/things", { headers: { authorization: `Bearer ${hotKey}`, "user-agent": "autocannon" } }),
+          env as never,
+          ctx,
+        );
+        if (response.status !== 200) throw new Error(`app answered ${response.status}`);
+        return response.arrayBuffer();
+      };
+    }
+    case "rpc-key": {
+      const ns = env.KEY_GUARD;
+      return () => ns.get(ns.idFromName(record.id)).check(check());
+    }
+    case "guard-construct-20": {
+      // The guard's constructor 20 times per call, on storage holding a used key's rows: per call ÷ 20 is one wake's JavaScript and SQL.
+      const ns = env.BENCH_GUARD;
+      if (!ns) throw new Error("no BENCH_GUARD binding");
+      const stub = ns.get(ns.idFromName(record.id));
+      let used = false;
+      return async () => {
+        if (!used) {
+          await stub.check(check());
+          used = true;
+        }
+        return stub.construct(20);
+      };
+    }
+    case "id-from-name": {
+      const ns = env.KEY_GUARD;
+      return () => ns.idFromName(record.id);
+    }
+    case "stub-get": {
+      const ns = env.KEY_GUARD;
+      const id = ns.idFromName(record.id);
+      return () => ns.get(id);
+    }
+    case "rpc-key-cached-id": {
+      // As rpc-key, with the object's id worked out once (ids, unlike stubs, may outlive a request).
+      const ns = env.KEY_GUARD;
+      const id = ns.idFromName(record.id);
+      return () => ns.get(id).check(check());
+    }
+    case "rpc-key-same-stub": {
+      const ns = env.KEY_GUARD;
+      const stub = ns.get(ns.idFromName(record.id));
+      return () => stub.check(check());
+    }
+    case "rpc-report": {
+      // A check, then the guard's alarm with a report due (its clock a minute on each time): the report's cost is this minus rpc-key.
+      const ns = env.KEY_GUARD;
+      const stub = ns.get(ns.idFromName(`${record.id}-report`));
+      const settings = { ...settingsOf(record), keyId: `${record.id}-report` };
+      let at = Date.now();
+      return async () => {
+        await stub.check({ ...check(), settings });
+        at += 61_000;
+        await stub.runAlarm(at);
+      };
+    }
+    case "rpc-alarm": {
+      // The same, with no report due: the alarm's round trip and rearm alone.
+      const ns = env.KEY_GUARD;
+      const stub = ns.get(ns.idFromName(`${record.id}-alarm`));
+      const settings = { ...settingsOf(record), keyId: `${record.id}-alarm` };
+      return async () => {
+        await stub.check({ ...check(), settings });
+        await stub.runAlarm(Date.now());
+      };
+    }
+    case "rpc-const": {
+      const ns = env.CONST_GUARD;
+      if (!ns) throw new Error("no CONST_GUARD binding");
+      return () => ns.get(ns.idFromName(record.id)).check(check());
+    }
+    default:
+      throw new Error(`unknown micro op ${op}`);
+  }
+}
+
+export async function micro(url: URL, env: MicroEnv, ctx: ExecutionContext, buildApp: BuildApp): Promise<Response> {
+  const op = url.searchParams.get("op") ?? "noop";
+  const n = Number(url.searchParams.get("n") ?? "1000");
+  const run = operation(op, env, ctx, buildApp, url.searchParams.get("key") ?? "");
+  // Warm: JIT, key import, the object's creation.
+  for (let i = 0; i < 50; i++) await run();
+  const started = Date.now();
+  for (let i = 0; i < n; i++) await run();
+  return Response.json({ op, n, wallMs: Date.now() - started });
+}
