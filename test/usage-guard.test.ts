@@ -1,4 +1,4 @@
-import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { KeySettings } from "../src/guard/guard-types";
 import { type KeyGuard, pendingCap } from "../src/guard/key-guard";
@@ -110,5 +110,34 @@ describe("usage counting in the key guard", () => {
     const after = await minuteTotals(s);
     expect(after.admitted).toBeGreaterThanOrEqual(50 - pending);
     expect(after.admitted).toBeLessThanOrEqual(50);
+  });
+  it("sets its report alarm once, not again on each request after a wake, and again when the stored alarm is gone", async () => {
+    const s = settings({ limit: 1000 });
+    const stub = guardStub(s.keyId);
+    const check = () => ({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_wake", caller: null });
+    await stub.check(check());
+    const armed = await runInDurableObject(stub, (_g: KeyGuard, state) => state.storage.getAlarm());
+    expect(armed).not.toBeNull();
+    const setsAfterWake = async () => {
+      // Written first, as the flush timer does within 250 ms; an eviction comes after seconds idle.
+      await runInDurableObject(stub, (guard: KeyGuard) => guard.flush());
+      await evictDurableObject(stub);
+      return runInDurableObject(stub, async (guard: KeyGuard, state) => {
+        let sets = 0;
+        const setAlarm = state.storage.setAlarm.bind(state.storage);
+        state.storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
+          sets++;
+          return setAlarm(...args);
+        };
+        await guard.check(check());
+        await guard.check(check());
+        return { sets, alarm: await state.storage.getAlarm() };
+      });
+    };
+    // Woken with the same report still due: the stored alarm stands.
+    expect(await setsAfterWake()).toEqual({ sets: 0, alarm: armed });
+    // Woken with no alarm stored (lost, or deleted): the first request sets it again.
+    await runInDurableObject(stub, (_g: KeyGuard, state) => state.storage.deleteAlarm());
+    expect(await setsAfterWake()).toEqual({ sets: 1, alarm: armed });
   });
 });

@@ -153,7 +153,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private unwrittenSpend = 0;
   private creditsDirty = false;
   private readonly thresholds: AnomalyThresholds;
-  /** The alarm time this instance last set; null when unknown (after a restart) or none. */
+  /** The stored alarm's time (read on wake, then as this instance sets it); null: none. */
   private alarmAt: number | null = null;
   /** After a failed report: not before this time, and its findings go with the next one. */
   private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
@@ -214,6 +214,14 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     // The newest copy wins: the admissions rows and the usage row are written at different times.
     for (const copy of copies) if (copy && copy.savedAt >= this.usage.savedAt) this.usage = copy;
     this.lastUsedAt ??= this.usage.lastUsedAt;
+    // The stored alarm, if any: without it a guard woken after an eviction set its
+    // alarm again on its first counted request even when the same alarm was set
+    // (a storage write per request for a key used less often than evictions).
+    if (this.counting || this.state?.revokeAt != null) {
+      void ctx.blockConcurrencyWhile(async () => {
+        this.alarmAt = await ctx.storage.getAlarm();
+      });
+    }
   }
 
   /** Decides one request: revoked, expired, limited, or admitted (and counted). */
