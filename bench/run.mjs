@@ -34,6 +34,7 @@ const { values: cli } = parseArgs({
     "skip-cost": { type: "boolean", default: false },
     "skip-coldstart": { type: "boolean", default: false },
     micro: { type: "boolean", default: false },
+    "micro-profile": { type: "string" },
     "cold-samples": { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -52,8 +53,10 @@ if (cli.help) {
   --scenarios A,B       throughput phase: only these scenario ids (pass-through always runs: every ratio needs it);
                         "many" stands for the many-keys pair, e.g. --scenarios keyward-hot-key,floor-hot-key
   --variants A,B        also measure these Keyward wiring variants on the hot key in every round (bench/workers/keyward.ts:
-                        nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>
+                        nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>;
+                        many-<variant> on the many-keys set; floor-noguard: the floor with no Durable Object
   --micro               also measure the request path's pieces one at a time (workerd CPU per operation, no profiler)
+  --micro-profile OP    with --micro: also CPU-profile 20,000 runs of one operation (bench/.build/micro-OP.cpuprofile)
   --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
   --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart`);
   process.exit(0);
@@ -72,6 +75,8 @@ const plan = {
   costRequests: quick ? 50 : 1000,
   sparseRequests: quick ? 0 : 10,
   profileRounds: quick ? 1 : 3,
+  // After the many-keys scenarios: at least the guards' report delay (REPORT_DELAY_MS, 5 s), then until idle.
+  settleSeconds: quick ? 0 : 6,
   coldStartSamples: Number(cli["cold-samples"] ?? (quick ? 3 : 9)),
 };
 const BIG_LIMIT = { limit: 1_000_000_000, windowSeconds: 60 };
@@ -263,7 +268,7 @@ async function run() {
   if (cli.micro) keywardServices.push({ name: "keyward-micro" });
   const roundVariants = (cli.variants ?? "").split(",").filter((v) => v !== "");
   // "many-X": variant X on the many-keys set; "nousage" in a variant turns usage counting off.
-  for (const v of roundVariants) {
+  for (const v of roundVariants.filter((v) => !v.startsWith("floor-"))) {
     keywardServices.push({
       name: `keyward-v-${v.replaceAll("+", "-")}`,
       variant: v.replace(/^many-/, ""),
@@ -273,7 +278,7 @@ async function run() {
   const { file, gateways } = writeConfig({ originPort: origin.port, storageDir, signingKey: { ...jwk, kid: "bench-signing-key" }, keywardServices });
   const logFile = path.join(BUILD_DIR, "workerd.log");
   writeFileSync(logFile, "");
-  const workerd = await startWorkerd({ configFile: file, sockets: gateways, logFile, inspector: cli.profile || Boolean(process.env.MICRO_PROFILE) });
+  const workerd = await startWorkerd({ configFile: file, sockets: gateways, logFile, inspector: cli.profile || Boolean(cli["micro-profile"]) });
   const port = (service) => workerd.ports[service];
   const base = (service) => `http://127.0.0.1:${port(service)}`;
   log(`[${elapsed()}] workerd up: ${gateways.map((g) => `${g}=${port(g)}`).join(" ")}; origin=${origin.port}`);
@@ -310,6 +315,7 @@ async function run() {
     const prime = await runLoad({ port: port(service), keys: many.map((k) => k.key), connections: 32, amount: manyCount });
     log(`[${elapsed()}] primed ${manyCount} ${service} guards: ${JSON.stringify(prime.statuses)} in ${prime.seconds}s`);
   }
+  if (primeMany) log(`[${elapsed()}] settled after priming: ${(await settle(plan.settleSeconds)).toFixed(0)} ms of deferred workerd CPU`);
 
   const manyId = `keyward-${manyCount}-keys`;
   const floorManyId = `floor-${manyCount}-keys`;
@@ -365,7 +371,16 @@ async function run() {
     },
   ];
 
-  for (const v of roundVariants) {
+  if (roundVariants.includes("floor-noguard")) {
+    scenarios.push({
+      id: "floor-hot-noguard",
+      label: "(v) floor for (b) with no Durable Object: the verdict answered in the isolate",
+      service: "floor-noguard",
+      keys: [hot.key],
+      variant: true,
+    });
+  }
+  for (const v of roundVariants.filter((v) => !v.startsWith("floor-"))) {
     const onMany = v.startsWith("many-");
     scenarios.push({
       id: onMany ? `keyward-${manyCount}-keys-${v.slice(5).replaceAll("+", "-")}` : `keyward-hot-${v.replaceAll("+", "-")}`,
@@ -394,6 +409,26 @@ async function run() {
     // (c) lost both. One request per key brings them back before measuring.
     const result = await runLoad({ port: port(scenario.service), keys: scenario.keys, connections: 32, amount: scenario.keys.length });
     log(`  [${elapsed()}] swept ${scenario.keys.length} keys in ${result.seconds}s ${JSON.stringify(result.statuses)}`);
+  }
+
+  /**
+   * Waits until workerd is idle: the deferred work a run leaves behind (flush
+   * timers, and the usage reports each guard's alarm sends about 5 s after a key's
+   * first unreported request) is done before the next scenario, so that it is not
+   * charged to that scenario. Returns the workerd CPU ms spent meanwhile: the
+   * deferred work's cost.
+   */
+  async function settle(minSeconds) {
+    const start = cpuMs(workerd.child.pid);
+    const until = Date.now() + (minSeconds + 30) * 1000;
+    await sleep(minSeconds * 1000);
+    for (;;) {
+      const before = cpuMs(workerd.child.pid);
+      await sleep(1000);
+      // Idle: at most two 10 ms clock ticks in a second.
+      if (cpuMs(workerd.child.pid) - before <= 20 || Date.now() > until) break;
+    }
+    return cpuMs(workerd.child.pid) - start;
   }
 
   async function measure(scenario, connections, seconds, warmup) {
@@ -428,6 +463,7 @@ async function run() {
       "timer-race",
       "response",
       "sign",
+      "rpc-const-min",
       "rpc-const",
       "rpc-key",
       "guard-construct-20",
@@ -438,6 +474,10 @@ async function run() {
       "rpc-alarm",
       "rpc-report",
       "fetch-plain",
+      "fetch-signal",
+      "fetch-manual",
+      "fetch-client-headers",
+      "fetch-headers",
       "fetch-keyward",
       "app-noguard",
       "app-constguard",
@@ -457,8 +497,8 @@ async function run() {
       for (let i = 0; i < 3; i++) samples.push(((await once(op, n)) * 1000) / n);
       perOp[op] = median(samples);
     }
-    if (process.env.MICRO_PROFILE) {
-      const op = process.env.MICRO_PROFILE;
+    if (cli["micro-profile"]) {
+      const op = cli["micro-profile"];
       const { profile: p } = await profileWhile({ port: workerd.ports["(inspector)"], target: "keyward-micro", intervalMicros: 100 }, () => once(op, 20000));
       writeFileSync(path.join(BUILD_DIR, `micro-${op}.cpuprofile`), JSON.stringify(p));
       log(`profile written: ${path.join(BUILD_DIR, `micro-${op}.cpuprofile`)}`);
@@ -523,6 +563,7 @@ async function run() {
 
   // ------------------------------------------------------------ throughput --
   const runs = [];
+  const deferred = [];
   if (!cli["skip-throughput"]) {
     log(
       `[${elapsed()}] throughput: ${plan.rounds} rounds x ${plan.connections.join("/")} connections x ${scenarios.length} scenarios, ${plan.seconds}s each (+${plan.warmup}s warm-up)`,
@@ -532,17 +573,31 @@ async function run() {
       const order = scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]);
       for (const scenario of order) {
         if (scenario.sweep) await sweep(scenario);
+        let requests = scenario.sweep ? scenario.keys.length : 0;
         for (const connections of plan.connections) {
           const result = await measure(scenario, connections, plan.seconds, plan.warmup);
           runs.push({ round, connections, scenario: scenario.id, ...result });
+          requests += result.requests;
           log(
             `  [${elapsed()}] r${round} c=${connections} ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
+          );
+        }
+        if (scenario.sweep) {
+          // The many-keys scenarios leave thousands of guards with a report due in 5 s.
+          const ms = await settle(plan.settleSeconds);
+          deferred.push({ round, scenario: scenario.id, ms, requests, microsPerRequest: (ms * 1000) / Math.max(1, requests) });
+          log(
+            `  [${elapsed()}] r${round} ${scenario.id}: deferred work after it ${ms.toFixed(0)} ms of workerd CPU, ${((ms * 1000) / Math.max(1, requests)).toFixed(0)} us per request`,
           );
         }
       }
     }
   }
   const throughput = summarizeThroughput(runs, scenarios, plan.connections);
+  throughput.deferred = [...new Set(deferred.map((d) => d.scenario))].map((scenario) => {
+    const list = deferred.filter((d) => d.scenario === scenario);
+    return { scenario, microsPerRequest: median(list.map((d) => d.microsPerRequest)), rounds: list };
+  });
 
   // -------------------------------------------------------------- profile --
   let profile = null;
@@ -801,6 +856,7 @@ async function run() {
     scenarios: scenarios.map(({ id, label }) => ({ id, label })),
     throughput,
     profile,
+    micro: microCosts,
     accuracy,
     cost,
     coldStart,
@@ -844,6 +900,7 @@ async function run() {
       `cpu keyward-${name} over floor-${name}: ${overall?.cpuOverFloor ? `${fmtSigned(overall.cpuOverFloor.median)} µs/request (median over runs; keyward ${overall.cpu.median.toFixed(0)}, floor ${overall.floorCpu.median.toFixed(0)})` : "n/a"}`,
     );
   }
+  for (const d of throughput.deferred ?? []) console.log(`deferred cpu after ${d.scenario}: ${d.microsPerRequest.toFixed(0)} µs/request (median over rounds)`);
   if (coldStart) {
     const k = coldStart.summary.keyward;
     const p = coldStart.summary["pass-through"];

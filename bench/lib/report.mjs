@@ -177,6 +177,23 @@ export function renderMarkdown(report) {
       }
       out.push("");
     }
+    if ((report.throughput.deferred ?? []).length > 0) {
+      out.push(
+        "Deferred work (workerd CPU spent after a many-keys scenario's last run, until workerd was idle: flush timers and the usage reports that guards' alarms send about 5 s after a key's first unreported request; per request of its sweep and runs; median over rounds). It is outside the measured runs, and waited for so that it is not charged to the next scenario:",
+      );
+      out.push("");
+      for (const d of report.throughput.deferred) out.push(`- after ${d.scenario}: ${fmt(d.microsPerRequest)} µs per request`);
+      out.push("");
+    }
+  }
+  if (report.micro) {
+    out.push("## The request path's pieces (--micro)\n");
+    out.push(
+      "Each operation repeated in a loop inside the gateway's isolate (one request to `/__bench/micro`), workerd's CPU time read before and after, no profiler attached; the empty loop's cost subtracted. Median of 3 samples of about 0.6 s of CPU each. `app-*` is Keyward's whole app with an origin answered in the isolate (no network); `rpc-*` one guard round trip each, sequential (no batching of concurrent calls).\n",
+    );
+    out.push("| operation | µs of workerd CPU |\n| --- | ---: |");
+    for (const m of report.micro.slice(1)) out.push(`| ${m.op} | ${fmt(m.overLoop, 1)} |`);
+    out.push("");
   }
   if (report.profile) {
     out.push(`## Profile: Keyward variants (c=${report.profile.connections})\n`);

@@ -65,7 +65,15 @@ function operation(op: string, env: MicroEnv, ctx: ExecutionContext, buildApp: B
   };
   const request = sampleRequest();
   const parse = keyParser("kw");
-  const check = (): GuardCheck => ({ requestId: crypto.randomUUID(), consume: true, cost: 1, settings: settingsOf(record), org: record.org });
+  // As the gateway sends it with usage counting on (the caller's place and agent).
+  const check = (): GuardCheck => ({
+    requestId: crypto.randomUUID(),
+    consume: true,
+    cost: 1,
+    settings: settingsOf(record),
+    org: record.org,
+    caller: { country: null, asn: null, colo: null, browser: false, agent: "other" },
+  });
   const identity = {
     "x-keyward-org": record.org,
     "x-keyward-key-id": record.id,
@@ -116,6 +124,21 @@ function operation(op: string, env: MicroEnv, ctx: ExecutionContext, buildApp: B
       };
     case "fetch-plain":
       return async () => (await fetch(`${env.ORIGIN_URL}/v1/things`)).arrayBuffer();
+    case "fetch-signal":
+      return async () => (await fetch(`${env.ORIGIN_URL}/v1/things`, { signal: new AbortController().signal })).arrayBuffer();
+    case "fetch-manual":
+      return async () => (await fetch(`${env.ORIGIN_URL}/v1/things`, { redirect: "manual" })).arrayBuffer();
+    case "fetch-headers": {
+      const headers = originHeaders(request.headers, ["authorization"], identity);
+      return async () => (await fetch(`${env.ORIGIN_URL}/v1/things`, { headers })).arrayBuffer();
+    }
+    case "fetch-client-headers":
+      // The floor's: a copy of the client's headers, less the credential.
+      return async () => {
+        const headers = new Headers(request.headers);
+        headers.delete("authorization");
+        return (await fetch(`${env.ORIGIN_URL}/v1/things`, { headers })).arrayBuffer();
+      };
     case "fetch-keyward": {
       // As forward() calls it: Keyward's headers, manual redirects, an abort signal.
       const headers = originHeaders(request.headers, ["authorization"], identity);
@@ -198,6 +221,12 @@ function operation(op: string, env: MicroEnv, ctx: ExecutionContext, buildApp: B
         await stub.check({ ...check(), settings });
         await stub.runAlarm(Date.now());
       };
+    }
+    case "rpc-const-min": {
+      // The same object and answer, the smallest input: what the check's payload costs is rpc-const minus this.
+      const ns = env.CONST_GUARD;
+      if (!ns) throw new Error("no CONST_GUARD binding");
+      return () => ns.get(ns.idFromName(record.id)).check({ requestId: "", consume: true } as GuardCheck);
     }
     case "rpc-const": {
       const ns = env.CONST_GUARD;
