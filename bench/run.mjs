@@ -35,6 +35,7 @@ const { values: cli } = parseArgs({
     "skip-coldstart": { type: "boolean", default: false },
     micro: { type: "boolean", default: false },
     "micro-profile": { type: "string" },
+    settle: { type: "string" },
     "cold-samples": { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -56,6 +57,8 @@ if (cli.help) {
                         nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>;
                         many-<variant> on the many-keys set; floor-noguard: the floor with no Durable Object
   --micro               also measure the request path's pieces one at a time (workerd CPU per operation, no profiler)
+  --settle S            seconds to wait after priming and after each many-keys scenario before the next
+                        (default 66: the guards' usage reports; quick 0), then until workerd is idle
   --micro-profile OP    with --micro: also CPU-profile 20,000 runs of one operation (bench/.build/micro-OP.cpuprofile)
   --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
   --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart`);
@@ -75,8 +78,12 @@ const plan = {
   costRequests: quick ? 50 : 1000,
   sparseRequests: quick ? 0 : 10,
   profileRounds: quick ? 1 : 3,
-  // After the many-keys scenarios: at least the guards' report delay (REPORT_DELAY_MS, 5 s), then until idle.
-  settleSeconds: quick ? 0 : 6,
+  // After priming and after each many-keys scenario: a guard reports at most once a
+  // minute, 5 s after its first unreported request (REPORT_PERIOD_MS and
+  // REPORT_DELAY_MS in src/usage/usage-report.ts). Thousands of guards used within
+  // seconds of each other report together up to 65 s later; the wait lets that
+  // deferred work finish before the next scenario instead of landing on it.
+  settleSeconds: Number(cli.settle ?? (quick ? 0 : 66)),
   coldStartSamples: Number(cli["cold-samples"] ?? (quick ? 3 : 9)),
 };
 const BIG_LIMIT = { limit: 1_000_000_000, windowSeconds: 60 };
