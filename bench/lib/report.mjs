@@ -179,7 +179,7 @@ export function renderMarkdown(report) {
     }
     if ((report.throughput.deferred ?? []).length > 0) {
       out.push(
-        "Deferred work: workerd CPU spent after a many-keys scenario's last run, during the wait for its guards' usage reports (each guard reports at most once a minute, 5 s after its first unreported request, so up to 65 s later) and until workerd was idle, per request of its sweep and runs; median over rounds. It is outside the measured runs, and waited for so that it is not charged to the next scenario:",
+        "Deferred work: workerd CPU spent outside a many-keys scenario's measured runs on what its requests left behind: after its sweep (which leaves a usage report due on every key 5 s later; the runs start once workerd is idle again) and after its last run, during the wait for its guards' next reports (a guard reports at most once a minute, 5 s after its first unreported request, so up to 65 s later) and until workerd was idle. Per request of the sweep and the runs; median over rounds:",
       );
       out.push("");
       for (const d of report.throughput.deferred) out.push(`- after ${d.scenario}: ${fmt(d.microsPerRequest)} µs per request`);
