@@ -36,6 +36,27 @@ async function ledgerUsage(org: string, keyId: string) {
   });
 }
 
+/** Counts the rows written through an object's SQL handle until the returned function is called (the handle wrapped in place). */
+function countRowsWritten(state: DurableObjectState, into: { rows: number }): () => void {
+  const sql = state.storage.sql;
+  const exec = sql.exec;
+  sql.exec = ((query: string, ...bindings: unknown[]) => {
+    const cursor = exec.call(sql, query, ...bindings);
+    const all = cursor.toArray();
+    into.rows += cursor.rowsWritten;
+    return {
+      toArray: () => all,
+      one: () => all[0],
+      [Symbol.iterator]: () => all[Symbol.iterator](),
+      rowsWritten: cursor.rowsWritten,
+      rowsRead: cursor.rowsRead,
+    } as unknown as ReturnType<typeof exec>;
+  }) as typeof sql.exec;
+  return () => {
+    sql.exec = exec;
+  };
+}
+
 const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => g.runAlarm(at));
 
 describe("usage roll-up to the org ledger", () => {
@@ -65,6 +86,46 @@ describe("usage roll-up to the org ledger", () => {
     expect(await ledgerUsage(org, id)).toMatchObject({ reports: 2, admitted: 5 });
     // Nothing new: no report at all.
     await tick(id, t0 + REPORT_DELAY_MS + 3 * REPORT_PERIOD_MS);
+    expect((await ledgerUsage(org, id)).reports).toBe(2);
+  });
+
+  it("prices a usage report: one alarm, one ledger call, and the rows both write (the first, and a later one)", async () => {
+    const h = harness();
+    const org = ORG();
+    const { id, key } = await createKey(h, org);
+    const t0 = Date.now();
+    /** One request, its admission written, then the guard's alarm at `at`: what the report wrote and called. */
+    const report = async (notBefore: number) => {
+      expect((await h.call(key)).status).toBe(200);
+      const at = Math.max(notBefore, Date.now() + REPORT_DELAY_MS + 1);
+      // The admission is written by its own flush, not by the report.
+      await runInDurableObject(guardStub(id), (g: KeyGuard) => g.flush());
+      const guard = { rows: 0 };
+      const ledger = { rows: 0 };
+      const calls: Record<string, number> = {};
+      const restoreLedger = await runInDurableObject(ledgerStub(org), (_l: OrgLedger, state) => countRowsWritten(state, ledger));
+      await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+        const restore = countRowsWritten(state, guard);
+        // The guard's own ledger namespace, counted: one call per report.
+        const guardEnv = (g as unknown as { env: { ORG_LEDGER: DurableObjectNamespace<OrgLedger> } }).env;
+        const real = guardEnv.ORG_LEDGER;
+        guardEnv.ORG_LEDGER = countingNamespace(real, calls);
+        try {
+          await g.runAlarm(at);
+        } finally {
+          guardEnv.ORG_LEDGER = real;
+          restore();
+        }
+      });
+      await runInDurableObject(ledgerStub(org), () => restoreLedger());
+      return { calls, guardRows: guard.rows, ledgerRows: ledger.rows };
+    };
+    // The first: the guard's usage row; at the ledger, the key's usage row and its hour
+    // and day buckets inserted, each with its index entries.
+    expect(await report(t0)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 8 });
+    // A later one in the same hour and day: the same rows updated in place (REPLACE, before,
+    // deleted and inserted each bucket with its two index entries: 7 rows here).
+    expect(await report(t0 + REPORT_DELAY_MS + 1_000 + REPORT_PERIOD_MS)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 3 });
     expect((await ledgerUsage(org, id)).reports).toBe(2);
   });
 

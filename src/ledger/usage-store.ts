@@ -45,8 +45,11 @@ export function storeReport(sql: SqlStorage, report: UsageReport): void {
       const row = sql.exec("SELECT admitted, refused FROM usage_buckets WHERE key_id = ? AND span = ? AND start = ?", report.keyId, span, b.start).toArray()[0];
       const admitted = Math.max(b.admitted, row ? Number(row.admitted) : 0);
       const refused = row ? maxMerge(JSON.parse(String(row.refused)) as Record<string, number>, b.refused) : b.refused;
+      // An update in place, not REPLACE's delete and insert: a later report of the same
+      // bucket writes its one row, not the row and both its index entries again.
       sql.exec(
-        "INSERT OR REPLACE INTO usage_buckets (key_id, span, start, admitted, refused) VALUES (?, ?, ?, ?, ?)",
+        `INSERT INTO usage_buckets (key_id, span, start, admitted, refused) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(key_id, span, start) DO UPDATE SET admitted = excluded.admitted, refused = excluded.refused`,
         report.keyId,
         span,
         b.start,
