@@ -7,6 +7,7 @@ import { type LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
 import { countingNamespace } from "../test-support/counting";
 import { harness } from "./support/harness";
 import { SEEDED_AT, seededKey } from "./support/ledger-keys";
+import { withSqlWatched } from "./support/sql-spy";
 import { devToken } from "./support/tokens";
 
 // The listing's search (`q`): label substring in any case, or the start of the
@@ -42,20 +43,7 @@ function fleet(): LedgerKey[] {
 /** Rows SQLite read while `run` used the object's storage (each cursor read to its end). */
 function rowsReadBy(state: DurableObjectState, run: () => void): number {
   let rows = 0;
-  const sql = state.storage.sql;
-  const exec = sql.exec;
-  // The object's constructor wants the real state, so its SQL handle is wrapped in place for the call.
-  sql.exec = ((query: string, ...bindings: unknown[]) => {
-    const cursor = exec.call(sql, query, ...bindings);
-    const all = cursor.toArray();
-    rows += cursor.rowsRead;
-    return Object.assign(Object.create(cursor), { toArray: () => all, [Symbol.iterator]: () => all[Symbol.iterator]() });
-  }) as typeof sql.exec;
-  try {
-    run();
-  } finally {
-    sql.exec = exec;
-  }
+  withSqlWatched(state, (_query, cursor) => (rows += cursor.rowsRead), run);
   return rows;
 }
 

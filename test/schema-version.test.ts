@@ -6,25 +6,16 @@ import { GUARD_SCHEMA_VERSION, KeyGuard } from "../src/guard/key-guard";
 import { randomId } from "../src/keys/key-format";
 import { migrateOnce, storedVersion } from "../src/storage/schema-version";
 import { guardStub } from "./support/harness";
+import { withSqlWatched } from "./support/sql-spy";
 
 function settings(overrides: Partial<KeySettings> = {}): KeySettings {
   return { keyId: randomId("key"), version: 1, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null, ...overrides };
 }
 
-/** SQL statements `run` makes through the object's storage (its SQL handle wrapped in place, as the constructor takes it). */
+/** SQL statements `run` makes through the object's storage. */
 function statementsBy(state: DurableObjectState, run: () => void): string[] {
   const seen: string[] = [];
-  const sql = state.storage.sql;
-  const exec = sql.exec;
-  sql.exec = ((query: string, ...bindings: unknown[]) => {
-    seen.push(query.replace(/\s+/g, " ").slice(0, 60));
-    return exec.call(sql, query, ...bindings);
-  }) as typeof sql.exec;
-  try {
-    run();
-  } finally {
-    sql.exec = exec;
-  }
+  withSqlWatched(state, (query) => seen.push(query.replace(/\s+/g, " ").slice(0, 60)), run);
   return seen;
 }
 

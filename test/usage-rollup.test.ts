@@ -7,6 +7,7 @@ import { nextReportAt, REPORT_DELAY_MS, REPORT_PERIOD_MS } from "../src/usage/us
 import { countingNamespace } from "../test-support/counting";
 import { guardStub, harness } from "./support/harness";
 import { SEEDED_AT, seededKey } from "./support/ledger-keys";
+import { watchSql } from "./support/sql-spy";
 import { devToken } from "./support/tokens";
 
 const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
@@ -36,26 +37,8 @@ async function ledgerUsage(org: string, keyId: string) {
   });
 }
 
-/** Counts the rows written through an object's SQL handle until the returned function is called (the handle wrapped in place). */
-function countRowsWritten(state: DurableObjectState, into: { rows: number }): () => void {
-  const sql = state.storage.sql;
-  const exec = sql.exec;
-  sql.exec = ((query: string, ...bindings: unknown[]) => {
-    const cursor = exec.call(sql, query, ...bindings);
-    const all = cursor.toArray();
-    into.rows += cursor.rowsWritten;
-    return {
-      toArray: () => all,
-      one: () => all[0],
-      [Symbol.iterator]: () => all[Symbol.iterator](),
-      rowsWritten: cursor.rowsWritten,
-      rowsRead: cursor.rowsRead,
-    } as unknown as ReturnType<typeof exec>;
-  }) as typeof sql.exec;
-  return () => {
-    sql.exec = exec;
-  };
-}
+/** Counts the rows written through an object's SQL handle until the returned function is called. */
+const countRowsWritten = (state: DurableObjectState, into: { rows: number }) => watchSql(state, (_query, cursor) => (into.rows += cursor.rowsWritten));
 
 const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => g.runAlarm(at));
 
