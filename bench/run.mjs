@@ -274,10 +274,13 @@ async function run() {
   if (cli.profile) for (const v of variants) keywardServices.push({ name: `keyward-${v.replaceAll("+", "-")}`, variant: v });
   if (cli.micro) keywardServices.push({ name: "keyward-micro" });
   const roundVariants = (cli.variants ?? "").split(",").filter((v) => v !== "");
-  // "many-X": variant X on the many-keys set; "nousage" in a variant turns usage counting off.
-  for (const v of roundVariants.filter((v) => !v.startsWith("floor-"))) {
+  // Keyward's variants ("floor-…" are the floor's, served by its own services); "many-X":
+  // variant X on the many-keys set; "nousage" in a variant turns usage counting off.
+  const keywardVariants = roundVariants.filter((v) => !v.startsWith("floor-"));
+  const variantService = (v) => `keyward-v-${v.replaceAll("+", "-")}`;
+  for (const v of keywardVariants) {
     keywardServices.push({
-      name: `keyward-v-${v.replaceAll("+", "-")}`,
+      name: variantService(v),
       variant: v.replace(/^many-/, ""),
       vars: v.includes("nousage") ? { USAGE_COUNTING: "off" } : {},
     });
@@ -317,7 +320,7 @@ async function run() {
 
   // One sweep over all keys creates each key's guard (its SQLite file) before any measurement.
   const primeMany = !cli.scenarios || cli.scenarios.split(",").some((id) => id === "many" || id.endsWith("-keys"));
-  const primed = ["keyward-many", "floor-many", ...roundVariants.filter((v) => v.startsWith("many-")).map((v) => `keyward-v-${v.replaceAll("+", "-")}`)];
+  const primed = ["keyward-many", "floor-many", ...keywardVariants.filter((v) => v.startsWith("many-")).map(variantService)];
   for (const service of primeMany ? primed : []) {
     const prime = await runLoad({ port: port(service), keys: many.map((k) => k.key), connections: 32, amount: manyCount });
     log(`[${elapsed()}] primed ${manyCount} ${service} guards: ${JSON.stringify(prime.statuses)} in ${prime.seconds}s`);
@@ -387,12 +390,12 @@ async function run() {
       variant: true,
     });
   }
-  for (const v of roundVariants.filter((v) => !v.startsWith("floor-"))) {
+  for (const v of keywardVariants) {
     const onMany = v.startsWith("many-");
     scenarios.push({
       id: onMany ? `keyward-${manyCount}-keys-${v.slice(5).replaceAll("+", "-")}` : `keyward-hot-${v.replaceAll("+", "-")}`,
       label: `(v) Keyward, ${onMany ? `${manyCount} distinct keys` : "one hot key"}, wiring variant ${v}`,
-      service: `keyward-v-${v.replaceAll("+", "-")}`,
+      service: variantService(v),
       keys: onMany ? manyKeys : [hot.key],
       ...(onMany ? { sweep: true } : {}),
       variant: true,
@@ -594,9 +597,10 @@ async function run() {
         if (scenario.sweep) {
           // The many-keys scenarios leave thousands of guards with a report due in 5 s.
           const ms = swept + (await settle(plan.settleSeconds));
-          deferred.push({ round, scenario: scenario.id, ms, requests, microsPerRequest: (ms * 1000) / Math.max(1, requests) });
+          const entry = { round, scenario: scenario.id, ms, requests, microsPerRequest: (ms * 1000) / Math.max(1, requests) };
+          deferred.push(entry);
           log(
-            `  [${elapsed()}] r${round} ${scenario.id}: deferred work after it ${ms.toFixed(0)} ms of workerd CPU, ${((ms * 1000) / Math.max(1, requests)).toFixed(0)} us per request`,
+            `  [${elapsed()}] r${round} ${scenario.id}: deferred work after it ${ms.toFixed(0)} ms of workerd CPU, ${entry.microsPerRequest.toFixed(0)} us per request`,
           );
         }
       }

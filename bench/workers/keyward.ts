@@ -7,7 +7,6 @@
  * status (describe()); they use the raw bindings, so they are never counted.
  */
 
-import { DurableObject } from "cloudflare:workers";
 import policyFile from "../../keyward.policy.json";
 import { createKeyward } from "../../src/app";
 import { compilePolicy } from "../../src/authz/policy";
@@ -39,18 +38,12 @@ type BenchEnv = Env & {
 };
 
 /**
- * Variant "constguard": a per-key Durable Object in this Worker (this isolate,
- * this bundle) that answers every check with a constant admitted verdict, as the
- * floor's object does. Profile only: it prices Keyward's guard hop apart from
- * KeyGuard's class.
+ * Variant "constguard": the floor's object (a constant admitted verdict), bound
+ * in this Worker (this isolate, this bundle), to price Keyward's guard hop apart
+ * from KeyGuard's class. The "foreignguard" variant calls the same class in the
+ * floor's own service.
  */
-export class ConstGuard extends DurableObject {
-  check(input: GuardCheck) {
-    return input.consume ? CONST_ADMITTED : CONST_USABLE;
-  }
-}
-const CONST_ADMITTED = { kind: "admitted", limit: 1_000_000_000, windowSeconds: 60, remaining: 1_000_000_000, resetMs: 0, credits: null } as const;
-const CONST_USABLE = { ...CONST_ADMITTED, kind: "usable" } as const;
+export { FloorGuard } from "./floor";
 
 const counters = {
   requests: 0,

@@ -191,11 +191,6 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     // written on admin changes only), so every stored stamp is loaded; the window
     // drops those older than its length on first use.
     const stamps: number[] = [];
-    // Of the rows' usage copies only the latest flush's can be the newest (a flush
-    // writes the row of its batch's newest admission, later than any earlier
-    // batch's), so only it is read and parsed, not one copy per row. Should the
-    // clock step back, an older copy may win: usage is informational, never a decision.
-    let latestUsage: string | null = null;
     for (const batch of sql.exec("SELECT slot, newest, stamps FROM admissions ORDER BY newest")) {
       const newest = Number(batch.newest);
       this.slots.push({ slot: Number(batch.slot), newest });
@@ -203,12 +198,13 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
       this.lastUsedAt = Math.max(this.lastUsedAt ?? 0, newest);
     }
     this.window = new SlidingWindow(stamps);
-    const latest = this.slots[this.slots.length - 1];
-    if (latest !== undefined) {
-      const row = sql.exec("SELECT usage FROM admissions WHERE slot = ?", latest.slot).toArray()[0];
-      latestUsage = row && row.usage !== null ? String(row.usage) : null;
-    }
-    const copies: (UsageState | null)[] = [parseUsage(latestUsage)];
+    // Of the rows' usage copies only the latest flush's can be the newest (a flush
+    // writes the row of its batch's newest admission, later than any earlier
+    // batch's), so only it is read and parsed, not one copy per row. Should the
+    // clock step back, an older copy may win: usage is informational, never a decision.
+    const latest = this.slots.at(-1);
+    const latestRow = latest === undefined ? undefined : sql.exec("SELECT usage FROM admissions WHERE slot = ?", latest.slot).toArray()[0];
+    const copies: (UsageState | null)[] = [parseUsage(latestRow?.usage == null ? null : String(latestRow.usage))];
     const saved = sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0];
     copies.push(parseUsage(saved ? String(saved.data) : null));
     // The newest copy wins: the admissions rows and the usage row are written at different times.
