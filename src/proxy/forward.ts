@@ -12,16 +12,29 @@ export interface ForwardOptions {
 export const KEYWARD_HEADER_PREFIX = "x-keyward-";
 
 /**
+ * Whether a (lower-case) header name is one of Keyward's as an origin may read it.
+ * CGI, WSGI, Rack and PHP turn both `X-Keyward-User` and `X_Keyward_User` into
+ * `HTTP_X_KEYWARD_USER`, so a name that is Keyward's with `_` read as `-` is
+ * Keyward's too (threats.md 71). Dropped rather than refused (docs/security.md 26):
+ * the hyphen spelling has always been dropped, and a client echoing a header it
+ * was sent back must not start failing.
+ */
+export function isKeywardHeaderName(name: string): boolean {
+  return name.startsWith(KEYWARD_HEADER_PREFIX) || (name.includes("_") && name.replaceAll("_", "-").startsWith(KEYWARD_HEADER_PREFIX));
+}
+
+/**
  * Builds the headers the origin receives: the client's, minus every credential
  * header Keyward consumed and every client-supplied X-Keyward-* (no spoofing,
- * in any letter case: Headers lower-cases names), plus Keyward's identity.
+ * in any letter case: Headers lower-cases names; in any spelling with `_`), plus
+ * Keyward's identity.
  */
 export function originHeaders(incoming: Headers, consumed: readonly string[], identity: Record<string, string>): Headers {
   // A native copy, then removals (rare beyond the credentials): cheaper than
   // appending the client's headers one by one (docs/performance.md).
   const out = new Headers(incoming);
   for (const name of consumed) out.delete(name);
-  for (const name of incoming.keys()) if (name.startsWith(KEYWARD_HEADER_PREFIX)) out.delete(name);
+  for (const name of incoming.keys()) if (isKeywardHeaderName(name)) out.delete(name);
   for (const name in identity) out.set(name, identity[name] as string);
   return out;
 }
