@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { CLAIM_NAME_SETTINGS, type ClaimNames, DEFAULT_CLAIM_NAMES } from "./authz/user-claims";
+import { type PublishedKey, parsePublishedKeys } from "./identity/published-keys";
 import { assertTypePrefix } from "./keys/key-format";
 import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
 import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";
@@ -28,6 +29,8 @@ export interface Config {
   contextTtlSeconds: number;
   contextIssuer: string;
   signingKey: JsonWebKey & { kid: string };
+  /** KEYWARD_PUBLISHED_KEYS: public keys in the JWKS beside the signing key's (key rotation, docs/origin.md). */
+  publishedKeys: PublishedKey[];
   operatorToken: string | null;
   userTokens: UserTokenConfig;
   /** Per-key usage counting in the guards (USAGE_COUNTING, on unless "off"). */
@@ -162,6 +165,14 @@ export function loadConfig(env: Record<string, unknown>): Config {
     throw new ConfigError("KEYWARD_SIGNING_KEY", "must be the JSON of a private EC P-256 JWK with kty, crv, x, y, d and kid");
   }
 
+  const rawPublishedKeys = str(env, "KEYWARD_PUBLISHED_KEYS");
+  let publishedKeys: PublishedKey[] = [];
+  try {
+    if (rawPublishedKeys !== null) publishedKeys = parsePublishedKeys(rawPublishedKeys, signingKey.kid);
+  } catch (error) {
+    throw new ConfigError("KEYWARD_PUBLISHED_KEYS", (error as Error).message);
+  }
+
   const operatorToken = str(env, "KEYWARD_OPERATOR_TOKEN");
   // Documented as hex (`openssl rand -hex 32`; `npm run dev` writes dev_op_ + hex):
   // anything else is a pasted password or a truncated secret, refused at start-up.
@@ -229,6 +240,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     contextTtlSeconds: intVar("CONTEXT_TTL_SECONDS", 60, 5, 3_600)(env.CONTEXT_TTL_SECONDS),
     contextIssuer: str(env, "CONTEXT_ISSUER") ?? "keyward",
     signingKey,
+    publishedKeys,
     operatorToken,
     userTokens: {
       jwksUrl,

@@ -1,4 +1,5 @@
 import { base64url } from "../encoding/bytes";
+import type { PublishedKey } from "./published-keys";
 /**
  * `X-Keyward-Context`: a short-lived ES256 JWT that says "Keyward authenticated
  * this request". The origin verifies it against the public JWKS that Keyward
@@ -29,13 +30,15 @@ export interface ContextSignerOptions {
   issuer: string;
   ttlSeconds: number;
   now: () => number;
+  /** Public keys served in the JWKS beside the signing key's, never used to sign (a rotation's next or previous key). */
+  publishedKeys?: PublishedKey[];
 }
 
 export const CONTEXT_AUDIENCE = "keyward-origin";
 
 export interface ContextSigner {
   sign(claims: ContextClaims): Promise<string>;
-  /** The public half, as served at /_keyward/.well-known/jwks.json. */
+  /** The public half, and any published keys, as served at /_keyward/.well-known/jwks.json. */
   jwks: { keys: JsonWebKey[] };
 }
 
@@ -64,7 +67,7 @@ async function digestBase64url(text: string): Promise<string> {
  */
 export function contextSigner(options: ContextSignerOptions): ContextSigner {
   const { d: _private, ...publicJwk } = options.privateJwk;
-  const jwks = { keys: [{ ...publicJwk, alg: "ES256", use: "sig" }] };
+  const jwks = { keys: [publicJwk, ...(options.publishedKeys ?? [])].map((key) => ({ ...key, alg: "ES256", use: "sig" })) };
   const header = base64url(encoder.encode(JSON.stringify({ alg: "ES256", kid: options.privateJwk.kid, typ: "keyward-context+jwt" })));
   let key: Promise<CryptoKey> | null = null;
   return {
