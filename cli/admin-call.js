@@ -1,11 +1,13 @@
 // What the commands that talk to Keyward share: the base URL, which token to send,
 // one admin call, and checks that an answer has the shape the server documents.
+import { callRoute as callAdminRoute, RouteError } from "../src/admin/route-client.js";
 import { CliError, EXIT_USAGE, usageError } from "./errors.js";
-import { apiUrl, DEFAULT_URL, displayUrl, isLoopback, parseBaseUrl, printable, request } from "./http.js";
+import { DEFAULT_URL, displayUrl, isLoopback, parseBaseUrl, printable, send, serverError } from "./http.js";
 import { setting } from "./settings.js";
 
 /** @import { Context } from "./command.js" */
-/** @import { Method } from "./http.js" */
+/** @import { RouteInput } from "../src/admin/route-client.js" */
+/** @import { ResponseOf, RouteConfig, RouteRef } from "../src/http/route-def" */
 
 /** @param {Context} ctx */
 function baseUrl(ctx) {
@@ -67,33 +69,31 @@ function warnIfPlaintext(ctx, url) {
 }
 
 /**
- * @typedef {object} CallOptions
- * @property {unknown} [body]  sent as JSON
- * @property {string} [token]  defaults to the user token
- * @property {Record<string, string | undefined>} [query]  query parameters (undefined ones left out)
- */
-
-/**
- * One admin API call: `{base}/_keyward/v1/{segments}`; the decoded JSON of a 2xx answer.
+ * One admin API call by route (src/admin/route-refs.js): the reply of a 2xx answer,
+ * typed as the route's reply schema says; a CliError otherwise. `token` defaults
+ * to the user token.
+ * @template {RouteConfig} D
  * @param {Context} ctx
- * @param {Method} method
- * @param {string[]} segments
- * @param {CallOptions} [options]
- * @returns {Promise<unknown>}
+ * @param {RouteRef<D>} route
+ * @param {RouteInput<D> & { token?: string }} input
+ * @returns {Promise<ResponseOf<D>>}
  */
-export async function call(ctx, method, segments, options = {}) {
+export async function callRoute(ctx, route, input) {
   const base = baseUrl(ctx);
-  const bearer = options.token ?? userToken(ctx);
-  if (bearer === null) {
+  const token = input.token ?? userToken(ctx);
+  if (token === null) {
     throw new CliError("no token: set KEYWARD_TOKEN or pass --token", {
       exitCode: EXIT_USAGE,
       hint: "for local development: export KEYWARD_TOKEN=$(npx keyward token --org ORG --role org:admin)",
     });
   }
   warnIfPlaintext(ctx, base);
-  const url = apiUrl(base, segments);
-  for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(name, value);
-  return request({ method, url, token: bearer, body: options.body, base });
+  try {
+    return await callAdminRoute((request) => send({ base, token }, request), route, input);
+  } catch (error) {
+    if (error instanceof RouteError) throw serverError(error);
+    throw error;
+  }
 }
 
 /**

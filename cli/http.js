@@ -1,8 +1,11 @@
-// The admin API client: one request, its error body decoded, network failures named.
+// The CLI's side of admin calls: the base URL, one request with network failures
+// named, and an error answer as the CLI prints it (admin/route-client.js reads it).
+import { API_PREFIX } from "../src/admin/route-client.js";
 import { CliError } from "./errors.js";
 
+/** @import { RouteError, RouteRequest } from "../src/admin/route-client.js" */
+
 export const DEFAULT_URL = "http://localhost:8787";
-export const API_PREFIX = "/_keyward/v1";
 const TIMEOUT_MS = 30_000;
 const USER_AGENT = "keyward-cli";
 
@@ -45,18 +48,6 @@ export function parseBaseUrl(raw) {
 }
 
 /**
- * `{base}/_keyward/v1/{segments...}`, each segment percent-encoded.
- * @param {URL} base
- * @param {string[]} segments
- */
-export function apiUrl(base, segments) {
-  const url = new URL(base.href);
-  const basePath = url.pathname.replace(/\/+$/, "");
-  url.pathname = `${basePath}${API_PREFIX}/${segments.map((s) => encodeURIComponent(s)).join("/")}`;
-  return url;
-}
-
-/**
  * Text from the server made safe for a terminal: control and bidi characters replaced.
  * @param {unknown} value
  */
@@ -83,90 +74,63 @@ function describeNetworkError(error) {
   return err?.cause?.message ?? err?.message ?? String(error);
 }
 
-/** @typedef {"GET" | "POST" | "PUT" | "PATCH" | "DELETE"} Method */
-
 /**
- * @typedef {object} RequestOptions
- * @property {Method} method
- * @property {URL} url
- * @property {string} token  Bearer token (never printed)
- * @property {unknown} [body]  sent as JSON
- * @property {URL} base  for messages
+ * The CLI's transport for admin/route-client.js: sends one request to
+ * `{base}/_keyward/v1{path}` with the bearer token and returns the answer's status
+ * and text. Throws CliError (exit 1) for a network failure, a cut-off answer or a
+ * redirect; the shared client reads the status and the error body.
+ * @param {{ base: URL, token: string }} target  the token is never printed
+ * @param {RouteRequest} request
+ * @returns {Promise<{ status: number, text: string }>}
  */
-
-/**
- * Sends one admin request and returns the decoded JSON body of a 2xx answer.
- * Throws CliError (exit 1) for an error answer or a network failure.
- * @param {RequestOptions} options
- * @returns {Promise<unknown>}
- */
-export async function request(options) {
+export async function send(target, request) {
+  const url = new URL(target.base.href);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}${API_PREFIX}`;
+  const full = new URL(`${url.href}${request.path}`);
   /** @type {Record<string, string>} */
-  const headers = { accept: "application/json", authorization: `Bearer ${options.token}`, "user-agent": USER_AGENT };
-  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const headers = { accept: "application/json", authorization: `Bearer ${target.token}`, "user-agent": USER_AGENT };
+  if (request.body !== undefined) headers["content-type"] = "application/json";
   let response;
   try {
-    response = await fetch(options.url, {
-      method: options.method,
+    response = await fetch(full, {
+      method: request.method,
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
       // A redirect could carry the token elsewhere; the admin API never redirects.
       redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (error) {
-    throw new CliError(`cannot reach Keyward at ${displayUrl(options.base)}: ${describeNetworkError(error)}`, {
-      hint: isLoopback(options.base) ? "is it running? start it with `npm run dev`, or point --url / KEYWARD_URL at it" : "check --url / KEYWARD_URL",
+    throw new CliError(`cannot reach Keyward at ${displayUrl(target.base)}: ${describeNetworkError(error)}`, {
+      hint: isLoopback(target.base) ? "is it running? start it with `npm run dev`, or point --url / KEYWARD_URL at it" : "check --url / KEYWARD_URL",
     });
   }
-
-  let text;
-  try {
-    text = await response.text();
-  } catch (error) {
-    throw new CliError(`the answer from ${displayUrl(options.base)} was cut off: ${describeNetworkError(error)}`);
-  }
-  /** @type {unknown} */
-  let body;
-  let parsed = false;
-  try {
-    body = JSON.parse(text);
-    parsed = true;
-  } catch {
-    body = undefined;
-  }
-
-  if (response.status >= 200 && response.status < 300) {
-    if (!parsed) throw new CliError(`unexpected answer from ${displayUrl(options.url)}: HTTP ${response.status} without a JSON body`);
-    return body;
-  }
   if (response.status >= 300 && response.status < 400) {
-    throw new CliError(`unexpected redirect (HTTP ${response.status}) from ${displayUrl(options.url)}; is --url the Keyward base URL?`);
+    throw new CliError(`unexpected redirect (HTTP ${response.status}) from ${displayUrl(full)}; is --url the Keyward base URL?`);
   }
-  throw serverError(response.status, body, text);
+  try {
+    return { status: response.status, text: await response.text() };
+  } catch (error) {
+    throw new CliError(`the answer from ${displayUrl(target.base)} was cut off: ${describeNetworkError(error)}`);
+  }
 }
 
 /**
- * The CliError for a non-2xx answer; `body` is the decoded Keyward error when there is one.
- * @param {number} status
- * @param {unknown} body
- * @param {string} text
+ * The CliError for a failed call, as the shared client read it: the error
+ * contract's code, message, field and request id, or the status and a snippet.
+ * @param {RouteError} error
  */
-export function serverError(status, body, text) {
-  const error = /** @type {{ code?: unknown, message?: unknown, requestId?: unknown, field?: unknown }} */ (
-    body !== null && typeof body === "object" ? body : {}
-  );
-  if (typeof error.code === "string") {
-    let message = `error ${printable(error.code)}: ${printable(error.message ?? "(no message)")}`;
-    if (typeof error.field === "string" && error.field !== "") message += ` (field: ${printable(error.field)})`;
-    if (typeof error.requestId === "string" && error.requestId !== "") message += `\nrequest id: ${printable(error.requestId)}`;
-    const err = new CliError(message);
-    err.status = status;
-    err.code = error.code;
-    return err;
+export function serverError(error) {
+  let message;
+  if (error.fromBody) {
+    message = `error ${printable(error.code)}: ${printable(error.message)}`;
+    if (error.field !== null) message += ` (field: ${printable(error.field)})`;
+    if (error.requestId !== null) message += `\nrequest id: ${printable(error.requestId)}`;
+  } else {
+    message = `error HTTP ${error.status}${error.snippet === "" ? "" : `: ${printable(error.snippet)}`}`;
   }
-  const snippet = printable(text.trim().slice(0, 200));
-  const err = new CliError(`error HTTP ${status}${snippet ? `: ${snippet}` : ""}`);
-  err.status = status;
+  const err = new CliError(message);
+  err.status = error.status;
+  if (error.fromBody) err.code = error.code;
   return err;
 }

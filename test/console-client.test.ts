@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { deleteWebhookRoute, disableKeyRoute, getWebhookRoute, keyUsageRoute } from "../src/admin/route-refs.js";
 import { AdminClient, ApiError } from "../src/console/browser/api";
 import { DEFAULT_FILTER, keepsStatus, Pages, pageQuery } from "../src/console/browser/key-list";
 
@@ -21,23 +22,40 @@ function client(answer: (request: Request) => Response) {
 
 describe("console admin client", () => {
   it("takes an empty 204 (or any empty success) as done, for every method", async () => {
-    for (const method of ["DELETE", "POST", "PUT"] as const) {
-      const { api } = client(() => new Response(null, { status: 204 }));
-      await expect(api.call(method, "/webhook")).resolves.toBeUndefined();
+    for (const call of [(api: AdminClient) => api.call(deleteWebhookRoute), (api: AdminClient) => api.call(getWebhookRoute)]) {
+      const { api, seen } = client(() => new Response(null, { status: 204 }));
+      await expect(call(api)).resolves.toBeUndefined();
+      expect(seen.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toHaveLength(1);
     }
     const { api } = client(() => new Response("", { status: 200 }));
-    await expect(api.call("GET", "/x")).resolves.toBeUndefined();
+    await expect(api.call(getWebhookRoute)).resolves.toBeUndefined();
+  });
+
+  it("fills the path from the route and its parameters, each percent-encoded, with the session's org", async () => {
+    const { api, seen } = client(() => Response.json({}));
+    await api.call(disableKeyRoute, { params: { id: "key/../x y" }, body: {} });
+    await api.call(keyUsageRoute, { params: { id: "k1" }, query: { granularity: "minute" } });
+    expect(seen.map((r) => `${r.method} ${new URL(r.url).pathname}${new URL(r.url).search}`)).toEqual([
+      "POST /_keyward/v1/orgs/acme/keys/key%2F..%2Fx%20y/disable",
+      "GET /_keyward/v1/orgs/acme/keys/k1/usage?granularity=minute",
+    ]);
   });
 
   it("still reports an error body as ApiError, and a success that is not JSON as HTTP_ERROR", async () => {
-    const refused = client(() => Response.json({ code: "NOT_FOUND", message: "No webhook.", requestId: "r1" }, { status: 404 }));
-    await expect(refused.api.call("DELETE", "/webhook")).rejects.toMatchObject({ code: "NOT_FOUND", status: 404, requestId: "r1" });
+    const refused = client(() => Response.json({ code: "NOT_FOUND", message: "No webhook.", requestId: "r1", field: "url" }, { status: 404 }));
+    await expect(refused.api.call(deleteWebhookRoute)).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: "No webhook.",
+      status: 404,
+      requestId: "r1",
+      field: "url",
+    });
     const garbled = client(() => new Response("<html>", { status: 200 }));
-    const error = await garbled.api.call("GET", "/x").catch((e: unknown) => e);
+    const error = await garbled.api.call(getWebhookRoute).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ code: "HTTP_ERROR", status: 200 });
     const empty = client(() => new Response(null, { status: 502 }));
-    await expect(empty.api.call("GET", "/x")).rejects.toMatchObject({ code: "HTTP_ERROR", status: 502 });
+    await expect(empty.api.call(getWebhookRoute)).rejects.toMatchObject({ code: "HTTP_ERROR", status: 502 });
   });
 
   it("asks the listing for one page: search, filters and cursor as query parameters, only when set", async () => {

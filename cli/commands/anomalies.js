@@ -1,5 +1,6 @@
 // `keyward anomalies [ack]`: unusual patterns flagged on an org's keys.
-import { call, expectList, expectObject, printJson } from "../admin-call.js";
+import { acknowledgeRoute, anomaliesRoute } from "../../src/admin/route-refs.js";
+import { callRoute, expectList, expectObject, printJson } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { formatTime } from "../format.js";
 import { printable } from "../http.js";
@@ -20,7 +21,7 @@ export const anomalies = defineCommand({
     const { org, all } = ctx.values;
     /** @type {z.input<typeof anomalyListQuery>["status"]} */
     const status = all ? "all" : "open";
-    const body = await call(ctx, "GET", ["orgs", org, "anomalies"], { query: { status } });
+    const body = await callRoute(ctx, anomaliesRoute, { params: { org }, query: { status } });
     if (ctx.values.json) return printJson(ctx, body);
     /** @type {AnomalyView[]} */
     const list = expectList(body, "anomalies");
@@ -35,7 +36,7 @@ export const anomaliesAck = defineCommand({
   options: { org: ORG, id: { type: "string", value: "ANOMALY_ID", help: "Anomaly id (anm_…)", required: true } },
   globals: ["url", "token", "json"],
   async run(ctx) {
-    const body = await call(ctx, "POST", ["orgs", ctx.values.org, "anomalies", ctx.values.id, "acknowledge"], { body: {} });
+    const body = await callRoute(ctx, acknowledgeRoute, { params: { org: ctx.values.org, id: ctx.values.id }, body: {} });
     if (ctx.values.json) return printJson(ctx, body);
     /** @type {AnomalyView} */
     const a = expectObject(body, "the anomaly");

@@ -1,5 +1,6 @@
 // `keyward audit`: an org's audit trail.
-import { call, expectList, printJson } from "../admin-call.js";
+import { auditRoute } from "../../src/admin/route-refs.js";
+import { callRoute, expectList, printJson } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { auditTable } from "../format.js";
 import { printable } from "../http.js";
@@ -15,7 +16,7 @@ export const audit = defineCommand({
   globals: ["url", "token", "json"],
   async run(ctx) {
     const org = ctx.values.org;
-    const body = await call(ctx, "GET", ["orgs", org, "audit"]);
+    const body = await callRoute(ctx, auditRoute, { params: { org } });
     if (ctx.values.json) return printJson(ctx, body);
     /** @type {AuditEvent[]} */
     const events = expectList(body, "events");

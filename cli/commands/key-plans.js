@@ -1,15 +1,18 @@
 // `keyward keys credits|disable|enable`: a key's balance, and suspending it.
-import { call, operatorOrUserToken } from "../admin-call.js";
+import { creditsRoute, disableKeyRoute, enableKeyRoute } from "../../src/admin/route-refs.js";
+import { callRoute, operatorOrUserToken } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { usageError } from "../errors.js";
 import { allOf, inWords, oneOf, optionalInteger } from "../option-values.js";
 import { KEY_ID, ORG, printKey } from "./common.js";
 
+/** @import * as routes from "../../src/admin/admin-routes" */
 /** @import { RequestOf } from "../../src/http/route-def" */
-/** @import { creditsRoute } from "../../src/admin/admin-routes" */
 
 /** The balance operations, as the server's route spells them. */
-const OPERATIONS = allOf(/** @satisfies {Record<RequestOf<typeof creditsRoute>["operation"], true>} */ ({ set: true, increment: true, decrement: true }));
+const OPERATIONS = allOf(
+  /** @satisfies {Record<RequestOf<typeof routes.creditsRoute>["operation"], true>} */ ({ set: true, increment: true, decrement: true }),
+);
 
 export const keysCredits = defineCommand({
   name: "keys credits",
@@ -29,10 +32,10 @@ else the operator token.`,
     const operation = oneOf(ctx, "op", OPERATIONS) ?? "set";
     const value = optionalInteger(ctx, "value", 0);
     if (value === undefined && operation !== "set") throw usageError(`--value is required for ${operation}`, ctx.usage);
-    /** @type {RequestOf<typeof creditsRoute>} */
+    /** @type {RequestOf<typeof routes.creditsRoute>} */
     const body = value === undefined ? { operation } : { operation, value };
-    const path = ["orgs", ctx.values.org, "keys", ctx.values.id, "credits"];
-    printKey(ctx, await call(ctx, "POST", path, { body, token: operatorOrUserToken(ctx) }));
+    const params = { org: ctx.values.org, id: ctx.values.id };
+    printKey(ctx, await callRoute(ctx, creditsRoute, { params, body, token: operatorOrUserToken(ctx) }));
   },
 });
 
@@ -50,8 +53,8 @@ function suspendCommand(action, summary, description) {
     options: { org: ORG, id: KEY_ID },
     globals: ["url", "token", "json"],
     async run(ctx) {
-      const path = ["orgs", ctx.values.org, "keys", ctx.values.id, action];
-      printKey(ctx, await call(ctx, "POST", path, { body: {}, token: operatorOrUserToken(ctx) }));
+      const input = { params: { org: ctx.values.org, id: ctx.values.id }, body: {}, token: operatorOrUserToken(ctx) };
+      printKey(ctx, await (action === "disable" ? callRoute(ctx, disableKeyRoute, input) : callRoute(ctx, enableKeyRoute, input)));
     },
   });
 }

@@ -1,5 +1,6 @@
 // `keyward keys create|list|get|revoke|meta`: an org's API keys.
-import { call, expectList, expectObject, printJson } from "../admin-call.js";
+import { createKeyRoute, getKeyRoute, listKeysRoute, patchKeyRoute, revokeKeyRoute } from "../../src/admin/route-refs.js";
+import { callRoute, expectList, expectObject, printJson } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { CliError, usageError } from "../errors.js";
 import { formatTime, keyTable, keyView } from "../format.js";
@@ -7,12 +8,12 @@ import { printable } from "../http.js";
 import { allOf, inWords, isoTime, list, oneOf, optionalInteger } from "../option-values.js";
 import { ENVIRONMENTS, KEY_ID, ORG, printKey } from "./common.js";
 
+/** @import * as routes from "../../src/admin/admin-routes" */
 /** @import { Context } from "../command.js" */
 /** @import * as z from "zod" */
 /** @import { CreatedKey, CreateKeyInput, KeyList, KeyView } from "../../src/admin/api-types" */
 /** @import { keyListQuery } from "../../src/admin/schemas" */
 /** @import { RequestOf } from "../../src/http/route-def" */
-/** @import { patchKeyRoute, revokeKeyRoute } from "../../src/admin/admin-routes" */
 
 const STATUSES = allOf(/** @satisfies {Record<KeyView["status"], true>} */ ({ active: true, revoked: true, expired: true, disabled: true }));
 const SORTS = allOf(/** @satisfies {Record<NonNullable<z.input<typeof keyListQuery>["sort"]>, true>} */ ({ created: true, lastUsed: true }));
@@ -100,7 +101,7 @@ prints only the key, for scripts:
     if (values.meta !== undefined) body.meta = metaOf(ctx, values.meta);
 
     /** @type {CreatedKey} */
-    const created = expectObject(await call(ctx, "POST", ["orgs", values.org, "keys"], { body }), "the created key");
+    const created = expectObject(await callRoute(ctx, createKeyRoute, { params: { org: values.org }, body }), "the created key");
     ctx.io.err("warning: this is the only time the key is shown; Keyward stores just its hash. Copy it now into your secret store.\n");
     if (values.json) return printJson(ctx, created);
     const { key, ...view } = created;
@@ -150,7 +151,7 @@ the listing's pages until the end (or --limit keys).`,
     do {
       const query = { ...filters, limit: String(Math.min(MAX_PAGE, max - keys.length)), cursor };
       /** @type {KeyList} */
-      const page = expectObject(await call(ctx, "GET", ["orgs", values.org, "keys"], { query }), "the response");
+      const page = expectObject(await callRoute(ctx, listKeysRoute, { params: { org: values.org }, query }), "the response");
       /** @type {KeyView[]} */
       const found = expectList(page, "keys");
       keys.push(...found);
@@ -171,7 +172,7 @@ export const keysGet = defineCommand({
   options: { org: ORG, id: KEY_ID },
   globals: ["url", "token", "json"],
   async run(ctx) {
-    printKey(ctx, await call(ctx, "GET", ["orgs", ctx.values.org, "keys", ctx.values.id]));
+    printKey(ctx, await callRoute(ctx, getKeyRoute, { params: { org: ctx.values.org, id: ctx.values.id } }));
   },
 });
 
@@ -184,17 +185,17 @@ export const keysRevoke = defineCommand({
   async run(ctx) {
     const { values } = ctx;
     const at = isoTime(ctx, "at");
-    const path = ["orgs", values.org, "keys", values.id];
+    const params = { org: values.org, id: values.id };
     // Read first, only to say whether this call changes anything: revoking is
     // idempotent, and the revoke call below still runs (it completes a revocation
     // whose index write failed before). A failed read just leaves the note out.
-    const before = await call(ctx, "GET", path).then(
+    const before = await callRoute(ctx, getKeyRoute, { params }).then(
       (key) => /** @type {KeyView | null} */ (key !== null && typeof key === "object" ? key : null),
       () => null,
     );
-    /** @type {RequestOf<typeof revokeKeyRoute>} */
+    /** @type {RequestOf<typeof routes.revokeKeyRoute>} */
     const input = at === undefined ? {} : { at };
-    const body = await call(ctx, "POST", [...path, "revoke"], { body: input });
+    const body = await callRoute(ctx, revokeKeyRoute, { params, body: input });
     if (values.json) return printJson(ctx, body);
     if (before !== null && typeof before.revokedAt === "string") {
       ctx.io.err(`note: ${printable(values.id)} was already revoked at ${formatTime(before.revokedAt)}; nothing changed.\n`);
@@ -214,8 +215,8 @@ it); the origin sees it from the next request. Never put secrets in it.`,
   globals: ["url", "token", "json"],
   async run(ctx) {
     const { values } = ctx;
-    /** @type {RequestOf<typeof patchKeyRoute>} */
+    /** @type {RequestOf<typeof routes.patchKeyRoute>} */
     const body = { meta: values.meta.trim() === "null" ? null : metaOf(ctx, values.meta) };
-    printKey(ctx, await call(ctx, "PATCH", ["orgs", values.org, "keys", values.id], { body }));
+    printKey(ctx, await callRoute(ctx, patchKeyRoute, { params: { org: values.org, id: values.id }, body }));
   },
 });

@@ -1,5 +1,6 @@
 // `keyward keys revoke-all`: the org kill switch.
-import { call, expectObject, printJson } from "../admin-call.js";
+import { revokeAllRoute } from "../../src/admin/route-refs.js";
+import { callRoute, expectObject, printJson } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { usageError } from "../errors.js";
 import { printable } from "../http.js";
@@ -34,7 +35,7 @@ again to complete it.`,
     const createdBefore = isoTime(ctx, "created-before");
     if (createdBefore !== undefined) body.createdBefore = createdBefore;
     if (labelPrefix !== undefined) body.labelPrefix = labelPrefix;
-    const result = await call(ctx, "POST", ["orgs", org, "keys", "revoke-all"], { body });
+    const result = await callRoute(ctx, revokeAllRoute, { params: { org }, body });
     if (ctx.values.json) return printJson(ctx, result);
     /** @type {RevokeAllResult} */
     const counts = expectObject(result, "the response");

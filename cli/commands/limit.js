@@ -1,12 +1,13 @@
 // `keyward limit set`: a key's rate limit (operator).
-import { call, operatorOrUserToken, userToken } from "../admin-call.js";
+import { keyRateLimitRoute } from "../../src/admin/route-refs.js";
+import { callRoute, operatorOrUserToken, userToken } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { CliError } from "../errors.js";
 import { integer } from "../option-values.js";
 import { KEY_ID, ORG, printKey, RATE_LIMIT } from "./common.js";
 
+/** @import * as routes from "../../src/admin/admin-routes" */
 /** @import { RequestOf } from "../../src/http/route-def" */
-/** @import { keyRateLimitRoute } from "../../src/admin/admin-routes" */
 
 export const limitSet = defineCommand({
   name: "limit set",
@@ -17,13 +18,13 @@ with --token / KEYWARD_TOKEN when given, else the operator token KEYWARD_OPERATO
   options: { org: ORG, id: { ...KEY_ID, help: "Key id" }, ...RATE_LIMIT },
   globals: ["url", "token", "json"],
   async run(ctx) {
-    /** @type {RequestOf<typeof keyRateLimitRoute>} */
+    /** @type {RequestOf<typeof routes.keyRateLimitRoute>} */
     const body = { limit: integer(ctx, "limit", 0), windowSeconds: integer(ctx, "window", 1) };
     const token = operatorOrUserToken(ctx);
     const usingUserToken = userToken(ctx) !== null;
     let key;
     try {
-      key = await call(ctx, "PUT", ["orgs", ctx.values.org, "keys", ctx.values.id, "rate-limit"], { body, token });
+      key = await callRoute(ctx, keyRateLimitRoute, { params: { org: ctx.values.org, id: ctx.values.id }, body, token });
     } catch (error) {
       if (error instanceof CliError && usingUserToken && (error.status === 401 || error.status === 403)) {
         error.hint = "limit set needs the operator token; it used --token / KEYWARD_TOKEN. Unset KEYWARD_TOKEN to use KEYWARD_OPERATOR_TOKEN.";

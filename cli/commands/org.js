@@ -1,13 +1,14 @@
 // `keyward org limit set|clear`: an org's shared rate limit (operator).
-import { call, expectObject, operatorToken, printJson } from "../admin-call.js";
+import { deleteOrgLimitRoute, putOrgLimitRoute } from "../../src/admin/route-refs.js";
+import { callRoute, expectObject, operatorToken, printJson } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { printable } from "../http.js";
 import { integer } from "../option-values.js";
 import { ORG, RATE_LIMIT } from "./common.js";
 
+/** @import * as routes from "../../src/admin/admin-routes" */
 /** @import { Context } from "../command.js" */
 /** @import { RequestOf, ResponseOf } from "../../src/http/route-def" */
-/** @import { deleteOrgLimitRoute, putOrgLimitRoute } from "../../src/admin/admin-routes" */
 
 /**
  * Prints the server's answer (`T`, its route's reply) as `--json` or as a sentence.
@@ -34,13 +35,13 @@ own limit (operator token: KEYWARD_OPERATOR_TOKEN, or .dev.vars locally).`,
   async run(ctx) {
     const org = ctx.values.org;
     const token = operatorToken(ctx);
-    /** @type {RequestOf<typeof putOrgLimitRoute>} */
+    /** @type {RequestOf<typeof routes.putOrgLimitRoute>} */
     const body = { limit: integer(ctx, "limit", 0), windowSeconds: integer(ctx, "window", 1) };
-    const result = await call(ctx, "PUT", ["orgs", org, "rate-limit"], { body, token });
+    const result = await callRoute(ctx, putOrgLimitRoute, { params: { org }, body, token });
     printResult(
       ctx,
       result,
-      (/** @type {ResponseOf<typeof putOrgLimitRoute>} */ r) =>
+      (/** @type {ResponseOf<typeof routes.putOrgLimitRoute>} */ r) =>
         `org ${printable(org)}: ${printable(r.limit)} requests / ${printable(r.windowSeconds)} s shared by its keys (${printable(r.keys)} keys told)`,
     );
   },
@@ -54,11 +55,11 @@ export const orgLimitClear = defineCommand({
   globals: ["url", "json"],
   async run(ctx) {
     const org = ctx.values.org;
-    const result = await call(ctx, "DELETE", ["orgs", org, "rate-limit"], { token: operatorToken(ctx) });
+    const result = await callRoute(ctx, deleteOrgLimitRoute, { params: { org }, token: operatorToken(ctx) });
     printResult(
       ctx,
       result,
-      (/** @type {ResponseOf<typeof deleteOrgLimitRoute>} */ r) => `org ${printable(org)} has no shared rate limit now (${printable(r.keys)} keys told)`,
+      (/** @type {ResponseOf<typeof routes.deleteOrgLimitRoute>} */ r) => `org ${printable(org)} has no shared rate limit now (${printable(r.keys)} keys told)`,
     );
   },
 });

@@ -1,5 +1,6 @@
 // `keyward usage`: an org's or a key's usage, as a table with a sparkline.
-import { call, expectList, expectObject, printJson } from "../admin-call.js";
+import { keyUsageRoute, orgUsageRoute } from "../../src/admin/route-refs.js";
+import { callRoute, expectList, expectObject, printJson } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { usageError } from "../errors.js";
 import { formatTime } from "../format.js";
@@ -42,9 +43,13 @@ keys' guards last reported (at most about a minute behind).`,
     const match = DURATION.exec(since.trim());
     if (!match) throw usageError(`--since must be a duration such as 90m, 24h or 7d, got ${JSON.stringify(printable(since))}`, ctx.usage);
     const from = new Date(Date.now() - Number(match[1]) * UNIT_MS[/** @type {keyof typeof UNIT_MS} */ (match[2])]).toISOString();
-    const path = id === undefined ? ["orgs", org, "usage"] : ["orgs", org, "keys", id, "usage"];
     /** @type {Partial<KeyUsage> & Partial<OrgUsage>} */
-    const body = expectObject(await call(ctx, "GET", path, { query: { granularity, from } }), "the response");
+    const body = expectObject(
+      id === undefined
+        ? await callRoute(ctx, orgUsageRoute, { params: { org }, query: { granularity: granularity === "minute" ? undefined : granularity, from } })
+        : await callRoute(ctx, keyUsageRoute, { params: { org, id }, query: { granularity, from } }),
+      "the response",
+    );
     if (ctx.values.json) return printJson(ctx, body);
     /** @type {UsageBucket[]} */
     const buckets = expectList(body, "buckets");

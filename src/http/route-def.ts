@@ -82,8 +82,26 @@ export interface RouteInput<D extends RouteConfig, Who> {
 /** What a handler returns: the reply's JSON (checked against its schema at compile time), or null for 204. */
 export type ReplyOf<D extends RouteConfig> = D["reply"] extends { schema: infer S extends z.ZodType } ? z.input<S> : null;
 
-/** A reply as the client reads it. */
-export type ResponseOf<D extends RouteConfig> = D["reply"] extends { schema: infer S extends z.ZodType } ? z.output<S> : never;
+/** A reply as the client reads it (nothing for a route that answers without a body). */
+export type ResponseOf<D extends RouteConfig> = D["reply"] extends { schema: infer S extends z.ZodType } ? z.output<S> : undefined;
 
 /** A request body as the client writes it. */
 export type RequestOf<D extends RouteConfig> = D["body"] extends { schema: infer S extends z.ZodType } ? z.input<S> : never;
+
+/** A query as the client writes it. */
+export type QueryOf<D extends RouteConfig> = D["query"] extends z.ZodType ? z.input<D["query"]> : never;
+
+/** The path parameters a client fills in: "/orgs/:org/keys/:id" needs `{ org, id }`. */
+export type ParamsOf<D extends RouteConfig> = { [K in ParamNames<D["path"]>]: string };
+
+/**
+ * What a client needs of a route to call it: its method and path, as data
+ * (admin/route-refs.js, generated from the definitions, so that the CLI can load
+ * it in Node and the console without zod). `definition` is never set: it carries
+ * the definition's type, from which the client reads params, body and reply.
+ */
+export interface RouteRef<D extends RouteConfig = RouteConfig> {
+  readonly method: D["method"];
+  readonly path: D["path"];
+  readonly definition?: D;
+}

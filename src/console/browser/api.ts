@@ -1,4 +1,7 @@
-import type { AuditList, CreatedKey, CreateKeyInput, ErrorBody, KeyList, KeyView, Me, RevokeInput } from "../../admin/api-types";
+import type { AuditList, CreatedKey, CreateKeyInput, KeyList, KeyView, Me, RevokeInput } from "../../admin/api-types";
+import { API_PREFIX, callRoute, RouteError, type RouteInput, type RouteRequest } from "../../admin/route-client.js";
+import { auditRoute, createKeyRoute, getKeyRoute, listKeysRoute, meRoute, revokeKeyRoute } from "../../admin/route-refs.js";
+import type { ParamsOf, ResponseOf, RouteConfig, RouteRef } from "../../http/route-def";
 
 /** What the console asks of the key listing; null or empty leaves a filter out. */
 export interface KeyPageQuery {
@@ -44,28 +47,49 @@ export interface AdminClientOptions {
   fetch?: typeof fetch;
 }
 
-function isErrorBody(body: unknown): body is ErrorBody {
-  return typeof body === "object" && body !== null && typeof (body as ErrorBody).code === "string" && typeof (body as ErrorBody).message === "string";
-}
+type ConsoleParams<D extends RouteConfig> = Omit<ParamsOf<D>, "org">;
 
-/** The admin API for one organisation and one token, typed with the server's own shapes. */
+/** What a call takes besides its route: the org is the session's; other path parameters, body and query as the route has them. */
+export type ConsoleInput<D extends RouteConfig> = Omit<RouteInput<D>, "params"> & { params?: ConsoleParams<D> };
+
+/** The input is optional only for routes whose sole parameter is the org. */
+type InputArgs<D extends RouteConfig> = [keyof ConsoleParams<D>] extends [never]
+  ? [input?: ConsoleInput<D>]
+  : [input: ConsoleInput<D> & { params: ConsoleParams<D> }];
+
+/** The admin API for one organisation and one token, called by route (admin/route-refs.js), typed with the server's own shapes. */
 export class AdminClient {
   readonly org: string;
   constructor(private readonly options: AdminClientOptions) {
     this.org = options.org;
   }
 
-  /** Sends one call; resolves with the parsed body or throws ApiError / Cancelled. */
-  async call<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
+  /** Calls one route of this org; resolves with its reply or throws ApiError / Cancelled. */
+  async call<D extends RouteConfig>(route: RouteRef<D>, ...[input]: InputArgs<D>): Promise<ResponseOf<D>> {
+    const { signal } = this.options;
+    const params = { ...(input?.params ?? {}), org: this.options.org } as ParamsOf<D>;
+    try {
+      return await callRoute((request) => this.send(request), route, { ...input, params });
+    } catch (error) {
+      if (!(error instanceof RouteError)) throw error;
+      if (signal.aborted) throw new Cancelled();
+      const apiError = new ApiError(error.code, error.fromBody ? error.message : `${error.message}.`, error.status, error.requestId, error.field);
+      if (error.status === 401) this.options.onUnauthorized?.(apiError);
+      throw apiError;
+    }
+  }
+
+  /** The transport: the session's token and signal; a network failure is ApiError NETWORK, a dropped session Cancelled. */
+  private async send(request: RouteRequest): Promise<{ status: number; text: string }> {
     const { signal } = this.options;
     if (signal.aborted) throw new Cancelled();
     let res: Response;
     try {
-      res = await (this.options.fetch ?? fetch)(`/_keyward/v1/orgs/${encodeURIComponent(this.options.org)}${path}`, {
-        method,
+      res = await (this.options.fetch ?? fetch)(`${API_PREFIX}${request.path}`, {
+        method: request.method,
         signal,
-        headers: { authorization: `Bearer ${this.options.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: { authorization: `Bearer ${this.options.token}`, ...(request.body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
       });
     } catch {
       if (signal.aborted) throw new Cancelled();
@@ -78,25 +102,11 @@ export class AdminClient {
       if (signal.aborted) throw new Cancelled();
     }
     if (signal.aborted) throw new Cancelled();
-    // 204 (a removal) and any other empty success: nothing to parse, nothing returned.
-    if (res.ok && text === "") return undefined as T;
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(text);
-    } catch {}
-    if (!res.ok) {
-      const error = isErrorBody(parsed)
-        ? new ApiError(parsed.code, parsed.message, res.status, parsed.requestId ?? null, parsed.field ?? null)
-        : new ApiError("HTTP_ERROR", `Keyward answered HTTP ${res.status} without an error body.`, res.status);
-      if (res.status === 401) this.options.onUnauthorized?.(error);
-      throw error;
-    }
-    if (parsed === null) throw new ApiError("HTTP_ERROR", `Keyward answered HTTP ${res.status} with a body that is not JSON.`, res.status);
-    return parsed as T;
+    return { status: res.status, text };
   }
 
   me(): Promise<Me> {
-    return this.call("GET", "/me");
+    return this.call(meRoute);
   }
 
   /**
@@ -105,27 +115,30 @@ export class AdminClient {
    * and filters), so the console never holds more than a page.
    */
   listKeyPage(query: KeyPageQuery): Promise<KeyList> {
-    const params = new URLSearchParams({ limit: String(query.limit) });
-    if (query.q) params.set("q", query.q);
-    if (query.status) params.set("status", query.status);
-    if (query.environment) params.set("environment", query.environment);
-    if (query.cursor) params.set("cursor", query.cursor);
-    return this.call("GET", `/keys?${params}`);
+    return this.call(listKeysRoute, {
+      query: {
+        limit: query.limit,
+        q: query.q || undefined,
+        status: query.status ?? undefined,
+        environment: query.environment ?? undefined,
+        cursor: query.cursor || undefined,
+      },
+    });
   }
 
   getKey(id: string): Promise<KeyView> {
-    return this.call("GET", `/keys/${encodeURIComponent(id)}`);
+    return this.call(getKeyRoute, { params: { id } });
   }
 
   createKey(input: CreateKeyInput): Promise<CreatedKey> {
-    return this.call("POST", "/keys", input);
+    return this.call(createKeyRoute, { body: input });
   }
 
   revokeKey(id: string, input: RevokeInput = {}): Promise<KeyView> {
-    return this.call("POST", `/keys/${encodeURIComponent(id)}/revoke`, input);
+    return this.call(revokeKeyRoute, { params: { id }, body: input });
   }
 
   async audit(): Promise<AuditList["events"]> {
-    return (await this.call<AuditList>("GET", "/audit")).events;
+    return (await this.call(auditRoute)).events;
   }
 }

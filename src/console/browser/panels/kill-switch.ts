@@ -1,4 +1,5 @@
 import type { RevokeAllInput, RevokeAllResult } from "../../../admin/api-types";
+import { revokeAllRoute } from "../../../admin/route-refs.js";
 import { h, srOnly } from "../dom";
 import { regionNotifier, run } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
@@ -102,7 +103,7 @@ function killSwitchPanel(ctx: ConsoleContext): Panel {
       event.preventDefault();
       if (typed.value !== ctx.org) return;
       const notify = regionNotifier(problem, status);
-      const done = await run(notify, go, "Revoking…", () => ctx.api.call<RevokeAllResult>("POST", "/keys/revoke-all", revokeAllInput(typed.value, f)));
+      const done = await run(notify, go, "Revoking…", () => ctx.api.call(revokeAllRoute, { body: revokeAllInput(typed.value, f) }));
       if (done === undefined) {
         // A 503 part-way: the server says what was done; repeating completes it.
         go.disabled = typed.value !== ctx.org;

@@ -1,4 +1,5 @@
 import type { KeyView } from "../../../admin/api-types";
+import { disableKeyRoute, enableKeyRoute } from "../../../admin/route-refs.js";
 import { h, present, srOnly, when } from "../dom";
 import { auditSentences, keyBadges, keyDetailSections } from "../extensions";
 import { run } from "../notify";
@@ -66,9 +67,8 @@ function planSection(k: KeyView, ctx: ConsoleContext): Node {
       srOnly(` ${k.label}`),
     );
     button.addEventListener("click", async () => {
-      const action = disabling ? "disable" : "enable";
       const updated = await run(ctx.notify, button, disabling ? "Disabling…" : "Enabling…", () =>
-        ctx.api.call<KeyView>("POST", `/keys/${encodeURIComponent(k.id)}/${action}`, {}),
+        disabling ? ctx.api.call(disableKeyRoute, { params: { id: k.id }, body: {} }) : ctx.api.call(enableKeyRoute, { params: { id: k.id }, body: {} }),
       );
       if (updated === undefined) return;
       ctx.notify.status(disabling ? `${k.label} is disabled: refused until enabled.` : `${k.label} is enabled again.`);

@@ -1,4 +1,5 @@
 import type { DeliveryList, WebhookCreated, WebhookInput, WebhookView } from "../../../admin/api-types";
+import { deleteWebhookRoute, deliveriesRoute, getWebhookRoute, putWebhookRoute } from "../../../admin/route-refs.js";
 import { WEBHOOK_EVENTS } from "../../../webhooks/webhook-events";
 import { ApiError } from "../api";
 import { h, when } from "../dom";
@@ -133,7 +134,7 @@ function webhooksPanel(ctx: ConsoleContext): Panel {
         hook.url,
         async () => {
           const ok = await run(ctx.notify, null, "", async () => {
-            await ctx.api.call("DELETE", "/webhook");
+            await ctx.api.call(deleteWebhookRoute);
             return true;
           });
           if (ok) {
@@ -196,13 +197,13 @@ function webhooksPanel(ctx: ConsoleContext): Panel {
     const mine = ++loads;
     current.replaceChildren(loading("the webhook"));
     try {
-      const hook = await ctx.api.call<WebhookView>("GET", "/webhook").catch((error: unknown) => {
+      const hook = await ctx.api.call(getWebhookRoute).catch((error: unknown) => {
         if (error instanceof ApiError && error.code === "NOT_FOUND") return null;
         throw error;
       });
       if (mine !== loads) return;
       renderCurrent(hook);
-      const list = hook === null ? { deliveries: [] } : await ctx.api.call<DeliveryList>("GET", "/webhook/deliveries");
+      const list = hook === null ? { deliveries: [] } : await ctx.api.call(deliveriesRoute);
       if (mine !== loads) return;
       renderDeliveries(list.deliveries);
     } catch (error) {
@@ -221,7 +222,7 @@ function webhooksPanel(ctx: ConsoleContext): Panel {
       ctx.notify,
       save,
       "Saving…",
-      () => ctx.api.call<WebhookCreated>("PUT", "/webhook", body),
+      () => ctx.api.call(putWebhookRoute, { body }),
       (field) => (field === "url" ? url : field.startsWith("events") ? (boxes[0] ?? null) : null),
     );
     if (created === undefined) return;
