@@ -288,10 +288,12 @@ describe("path tricks never smuggle a request past a rule", () => {
   it("still serves an honest public wildcard path with dots and encoded characters in a name", async () => {
     const { h } = setup();
     const { key } = await seedKey({ org: ORG, scopes: ["customers:read"] });
-    for (const path of ["/public/v1.2/file.tar.gz", "/public/a%20b", "/public/...", "/public/a;b"]) {
+    for (const path of ["/public/v1.2/file.tar.gz", "/public/a%20b", "/public/..."]) {
       expect((await h.call(key, path)).status, path).toBe(200);
     }
-    expect(h.calls.origin).toHaveLength(4);
+    // A ; is not honest any more (threats.md 72): Tomcat and Spring drop what follows it.
+    expect((await h.call(key, "/public/a;b")).status).toBe(403);
+    expect(h.calls.origin).toHaveLength(3);
   });
 
   it("checks the resource of a wildcard rule's parameter, and the origin receives exactly the judged path", async () => {

@@ -23,7 +23,8 @@ export const BUILTIN_PRESETS: Record<string, Preset> = {
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"] as const;
 const PERMISSION = /^[A-Za-z0-9:_.-]{1,64}$/;
-const SEGMENT = /^(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()+,;=@-]+|\*)$/;
+// `;` is not among a literal's characters: a request segment holding one is denied (`decode`).
+const SEGMENT = /^(?::[A-Za-z_][A-Za-z0-9_]*|[A-Za-z0-9._~!$&'()+,=@-]+|\*)$/;
 
 function paramNames(path: string): string[] {
   return path
@@ -40,6 +41,7 @@ const ruleSchema = z
     path: z
       .string()
       .startsWith("/", "must start with /")
+      .refine((p) => !p.includes(";"), "must not contain ; (a request segment with ; is denied: origins read matrix parameters differently)")
       .refine(
         (p) =>
           p === "/" ||
@@ -70,6 +72,11 @@ export const policyFileSchema = z.strictObject({
   $comment: z.string().optional(),
   /** The user-token claim naming a preset, for tokens that carry no permissions. */
   roleClaim: z.string().min(1).optional(),
+  /**
+   * Whether path literals compare case-sensitively. Default false: `/v1/EXPENSIVE`
+   * meets the rule for `/v1/expensive`, as Express and ASP.NET origins serve it.
+   */
+  caseSensitive: z.boolean({ error: "must be true or false" }).optional(),
   presets: z.record(z.string(), z.strictObject({ permissions: z.array(z.string().regex(PERMISSION)) })).optional(),
   rules: z.array(ruleSchema).nullable(),
 });
@@ -98,7 +105,12 @@ interface CompiledRule {
   cost: number;
 }
 
-function matchRule(rule: CompiledRule, method: string, segments: string[]): Record<string, string> | null {
+/**
+ * `literals` are the request's segments as literals compare (lower case unless
+ * the policy is case-sensitive, like the rules' literals); parameters take the
+ * segment as sent.
+ */
+function matchRule(rule: CompiledRule, method: string, segments: string[], literals: string[]): Record<string, string> | null {
   if (!rule.methods.has("*") && !rule.methods.has(method)) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < rule.segments.length; i++) {
@@ -107,7 +119,7 @@ function matchRule(rule: CompiledRule, method: string, segments: string[]): Reco
     const actual = segments[i];
     if (actual === undefined) return null;
     if (pattern.startsWith(":")) params[pattern.slice(1)] = actual;
-    else if (pattern !== actual) return null;
+    else if (pattern !== literals[i]) return null;
   }
   return segments.length === rule.segments.length ? params : null;
 }
@@ -118,9 +130,11 @@ function matchRule(rule: CompiledRule, method: string, segments: string[]): Reco
  * request is denied. The URL parser has already resolved plain and %2e dot
  * segments; what is left are the ones origins resolve in their own ways:
  * an encoded slash or backslash (`%2F`, `%5C`), a dot segment with a matrix
- * parameter (`..;`, which Tomcat and Spring resolve as `..`), a segment still
- * encoded after decoding (`%252e`, for origins that decode twice), control
- * characters, and empty segments (`//`, a trailing slash).
+ * parameter (`..;`, which Tomcat and Spring resolve as `..`), any other
+ * segment with `;` (Tomcat and Spring drop `;params`, so `/expensive;a=b` is
+ * `/expensive` there), a segment still encoded after decoding (`%252e`, for
+ * origins that decode twice), control characters, and empty segments (`//`, a
+ * trailing slash). Letter case is the policy's `caseSensitive` (threats.md 72).
  */
 function decode(segment: string): string | null {
   let value: string;
@@ -130,8 +144,7 @@ function decode(segment: string): string | null {
     return null;
   }
   if (value === "" || value.includes("/") || value.includes("\\") || [...value].some((c) => c < " " || c === "\x7f")) return null;
-  const bare = value.split(";", 1)[0];
-  if (bare === "." || bare === "..") return null;
+  if (value === "." || value === ".." || value.includes(";")) return null;
   if (/%(2e|2f|5c|25|00)/i.test(value)) return null;
   return value;
 }
@@ -152,10 +165,13 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
     throw new ConfigError(source, problems.join("; "));
   }
   const file = parsed.data;
+  const caseSensitive = file.caseSensitive ?? false;
+  // Literals in the case requests are compared in; parameter names keep theirs.
+  const literal = (segment: string) => (caseSensitive || segment.startsWith(":") ? segment : segment.toLowerCase());
   const rules: CompiledRule[] | null =
     file.rules?.map((r) => ({
       methods: new Set(Array.isArray(r.method) ? r.method : [r.method]),
-      segments: r.path === "/" ? [] : r.path.slice(1).split("/"),
+      segments: r.path === "/" ? [] : r.path.slice(1).split("/").map(literal),
       permission: r.permission,
       resource: r.resource ?? null,
       cost: r.cost ?? 1,
@@ -174,8 +190,9 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
               if (d === null) return null; // a segment origins may read differently: no rule matches, denied
               segments.push(d);
             }
+            const literals = caseSensitive ? segments : segments.map((x) => x.toLowerCase());
             for (const rule of rules) {
-              const params = matchRule(rule, method, segments);
+              const params = matchRule(rule, method, segments, literals);
               if (params) return { permission: rule.permission, resource: rule.resource, params, cost: rule.cost };
             }
             return null;
