@@ -60,14 +60,16 @@ describe("leaked keys", () => {
     const org = uniqueOrg(`leak${width}`);
     const token = await env.keyward.adminToken(org);
     const api = adminApi(env.keyward, org, token);
+    // Keys with credits are a grant of money: the operator (the seller) creates them.
+    const seller = adminApi(env.keyward, org, env.keyward.operatorToken);
     const leaked = (
-      await api("POST", "/keys", {
+      await seller("POST", "/keys", {
         label: "mobile app build",
         credits: { remaining: 25000, refill: { interval: "monthly", amount: 25000, refillDay: 31 } },
         allowedIps: ["198.51.100.0/24"],
       })
     ).body;
-    await api("POST", "/keys", { label: "billing worker", credits: { remaining: 500, refill: { interval: "daily", amount: 500 } } });
+    await seller("POST", "/keys", { label: "billing worker", credits: { remaining: 500, refill: { interval: "daily", amount: 500 } } });
     const url = "https://gist.github.com/someone/0123456789abcdef#file-config-js-L3";
     const report = await fetch(`${env.keyward.url}/_keyward/v1/leaks`, {
       method: "POST",

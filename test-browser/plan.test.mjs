@@ -11,8 +11,10 @@ describe("plans in the console", () => {
     const org = uniqueOrg("plan");
     const token = await env.keyward.adminToken(org);
     const api = adminApi(env.keyward, org, token);
+    // Keys with credits are a grant of money: the operator (the seller) creates them.
+    const seller = adminApi(env.keyward, org, env.keyward.operatorToken);
     const paid = (
-      await api("POST", "/keys", { label: "pro customer", credits: { remaining: 1000, refill: { interval: "monthly", amount: 50000, refillDay: 1 } } })
+      await seller("POST", "/keys", { label: "pro customer", credits: { remaining: 1000, refill: { interval: "monthly", amount: 50000, refillDay: 1 } } })
     ).body;
     await api("POST", "/keys", { label: "unlimited worker" });
     // Two requests spend two credits: the console shows the live balance, not the one at creation.
@@ -68,7 +70,9 @@ describe("plans in the console", () => {
     const org = uniqueOrg("planrev");
     const token = await env.keyward.adminToken(org);
     const api = adminApi(env.keyward, org, token);
-    const k = (await api("POST", "/keys", { label: "gone", credits: { remaining: 3 } })).body;
+    // Keys with credits are a grant of money: the operator (the seller) creates them.
+    const seller = adminApi(env.keyward, org, env.keyward.operatorToken);
+    const k = (await seller("POST", "/keys", { label: "gone", credits: { remaining: 3 } })).body;
     await api("POST", `/keys/${k.id}/revoke`, {});
     const { context, page } = await openPage(env.browser);
     await signIn(page, env.keyward, org, token);

@@ -11,8 +11,8 @@ afterAll(() => keyward?.stop());
 
 const org = `org_plans_${Date.now().toString(36)}`;
 
-async function admin(method, path, body) {
-  const token = await keyward.adminToken(org);
+async function admin(method, path, body, token) {
+  token ??= await keyward.adminToken(org);
   const res = await fetch(`${keyward.url}/_keyward/v1/orgs/${org}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -20,6 +20,9 @@ async function admin(method, path, body) {
   });
   return { status: res.status, body: await res.json() };
 }
+
+/** The seller's backend: credits are a grant of money, the operator's (src/admin/money-grants.ts). */
+const operator = (method, path, body) => admin(method, path, body, keyward.operatorToken);
 
 /** One request through Keyward; the echo origin's answer says what it received. */
 async function call(key) {
@@ -31,7 +34,7 @@ const decodeMeta = (value) => JSON.parse(Buffer.from(value, "base64url").toStrin
 
 describe("plans under wrangler dev, over HTTP", () => {
   it("answers a key with 5 credits 5 times from the origin, then 429 QUOTA_EXCEEDED; an increment of 2 admits 2 more at once", async () => {
-    const created = await admin("POST", "/keys", { label: "five credits", credits: { remaining: 5 } });
+    const created = await operator("POST", "/keys", { label: "five credits", credits: { remaining: 5 } });
     expect(created.status).toBe(201);
     const seen = [];
     for (let i = 0; i < 5; i++) {
@@ -44,7 +47,7 @@ describe("plans under wrangler dev, over HTTP", () => {
     expect(refused.status).toBe(429);
     expect(refused.body.code).toBe("QUOTA_EXCEEDED");
     expect(refused.body.headers).toBeUndefined(); // Keyward's error body, not the origin's echo
-    const inc = await admin("POST", `/keys/${created.body.id}/credits`, { operation: "increment", value: 2 });
+    const inc = await operator("POST", `/keys/${created.body.id}/credits`, { operation: "increment", value: 2 });
     expect(inc.status).toBe(200);
     expect(inc.body.credits.remaining).toBe(2);
     const after = [];

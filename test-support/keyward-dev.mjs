@@ -11,6 +11,7 @@ export async function startKeyward(options = {}) {
   const origin = await startEchoOrigin({ port: originPort });
   const devSecret = randomBytes(32).toString("hex");
   const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+  const operatorToken = options.vars?.KEYWARD_OPERATOR_TOKEN ?? `dev_op_${randomBytes(24).toString("hex")}`;
   let dev;
   try {
     dev = await startKeywardDev({
@@ -19,8 +20,8 @@ export async function startKeyward(options = {}) {
         ORIGIN_URL: `http://127.0.0.1:${originPort}`,
         KEYWARD_SIGNING_KEY: JSON.stringify({ ...jwk, kid: "dev-browser" }),
         KEYWARD_DEV_JWT_SECRET: devSecret,
-        KEYWARD_OPERATOR_TOKEN: `dev_op_${randomBytes(24).toString("hex")}`,
         ...options.vars,
+        KEYWARD_OPERATOR_TOKEN: operatorToken,
       },
     });
   } catch (error) {
@@ -29,6 +30,8 @@ export async function startKeyward(options = {}) {
   }
   return {
     url: dev.url,
+    /** The operator token (the seller's backend): the only one that grants credits to an org without org credits. */
+    operatorToken,
     /** A dev user token, as `keyward token` would mint it (a negative ttl makes an expired one). */
     async adminToken(org, role = "org:admin", { ttl = 600, subject = "browser-admin" } = {}) {
       const now = Math.floor(Date.now() / 1000);

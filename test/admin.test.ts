@@ -20,8 +20,11 @@ async function admin(org: string, role = "org:admin") {
 function setup() {
   const h = harness();
   const api = (path: string, init: RequestInit = {}) => h.send(`/_keyward/v1${path}`, init);
+  const operator = { authorization: `Bearer ${env.KEYWARD_OPERATOR_TOKEN}`, "content-type": "application/json" };
+  /** A key with credits is a grant of money: the operator creates it (test/money-grants.test.ts). */
   async function create(org: string, body: Record<string, unknown> = { label: "ci" }) {
-    const res = await api(`/orgs/${org}/keys`, { method: "POST", headers: await admin(org), body: JSON.stringify(body) });
+    const headers = body.credits === undefined ? await admin(org) : operator;
+    const res = await api(`/orgs/${org}/keys`, { method: "POST", headers, body: JSON.stringify(body) });
     expect(res.status).toBe(201);
     return (await res.json()) as KeyView & { key: string };
   }
@@ -36,7 +39,6 @@ function setup() {
   }
   const revoke = async (org: string, id: string, body: unknown = {}) =>
     api(`/orgs/${org}/keys/${id}/revoke`, { method: "POST", headers: await admin(org), body: JSON.stringify(body) });
-  const operator = { authorization: `Bearer ${env.KEYWARD_OPERATOR_TOKEN}`, "content-type": "application/json" };
   return { h, api, create, list, audit, revoke, operator };
 }
 
@@ -235,11 +237,13 @@ describe("admin API refusals change nothing (threats.md 41-44)", () => {
     expect(await list(org)).toEqual([]);
   });
 
-  it("refuses the operator token on key management and org admins on rate limits", async () => {
-    const { api, create, operator } = setup();
+  it("lets the operator create keys in any org, and refuses org admins on rate limits", async () => {
+    const { api, create, operator, list } = setup();
     const org = ORG();
     const { id } = await create(org);
-    expect((await api(`/orgs/${org}/keys`, { method: "POST", headers: operator, body: '{"label":"x"}' })).status).toBe(403);
+    const byOperator = await api(`/orgs/${org}/keys`, { method: "POST", headers: operator, body: '{"label":"first key"}' });
+    expect(byOperator.status).toBe(201);
+    expect((await list(org)).map((k) => k.id)).toContain(((await byOperator.json()) as KeyView).id);
     expect((await api(`/orgs/${org}/keys/${id}/rate-limit`, { method: "PUT", headers: await admin(org), body: '{"limit":1,"windowSeconds":1}' })).status).toBe(
       403,
     );

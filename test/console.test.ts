@@ -18,7 +18,7 @@ describe("GET /_keyward/v1/orgs/{org}/me: who the token is and what it may do he
     expect(res.headers.get("cache-control")).toBe("no-store");
     const me = (await res.json()) as Me;
     expect(me).toMatchObject({ org, actor: "user", subject: "alice", tokenOrg: org, role: "org:admin" });
-    expect(me.can).toEqual({ listKeys: true, createKeys: true, revokeKeys: true, readAudit: true, changeRateLimits: false });
+    expect(me.can).toEqual({ listKeys: true, createKeys: true, revokeKeys: true, readAudit: true, changeRateLimits: false, grantCredits: false });
     const exp = Date.parse(me.tokenExpiresAt ?? "") / 1000;
     expect(exp).toBeGreaterThanOrEqual(before + 900);
     expect(exp).toBeLessThanOrEqual(before + 902);
@@ -54,11 +54,11 @@ describe("GET /_keyward/v1/orgs/{org}/me: who the token is and what it may do he
     expect({ ...existing, org: "?" }).toEqual({ ...missing, org: "?" });
   });
 
-  it("tells the operator token it manages rate limits only", async () => {
+  it("tells the operator token it may do everything in any org, money grants included", async () => {
     const h = harness();
     const me = (await (await h.send(`/_keyward/v1/orgs/${ORG()}/me`, { headers: bearer(env.KEYWARD_OPERATOR_TOKEN) })).json()) as Me;
     expect(me).toMatchObject({ actor: "operator", subject: null, tokenExpiresAt: null });
-    expect(me.can).toEqual({ listKeys: false, createKeys: false, revokeKeys: false, readAudit: false, changeRateLimits: true });
+    expect(me.can).toEqual({ listKeys: true, createKeys: true, revokeKeys: true, readAudit: true, changeRateLimits: true, grantCredits: true });
   });
 
   it.each([
@@ -93,18 +93,20 @@ describe("GET /_keyward/v1/orgs/{org}/me: who the token is and what it may do he
     ["org:admin", "own org"],
     ["org:member", "own org"],
     ["org:admin", "other org"],
+    ["operator", "any org"],
   ])("each flag for an %s token (%s) matches what the route answers", async (role, where) => {
     const h = harness();
     const org = ORG();
     const seed = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: bearer(await devToken({ org })), body: '{"label":"seed"}' });
     const { id } = (await seed.json()) as { id: string };
-    const headers = bearer(await devToken({ org: where === "own org" ? org : ORG(), role }));
+    const headers = bearer(role === "operator" ? env.KEYWARD_OPERATOR_TOKEN : await devToken({ org: where === "own org" ? org : ORG(), role }));
     const me = (await (await h.send(`/_keyward/v1/orgs/${org}/me`, { headers })).json()) as Me;
     const ok = async (path: string, init: RequestInit = {}) => (await h.send(`/_keyward/v1/orgs/${org}${path}`, { headers, ...init })).ok;
     expect(await ok("/keys")).toBe(me.can.listKeys);
     expect(await ok("/audit")).toBe(me.can.readAudit);
     expect(await ok(`/keys/${id}/rate-limit`, { method: "PUT", body: '{"limit":5,"windowSeconds":60}' })).toBe(me.can.changeRateLimits);
     expect(await ok("/keys", { method: "POST", body: '{"label":"probe"}' })).toBe(me.can.createKeys);
+    expect(await ok(`/keys/${id}/credits`, { method: "POST", body: '{"operation":"set","value":5}' })).toBe(me.can.grantCredits);
     expect(await ok(`/keys/${id}/revoke`, { method: "POST", body: "{}" })).toBe(me.can.revokeKeys);
   });
 

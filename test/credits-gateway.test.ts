@@ -108,7 +108,7 @@ describe("credits through the gateway", () => {
     const second = await keyWithCredits(client, { remaining: 2 }, 5);
     for (let i = 0; i < 2; i++) expect((await client.h.call(second.key)).status).toBe(200);
     for (let i = 0; i < 3; i++) expect(await codeOf(await client.h.call(second.key))).toBe("QUOTA_EXCEEDED");
-    await client.post(second.org, `/keys/${second.id}/credits`, { operation: "increment", value: 5 });
+    await client.post(second.org, `/keys/${second.id}/credits`, { operation: "increment", value: 5 }, operatorHeaders());
     // The three refusals took no place in the window of 5: three more fit, then the window refuses.
     const after = [];
     for (let i = 0; i < 4; i++) after.push((await client.h.call(second.key)).status);
@@ -120,7 +120,7 @@ describe("credits through the gateway", () => {
     const { org, id, key } = await keyWithCredits(client, { remaining: 1000 });
     const traffic = Array.from({ length: 300 }, () => client.h.call(key).then((r) => r.status));
     const changes = [
-      ...Array.from({ length: 20 }, () => client.post(org, `/keys/${id}/credits`, { operation: "increment", value: 5 })),
+      ...Array.from({ length: 20 }, () => client.post(org, `/keys/${id}/credits`, { operation: "increment", value: 5 }, operatorHeaders())),
       ...Array.from({ length: 10 }, () => client.post(org, `/keys/${id}/credits`, { operation: "decrement", value: 3 })),
     ];
     const [statuses, answers] = await Promise.all([Promise.all(traffic), Promise.all(changes)]);
@@ -131,7 +131,7 @@ describe("credits through the gateway", () => {
     expect((await balance(client, org, id))?.remaining).toBe(1000 + 100 - 30 - admitted);
     // set during traffic: every admission after the set is taken from the new value.
     const more = Array.from({ length: 50 }, () => client.h.call(key).then((r) => r.status));
-    const set = client.post(org, `/keys/${id}/credits`, { operation: "set", value: 20 });
+    const set = client.post(org, `/keys/${id}/credits`, { operation: "set", value: 20 }, operatorHeaders());
     const [moreStatuses, setAnswer] = await Promise.all([Promise.all(more), set]);
     const setBalance = ((await setAnswer.json()) as { credits: Credits })?.credits?.remaining as number;
     const end = (await balance(client, org, id))?.remaining as number;
@@ -178,12 +178,12 @@ describe("credits through the gateway", () => {
     const client = adminClient();
     const { org, id, key } = await keyWithCredits(client, { remaining: 0, refill: { interval: "monthly", amount: 5, refillDay: 31 } });
     expect(await codeOf(await client.h.call(key))).toBe("QUOTA_EXCEEDED");
-    const res = await client.post(org, `/keys/${id}/credits`, { operation: "set" });
+    const res = await client.post(org, `/keys/${id}/credits`, { operation: "set" }, operatorHeaders());
     expect(((await res.json()) as { credits: Credits }).credits).toBeNull();
     const ok = await client.h.call(key);
     expect(ok.status).toBe(200);
     expect(ok.headers.get("ratelimit-policy")).not.toContain("quota");
-    const bad = await client.post(org, `/keys/${id}/credits`, { operation: "increment", value: 1 });
+    const bad = await client.post(org, `/keys/${id}/credits`, { operation: "increment", value: 1 }, operatorHeaders());
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { field: string }).field).toBe("operation");
     const events = await client.events(org);

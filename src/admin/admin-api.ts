@@ -24,6 +24,7 @@ import * as routes from "./admin-routes";
 import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { whoAmI } from "./me";
+import { requireMoneyGrant } from "./money-grants";
 import { openApiDocument } from "./openapi";
 import { usageRoutes } from "./usage-routes";
 
@@ -112,7 +113,9 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // Any valid token may ask what it may do here; an invalid or expired one gets the usual 401.
   table.add(routes.meRoute, async (_c, { params, who }) => whoAmI(who.actor, params.org));
 
-  table.add(routes.createKeyRoute, async (c, { params: { org }, who: { by }, body }) => {
+  table.add(routes.createKeyRoute, async (c, { params: { org }, who: { actor, by }, body }) => {
+    // No org has org credits yet, so a key's credits are always the money itself.
+    if (body.credits !== undefined) requireMoneyGrant(actor, "create-with-credits", false);
     const now = options.now();
     const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
     if (expiresAt !== null && expiresAt <= now) throw new KeywardError("INVALID_REQUEST", "expiresAt: must be in the future", { field: "expiresAt" });
@@ -304,7 +307,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // nothing is lost or counted twice) and answers the new balance; the ledger
   // and KV then take it as their snapshot. Each call is one change: a retry after
   // a failure is a second change, as with any increment.
-  table.add(routes.creditsRoute, async (c, { params: { org, id }, who: { by }, body }) => {
+  table.add(routes.creditsRoute, async (c, { params: { org, id }, who: { actor, by }, body }) => {
+    if (body.operation !== "decrement") requireMoneyGrant(actor, body.operation, false);
     let k = await findKey(org, id);
     const now = options.now();
     const version = k.version + 1;

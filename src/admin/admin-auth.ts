@@ -38,13 +38,13 @@ export async function authenticate(authorization: string | null, verifier: UserT
 const notFound = () => new KeywardError("NOT_FOUND", "No such key in this organisation.");
 
 /**
- * Org admins manage their own org's keys. A token of another org gets 404 whether
- * or not the org asked for exists, so no org's existence or keys are revealed.
+ * Org admins manage their own org's keys; the operator (the seller's backend)
+ * may do whatever an org admin may, in any org, so that it can provision a new
+ * customer's first key. A token of another org gets 404 whether or not the org
+ * asked for exists, so no org's existence or keys are revealed.
  */
 export function requireOrgAdmin(actor: Actor, org: string): string {
-  if (actor.kind === "operator") {
-    throw new KeywardError("INSUFFICIENT_PERMISSIONS", "The operator token manages rate limits only; use an org admin's token for keys.");
-  }
+  if (actor.kind === "operator") return "operator";
   if (actor.org !== org) {
     // Says which org the token is for (the caller's own, no secret), never whether
     // the org asked for exists: the answer is the same 404 either way.
@@ -67,9 +67,7 @@ export function requireOrgAdmin(actor: Actor, org: string): string {
  * them). Another org's token gets the same 404 as requireOrgAdmin.
  */
 export function requireOrgUser(actor: Actor, org: string): string {
-  if (actor.kind === "operator") {
-    throw new KeywardError("INSUFFICIENT_PERMISSIONS", "The operator token manages rate limits only; use a token of a user of the organisation.");
-  }
+  if (actor.kind === "operator") return "operator";
   if (actor.org !== org) return requireOrgAdmin(actor, org);
   return `user:${actor.subject}`;
 }
@@ -81,7 +79,10 @@ export function requireOrgAdminOrOperator(actor: Actor, org: string): string {
 
 export function requireOperator(actor: Actor): string {
   if (actor.kind !== "operator") {
-    throw new KeywardError("INSUFFICIENT_PERMISSIONS", "Only the platform operator can change a key's rate limit; ask the operator.");
+    throw new KeywardError(
+      "INSUFFICIENT_PERMISSIONS",
+      "Only the operator grants what a customer pays for (rate limits, the org's shared limit, org credits); ask the operator.",
+    );
   }
   return "operator";
 }

@@ -68,7 +68,8 @@ export const meRoute = defineRoute({
 export const createKeyRoute = defineRoute({
   method: "post",
   path: "/orgs/:org/keys",
-  summary: "Create a key (org admin). The response holds the key, once.",
+  summary:
+    "Create a key (org admin or operator). The response holds the key, once. With credits, it grants money: an org admin gets 403 unless the org has org credits",
   access: "orgAdmin",
   params: { org },
   body: { schema: createKeyBody, required: true },
@@ -78,7 +79,7 @@ export const createKeyRoute = defineRoute({
 export const listKeysRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/keys",
-  summary: "One page of the org's keys (org admin), with last use as reported by the guards",
+  summary: "One page of the org's keys (org admin or operator), with last use as reported by the guards",
   access: "orgAdmin",
   params: { org },
   query: keyListQuery,
@@ -88,7 +89,7 @@ export const listKeysRoute = defineRoute({
 export const getKeyRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/keys/:id",
-  summary: "One key (org admin)",
+  summary: "One key (org admin or operator)",
   access: "orgAdmin",
   params: theKey,
   reply: aKey,
@@ -97,7 +98,7 @@ export const getKeyRoute = defineRoute({
 export const patchKeyRoute = defineRoute({
   method: "patch",
   path: "/orgs/:org/keys/:id",
-  summary: "Replace a key's metadata (org admin); the origin sees it from the next request; never put secrets in it",
+  summary: "Replace a key's metadata (org admin or operator); the origin sees it from the next request; never put secrets in it",
   access: "orgAdmin",
   params: theKey,
   body: { schema: patchKeyBody, required: true },
@@ -118,7 +119,7 @@ export const revokeAllRoute = defineRoute({
 export const revokeKeyRoute = defineRoute({
   method: "post",
   path: "/orgs/:org/keys/:id/revoke",
-  summary: "Revoke a key (org admin); idempotent; in force before the response returns",
+  summary: "Revoke a key (org admin or operator); idempotent; in force before the response returns",
   access: "orgAdmin",
   params: theKey,
   body: { schema: revokeBody, required: false },
@@ -159,7 +160,7 @@ export const creditsRoute = defineRoute({
   method: "post",
   path: "/orgs/:org/keys/:id/credits",
   summary:
-    "Set, increment or decrement a key's credits (org admin or operator); set without a value makes it unlimited; applied in order with the key's traffic, in force on the next request",
+    "Set, increment or decrement a key's credits (org admin or operator); set without a value makes it unlimited; applied in order with the key's traffic, in force on the next request. Set and increment grant money: an org admin gets 403 for them unless the org has org credits",
   access: "orgAdminOrOperator",
   params: theKey,
   body: { schema: creditsBody, required: true },
@@ -169,7 +170,7 @@ export const creditsRoute = defineRoute({
 export const putWebhookRoute = defineRoute({
   method: "put",
   path: "/orgs/:org/webhook",
-  summary: "Set the org's event webhook (org admin); answers the whsec_ signing secret, once",
+  summary: "Set the org's event webhook (org admin or operator); answers the whsec_ signing secret, once",
   access: "orgAdmin",
   params: { org },
   body: { schema: webhookBody, required: true },
@@ -179,7 +180,7 @@ export const putWebhookRoute = defineRoute({
 export const getWebhookRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/webhook",
-  summary: "The org's webhook, without its secret (org admin)",
+  summary: "The org's webhook, without its secret (org admin or operator)",
   access: "orgAdmin",
   params: { org },
   reply: { status: 200, description: "the webhook", schema: webhookView },
@@ -188,7 +189,7 @@ export const getWebhookRoute = defineRoute({
 export const deleteWebhookRoute = defineRoute({
   method: "delete",
   path: "/orgs/:org/webhook",
-  summary: "Remove the org's webhook (org admin)",
+  summary: "Remove the org's webhook (org admin or operator)",
   access: "orgAdmin",
   params: { org },
   reply: { status: 204, description: "removed" },
@@ -197,7 +198,7 @@ export const deleteWebhookRoute = defineRoute({
 export const deliveriesRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/webhook/deliveries",
-  summary: "Recent deliveries with status and attempts (org admin)",
+  summary: "Recent deliveries with status and attempts (org admin or operator)",
   access: "orgAdmin",
   params: { org },
   reply: { status: 200, description: "deliveries", schema: deliveryList },
@@ -206,7 +207,7 @@ export const deliveriesRoute = defineRoute({
 export const redeliverRoute = defineRoute({
   method: "post",
   path: "/orgs/:org/webhook/deliveries/:id/redeliver",
-  summary: "Send a delivery again, same webhook-id, fresh 24 h of retries (org admin)",
+  summary: "Send a delivery again, same webhook-id, fresh 24 h of retries (org admin or operator)",
   access: "orgAdmin",
   params: { org, id: deliveryId },
   reply: { status: 202, description: "queued", schema: deliveryView },
@@ -243,7 +244,7 @@ export const deleteOrgLimitRoute = defineRoute({
 export const auditRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/audit",
-  summary: "Who created, revoked or changed what, when (org admin)",
+  summary: "Who created, revoked or changed what, when (org admin or operator)",
   access: "orgAdmin",
   params: { org },
   reply: { status: 200, description: "events", schema: auditList },
@@ -252,7 +253,7 @@ export const auditRoute = defineRoute({
 export const keyUsageRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/keys/:id/usage",
-  summary: "One key's usage (org members): minute buckets fresh from its guard; hour and day as last reported (up to about a minute behind)",
+  summary: "One key's usage (org members or operator): minute buckets fresh from its guard; hour and day as last reported (up to about a minute behind)",
   access: "orgUser",
   params: theKey,
   query: keyUsageQuery,
@@ -262,7 +263,7 @@ export const keyUsageRoute = defineRoute({
 export const orgUsageRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/usage",
-  summary: "The org's usage (org members): totals, buckets and busiest keys, from the org ledger in one read",
+  summary: "The org's usage (org members or operator): totals, buckets and busiest keys, from the org ledger in one read",
   access: "orgUser",
   params: { org },
   query: orgUsageQuery,
@@ -272,7 +273,7 @@ export const orgUsageRoute = defineRoute({
 export const anomaliesRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/anomalies",
-  summary: "Unusual patterns flagged on the org's keys (org members); open ones by default",
+  summary: "Unusual patterns flagged on the org's keys (org members or operator); open ones by default",
   access: "orgUser",
   params: { org },
   query: anomalyListQuery,
@@ -282,7 +283,7 @@ export const anomaliesRoute = defineRoute({
 export const acknowledgeRoute = defineRoute({
   method: "post",
   path: "/orgs/:org/anomalies/:id/acknowledge",
-  summary: "Acknowledge an anomaly (org admin; audited). A pattern seen again later opens a new one.",
+  summary: "Acknowledge an anomaly (org admin or operator; audited). A pattern seen again later opens a new one.",
   access: "orgAdmin",
   params: { org, id: anomalyId },
   body: { schema: emptyBody, required: false },

@@ -17,6 +17,7 @@ export const meView = z.object({
       revokeKeys: z.boolean(),
       readAudit: z.boolean(),
       changeRateLimits: z.boolean(),
+      grantCredits: z.boolean().describe("may give a key credits (create with, increment, set): the operator, or an org admin of an org with org credits"),
     })
     .describe("what this token may do in this organisation"),
 });

@@ -5,7 +5,7 @@ import type { Me } from "./me-schema";
 /**
  * What a caller may do in an organisation, answered by GET /orgs/{org}/me so that
  * the console (and scripts) can check a token once, at sign-in, instead of finding
- * out from the first refused call. Mirrors `requireOrgAdmin` / `requireOperator`;
+ * out from the first refused call. Mirrors `requireOrgAdmin` / `requireOperator` / `requireMoneyGrant`;
  * the admin tests hold the two together (each `can` flag against the real route).
  * A token for another organisation learns nothing about this one: every flag is
  * false whether or not the organisation exists.
@@ -19,7 +19,7 @@ export function whoAmI(actor: Actor, org: string): Me {
       tokenOrg: null,
       role: null,
       tokenExpiresAt: null,
-      can: { listKeys: false, createKeys: false, revokeKeys: false, readAudit: false, changeRateLimits: true },
+      can: { listKeys: true, createKeys: true, revokeKeys: true, readAudit: true, changeRateLimits: true, grantCredits: true },
     };
   }
   const admin = actor.org === org && actor.role === ADMIN_ROLE;
@@ -30,6 +30,7 @@ export function whoAmI(actor: Actor, org: string): Me {
     tokenOrg: actor.org,
     role: actor.role,
     tokenExpiresAt: iso(actor.expiresAt),
-    can: { listKeys: admin, createKeys: admin, revokeKeys: admin, readAudit: admin, changeRateLimits: false },
+    // Org admins grant no money while their org has no org credits (src/admin/money-grants.ts).
+    can: { listKeys: admin, createKeys: admin, revokeKeys: admin, readAudit: admin, changeRateLimits: false, grantCredits: false },
   };
 }

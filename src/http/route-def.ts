@@ -19,6 +19,7 @@ export const METHOD_ORDER: readonly Method[] = ["get", "post", "put", "patch", "
  * Who may call a route. `public`: anyone; `token`: any valid admin token (user or
  * operator); the others are admin/admin-auth.ts `permit`, against the path's org.
  */
+/** `orgUser` and `orgAdmin` admit the operator too: it may do whatever an org admin may, in any org. */
 export type Access = "public" | "token" | "orgUser" | "orgAdmin" | "orgAdminOrOperator" | "operator";
 
 /**

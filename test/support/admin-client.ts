@@ -28,8 +28,9 @@ export function adminClient(options: HarnessOptions = {}) {
   const api = (path: string, init: RequestInit = {}) => h.send(`/_keyward/v1${path}`, init);
   const post = async (org: string, path: string, body: unknown = {}, headers?: Record<string, string>) =>
     api(`/orgs/${org}${path}`, { method: "POST", headers: headers ?? (await adminHeaders(org)), body: JSON.stringify(body) });
+  /** A key with credits is a grant of money, so the operator creates it (src/admin/money-grants.ts). */
   async function create(org: string, body: Record<string, unknown> = {}) {
-    const res = await post(org, "/keys", { label: "plan test", ...body });
+    const res = await post(org, "/keys", { label: "plan test", ...body }, body.credits === undefined ? undefined : operatorHeaders());
     expect(res.status).toBe(201);
     return (await res.json()) as AdminKeyView & { key: string };
   }
