@@ -1,11 +1,16 @@
-// The `keyward` CLI's plan commands, spawned as a real process against a fake admin API on 127.0.0.1.
+// The `keyward` CLI's plan commands, run in process against a fake admin API on 127.0.0.1.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fakeAdminApi, runKeyward } from "./support/cli-harness.mjs";
 
 const OPERATOR = "dev_op_operator_token_for_plan_tests_0123456789";
 const USER_TOKEN = "user.token.for-plan-tests";
 
-const run = (args, env) => runKeyward(args, { env: { KEYWARD_URL: api.baseUrl, ...env } });
+// An empty working directory: no .dev.vars of the checkout is read.
+const cwd = mkdtempSync(join(tmpdir(), "keyward-cli-plans-"));
+const run = (args, env) => runKeyward(args, { cwd, env: { KEYWARD_URL: api.baseUrl, ...env } });
 
 let requests = [];
 let routes = {};
@@ -17,7 +22,10 @@ beforeAll(async () => {
     return routes[`${request.method} ${request.path}`];
   });
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  await api.close();
+  rmSync(cwd, { recursive: true, force: true });
+});
 beforeEach(() => {
   requests = [];
   routes = {};

@@ -1,18 +1,19 @@
-// The `keyward` CLI, spawned as a real process against a fake admin API on 127.0.0.1.
+// The `keyward` CLI, run in process (cli/main.js, as bin/keyward.js calls it) against a
+// fake admin API on 127.0.0.1; the last tests spawn bin/keyward.js as a real process.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { fakeAdminApi, runKeyward } from "./support/cli-harness.mjs";
+import { fakeAdminApi, runKeyward, spawnKeyward } from "./support/cli-harness.mjs";
 
 const SECRET = "test-dev-secret-0123456789abcdef0123456789abcdef";
 const OPERATOR = "dev_op_operator_token_for_tests_0123456789abcdef";
 const USER_TOKEN = "user.token.for-tests-9f8e7d";
 const KEY = "sk_test_9QxSecretKeyMaterialZ7cL2";
 
-/** Runs bin/keyward.js; resolves with exit code and output (never rejects). */
+/** Runs the CLI in process; resolves with exit code and output (never rejects). */
 const run = (args, { cwd, env = {} } = {}) => runKeyward(args, { cwd: cwd ?? emptyDir, env });
 
 const count = (haystack, needle) => haystack.split(needle).length - 1;
@@ -751,5 +752,24 @@ describe("keyward usage and anomalies", () => {
     expect(ack.code).toBe(0);
     expect(ack.stdout).toContain("acknowledged anm_1 (browser_use on key_a)");
     expect(requests.at(-1)).toMatchObject({ method: "POST", path: "/_keyward/v1/orgs/acme/anomalies/anm_1/acknowledge" });
+  });
+});
+
+// bin/keyward.js itself: the exit code and the two streams of a real process.
+describe("bin/keyward.js as a process", () => {
+  it("prints a key on stdout and exits 0", async () => {
+    routes["GET /_keyward/v1/orgs/acme/keys/key_01HZX"] = { status: 200, body: keyView() };
+    const result = await spawnKeyward(["keys", "get", "--org", "acme", "--id", "key_01HZX"], { cwd: emptyDir, ...admin() });
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toContain("billing worker");
+    expect(requests).toHaveLength(1);
+  });
+
+  it("exits 1 with the server's error on stderr and nothing on stdout", async () => {
+    routes["GET /_keyward/v1/orgs/acme/audit"] = { status: 403, body: { code: "INSUFFICIENT_PERMISSIONS", message: "Admins only.", requestId: "req_7" } };
+    const result = await spawnKeyward(["audit", "--org", "acme"], { cwd: emptyDir, ...admin() });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("error INSUFFICIENT_PERMISSIONS: Admins only.");
   });
 });

@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 
 const BIN = fileURLToPath(new URL("../bin/keyward.js", import.meta.url));
 
+// A real process (bin/keyward.js), as a newcomer runs it.
+
 describe("keyward --help", () => {
   it("mentions the console and where it is", () => {
     const run = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8", env: { PATH: process.env.PATH, NO_COLOR: "1" } });

@@ -1,8 +1,10 @@
-// What the CLI tests that spawn `keyward` share: the process runner with a clean
+// What the CLI tests share: the runner (in process through `main`, as bin/keyward.js
+// calls it; or as a real process, for the few tests of bin/ itself) with a clean
 // environment, and a fake admin API on 127.0.0.1 that records what it is sent.
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
+import { main } from "../../cli/main.js";
 
 export const BIN = fileURLToPath(new URL("../../bin/keyward.js", import.meta.url));
 
@@ -15,8 +17,35 @@ export function cleanEnv(extra = {}) {
   return { ...env, NO_COLOR: "1", ...extra };
 }
 
-/** Runs bin/keyward.js as a real process; resolves with exit code and output. */
-export function runKeyward(args, { cwd, env = {} } = {}) {
+/**
+ * Runs `keyward ...args` in this process, through the `main(argv, io)` that bin/keyward.js
+ * calls, with the environment a spawned process would get; resolves with exit code and output.
+ * @param {string[]} args
+ * @param {{ cwd: string, env?: Record<string, string> }} options
+ */
+export async function runKeyward(args, { cwd, env = {} }) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
+    env: cleanEnv(env),
+    cwd,
+  });
+  return { code, stdout, stderr };
+}
+
+/**
+ * Runs bin/keyward.js as a real process; resolves with exit code and output.
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: Record<string, string> }} [options]
+ * @returns {Promise<{ code: number | null, stdout: string, stderr: string }>}
+ */
+export function spawnKeyward(args, { cwd, env = {} } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
