@@ -104,4 +104,34 @@ describe("key metadata", () => {
     const view = await client.api(`/orgs/${org}/keys/${created.id}`, { headers: await adminHeaders(org) });
     expect(((await view.json()) as { meta: unknown }).meta).toEqual({ plan: "free" });
   });
+
+  // threats.md 73: a 4 KB body nested 2,000 deep was a 500 (stack overflow in the recursive JSON schema).
+  const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+
+  it.each([
+    ["2,000 deep", nested(2000), "must be nested at most 16 levels deep"],
+    ["2,000 deep in arrays", `{"a":${"[".repeat(2000)}${"]".repeat(2000)}}`, "must be nested at most 16 levels deep"],
+    ["17 deep", nested(17), "must be nested at most 16 levels deep"],
+  ])("answers meta nested %s with 400 naming meta, on create and on PATCH, changing nothing", async (_name, meta, message) => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org, { meta: { plan: "free" } });
+    const headers = await adminHeaders(org);
+    const create = await client.api(`/orgs/${org}/keys`, { method: "POST", headers, body: `{"label":"deep","meta":${meta}}` });
+    expect(create.status).toBe(400);
+    expect(await create.json()).toMatchObject({ code: "INVALID_REQUEST", field: "meta", message: `meta: ${message}` });
+    const patch = await client.api(`/orgs/${org}/keys/${created.id}`, { method: "PATCH", headers, body: `{"meta":${meta}}` });
+    expect(patch.status).toBe(400);
+    expect(await patch.json()).toMatchObject({ code: "INVALID_REQUEST", field: "meta", message: `meta: ${message}` });
+    const keys = (await (await client.api(`/orgs/${org}/keys`, { headers })).json()) as { keys: { meta: unknown }[] };
+    expect(keys.keys.map((k) => k.meta)).toEqual([{ plan: "free" }]);
+    expect((await client.events(org)).map((e) => e.action)).toEqual(["key.created"]);
+  });
+
+  it("accepts meta nested exactly 16 deep", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const res = await client.api(`/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: `{"label":"deep","meta":${nested(16)}}` });
+    expect(res.status).toBe(201);
+  });
 });

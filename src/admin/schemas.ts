@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { ERROR_CODES } from "../errors";
 import { UNSAFE_TEXT } from "../identity/identity-headers";
-import { META_MAX_BYTES, metaBytes } from "../identity/key-meta";
+import { META_MAX_BYTES, metaProblem } from "../identity/key-meta";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
 import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
 import { ANOMALY_TYPES } from "../usage/anomaly-rules";
@@ -45,10 +45,18 @@ export const creditsBody = z
   })
   .refine((b) => b.operation === "set" || b.value !== undefined, { message: "is required for increment and decrement", path: ["value"] });
 
-/** Key metadata: a JSON object of at most 1 KiB (src/identity/key-meta.ts). Never a place for secrets. */
+/**
+ * Key metadata: a JSON object of at most 1 KiB, 16 levels deep (src/identity/key-meta.ts).
+ * The values are not parsed by a recursive schema (`z.json()` overflows the stack on a
+ * body nested 2,000 deep); depth and size are checked by a walk of its own. A body is
+ * parsed JSON, so every value is JSON already. Never a place for secrets.
+ */
 export const metaInput = z
-  .record(z.string(), z.json(), { error: `must be a JSON object of at most ${META_MAX_BYTES} bytes` })
-  .refine((m) => metaBytes(m) <= META_MAX_BYTES, `must be at most ${META_MAX_BYTES} bytes as JSON`)
+  .record(z.string(), z.unknown(), { error: `must be a JSON object of at most ${META_MAX_BYTES} bytes` })
+  .superRefine((value, ctx) => {
+    const problem = metaProblem(value);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+  })
   .describe("sent to the origin with every request (context token `meta` claim, X-Keyward-Meta); shown to admins; never put secrets here");
 
 export const patchKeyBody = z.strictObject({ meta: metaInput.nullable().describe("replaces the key's metadata; null removes it") });
