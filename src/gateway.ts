@@ -1,3 +1,4 @@
+import type { Metering } from "./authz/policy";
 import type { Config } from "./config";
 import { readCredentials } from "./credentials";
 import { KeywardError } from "./errors";
@@ -26,6 +27,8 @@ export interface Grant {
   permissions: string[] | null;
   /** Credits this request spends if admitted: the route policy's cost (default 1). */
   cost: number;
+  /** A metered route's hold and settlement (docs/metering.md); null: the route spends `cost`. */
+  metering: Metering | null;
 }
 
 /**

@@ -19,7 +19,7 @@ function withAdmin(load: () => Promise<Hono<KeywardEnv>>) {
     keys: { get: async () => null, put: async () => {} },
     guards: {} as never,
     signer: contextSigner({ privateJwk: config.signingKey, issuer: "keyward", ttlSeconds: 60, now: Date.now }),
-    authorize: async () => ({ user: null, permissions: null, cost: 1 }),
+    authorize: async () => ({ user: null, permissions: null, cost: 1, metering: null }),
     fetch: () => Promise.reject(new Error("no origin in this test")),
     now: Date.now,
     log: silentLogger,

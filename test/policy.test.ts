@@ -53,6 +53,13 @@ describe("policy validation points at the rule and field at fault", () => {
     ["an unknown top-level field", { rules: [], rule: [] }, /\(top level\): Unrecognized key: "rule"/],
     ["a bad preset permission", { rules: [], presets: { auditor: { permissions: ["ok", "not ok"] } } }, /presets\.auditor\.permissions\[1\]/],
     ["an array instead of an object", [], /\(top level\)/],
+    ["a reserve of 0", { rules: [{ ...ok, reserve: 0 }] }, /rules\[0\]\.reserve: /],
+    ["a fractional reserve", { rules: [{ ...ok, reserve: 2.5 }] }, /rules\[0\]\.reserve: must be a whole number/],
+    ["a reserve beside a cost", { rules: [{ ...ok, reserve: 10, cost: 2 }] }, /rules\[0\]\.cost: cannot be given with reserve/],
+    ["holdSeconds without reserve", { rules: [{ ...ok, holdSeconds: 60 }] }, /rules\[0\]\.holdSeconds: needs reserve/],
+    ["chargeOn without reserve", { rules: [{ ...ok, chargeOn: "success" }] }, /rules\[0\]\.chargeOn: needs reserve/],
+    ["a hold over a day", { rules: [{ ...ok, reserve: 1, holdSeconds: 86_401 }] }, /rules\[0\]\.holdSeconds: /],
+    ["an unknown chargeOn", { rules: [{ ...ok, reserve: 1, chargeOn: "ok" }] }, /rules\[0\]\.chargeOn: must be "always" or "success"/],
   ])("refuses %s", (_name, file, message) => {
     let error: unknown;
     try {
@@ -62,6 +69,17 @@ describe("policy validation points at the rule and field at fault", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
+  });
+
+  it("compiles a metered rule with its defaults (hold 300 s, charged always) and one that says otherwise", () => {
+    const policy = compilePolicy({
+      rules: [
+        { method: "POST", path: "/v1/chat", permission: null, reserve: 4096 },
+        { method: "POST", path: "/v1/embed", permission: null, reserve: 50, holdSeconds: 30, chargeOn: "success" },
+      ],
+    });
+    expect(policy.match?.("POST", "/v1/chat")?.metering).toEqual({ reserve: 4096, holdSeconds: 300, chargeOn: "always" });
+    expect(policy.match?.("POST", "/v1/embed")?.metering).toEqual({ reserve: 50, holdSeconds: 30, chargeOn: "success" });
   });
 
   it("names the ROUTE_POLICY variable when the policy came from it", () => {
@@ -89,6 +107,7 @@ describe("policy validation points at the rule and field at fault", () => {
       resource: "customerId",
       params: { customerId: "cus_1" },
       cost: 1,
+      metering: null,
     });
     expect(policy.match?.("POST", "/customers/cus_1")).toBeNull();
     expect(policy.match?.("DELETE", "/public/a/b")).toMatchObject({ permission: null });

@@ -105,6 +105,11 @@ export function buildAuthorizer(options: AuthorizerOptions): Authorizer {
         if (!(user?.resources ?? []).includes(id)) throw denied(`This user is not assigned ${rule.resource} ${JSON.stringify(id)}.`);
       }
     }
-    return { user: user?.subject ?? null, permissions: effective === null ? null : [...effective].sort(), cost: rule?.cost ?? 1 };
+    return {
+      user: user?.subject ?? null,
+      permissions: effective === null ? null : [...effective].sort(),
+      cost: rule?.cost ?? 1,
+      metering: rule?.metering ?? null,
+    };
   };
 }

@@ -10,6 +10,18 @@ import { ConfigError } from "../config";
  */
 export const ALL_RESOURCES = "resources:all";
 
+/** A hold's longest life: a day. Longer would keep a guard's credits locked past any sane request. */
+export const MAX_HOLD_SECONDS = 86_400;
+/** A metered rule's hold when it sets no holdSeconds. */
+export const DEFAULT_HOLD_SECONDS = 300;
+
+/** What a metered route holds at admission and how it is settled (docs/metering.md). */
+export interface Metering {
+  reserve: number;
+  holdSeconds: number;
+  chargeOn: "always" | "success";
+}
+
 export interface Preset {
   permissions: string[];
 }
@@ -62,10 +74,33 @@ const ruleSchema = z
     resource: z.string().optional(),
     /** Credits a request on this route spends from a key that has credits (default 1; 0 for free routes). */
     cost: z.number({ error: "must be a whole number from 0 to 1000000" }).int("must be a whole number").min(0).max(1_000_000).optional(),
+    /** Metered route (docs/metering.md): hold this much at admission, charge what the origin reports, release the rest. */
+    reserve: z.number({ error: "must be a whole number from 1 to 1000000" }).int("must be a whole number").min(1).max(1_000_000).optional(),
+    /** How long a hold waits for its settlement before it is charged in full (default 300). */
+    holdSeconds: z
+      .number({ error: `must be a whole number of seconds from 1 to ${MAX_HOLD_SECONDS}` })
+      .int("must be a whole number of seconds")
+      .min(1)
+      .max(MAX_HOLD_SECONDS)
+      .optional(),
+    /** "success": an origin answer of 400 or more, or no answer (502/504), charges nothing. */
+    chargeOn: z.enum(["always", "success"], { error: 'must be "always" or "success"' }).optional(),
   })
   .refine((r) => r.resource === undefined || paramNames(r.path).includes(r.resource), {
     message: "names a parameter the path does not have",
     path: ["resource"],
+  })
+  .refine((r) => r.reserve === undefined || r.cost === undefined, {
+    message: "cannot be given with reserve: a metered route is charged what the origin reports (Keyward-Charge), up to its reserve; drop cost",
+    path: ["cost"],
+  })
+  .refine((r) => r.reserve !== undefined || r.holdSeconds === undefined, {
+    message: "needs reserve: only a metered route holds credits until it is settled",
+    path: ["holdSeconds"],
+  })
+  .refine((r) => r.reserve !== undefined || r.chargeOn === undefined, {
+    message: "needs reserve: only a metered route is charged after the origin answers",
+    path: ["chargeOn"],
   });
 
 export const policyFileSchema = z.strictObject({
@@ -88,6 +123,8 @@ export interface RouteMatch {
   resource: string | null;
   params: Record<string, string>;
   cost: number;
+  /** null: not metered (the route spends `cost` at admission). */
+  metering: Metering | null;
 }
 
 export interface RoutePolicy {
@@ -103,6 +140,7 @@ interface CompiledRule {
   permission: string | null;
   resource: string | null;
   cost: number;
+  metering: Metering | null;
 }
 
 /**
@@ -175,6 +213,7 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
       permission: r.permission,
       resource: r.resource ?? null,
       cost: r.cost ?? 1,
+      metering: r.reserve === undefined ? null : { reserve: r.reserve, holdSeconds: r.holdSeconds ?? DEFAULT_HOLD_SECONDS, chargeOn: r.chargeOn ?? "always" },
     })) ?? null;
   return {
     roleClaim: file.roleClaim ?? "role",
@@ -193,7 +232,7 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
             const literals = caseSensitive ? segments : segments.map((x) => x.toLowerCase());
             for (const rule of rules) {
               const params = matchRule(rule, method, segments, literals);
-              if (params) return { permission: rule.permission, resource: rule.resource, params, cost: rule.cost };
+              if (params) return { permission: rule.permission, resource: rule.resource, params, cost: rule.cost, metering: rule.metering };
             }
             return null;
           },
