@@ -1,0 +1,158 @@
+// The installable helpers (packages/keyward): `npm pack` gives a tarball that an
+// empty project installs (offline: jose comes from the npm cache), imports on
+// plain Node 20 and 22, and uses to verify a real context token from a live
+// Keyward; a TypeScript project type-checks against its declarations.
+import { execFile, execFileSync } from "node:child_process";
+import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startKeyward } from "../test-support/keyward-dev.mjs";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PACKAGE = join(ROOT, "packages", "keyward");
+const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+// Asynchronous where the echo origin (in this process) must answer meanwhile.
+const run = promisify(execFile);
+
+/** Every distinct Node on PATH outside node_modules (the system's), and the one running the tests. */
+function nodes() {
+  const found = new Set([process.execPath]);
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir.includes("node_modules")) continue;
+    try {
+      accessSync(join(dir, "node"), constants.X_OK);
+      found.add(join(dir, "node"));
+      break;
+    } catch {}
+  }
+  return [...found];
+}
+
+const npm = (args, cwd) =>
+  execFileSync("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_update_notifier: "false" },
+  });
+
+// What the consumers run: the client makes the call through Keyward, the origin
+// helper verifies what the echo origin received, then the same token on another path.
+const CONSUMER = `
+import { createRemoteJWKSet } from "jose";
+import { Client, KeywardApiError } from "keyward/client";
+import { verifyKeywardContext, ContextVerificationError } from "keyward/origin";
+
+const [keywardUrl, apiKey] = process.argv.slice(2);
+const api = new Client({ apiKey, baseUrl: keywardUrl });
+const seen = await (await api.fetch("/v1/package-check?n=1")).json();
+const headers = new Headers(seen.headers);
+const jwks = createRemoteJWKSet(new URL("/_keyward/.well-known/jwks.json", keywardUrl));
+const who = await verifyKeywardContext({ method: seen.method, url: "http://origin" + seen.path, headers }, { jwks });
+let replay = "accepted";
+try {
+  await verifyKeywardContext({ method: seen.method, url: "http://origin/v1/other?n=1", headers }, { jwks });
+} catch (error) {
+  replay = error instanceof ContextVerificationError ? error.message : "wrong error";
+}
+let refusal = null;
+try {
+  await new Client({ apiKey: apiKey.slice(0, -1) + (apiKey.endsWith("0") ? "1" : "0"), baseUrl: keywardUrl }).fetch("/v1/x");
+} catch (error) {
+  refusal = error instanceof KeywardApiError ? error.code : "wrong error";
+}
+console.log(JSON.stringify({ node: process.version, who, replay, refusal }));
+`;
+
+const TS_OK = `
+import { verifyKeywardContext, type KeywardIdentity } from "keyward/origin";
+import { Client } from "keyward/client";
+import { createLocalJWKSet } from "jose";
+export async function check(request: Request): Promise<string> {
+  const who: KeywardIdentity = await verifyKeywardContext(request, { jwks: createLocalJWKSet({ keys: [] }) });
+  const res: Response = await new Client({ apiKey: "sk_live_x" }).fetch("/v1/x");
+  return who.org + res.status;
+}
+`;
+// Proves the declarations are real types, not \`any\`: both lines must fail.
+const TS_WRONG = `
+import { verifyKeywardContext } from "keyward/origin";
+import { Client } from "keyward/client";
+export async function wrong(request: Request): Promise<number> {
+  new Client({ apiKey: 42 });
+  return (await verifyKeywardContext(request, { jwks: "not a key set" })).org;
+}
+`;
+
+let keyward;
+let dir;
+let project;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "keyward-package-"));
+  // prepack compiles src/origin and src/client into dist/ with declarations.
+  npm(["pack", "--pack-destination", dir], PACKAGE);
+  project = join(dir, "project");
+  mkdirSync(project);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "an-origin", private: true, type: "module" }));
+  const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
+  npm(["install", "--prefer-offline", join(dir, tarball)], project);
+  keyward = await startKeyward();
+});
+afterAll(async () => {
+  await keyward?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the packed keyward helpers in an empty project", () => {
+  it("hold compiled JavaScript and declarations, and install jose and nothing of the gateway", () => {
+    const installed = readdirSync(join(project, "node_modules"))
+      .filter((name) => !name.startsWith("."))
+      .sort();
+    expect(installed).toEqual(["jose", "keyward"]);
+    const files = readdirSync(join(project, "node_modules", "keyward", "dist"), { recursive: true }).sort();
+    expect(files).toEqual(expect.arrayContaining(["client/client.d.ts", "client/client.js", "origin/verify-context.d.ts", "origin/verify-context.js"]));
+    expect(files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toBe(false);
+  });
+
+  it("imports on plain Node and verifies a real token from a live Keyward, refusing it on another path", async () => {
+    const org = `org_pkg_${Date.now().toString(36)}`;
+    const created = await fetch(`${keyward.url}/_keyward/v1/orgs/${org}/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await keyward.adminToken(org)}`, "content-type": "application/json" },
+      body: JSON.stringify({ label: "package check", meta: { plan: "pro" } }),
+    });
+    const { key, id } = await created.json();
+    writeFileSync(join(project, "consumer.mjs"), CONSUMER);
+    const versions = [];
+    for (const node of nodes()) {
+      const out = JSON.parse((await run(node, ["consumer.mjs", keyward.url, key], { cwd: project, encoding: "utf8" })).stdout);
+      versions.push(out.node);
+      expect(out.who).toMatchObject({ org, keyId: id, environment: "live", meta: { plan: "pro" } });
+      expect(out.replay).toMatch(/another method or path/);
+      expect(out.refusal).toBe("INVALID_API_KEY");
+    }
+    console.log(`verified on Node ${versions.join(" and ")}`);
+    expect(versions.length).toBeGreaterThan(0);
+  });
+
+  it("type-checks a TypeScript project against its declarations, and rejects wrong use", () => {
+    npm(["install", "--prefer-offline", "@types/node@22"], project);
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", noEmit: true, types: ["node"] } }),
+    );
+    writeFileSync(join(project, "ok.ts"), TS_OK);
+    expect(() => execFileSync(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: project, encoding: "utf8" })).not.toThrow();
+    writeFileSync(join(project, "wrong.ts"), TS_WRONG);
+    let output = "";
+    try {
+      execFileSync(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: project, encoding: "utf8" });
+    } catch (error) {
+      output = String(error.stdout);
+    }
+    expect(output).toMatch(/wrong\.ts\(5,\d+\): error TS2322/);
+    expect(output).toMatch(/wrong\.ts\(6,\d+\): error TS2322/);
+  });
+});
