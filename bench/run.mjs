@@ -10,6 +10,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { coldStarts, dryRunBuild } from "./lib/coldstart.mjs";
+import { BUSY_RATE, priceRegimes, regimeLines } from "./lib/cost-regimes.mjs";
 import { moduleMap, profileWhile, summarize } from "./lib/cpuprofile.mjs";
 import { generateKey, makeKey, malformedKey } from "./lib/keys.mjs";
 import { runLoad } from "./lib/load.mjs";
@@ -52,7 +53,7 @@ if (cli.help) {
   --keys N              distinct keys of scenario (c) (default 10000, capped by the open-file limit)
   --storage DIR         Durable Object storage directory (default bench/.build/do-storage)
   --scenarios A,B       throughput phase: only these scenario ids (pass-through always runs: every ratio needs it);
-                        "many" stands for the many-keys pair, e.g. --scenarios keyward-hot-key,floor-hot-key
+                        "many" stands for the many-keys scenarios (keyward, floor, peer), e.g. --scenarios keyward-hot-key,floor-hot-key
   --variants A,B        also measure these Keyward wiring variants on the hot key in every round (bench/workers/keyward.ts:
                         nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>;
                         many-<variant> on the many-keys set; floor-noguard: the floor with no Durable Object
@@ -76,7 +77,8 @@ const plan = {
     ? { limit: 20, windowSeconds: 1, steadySeconds: 0, burstCycles: 1, connections: 16, toleranceMs: 20 }
     : { limit: 100, windowSeconds: 2, steadySeconds: 8, burstCycles: 3, connections: 32, toleranceMs: 20 },
   costRequests: quick ? 50 : 1000,
-  sparseRequests: quick ? 0 : 10,
+  // Sequential requests of the sparse kinds (the slow regimes are computed from them: bench/lib/cost-regimes.mjs).
+  sparseRequests: quick ? 3 : 10,
   profileRounds: quick ? 1 : 3,
   // After priming and after each many-keys scenario: a guard reports at most once a
   // minute, 5 s after its first unreported request (REPORT_PERIOD_MS and
@@ -329,6 +331,7 @@ async function run() {
 
   const manyId = `keyward-${manyCount}-keys`;
   const floorManyId = `floor-${manyCount}-keys`;
+  const peerManyId = `peer-${manyCount}-keys`;
   const manyKeys = many.map((k) => k.key);
   const scenarios = [
     { id: "pass-through", label: "(a) pass-through Hono proxy, no auth", service: "pass-through", keys: [hot.key] },
@@ -346,8 +349,11 @@ async function run() {
       keys: manyKeys,
       sweep: true,
       floor: floorManyId,
+      peer: peerManyId,
     },
     { id: floorManyId, label: `(c0) floor for (c), the same ${manyCount.toLocaleString("en")} keys`, service: "floor-many", keys: manyKeys, sweep: true },
+    // The gateway people build without Keyward, on the same many keys: one limiter object per key.
+    { id: peerManyId, label: `(d1) peer, the same ${manyCount.toLocaleString("en")} keys`, service: "peer", keys: manyKeys, sweep: true },
     {
       id: "keyward-hot-credits",
       label: "(b2) Keyward, one hot key with credits (balance decided with the window)",
@@ -405,7 +411,7 @@ async function run() {
   const allScenarios = [...scenarios];
   if (cli.scenarios) {
     const wanted = new Set([
-      ...cli.scenarios.split(",").flatMap((id) => (id === "many" ? [manyId, floorManyId] : [id])),
+      ...cli.scenarios.split(",").flatMap((id) => (id === "many" ? [manyId, floorManyId, peerManyId] : [id])),
       ...scenarios.filter((s) => s.variant).map((s) => s.id),
     ]);
     const unknown = [...wanted].filter((id) => !scenarios.some((s) => s.id === id));
@@ -740,6 +746,7 @@ async function run() {
 
   // ----------------------------------------------------------------- cost --
   const cost = [];
+  let costRegimes = null;
   if (!cli["skip-cost"]) {
     const N = plan.costRequests;
     log(`[${elapsed()}] cost: ${N} requests per kind`);
@@ -759,7 +766,7 @@ async function run() {
     const malformed = Array.from({ length: N }, () => malformedKey());
     const settle = () => sleep(quick ? 350 : 600); // > FLUSH_DELAY_MS (250 ms): pending admissions are written
 
-    async function measureKind({ gateway, kind, keys, records = [], limiterIds = [], sequentialGapMs = 0, expect }) {
+    async function measureKind({ gateway, kind, keys, records = [], limiterIds = [], sequentialGapMs = 0, rate, expect }) {
       const before = await counters(gateway);
       const rows0 =
         gateway === "peer" ? await limiterStats(limiterIds) : { put: records.length ? await guardRows(records, gateway) : 0, setAlarm: 0, alarms: 0 };
@@ -774,7 +781,7 @@ async function run() {
           await sleep(sequentialGapMs);
         }
       } else {
-        const result = await runLoad({ port: port(serviceOf(gateway)), keys, connections: 10, amount: keys.length });
+        const result = await runLoad({ port: port(serviceOf(gateway)), keys, connections: 10, amount: keys.length, rate });
         statuses = result.statuses;
         n = result.requests;
       }
@@ -800,6 +807,7 @@ async function run() {
       log(
         `  [${elapsed()}] ${gateway.padEnd(7)} ${kind.padEnd(17)} n=${n} kv=${perRequest.kvReads.toFixed(3)} do=${perRequest.doRequests.toFixed(3)} rows=${perRequest.rowsWritten.toFixed(3)} $${dollarsPerMillion.toFixed(3)}/M${unexpected.length ? `  unexpected statuses ${JSON.stringify(statuses)}` : ""}`,
       );
+      return row;
     }
 
     // Keyward
@@ -853,6 +861,46 @@ async function run() {
     await measureKind({ gateway: "peer", kind: "refused (429)", keys: Array(N).fill(peerRefused.key), limiterIds: [peerRefused.record.id], expect: 429 });
     await measureKind({ gateway: "peer", kind: "unknown key", keys: unknownKeys, expect: 401 });
     await measureKind({ gateway: "peer", kind: "malformed key", keys: malformed, expect: 401 });
+    costRegimes = await measureRegimes({ N, measureKind, seed });
+  }
+
+  /**
+   * The four traffic regimes (bench/lib/cost-regimes.mjs): a paced busy run on a
+   * fresh key of each gateway, the peer with one window per request, and one
+   * usage report priced end to end; the slow regimes are computed from these and
+   * the sparse kinds above.
+   */
+  async function measureRegimes({ N, measureKind, seed }) {
+    const [kBusy, pBusy, pWindow, kSparse] = [makeKey(BIG_LIMIT), makeKey(BIG_LIMIT), makeKey({ ...BIG_LIMIT, windowSeconds: 1 }), makeKey(BIG_LIMIT)];
+    await seed([kBusy, pBusy, pWindow, kSparse]);
+    const paced = `admitted (${BUSY_RATE}/s)`;
+    const per = (row) => row.perRequest;
+    const keywardBusy = per(
+      await measureKind({ gateway: "keyward", kind: paced, keys: Array(N).fill(kBusy.key), records: [kBusy.record], rate: BUSY_RATE, expect: 200 }),
+    );
+    const keywardSparse = cost.find((c) => c.gateway === "keyward" && c.kind === "admitted (sparse)")?.perRequest;
+    const peerBusy = per(
+      await measureKind({ gateway: "peer", kind: paced, keys: Array(N).fill(pBusy.key), limiterIds: [pBusy.record.id], rate: BUSY_RATE, expect: 200 }),
+    );
+    // A 1 s window and 1.2 s between requests: every request opens a window, whose alarm fires before the next.
+    const peerWindow = per(
+      await measureKind({
+        gateway: "peer",
+        kind: "admitted (window per request)",
+        keys: Array(Math.max(2, plan.sparseRequests)).fill(pWindow.key),
+        limiterIds: [pWindow.record.id],
+        sequentialGapMs: 1200,
+        expect: 200,
+      }),
+    );
+    const priced = await json(`${base("keyward-hot")}/__bench/report-cost`, { method: "POST", body: JSON.stringify(kSparse.record) });
+    const wall = await json(`${base("peer")}/__bench/limiter-wall`, { method: "POST" });
+    const regimes = priceRegimes({
+      keyward: { busy: keywardBusy, sparse: keywardSparse, ...priced },
+      peer: { busy: peerBusy, window: peerWindow, wall },
+    });
+    for (const line of regimeLines(regimes)) log(`  ${line}`);
+    return regimes;
   }
 
   // --------------------------------------------------------------- report --
@@ -872,6 +920,7 @@ async function run() {
     micro: microCosts,
     accuracy,
     cost,
+    costRegimes,
     coldStart,
     runs,
   };
@@ -901,6 +950,10 @@ async function run() {
     const overall = throughput.overall[id];
     console.log(`ratio keyward-${name}/floor-${name}: ${overall?.floorRatio ? overall.floorRatio.median.toFixed(2) : "n/a"}`);
   }
+  // Against the peer on the same many keys (median over rounds and concurrencies of the per-run ratio).
+  console.log(
+    `ratio keyward-many-keys/peer-many-keys: ${throughput.overall[manyId]?.peerRatio ? throughput.overall[manyId].peerRatio.median.toFixed(2) : "n/a"}`,
+  );
   // The same comparison in CPU per request: on a saturated workerd thread it is
   // the throughput ratio, and other load on a shared machine disturbs it less.
   for (const [name, id] of pairs) {
@@ -913,6 +966,7 @@ async function run() {
       `cpu keyward-${name} over floor-${name}: ${overall?.cpuOverFloor ? `${fmtSigned(overall.cpuOverFloor.median)} µs/request (median over runs; keyward ${overall.cpu.median.toFixed(0)}, floor ${overall.floorCpu.median.toFixed(0)})` : "n/a"}`,
     );
   }
+  if (costRegimes) for (const line of regimeLines(costRegimes)) console.log(line);
   for (const d of throughput.deferred ?? []) console.log(`deferred cpu after ${d.scenario}: ${d.microsPerRequest.toFixed(0)} µs/request (median over rounds)`);
   if (coldStart) {
     const k = coldStart.summary.keyward;
@@ -969,7 +1023,7 @@ function summarizeThroughput(runs, scenarios, connectionsList) {
   const overall = {};
   for (const s of scenarios) {
     const allRatios = [];
-    const all = { floorRatio: [], cpuOverFloor: [], cpu: [], floorCpu: [] };
+    const all = { floorRatio: [], cpuOverFloor: [], cpu: [], floorCpu: [], peerRatio: [] };
     for (const connections of connectionsList) {
       const mine = runs.filter((r) => r.scenario === s.id && r.connections === connections);
       if (mine.length === 0) continue;
@@ -991,6 +1045,8 @@ function summarizeThroughput(runs, scenarios, connectionsList) {
         all.floorCpu.push(...floorRuns.filter(Boolean).map((r) => r.cpuMicrosPerRequest.workerd));
         floor = { id: s.floor, rpsRatio: summary(floorRatios), cpuOverFloor: summary(over) };
       }
+      // Against the peer on the same keys, same round and concurrency.
+      if (s.peer) all.peerRatio.push(...ratio("rps", s.peer));
       table.push({
         floor,
         scenario: s.id,
@@ -1020,6 +1076,7 @@ function summarizeThroughput(runs, scenarios, connectionsList) {
           floorCpu: summary(all.floorCpu),
         });
       }
+      if (s.peer && all.peerRatio.length > 0) overall[s.id].peerRatio = summary(all.peerRatio);
     }
   }
   return { table, overall };

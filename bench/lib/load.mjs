@@ -16,7 +16,7 @@ export function percentile(sorted, p) {
  * Latencies are collected from autocannon's response events (sub-millisecond,
  * 2xx only), not its integer-millisecond histogram.
  */
-export function runLoad({ port, keys, connections, seconds, amount, path = "/v1/things", headers = {}, onResponse }) {
+export function runLoad({ port, keys, connections, seconds, amount, rate, path = "/v1/things", headers = {}, onResponse }) {
   return new Promise((resolve, reject) => {
     let next = Math.floor(Math.random() * keys.length);
     // A prime stride through the list: every key once per keys.length requests.
@@ -36,6 +36,8 @@ export function runLoad({ port, keys, connections, seconds, amount, path = "/v1/
         url: `http://127.0.0.1:${port}`,
         connections: amount === undefined ? connections : Math.min(connections, amount),
         ...(amount === undefined ? { duration: seconds } : { amount }),
+        // Paced: at most `rate` requests a second over all connections (a traffic regime, not flat out).
+        ...(rate === undefined ? {} : { overallRate: rate }),
         pipelining: 1,
         // autocannon stops (and keeps sending until then) only on its next sample
         // tick: a short tick keeps short runs as short as asked.

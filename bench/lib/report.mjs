@@ -1,4 +1,5 @@
 // Markdown rendering of a bench report (the JSON file holds every number).
+import { regimeTable } from "./cost-regimes.mjs";
 import { fmt, fmtRange, median } from "./stats.mjs";
 
 const row = (cells) => `| ${cells.join(" | ")} |`;
@@ -293,6 +294,13 @@ ${c.samples.keyward?.length ?? 0} fresh workerd processes per Worker, alternatin
         ]),
       );
     }
+    out.push("");
+  }
+  if (report.costRegimes) {
+    out.push(
+      "## Cost in four traffic regimes\n\nOne key at each rate, everything billed per request: KV reads, Durable Object requests (alarms and the usage report's calls included), rows written (usage reports and the ledger's rows included; setAlarm priced as a row) and Durable Object duration (GB-s, 128 MB while an object runs or cannot hibernate), at Workers Paid prices beyond the included usage. Busy is a paced run; the slower regimes are computed from the operations counted below (docs/performance.md says how).\n",
+    );
+    out.push(regimeTable(report.costRegimes));
     out.push("");
   }
   return out.join("\n");

@@ -95,7 +95,8 @@ export function writeConfig({ originPort, storageDir, signingKey, keywardService
           bindings: {
             KEYS: { kv: "kv" },
             KEY_GUARD: { durableObject: "KeyGuard" },
-            ORG_LEDGER: { durableObject: "OrgLedger" },
+            // OrgLedger with its reports' rows counted (bench/workers/report-cost.ts).
+            ORG_LEDGER: { durableObject: "BenchLedger" },
             KEYWARD_ENV: { text: "development" },
             ORIGIN_URL: { text: origin },
             ...(originService ? { ORIGIN: { service: "origin-worker" } } : {}),
@@ -106,7 +107,7 @@ export function writeConfig({ originPort, storageDir, signingKey, keywardService
             FOREIGN_GUARD: { foreignObject: { className: "FloorGuard", service: "floor-payload" } },
             ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { text: v }])),
           },
-          durableObjects: ["KeyGuard", "OrgLedger", "FloorGuard", "BenchGuard"],
+          durableObjects: ["KeyGuard", "OrgLedger", "FloorGuard", "BenchGuard", "BenchLedger"],
           uniquePrefix: name,
         })})`,
     ),

@@ -13,12 +13,14 @@ import { compilePolicy } from "../../src/authz/policy";
 import { loadConfig } from "../../src/config";
 import type { Env } from "../../src/env";
 import type { GuardCheck } from "../../src/guard/guard-types";
-import { KeyGuard } from "../../src/guard/key-guard";
+import { FLUSH_DELAY_MS, KeyGuard } from "../../src/guard/key-guard";
 import { settingsOf } from "../../src/keys/key-model";
 import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
+import { REPORT_PERIOD_MS } from "../../src/usage/usage-report";
 import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
 import { micro } from "./micro";
+import { reportCost } from "./report-cost";
 
 export { KeyGuard };
 
@@ -30,6 +32,7 @@ export class BenchGuard extends KeyGuard {
   }
 }
 export { OrgLedger } from "../../src/ledger/org-ledger";
+export { BenchLedger } from "./report-cost";
 
 type BenchEnv = Env & {
   BENCH_VARIANT?: string;
@@ -120,6 +123,11 @@ async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext
     const records = (await request.json()) as KeyRecord[];
     const statuses = await Promise.all(records.map((record) => env.KEY_GUARD.get(env.KEY_GUARD.idFromName(record.id)).describe(settingsOf(record))));
     return Response.json(statuses);
+  }
+  if (path === "/__bench/report-cost" && request.method === "POST") {
+    // One usage report priced: rows and calls on both sides (bench/workers/report-cost.ts).
+    const report = await reportCost(env, (await request.json()) as KeyRecord);
+    return Response.json({ report, reportPeriodMs: REPORT_PERIOD_MS, flushDelayMs: FLUSH_DELAY_MS, cacheTtlMs: loadConfig(env).cacheTtlMs });
   }
   if (path === "/__bench/org-limit" && request.method === "POST") {
     // Gives the keys' org a shared limit, as PUT /orgs/{org}/rate-limit pushes it to each key's guard.

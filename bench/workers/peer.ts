@@ -136,6 +136,18 @@ export default {
       const stats = await Promise.all(ids.map((id) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`hrl:${id}`)).stats()));
       return Response.json(stats);
     }
+    if (path === "/__bench/limiter-wall" && request.method === "POST") {
+      // Wall time of one limiter update and of its window's alarm, seen from here (sequential, a fresh limiter).
+      const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`hrl:wall-${crypto.randomUUID()}`));
+      const times = 5;
+      let t = Date.now();
+      for (let i = 0; i < times; i++) await stub.update(1, 60_000);
+      const updateMs = (Date.now() - t) / times;
+      t = Date.now();
+      // Its alarm only calls reset() ('alarm' itself cannot be called over RPC).
+      await stub.reset();
+      return Response.json({ updateMs, alarmMs: Date.now() - t });
+    }
     counters.requests++;
     return app.fetch(request, env, ctx);
   },
