@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { buildConsole } from "./scripts/build-console.mjs";
 
 // The Worker imports the console's bundled browser program; wrangler builds it for dev and deploy, this does for tests.
@@ -40,6 +40,9 @@ function hermeticWranglerConfig(): string {
   return path;
 }
 
+/** The node tests that talk to the shared Keyward under wrangler dev. */
+const HTTP_TESTS = ["test-node/*-http.test.mjs"];
+
 export default defineConfig({
   test: {
     projects: [
@@ -66,8 +69,26 @@ export default defineConfig({
         test: { name: "workers", include: ["test/**/*.test.ts"], testTimeout: 20_000 },
       },
       {
-        // Node-side tools (CLI, end-to-end against wrangler dev and a real OpenID provider).
-        test: { name: "node", include: ["test-node/**/*.test.{ts,mjs}"], environment: "node", testTimeout: 120_000, hookTimeout: 120_000 },
+        // Node-side tools: the CLI in process, and end to end against wrangler dev with a real OpenID provider (its own dev server: its configuration differs).
+        test: {
+          name: "node",
+          include: ["test-node/**/*.test.{ts,mjs}"],
+          exclude: [...configDefaults.exclude, ...HTTP_TESTS],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        // Over HTTP against one Keyward under wrangler dev, shared by these files (test-support/shared-keyward.mjs).
+        test: {
+          name: "wrangler-dev",
+          include: HTTP_TESTS,
+          globalSetup: ["./test-support/shared-keyward.mjs"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
       },
     ],
   },

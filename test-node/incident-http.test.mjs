@@ -2,11 +2,11 @@
 // secret scanning with a local public-keys document, leak reports, the kill
 // switch, IP allow-lists as this machine's requests see them, and a webhook
 // receiver on 127.0.0.1 verifying Standard Webhooks signatures.
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createPrivateKey, sign } from "node:crypto";
 import { createServer } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
+import { githubStandIn, sharedKeyward } from "./support/shared.mjs";
 
 /** Starts a node HTTP server on 127.0.0.1 and a free port. */
 function serve(handler) {
@@ -16,20 +16,15 @@ function serve(handler) {
   });
 }
 
-const github = generateKeyPairSync("ec", { namedCurve: "P-256" });
-const KEY_ID = "test-key-identifier-1";
-let keysDoc;
-let keysFetches = 0;
+// GitHub's public keys document is served by test-support/shared-keyward.mjs, which the shared Keyward trusts.
+const standIn = githubStandIn();
+const github = { privateKey: createPrivateKey(standIn.privateKeyPem) };
+const KEY_ID = standIn.keyId;
 let hooks;
 const received = [];
-let keyward;
+const keyward = sharedKeyward();
 
 beforeAll(async () => {
-  keysDoc = await serve((_req, res) => {
-    keysFetches++;
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ public_keys: [{ key_identifier: KEY_ID, key: github.publicKey.export({ type: "spki", format: "pem" }), is_current: true }] }));
-  });
   hooks = await serve((req, res) => {
     let body = "";
     req.setEncoding("utf8");
@@ -42,13 +37,8 @@ beforeAll(async () => {
       res.end();
     });
   });
-  keyward = await startKeyward({ vars: { GITHUB_SECRET_SCANNING_KEYS_URL: `${keysDoc.url}/meta/public_keys/secret_scanning` } });
 });
-afterAll(async () => {
-  await keyward?.stop();
-  keysDoc?.server.close();
-  hooks?.server.close();
-});
+afterAll(() => hooks?.server.close());
 
 const newOrg = (name) => `org_${name}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
 
@@ -119,7 +109,7 @@ describe("incident response under wrangler dev, over HTTP", () => {
     expect(next.body.code).toBe("KEY_REVOKED");
     const audit = await admin(org, "GET", "/audit");
     expect(audit.body.events.find((e) => e.action === "key.leaked")).toMatchObject({ actor: "secret-scanning:github", detail: { url } });
-    expect(keysFetches).toBe(1);
+    expect(await (await fetch(standIn.fetchesUrl)).json()).toBe(1);
   });
 
   it("POST /leaks answers the same for a known and an unknown key, and revokes the known one", async () => {

@@ -1,13 +1,9 @@
 // Plans over HTTP only, against Keyward under `wrangler dev` in front of the demo
 // echo origin: credits, metadata and suspension as a client and an origin see them.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
+import { describe, expect, it } from "vitest";
+import { sharedKeyward } from "./support/shared.mjs";
 
-let keyward;
-beforeAll(async () => {
-  keyward = await startKeyward();
-});
-afterAll(() => keyward?.stop());
+const keyward = sharedKeyward();
 
 const org = `org_plans_${Date.now().toString(36)}`;
 

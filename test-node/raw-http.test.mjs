@@ -1,14 +1,10 @@
 // Header bytes that no fetch() Headers object can carry, sent over a raw socket to
 // Keyward running under `wrangler dev`: each must get a 4xx, never a 5xx or a hang.
 import { connect } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
+import { describe, expect, it } from "vitest";
+import { sharedKeyward } from "./support/shared.mjs";
 
-let keyward;
-beforeAll(async () => {
-  keyward = await startKeyward();
-});
-afterAll(() => keyward?.stop());
+const keyward = sharedKeyward();
 
 function rawRequest(headerLines) {
   const { hostname, port } = new URL(keyward.url);

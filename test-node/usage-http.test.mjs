@@ -1,16 +1,11 @@
 // Usage monitoring over HTTP only, against Keyward under `wrangler dev` in front
 // of the demo echo origin: counts in the minute buckets, and an anomaly raised by
 // a guard's report alarm, listed, acknowledged by an admin and refused to a member.
-import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
+import { describe, expect, it } from "vitest";
+import { sharedKeyward } from "./support/shared.mjs";
 
-const OPERATOR = `dev_op_${randomBytes(24).toString("hex")}`;
-let keyward;
-beforeAll(async () => {
-  keyward = await startKeyward({ vars: { KEYWARD_OPERATOR_TOKEN: OPERATOR } });
-});
-afterAll(() => keyward?.stop());
+const keyward = sharedKeyward();
+const OPERATOR = keyward.operatorToken;
 
 const org = `org_usage_${Date.now().toString(36)}`;
 

@@ -5,34 +5,60 @@ import { SignJWT } from "jose";
 import { startEchoOrigin } from "../demo/echo-origin.mjs";
 import { freePort, startKeywardDev } from "./wrangler-dev.mjs";
 
-/** @param {{ vars?: Record<string, string> }} [options]  extra variables for the dev server */
+/**
+ * What a test needs to talk to a running Keyward: its URL, the development JWT
+ * secret its user tokens are signed with, and its operator token. Plain data, so
+ * that a vitest globalSetup can hand it to the test files (`provide`).
+ * @typedef {{ url: string, devSecret: string, operatorToken: string }} KeywardAccess
+ */
+
+/**
+ * Starts Keyward under `wrangler dev` with an echo origin of its own.
+ * @param {{ vars?: Record<string, string> }} [options]  extra variables for the dev server
+ */
 export async function startKeyward(options = {}) {
   const originPort = await freePort();
   const origin = await startEchoOrigin({ port: originPort });
   const devSecret = randomBytes(32).toString("hex");
   const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
-  const operatorToken = options.vars?.KEYWARD_OPERATOR_TOKEN ?? `dev_op_${randomBytes(24).toString("hex")}`;
+  /** @type {Record<string, string>} */
+  const vars = {
+    KEYWARD_ENV: "development",
+    ORIGIN_URL: `http://127.0.0.1:${originPort}`,
+    KEYWARD_SIGNING_KEY: JSON.stringify({ ...jwk, kid: "dev-browser" }),
+    KEYWARD_DEV_JWT_SECRET: devSecret,
+    KEYWARD_OPERATOR_TOKEN: `dev_op_${randomBytes(24).toString("hex")}`,
+    ...options.vars,
+  };
   let dev;
   try {
-    dev = await startKeywardDev({
-      vars: {
-        KEYWARD_ENV: "development",
-        ORIGIN_URL: `http://127.0.0.1:${originPort}`,
-        KEYWARD_SIGNING_KEY: JSON.stringify({ ...jwk, kid: "dev-browser" }),
-        KEYWARD_DEV_JWT_SECRET: devSecret,
-        ...options.vars,
-        KEYWARD_OPERATOR_TOKEN: operatorToken,
-      },
-    });
+    dev = await startKeywardDev({ vars });
   } catch (error) {
     origin.close();
     throw error;
   }
   return {
-    url: dev.url,
-    /** The operator token (the seller's backend): the only one that grants credits to an org without org credits. */
-    operatorToken,
-    /** A dev user token, as `keyward token` would mint it (a negative ttl makes an expired one). */
+    ...keywardClient({ url: dev.url, devSecret, operatorToken: /** @type {string} */ (vars.KEYWARD_OPERATOR_TOKEN) }),
+    async stop() {
+      await dev.stop();
+      origin.close();
+    },
+  };
+}
+
+/**
+ * A running Keyward as the tests use it: its URL and access, and dev user tokens for it.
+ * @param {KeywardAccess} access
+ */
+export function keywardClient(access) {
+  return {
+    ...access,
+    /**
+     * A dev user token, as `keyward token` would mint it (a negative ttl makes an expired one).
+     * @param {string} org
+     * @param {string} [role]
+     * @param {{ ttl?: number, subject?: string }} [options]
+     */
     async adminToken(org, role = "org:admin", { ttl = 600, subject = "browser-admin" } = {}) {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ org_id: org, org_role: role })
@@ -40,11 +66,7 @@ export async function startKeyward(options = {}) {
         .setSubject(subject)
         .setIssuedAt(now + Math.min(0, ttl) - 60)
         .setExpirationTime(now + ttl)
-        .sign(new TextEncoder().encode(devSecret));
-    },
-    async stop() {
-      await dev.stop();
-      origin.close();
+        .sign(new TextEncoder().encode(access.devSecret));
     },
   };
 }

@@ -1,0 +1,53 @@
+// @ts-check
+// The vitest globalSetup of the "wrangler-dev" project (vitest.config.ts): one
+// Keyward under `wrangler dev`, with its echo origin and a local stand-in for
+// GitHub's secret-scanning public keys, for all the test files that talk to it
+// over HTTP. Booting wrangler dev is the slow part (seconds of CPU on a 2-core
+// machine); each file used to boot its own. The files tell their data apart by
+// org, and take what they need with `inject` (test-node/support/shared.mjs).
+import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
+import { startKeyward } from "./keyward-dev.mjs";
+
+/** The `key_identifier` of the stand-in GitHub key. */
+const GITHUB_KEY_ID = "test-key-identifier-1";
+
+/** @param {import("vitest/node").TestProject} project */
+export default async function setup(project) {
+  const github = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  let fetches = 0;
+  const keysDoc = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    // How often Keyward fetched the document (itself not counted), for the test that checks its cache.
+    if (req.url === "/fetches") return res.end(JSON.stringify(fetches));
+    fetches++;
+    res.end(
+      JSON.stringify({ public_keys: [{ key_identifier: GITHUB_KEY_ID, key: github.publicKey.export({ type: "spki", format: "pem" }), is_current: true }] }),
+    );
+  });
+  await new Promise((resolve) => keysDoc.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const docUrl = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (keysDoc.address()).port}`;
+  let keyward;
+  try {
+    keyward = await startKeyward({
+      vars: {
+        GITHUB_SECRET_SCANNING_KEYS_URL: `${docUrl}/meta/public_keys/secret_scanning`,
+        // A guard reports usage this long after its first unreported request (5 s in production), so the HTTP usage test does not wait on the clock.
+        KEYWARD_DEV_REPORT_DELAY_MS: "200",
+      },
+    });
+  } catch (error) {
+    keysDoc.close();
+    throw error;
+  }
+  project.provide("keyward", { url: keyward.url, devSecret: keyward.devSecret, operatorToken: keyward.operatorToken });
+  project.provide("github", {
+    keyId: GITHUB_KEY_ID,
+    privateKeyPem: /** @type {string} */ (github.privateKey.export({ type: "pkcs8", format: "pem" })),
+    fetchesUrl: `${docUrl}/fetches`,
+  });
+  return async () => {
+    await keyward.stop();
+    keysDoc.close();
+  };
+}
