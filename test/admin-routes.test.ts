@@ -125,6 +125,35 @@ describe("admin routes, each defined once", () => {
     expect(((await (await h.send(`/_keyward/v1/orgs/${org}/audit`, { headers })).json()) as { events: unknown[] }).events).toEqual([]);
   });
 
+  it("answers an unknown query parameter on every route, one that takes no query too, with 400 naming it, changing nothing (threats.md 74)", async () => {
+    const h = harness();
+    const org = ORG();
+    // Parameters a script would expect to narrow a route that ignored them (the audit log, before it took them).
+    let answered = 0;
+    for (const def of defs) {
+      const url = `/_keyward/v1${concrete(def, org)}`;
+      for (const name of ["zzUnknown", "keyId", "since"]) {
+        if (def.query !== undefined && name in (def.query as unknown as { shape: Record<string, unknown> }).shape) continue;
+        const res = await h.send(`${url}?${name}=1`, {
+          method: def.method.toUpperCase(),
+          headers: await headersFor(def, org),
+          body: def.method === "get" || def.method === "delete" ? null : "{}",
+        });
+        expect(res.status, `${def.method} ${def.path}?${name}`).toBe(400);
+        expect(await res.json(), `${def.method} ${def.path}?${name}`).toMatchObject({
+          code: "INVALID_REQUEST",
+          field: name,
+          message: `${name}: is not a known field; remove it`,
+        });
+        answered++;
+      }
+    }
+    expect(answered).toBeGreaterThanOrEqual(defs.length * 2);
+    const headers = await headersFor(adminRoutes.listKeysRoute, org);
+    expect(((await (await h.send(`/_keyward/v1/orgs/${org}/keys`, { headers })).json()) as { keys: unknown[] }).keys).toEqual([]);
+    expect(((await (await h.send(`/_keyward/v1/orgs/${org}/audit`, { headers })).json()) as { events: unknown[] }).events).toEqual([]);
+  });
+
   it("answers an unknown, repeated or malformed query parameter on every route that takes a query with 400 naming it", async () => {
     const h = harness();
     const org = ORG();

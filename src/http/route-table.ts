@@ -1,8 +1,12 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
+import * as z from "zod";
 import { KeywardError } from "../errors";
 import type { KeywardEnv } from "./keyward-env";
 import { MAX_BODY_BYTES, readBody, readBodyBytes, readQuery } from "./request-input";
 import { type Access, METHOD_ORDER, type ReplyOf, type RouteConfig, type RouteInput } from "./route-def";
+
+/** The query of a route that takes none: every parameter is unknown. */
+const NO_QUERY = z.strictObject({});
 
 export type RouteHandler<D extends RouteConfig, Who> = (c: Context<KeywardEnv>, input: RouteInput<D, Who>) => Promise<ReplyOf<D>>;
 
@@ -27,7 +31,8 @@ export interface RouteTable<Who> {
 /**
  * Mounts route definitions (http/route-def.ts) on a Hono app. A request meets,
  * in this order: the `org` path parameter (404: it scopes the authorisation
- * that follows), authorisation, the query, the JSON body (capped), the other
+ * that follows), authorisation, the query (a route without one refuses any
+ * parameter), the JSON body (capped), the other
  * path parameters (404), then the handler; the handler's answer goes out as
  * JSON with the definition's status. Every refusal is a KeywardError, so the
  * app's error handler answers it in the contract's shape.
@@ -52,7 +57,9 @@ export function routeTable<Who>(app: Hono<KeywardEnv>, options: RouteTableOption
         const described = Object.entries(def.params ?? {});
         for (const [name, param] of described) if (name === "org") check(name, param);
         const who = def.access === "public" || authorize === undefined ? undefined : await authorize(def.access, c, params);
-        const query = def.query === undefined ? undefined : readQuery(c.req.url, def.query);
+        // A route that takes no query still reads it: a parameter it ignored would look
+        // honoured (`/audit?key=…` answering every key's events), so any is a 400.
+        const query = readQuery(c.req.url, def.query ?? NO_QUERY);
         let body: unknown;
         if (def.body?.raw) {
           const max = def.body.maxBytes;
@@ -61,7 +68,7 @@ export function routeTable<Who>(app: Hono<KeywardEnv>, options: RouteTableOption
           body = await readBody(c.req.raw, def.body.schema, def.body.maxBytes);
         }
         for (const [name, param] of described) if (name !== "org") check(name, param);
-        const reply = await handler(c, { params, query, body, who } as RouteInput<typeof def, Who>);
+        const reply = await handler(c, { params, query: def.query === undefined ? undefined : query, body, who } as RouteInput<typeof def, Who>);
         if (def.reply.status === 204) return c.body(null, 204);
         return c.json(reply as object, def.reply.status);
       });
