@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   "INVALID_REQUEST",
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
+  "CONFLICT",
   "ORIGIN_UNAVAILABLE",
   "ORIGIN_TIMEOUT",
   "AUTH_BACKEND_UNAVAILABLE",
@@ -27,7 +28,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Exhaustive code -> HTTP status map; adding a code without a status fails to compile. */
-export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 429 | 500 | 502 | 503 | 504 {
+export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 429 | 500 | 502 | 503 | 504 {
   switch (code) {
     case "MISSING_AUTH_HEADER":
     case "INVALID_API_KEY":
@@ -49,6 +50,8 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 429 | 5
       return 404;
     case "METHOD_NOT_ALLOWED":
       return 405;
+    case "CONFLICT":
+      return 409;
     case "ORIGIN_UNAVAILABLE":
       return 502;
     case "ORIGIN_TIMEOUT":

@@ -294,3 +294,44 @@ describe("POST /leaks: anyone holding a key may report it (threats.md 60)", () =
     expect(((await res.json()) as { field: string }).field).toBe("key");
   });
 });
+
+describe("what the fourth attack found in leak reports (threats.md 75-76)", () => {
+  const send = (h: ReturnType<typeof harness>, body: unknown, address: string) =>
+    h.send("/_keyward/v1/leaks", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": address }, body: JSON.stringify(body) });
+  const hex = () => Math.floor(Math.random() * 0xffff).toString(16);
+
+  it.each(["javascript:alert(document.cookie)", "data:text/html,<script>x</script>", "ftp://files.example/k", "vbscript:x"])(
+    "answers POST /leaks with url %s with 400 naming url, and reports nothing",
+    async (url) => {
+      const s = await setup();
+      const { key } = await s.create();
+      const res = await send(s.h, { key, url }, `203.0.113.${Math.floor(Math.random() * 250)}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: "INVALID_REQUEST", field: "url", message: "url: must be an http or https URL" });
+      await s.h.settle();
+      expect((await s.h.call(key)).status).toBe(200);
+      expect((await s.audit()).map((e) => e.action)).toEqual(["key.created"]);
+    },
+  );
+
+  it("keeps a GitHub report whose url is not http or https, without its url", async () => {
+    const s = await setup();
+    const { key, id } = await s.create();
+    expect((await s.report(githubPayload([{ token: key, url: "javascript:alert(1)" }]))).status).toBe(200);
+    expect(await s.view(id)).toMatchObject({ status: "revoked", leaked: { url: null, source: "secret-scanning:github" } });
+    const leaked = (await s.audit()).find((e) => e.action === "key.leaked");
+    expect(leaked?.detail.url).toBeNull();
+  });
+
+  it("limits POST /leaks per IPv6 /64, not per full address: new addresses in the same /64 buy nothing", async () => {
+    const h = harness({ vars: { LEAK_REPORTS_PER_MINUTE: "3" } });
+    const prefix = `2001:db8:${hex()}:${hex()}`;
+    const statuses = [];
+    // Each report from another address of the same /64, as one subscriber can.
+    for (let i = 1; i <= 5; i++) statuses.push((await send(h, { key: "x" }, `${prefix}:${hex()}:${hex()}::${i}`)).status);
+    expect(statuses).toEqual([202, 202, 202, 429, 429]);
+    expect((await send(h, { key: "x" }, `${prefix}:ffff:ffff:ffff:ffff`)).status).toBe(429);
+    // The next /64 is another client.
+    expect((await send(h, { key: "x" }, `2001:db8:${hex()}:${hex()}::1`)).status).toBe(202);
+  });
+});

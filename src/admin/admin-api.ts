@@ -9,6 +9,7 @@ import type { OrgLimit } from "../guard/org-limit";
 import type { KeywardEnv } from "../http/keyward-env";
 import { routeTable } from "../http/route-table";
 import { generateKey, hashKey, randomId } from "../keys/key-format";
+import { revokedAtAsOf } from "../keys/key-model";
 import { LEAK_ROUTES } from "../leaks/leak-routes";
 import { decodeCursor } from "../ledger/key-pages";
 import type { DeliveryView, LedgerClient } from "../ledger/ledger-client";
@@ -65,6 +66,20 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   async function findKey(org: string, id: string): Promise<ListedKey> {
     const key = await ledger.getKey(org, id);
     if (key === null) throw notFound();
+    return key;
+  }
+
+  /**
+   * A change to a key that must be in force (enable, disable, credits, meta, limit):
+   * a revoked key (now, or by a scheduled revocation whose time has come) takes
+   * none, since none could do anything, and an audit entry saying it did would be
+   * false. Answered before any guard call or write, so nothing is audited.
+   */
+  async function changeableKey(org: string, id: string, now: number): Promise<ListedKey> {
+    const key = await findKey(org, id);
+    if (revokedAtAsOf(key.revokedAt, key.revokeAt, now) !== null) {
+      throw new KeywardError("CONFLICT", "This key is revoked, so it cannot be enabled, disabled, given credits, limits or metadata. Create a new key.");
+    }
     return key;
   }
 
@@ -243,8 +258,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   });
 
   table.add(routes.keyRateLimitRoute, async (c, { params: { org, id }, who: { by }, body }) => {
-    let k = await findKey(org, id);
     const now = options.now();
+    let k = await changeableKey(org, id, now);
     if (k.limit !== body.limit || k.windowSeconds !== body.windowSeconds) {
       const version = k.version + 1;
       await options.guards.setLimit({ ...settingsOfLedger(k), version }, body.limit, body.windowSeconds);
@@ -263,14 +278,14 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   });
 
   // Suspend and resume: guard first (in force for the next request), then the
-  // ledger and its audit event, then KV. Revoked keys stay revoked either way.
+  // ledger and its audit event, then KV. A revoked key is 409 and stays revoked.
   for (const [route, disabled] of [
     [routes.disableKeyRoute, true],
     [routes.enableKeyRoute, false],
   ] as const) {
     table.add(route, async (c, { params: { org, id }, who: { by } }) => {
-      let k = await findKey(org, id);
       const now = options.now();
+      let k = await changeableKey(org, id, now);
       if ((k.disabledAt !== null) !== disabled) {
         const version = k.version + 1;
         await options.guards.setDisabled({ ...settingsOfLedger(k), version }, disabled);
@@ -293,8 +308,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // Metadata: guard first, so that a gateway whose record is older learns the new
   // meta from the guard on the very next request; then the ledger, then KV.
   table.add(routes.patchKeyRoute, async (c, { params: { org, id }, who: { by }, body }) => {
-    let k = await findKey(org, id);
     const now = options.now();
+    let k = await changeableKey(org, id, now);
     const version = k.version + 1;
     await options.guards.setMeta({ ...settingsOfLedger(k), version }, body.meta);
     const event = { at: now, actor: by, action: "key.meta_changed" as const, keyId: k.id, requestId: c.get("requestId"), detail: { meta: body.meta } };
@@ -309,8 +324,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // a failure is a second change, as with any increment.
   table.add(routes.creditsRoute, async (c, { params: { org, id }, who: { actor, by }, body }) => {
     if (body.operation !== "decrement") requireMoneyGrant(actor, body.operation, false);
-    let k = await findKey(org, id);
     const now = options.now();
+    let k = await changeableKey(org, id, now);
     const version = k.version + 1;
     const change = body.value === undefined ? { operation: body.operation } : { operation: body.operation, value: body.value };
     const result = await options.guards.adjustCredits({ ...settingsOfLedger(k), version }, change as CreditOperation);

@@ -103,6 +103,8 @@ export const patchKeyRoute = defineRoute({
   params: theKey,
   body: { schema: patchKeyBody, required: true },
   reply: aKey,
+  // A revoked key takes no more changes (threats.md 77).
+  errors: [409],
 });
 
 export const revokeAllRoute = defineRoute({
@@ -134,6 +136,8 @@ export const keyRateLimitRoute = defineRoute({
   params: theKey,
   body: { schema: rateLimitBody, required: true },
   reply: aKey,
+  // A revoked key takes no more changes (threats.md 77).
+  errors: [409],
 });
 
 export const disableKeyRoute = defineRoute({
@@ -144,6 +148,8 @@ export const disableKeyRoute = defineRoute({
   params: theKey,
   body: { schema: emptyBody, required: false },
   reply: aKey,
+  // A revoked key takes no more changes (threats.md 77).
+  errors: [409],
 });
 
 export const enableKeyRoute = defineRoute({
@@ -154,6 +160,8 @@ export const enableKeyRoute = defineRoute({
   params: theKey,
   body: { schema: emptyBody, required: false },
   reply: aKey,
+  // A revoked key takes no more changes (threats.md 77).
+  errors: [409],
 });
 
 export const creditsRoute = defineRoute({
@@ -165,6 +173,8 @@ export const creditsRoute = defineRoute({
   params: theKey,
   body: { schema: creditsBody, required: true },
   reply: { status: 200, description: "the key with its new balance", schema: keyView },
+  // A revoked key takes no more changes (threats.md 77).
+  errors: [409],
 });
 
 export const putWebhookRoute = defineRoute({

@@ -1,6 +1,7 @@
 import { nextRefillAt } from "../guard/credits";
 import type { GuardStatus, KeySettings } from "../guard/guard-types";
 import { revokedAtAsOf } from "../keys/key-model";
+import { leakUrlOrNull } from "../leaks/leak-url";
 import type { LedgerKey } from "../ledger/org-ledger";
 import type { KeyRecord } from "../lookup/key-record";
 
@@ -83,6 +84,7 @@ export function view(k: LedgerKey & { lastUsedAt?: number | null }, now: number,
     meta: k.meta,
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
     allowedIps: k.allowedIps,
-    leaked: k.leak === null ? null : { at: iso(k.leak.at) as string, url: k.leak.url, source: k.leak.source },
+    // A URL stored before only http(s) was accepted is shown as none.
+    leaked: k.leak === null ? null : { at: iso(k.leak.at) as string, url: leakUrlOrNull(k.leak.url), source: k.leak.source },
   };
 }

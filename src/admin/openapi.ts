@@ -22,14 +22,14 @@ const queryParams = (s: z.ZodType) => {
 };
 
 /**
- * The refusals a route can answer, read off its definition: 400 when it takes
- * input, 401 when it needs a token, 403 when it needs a role, 404 when its path
- * names something, 503 when a token is checked (the key set, the ledger), plus
- * any the definition lists.
+ * The refusals a route can answer, read off its definition: 400 always (a
+ * route refuses a query parameter it does not take), 401 when it needs a token,
+ * 403 when it needs a role, 404 when its path names something, 503 when a token
+ * is checked (the key set, the ledger), plus any the definition lists.
  */
 export function errorStatuses(def: RouteConfig): number[] {
   const statuses = new Set(def.errors ?? []);
-  if (def.query !== undefined || def.body !== undefined) statuses.add(400);
+  statuses.add(400);
   if (def.access !== "public") statuses.add(401).add(503);
   if (def.access !== "public" && def.access !== "token") statuses.add(403);
   if (Object.keys(def.params ?? {}).length > 0) statuses.add(404);

@@ -85,9 +85,14 @@ export const createKeyBody = z.strictObject({
         .max(64, "must be at most 64 characters")
         .refine((entry) => normaliseAllowList([entry]).ok, "must be an IPv4 or IPv6 address or CIDR, e.g. 203.0.113.0/24 or 2001:db8::/32"),
     )
+    // An empty list would read as "nobody" to some and "anybody" to others: it is refused. Any address is
+    // no list at all; every IPv4 address is 0.0.0.0/0 and every IPv6 one ::/0 (each covers its family only).
+    .min(1, "must not be empty: leave allowedIps out for any address, or list 0.0.0.0/0 and ::/0")
     .max(MAX_ALLOWED_IPS, `must have at most ${MAX_ALLOWED_IPS} entries`)
     .optional()
-    .describe("client addresses (CF-Connecting-IP) the key may be used from; default: any. Fixed for the key's life: a new list means a rotated key"),
+    .describe(
+      "client addresses (CF-Connecting-IP) the key may be used from; default (left out): any. Not empty. 0.0.0.0/0 is every IPv4 address and no IPv6 one; ::/0 every IPv6 one. Fixed for the key's life: a new list means a rotated key",
+    ),
   credits: creditsInput.optional(),
   meta: metaInput.optional(),
 });
@@ -185,9 +190,10 @@ export const keyListQuery = z.strictObject({
   environment: z.enum(["live", "test"]).optional(),
   q: z
     .string()
+    // Before trimming: a tab or newline alone (`q=%09`) is refused, not read as an empty search.
+    .refine((q) => !UNSAFE_TEXT.test(q), "must not contain control characters or bidirectional-control characters")
     .trim()
     .max(100, "must be at most 100 characters")
-    .refine((q) => !UNSAFE_TEXT.test(q), "must not contain control characters or bidirectional-control characters")
     .optional()
     .describe("search: a part of the label (any case), or the start of the key's prefix or id; empty: every key"),
   sort: z.enum(["created", "lastUsed"]).default("created").describe("created: newest first; lastUsed: most recently used first, never used last"),

@@ -9,8 +9,10 @@ import { defineRoute } from "../http/route-def";
 import { routeTable } from "../http/route-table";
 import { hashKey } from "../keys/key-format";
 import type { Logger } from "../log";
+import { addressBucket } from "../net/address-bucket";
 import { KeysUnavailable, type SecretScanningKeys, verifyEcdsaP256 } from "./github-keys";
 import type { LeakHandler, LeakVerdict } from "./leak-handler";
+import { LEAK_URL_PROTOCOL, leakUrlOrNull } from "./leak-url";
 
 export interface LeakRoutesOptions {
   handleLeak: LeakHandler;
@@ -27,7 +29,7 @@ const GITHUB_ACTOR = "secret-scanning:github";
 
 const reportBody = z.strictObject({
   key: z.string().min(1, "must not be empty").max(256, "must be at most 256 characters"),
-  url: z.url("must be a URL").max(2048).optional(),
+  url: z.url({ protocol: LEAK_URL_PROTOCOL, error: "must be an http or https URL" }).max(2048).optional(),
 });
 
 const githubBody = z
@@ -88,9 +90,9 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
   // Before the body is read: every report counts, well-formed or not.
   const perAddress: MiddlewareHandler<KeywardEnv> = async (c, next) => {
     const requestId = c.get("requestId");
-    // Per client address (Cloudflare's, never a client-written header), counted by
-    // a guard of its own: the same sliding window as a key's, never a key's guard.
-    const address = c.req.header("cf-connecting-ip") ?? "unknown";
+    // Per client address (Cloudflare's, never a client-written header; an IPv6 /64 as
+    // one client), counted by a guard of its own: the same sliding window as a key's, never a key's guard.
+    const address = addressBucket(c.req.header("cf-connecting-ip"));
     const verdict = await options.guards.check({
       requestId,
       consume: true,
@@ -162,7 +164,7 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
 
     const requestId = c.get("requestId");
     const outcomes = await settleBounded(parsed.data, 8, (item) =>
-      options.handleLeak({ token: item.token, url: item.url ?? null, source: GITHUB_ACTOR, requestId }),
+      options.handleLeak({ token: item.token, url: leakUrlOrNull(item.url), source: GITHUB_ACTOR, requestId }),
     );
     const failed = outcomes.find((o) => o.status === "rejected");
     if (failed) {
