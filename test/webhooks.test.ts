@@ -448,3 +448,61 @@ describe("event delivery (threats.md 64)", () => {
     ]);
   });
 });
+
+describe("what the fourth attack found in webhook URLs (threats.md 80)", () => {
+  const resolveTo = (addresses: string[]) => async () => addresses;
+
+  it.each([
+    ["an IPv4-compatible IPv6 literal (::/96)", "https://[::a00:1]/k"],
+    ["an IPv4-compatible public-looking literal", "https://[::5db8:d822]/k"],
+    ["a trailing dot", "https://hooks.example.com./k"],
+    ["an internal name with a trailing dot", "https://metadata.google.internal./k"],
+    ["localhost with a trailing dot", "https://localhost./k"],
+  ])("refuses %s when it is set", async (_name, url) => {
+    expect(await checkWebhookUrl(url, { production: true, resolve: resolveTo(["93.184.216.34"]) })).toMatchObject({ ok: false });
+  });
+
+  it("refuses a name resolving into ::/96 when it is set", async () => {
+    expect(await checkWebhookUrl("https://hooks.example.com/k", { production: true, resolve: resolveTo(["::a00:8"]) })).toMatchObject({ ok: false });
+  });
+
+  it("checks a receiver's name again at delivery: one that now resolves to a private address is not sent to (DNS rebinding), then is once it is public again", async () => {
+    const s = await setup();
+    let answer = "10.0.0.8";
+    const dns: string[] = [];
+    const posts: string[] = [];
+    // The ledger's network: DNS-over-HTTPS questions, and the receiver.
+    await s.useReceiver(async (input, init) => {
+      const url = new URL(String(input));
+      if (url.hostname === "cloudflare-dns.com") {
+        dns.push(`${url.searchParams.get("name")} ${url.searchParams.get("type")}`);
+        const records = url.searchParams.get("type") === "A" ? [{ type: 1, data: answer }] : [];
+        return Response.json({ Status: 0, Answer: records });
+      }
+      posts.push(`${init?.method} ${url.href}`);
+      return new Response("ok");
+    });
+    // Set as it was accepted when it resolved to a public address (the check at PUT is the other test above).
+    await runInDurableObject(s.stub, (ledger: OrgLedger) =>
+      ledger.setWebhook({
+        org: s.org,
+        url: "https://hooks.example.com/k",
+        events: ["key.created"],
+        secret: `whsec_${btoa("k".repeat(32))}`,
+        createdAt: Date.now(),
+      }),
+    );
+    await s.create();
+    await runDurableObjectAlarm(s.stub);
+    expect(dns).toEqual(["hooks.example.com A", "hooks.example.com AAAA"]);
+    expect(posts).toEqual([]);
+    const [refused] = await s.deliveries();
+    expect(refused).toMatchObject({ status: "pending", attempts: 1, lastError: "host resolves to a private, loopback, link-local or reserved address" });
+
+    answer = "93.184.216.34";
+    expect((await s.api(`/webhook/deliveries/${refused?.id}/redeliver`, { method: "POST" })).status).toBe(202);
+    await runDurableObjectAlarm(s.stub);
+    expect(posts).toEqual(["POST https://hooks.example.com/k"]);
+    expect((await s.deliveries())[0]).toMatchObject({ id: refused?.id, status: "delivered" });
+  });
+});

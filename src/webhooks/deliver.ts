@@ -1,5 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { withTimeout } from "../timeout";
+import { checkDeliveryTarget, dohResolver, type ResolveHost } from "./webhook-url";
 
 /** A receiver that has not answered in this long has failed this attempt. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -15,12 +16,18 @@ export function newWebhookSecret(): string {
  * every retry, so receivers can drop duplicates), `webhook-timestamp` (this
  * attempt), `webhook-signature` (v1, HMAC-SHA256 over id.timestamp.body).
  * Redirects are not followed: a 3xx is a failed attempt, so a receiver cannot
- * bounce the request to an address the URL check refused.
+ * bounce the request to an address the URL check refused. A receiver named by a
+ * host name has its addresses checked again first (webhook-url.ts
+ * `checkDeliveryTarget`, DNS rebinding), over DNS-over-HTTPS through `send`
+ * unless a resolver is given; a private address is a failed attempt, not sent.
  */
 export async function deliver(
   input: { url: string; secret: string; id: string; payload: string; now: number; timeoutMs?: number },
   send: typeof fetch,
+  resolve: ResolveHost = dohResolver(send),
 ): Promise<{ ok: boolean; status: number | null; error: string | null }> {
+  const target = await checkDeliveryTarget(input.url, resolve);
+  if (!target.ok) return { ok: false, status: null, error: target.error };
   const at = new Date(Math.floor(input.now / 1000) * 1000);
   const signature = new Webhook(input.secret).sign(input.id, at, input.payload);
   try {
