@@ -1,6 +1,7 @@
 // Every command, in the order `keyward --help` lists them.
 import { anomalies, anomaliesAck } from "./anomalies.js";
 import { audit } from "./audit.js";
+import { init } from "./init.js";
 import { keysCredits, keysDisable, keysEnable } from "./key-plans.js";
 import { keysCreate, keysGet, keysList, keysMeta, keysRevoke } from "./keys.js";
 import { keysRevokeAll } from "./kill-switch.js";
@@ -11,6 +12,7 @@ import { usage } from "./usage.js";
 
 /** @type {readonly import("../command.js").Command[]} */
 export const COMMANDS = [
+  init,
   tokenCommand,
   keysCreate,
   keysList,
