@@ -102,7 +102,7 @@ export function gateway(options: GatewayOptions) {
       facts.environment = record.environment;
     }
     // Known keys are counted per key (docs/usage.md); the caller's place is read only when counting is on.
-    const caller = config.usageCounting ? describeCaller(request) : null;
+    const caller = config.usageCounting ? describeCaller(request, config.environment === "development") : null;
     // Revocation only goes one way, so a record that already says revoked (or
     // whose scheduled revocation has passed) is final: no need to ask the guard.
     // It is still counted, in batches and off the client's path (revoked_key_used).

@@ -16,6 +16,7 @@ import {
   RETENTION,
   recordUsage,
 } from "../src/usage/usage-book";
+import { adminClient, adminHeaders, newOrg } from "./support/admin-client";
 
 const T0 = Date.UTC(2027, 0, 4, 0, 0, 0);
 const caller = (over: Partial<Caller> = {}): Caller => ({ country: "DE", asn: 3320, colo: "FRA", browser: false, agent: "curl", ...over });
@@ -129,5 +130,28 @@ describe("what the gateway knows of the caller", () => {
     ["MyBot/1", "other"],
   ])("classifies the user agent %s as %s", (ua, family) => {
     expect(agentFamily(ua)).toBe(family);
+  });
+});
+
+describe("81. miniflare's placeholder location under wrangler dev", () => {
+  // What miniflare hands every request when it cannot fetch a real request.cf (its `fallbackCf`).
+  const placeholder = { asOrganization: "", asn: 395747, colo: "DFW", city: "Austin", region: "Texas", postalCode: "78701", country: "US", continent: "NA" };
+
+  it("drops it in development, keeps it in production, and keeps a real Austin request in development", () => {
+    const request = (cf: Record<string, unknown>) => new Request("https://k.test/", { cf } as RequestInit);
+    expect(describeCaller(request(placeholder), true)).toMatchObject({ country: null, asn: null, colo: null });
+    expect(describeCaller(request(placeholder), false)).toMatchObject({ country: "US", asn: 395747, colo: "DFW" });
+    expect(describeCaller(request({ ...placeholder, asn: 7018 }), true)).toMatchObject({ country: "US", asn: 7018, colo: "DFW" });
+  });
+
+  it("shows no location for requests that carried it through a development gateway", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org);
+    for (let i = 0; i < 3; i++) expect((await client.h.call(created.key, "/v1/things", { cf: placeholder } as RequestInit)).status).toBe(200);
+    const res = await client.api(`/orgs/${org}/keys/${created.id}/usage?granularity=minute`, { headers: await adminHeaders(org) });
+    const usage = (await res.json()) as { buckets: { admitted: number }[]; locations: Record<string, string[]> };
+    expect(usage.buckets.reduce((n, b) => n + b.admitted, 0)).toBe(3);
+    expect(usage.locations).toEqual({ countries: [], asns: [], colos: [] });
   });
 });

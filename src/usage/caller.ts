@@ -43,6 +43,18 @@ interface CfProperties {
   country?: unknown;
   asn?: unknown;
   colo?: unknown;
+  city?: unknown;
+  postalCode?: unknown;
+}
+
+/**
+ * Whether request.cf is miniflare's stand-in (Austin, US, colo DFW, AS395747),
+ * which `wrangler dev` hands every request when it cannot fetch a real one. It
+ * describes no caller, so in development its location is dropped rather than
+ * shown as if every request came from Texas (threats.md 81).
+ */
+export function isPlaceholderCf(cf: CfProperties | undefined): boolean {
+  return cf?.asn === 395747 && cf.colo === "DFW" && cf.country === "US" && cf.city === "Austin" && cf.postalCode === "78701";
 }
 
 /**
@@ -52,9 +64,11 @@ interface CfProperties {
  * own and command-line clients do not. Sec-Fetch-Mode alone is not enough: Node's
  * fetch (undici) sends `Sec-Fetch-Mode: cors` on every request, so a Node server
  * calling the API would otherwise be flagged as a browser on each report.
+ * `development`: miniflare's placeholder location is dropped (`isPlaceholderCf`).
  */
-export function describeCaller(request: Request): Caller {
-  const cf = (request as { cf?: CfProperties }).cf;
+export function describeCaller(request: Request, development = false): Caller {
+  const given = (request as { cf?: CfProperties }).cf;
+  const cf = development && isPlaceholderCf(given) ? undefined : given;
   // "XX" is Cloudflare's "unknown"; an unknown country is left out rather than counted as a place.
   const country = typeof cf?.country === "string" && /^[A-Z0-9]{2}$/.test(cf.country) && cf.country !== "XX" ? cf.country : null;
   const asn = typeof cf?.asn === "number" && Number.isInteger(cf.asn) && cf.asn > 0 ? cf.asn : null;
