@@ -49,7 +49,9 @@ describe("usage counting in the key guard", () => {
     const { admitted, refused } = await minuteTotals(settingsOfRecord(record));
     expect(admitted).toBe(0);
     expect(refused).toEqual({ ORG_MISMATCH: 1, INVALID_USER_TOKEN: 1 });
-    expect(await runInDurableObject(guardStub(record.id), (g: KeyGuard) => (g as unknown as { usage: { org: string } }).usage.org)).toBe("org_acme");
+    expect(await runInDurableObject(guardStub(record.id), (g: KeyGuard) => (g as unknown as { reporter: { usage: { org: string } } }).reporter.usage.org)).toBe(
+      "org_acme",
+    );
   });
 
   it("counts expired and revoked keys, including a revoked record the guard is not asked about", async () => {
@@ -76,7 +78,7 @@ describe("usage counting in the key guard", () => {
     expect(usage.lastUsedAt).not.toBeNull();
     const state = await runInDurableObject(
       guardStub(record.id),
-      (g: KeyGuard) => (g as unknown as { usage: { fresh: { browser: number }; places: { agents: { values: string[] } }[] } }).usage,
+      (g: KeyGuard) => (g as unknown as { reporter: { usage: { fresh: { browser: number }; places: { agents: { values: string[] } }[] } } }).reporter.usage,
     );
     expect(state.fresh.browser).toBe(1);
     expect(state.places[0]?.agents.values).toEqual(["chrome", "curl"]);

@@ -4,8 +4,8 @@ import type { Logger } from "../log";
 import { type RequestDeadlines, TimeoutError, withTimeout } from "../timeout";
 import type { Granularity } from "../usage/usage-book";
 import type { CreditOperation } from "./credits";
-import type { GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
-import type { CreditsResult, KeyGuard } from "./key-guard";
+import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
+import type { KeyGuard } from "./key-guard";
 import type { OrgLimit } from "./org-limit";
 
 export interface GuardClientOptions {

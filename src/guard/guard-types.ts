@@ -120,3 +120,6 @@ export interface GuardUsage {
   lastUsedAt: number | null;
   locations: Locations;
 }
+
+/** What a credits change answers: the new state, or why it could not apply. */
+export type CreditsResult = { ok: true; status: GuardStatus } | { ok: false; reason: "unlimited" };

@@ -1,4 +1,5 @@
-import type { KeySettings } from "./guard-types";
+import { withTimeout } from "../timeout";
+import type { GuardCheck, GuardVerdict, KeySettings } from "./guard-types";
 
 /**
  * A shared sliding window for all of an org's keys, on top of each key's own.
@@ -33,3 +34,42 @@ export function orgGuardSettings(limit: OrgLimit): KeySettings {
 
 /** How long a key guard waits for its org's guard before failing the request closed (503). */
 export const ORG_GUARD_TIMEOUT_MS = 2_000;
+
+/** The guards' namespace as an org call uses it (structural: this file need not import the guard class). */
+export interface OrgGuards {
+  idFromName(name: string): DurableObjectId;
+  get(id: DurableObjectId): { check(input: GuardCheck): unknown };
+}
+
+/**
+ * Asks the org's guard to admit one request that a key's guard has admitted by
+ * its own window and credits: answers the key's verdict when the org admits it,
+ * an org-scoped `limited` when the org's window is full. Throws when the org's
+ * guard does not answer within ORG_GUARD_TIMEOUT_MS or answers anything else
+ * (the caller fails closed). On a refusal or a failure `takeBack` runs first, so
+ * that a request the org refused consumes nothing in the key's guard either.
+ */
+export async function confirmWithOrg(
+  guards: OrgGuards,
+  orgLimit: OrgLimit,
+  requestId: string,
+  verdict: GuardVerdict & { kind: "admitted" },
+  takeBack: () => void,
+): Promise<GuardVerdict> {
+  const stub = guards.get(guards.idFromName(orgGuardName(orgLimit.org)));
+  let answer: GuardVerdict;
+  try {
+    answer = (await withTimeout(
+      Promise.resolve(stub.check({ requestId, consume: true, settings: orgGuardSettings(orgLimit) })),
+      ORG_GUARD_TIMEOUT_MS,
+      "org limit",
+    )) as GuardVerdict;
+  } catch (error) {
+    takeBack();
+    throw error;
+  }
+  if (answer.kind === "admitted") return verdict;
+  takeBack();
+  if (answer.kind !== "limited") throw new Error(`org guard answered ${answer.kind}`);
+  return { kind: "limited", scope: "org", limit: answer.limit, windowSeconds: answer.windowSeconds, retryAfterMs: answer.retryAfterMs };
+}

@@ -1,0 +1,149 @@
+import type { OrgLedger } from "../ledger/org-ledger";
+import { withTimeout } from "../timeout";
+import { type AnomalyFinding, type AnomalyThresholds, DEFAULT_THRESHOLDS, parseThresholds } from "../usage/anomaly-rules";
+import {
+  bucketsOf,
+  emptyUsage,
+  type Granularity,
+  locationsOf,
+  markReported,
+  type Outcome,
+  parseUsage,
+  pruneUsage,
+  recordUsage,
+  type UsageState,
+} from "../usage/usage-book";
+import { buildReport, nextReportAt, REPORT_PERIOD_MS } from "../usage/usage-report";
+import type { GuardCheck, GuardUsage, GuardVerdict } from "./guard-types";
+
+/** A usage report that the ledger has not taken within this is retried later. */
+const REPORT_TIMEOUT_MS = 5_000;
+
+/** What the reporter reads of the Worker's environment. */
+export interface UsageReporterEnv {
+  /** Its org's ledger, for the usage roll-up. */
+  ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
+  USAGE_COUNTING?: unknown;
+  USAGE_ANOMALY_THRESHOLDS?: unknown;
+}
+
+const ADMITTED: Outcome = { admitted: true };
+
+/** How a verdict is counted: refusals by their code; a usable key refused by the gateway by the gateway's code. */
+export function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): Outcome | null {
+  switch (verdict.kind) {
+    case "admitted":
+      return ADMITTED;
+    case "limited":
+      return { admitted: false, code: "RATE_LIMITED" };
+    case "revoked":
+      return { admitted: false, code: "KEY_REVOKED" };
+    case "expired":
+      return { admitted: false, code: "KEY_EXPIRED" };
+    case "disabled":
+      return { admitted: false, code: "KEY_DISABLED" };
+    case "exhausted":
+      return { admitted: false, code: "QUOTA_EXCEEDED" };
+    case "usable":
+      return refusal === undefined ? null : { admitted: false, code: refusal };
+  }
+}
+
+/**
+ * One key's usage counts (docs/usage.md) and their report to the org's ledger.
+ * Counts are kept in memory and written inside the admissions row each flush
+ * writes anyway, or in the one-row `usage` table after a report; reports go from
+ * the guard's alarm only, never on a request.
+ */
+export class UsageReporter {
+  usage: UsageState = emptyUsage();
+  readonly counting: boolean;
+  private readonly thresholds: AnomalyThresholds;
+  /** After a failed report: not before this time, and its findings go with the next one. */
+  private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
+
+  /** `latestFlush`: the usage copy in the latest admissions row (JSON), if any. */
+  constructor(
+    private readonly env: UsageReporterEnv,
+    private readonly sql: SqlStorage,
+    latestFlush: string | null,
+  ) {
+    this.counting = env.USAGE_COUNTING !== "off";
+    let thresholds = DEFAULT_THRESHOLDS;
+    try {
+      thresholds = parseThresholds(env.USAGE_ANOMALY_THRESHOLDS);
+    } catch {
+      // The Worker refuses to start with a bad value (config.ts says which); the guard keeps the defaults.
+    }
+    this.thresholds = thresholds;
+    const saved = sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0];
+    // The newest copy wins: the admissions rows and the usage row are written at different times.
+    for (const copy of [parseUsage(latestFlush), parseUsage(saved ? String(saved.data) : null)]) {
+      if (copy && copy.savedAt >= this.usage.savedAt) this.usage = copy;
+    }
+  }
+
+  /**
+   * Counts one outcome (memory only: written by the next flush or report).
+   * True when it is the first unreported one, so the report alarm must be armed.
+   */
+  count(now: number, outcome: Outcome, input: Pick<GuardCheck, "org" | "caller">, keyId: string | null, times = 1): boolean {
+    if (input.org !== undefined) this.usage.org = input.org;
+    this.usage.keyId ??= keyId;
+    const wasReported = this.usage.dirtySince === null;
+    recordUsage(this.usage, now, outcome, input.caller ?? null, times);
+    return wasReported;
+  }
+
+  /** When the next report is due (null: nothing unreported, or counting is off). */
+  nextReportAt(): number | null {
+    const dirtySince = this.usage.dirtySince;
+    if (!this.counting || dirtySince === null) return null;
+    return Math.max(this.retry?.at ?? 0, nextReportAt(this.usage.reportedAt, dirtySince));
+  }
+
+  /** The key's usage as held here (fresh to the request), for the usage API. */
+  read(granularity: Granularity, from: number, to: number): GuardUsage {
+    pruneUsage(this.usage, Date.now());
+    return { buckets: bucketsOf(this.usage, granularity, from, to), lastUsedAt: this.usage.lastUsedAt, locations: locationsOf(this.usage) };
+  }
+
+  /** The usage state as JSON, stamped with the time it was taken. */
+  snapshot(): string {
+    const now = Date.now();
+    pruneUsage(this.usage, now);
+    this.usage.savedAt = now;
+    return JSON.stringify(this.usage);
+  }
+
+  /**
+   * Sends the usage summary to the org's ledger when a report is due at `now`,
+   * and answers the storage rows written. The period is marked reported before
+   * the call so that requests counted meanwhile stay fresh for the next report;
+   * a failed call is retried a period later, its findings carried over.
+   */
+  async reportIfDue(now: number): Promise<number> {
+    const due = this.nextReportAt();
+    if (due === null || now < due) return 0;
+    const { org, keyId } = this.usage;
+    if (org === null || keyId === null) {
+      markReported(this.usage, now);
+      return 0;
+    }
+    const previous = this.usage.reportedAt;
+    const report = buildReport(keyId, this.usage, now, this.thresholds);
+    report.anomalies = [...(this.retry?.anomalies ?? []).filter((a) => !report.anomalies.some((b) => b.type === a.type)), ...report.anomalies];
+    const dirtySince = this.usage.dirtySince;
+    markReported(this.usage, now);
+    try {
+      await withTimeout(this.env.ORG_LEDGER.get(this.env.ORG_LEDGER.idFromName(org)).report(report), REPORT_TIMEOUT_MS, "org ledger");
+    } catch {
+      this.usage.reportedAt = previous;
+      this.usage.dirtySince = Math.min(this.usage.dirtySince ?? now, dirtySince ?? now);
+      this.retry = { at: now + REPORT_PERIOD_MS, anomalies: report.anomalies };
+      return 0;
+    }
+    this.retry = null;
+    return this.sql.exec("INSERT OR REPLACE INTO usage (id, data) VALUES (1, ?)", this.snapshot()).rowsWritten;
+  }
+}
