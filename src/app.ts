@@ -21,6 +21,8 @@ import { ledgerClient } from "./ledger/ledger-client";
 import type { OrgLedger } from "./ledger/org-ledger";
 import { consoleLogger, type Logger } from "./log";
 import { keyIndex } from "./lookup/key-index";
+import type { ConsoleSessions } from "./sessions/console-sessions";
+import { sessionClient } from "./sessions/session-client";
 import { type RequestFacts, writeDataPoint } from "./usage/fleet-analytics";
 import { dohResolver, type ResolveHost } from "./webhooks/webhook-url";
 
@@ -35,15 +37,22 @@ import { dohResolver, type ResolveHost } from "./webhooks/webhook-url";
 /** The built services the HTTP layer needs: the gateway's, plus the admin and leak routes. */
 export type KeywardDeps = GatewayOptions & {
   /**
-   * Loads the routes under /_keyward/v1 (the admin API); with it, the console is
+   * Loads the routes under /_keyward/v1 (the admin API) and the console's
+   * sign-in pages (`pages`, under /_keyward/console); with them, the console is
    * served too. Called on the first request there, once per isolate.
    */
-  admin?: () => Promise<Hono<KeywardEnv>>;
+  admin?: () => Promise<AdminApps>;
   /** Leaked-key reports under /_keyward/v1 (open to anyone), mounted before the admin routes. */
   leaks?: Hono<KeywardEnv>;
   /** Workers Analytics Engine dataset for fleet analytics (optional; nothing is written without it). */
   analytics?: AnalyticsEngineDataset | undefined;
 };
+
+/** What the admin loader builds: the API under /_keyward/v1, and the console's sign-in pages under /_keyward/console. */
+export interface AdminApps {
+  api: Hono<KeywardEnv>;
+  pages?: Hono<KeywardEnv>;
+}
 
 /** The Worker's execution context; none under app.request() in tests. */
 function executionContext(c: { executionCtx: unknown }): ExecutionContext | undefined {
@@ -71,18 +80,19 @@ function deferrer(c: { executionCtx: { waitUntil(work: Promise<unknown>): void }
  * that the main app's error handler answers them as before.
  */
 function lazyAdmin(
-  load: () => Promise<Hono<KeywardEnv>>,
+  load: () => Promise<AdminApps>,
 ): (request: Request, requestId: string, env: unknown, ctx: ExecutionContext | undefined) => Promise<Response> {
   const requestIds = new WeakMap<Request, string>();
   let loaded: Promise<Hono<KeywardEnv>> | null = null;
   const build = async () => {
-    const [api, { consoleRoutes }] = await Promise.all([load(), import("./console/routes")]);
+    const [{ api, pages }, { consoleRoutes }] = await Promise.all([load(), import("./console/routes")]);
     const app = new Hono<KeywardEnv>();
     app.use(async (c, next) => {
       c.set("requestId", requestIds.get(c.req.raw) ?? crypto.randomUUID());
       await next();
     });
     app.route("/_keyward/v1", api);
+    if (pages) app.route("/_keyward/console", pages);
     app.route("/_keyward/console", consoleRoutes());
     app.get("/_keyward/console/", (c) => c.redirect("/_keyward/console", 301));
     app.all("*", (c) => {
@@ -206,6 +216,8 @@ export interface KeywardOptions {
   kv: KVNamespace;
   guards: DurableObjectNamespace<KeyGuard>;
   ledgers: DurableObjectNamespace<OrgLedger>;
+  /** The console's cookie sessions, one object per org; without it the console signs in with pasted tokens only. */
+  sessions?: DurableObjectNamespace<ConsoleSessions> | undefined;
   /** Reaches the origin by URL. */
   fetch: typeof fetch;
   /** The origin Worker bound as the ORIGIN service, if any (no network hop). */
@@ -239,6 +251,8 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
   // The ledger is a Durable Object like the guard: the same deadline applies.
   const ledger = ledgerClient({ namespace: options.ledgers, timeoutMs: config.guardTimeoutMs, log });
   const revoker = keyRevoker({ guards, ledger, keys, log });
+  // Console sessions: a Durable Object like the ledger, with the same deadline.
+  const sessions = options.sessions ? sessionClient({ namespace: options.sessions, timeoutMs: config.guardTimeoutMs, log }) : undefined;
   return keywardRoutes({
     config,
     parseKey,
@@ -259,18 +273,13 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
     log,
     // Loaded on the first admin request, not with the request path: the request
     // path never builds it (cold start, docs/performance.md).
-    admin: async () =>
-      (await import("./admin/admin-api")).adminApi({
-        config,
-        verifier,
-        ledger,
-        revoker,
-        guards,
-        keys,
-        now,
-        log,
-        resolveHost: options.resolveHost ?? dohResolver(options.fetch),
-      }),
+    admin: async () => {
+      const [{ adminApi }, { portalPages }] = await Promise.all([import("./admin/admin-api"), import("./sessions/portal-pages")]);
+      return {
+        api: adminApi({ config, verifier, ledger, revoker, guards, keys, sessions, now, log, resolveHost: options.resolveHost ?? dohResolver(options.fetch) }),
+        pages: portalPages({ sessions, secure: config.environment === "production", now, log }),
+      };
+    },
     leaks: leakRoutes({
       handleLeak: leakHandler({ config: config.leaks, parseKey, keys, ledger, revoker, now, log }),
       githubKeys: secretScanningKeys({
@@ -318,6 +327,7 @@ export function keywardForWorker(env: Env, log: Logger = consoleLogger): WorkerH
       kv: env.KEYS,
       guards: env.KEY_GUARD,
       ledgers: env.ORG_LEDGER,
+      sessions: env.CONSOLE_SESSIONS,
       fetch: (input, init) => fetch(input, init),
       originService: env.ORIGIN,
       analytics: env.USAGE_ANALYTICS,

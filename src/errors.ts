@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   "RATE_LIMITED",
   "QUOTA_EXCEEDED",
   "INVALID_USER_TOKEN",
+  "INVALID_SESSION",
+  "CROSS_SITE_REQUEST",
   "INSUFFICIENT_PERMISSIONS",
   "ORG_MISMATCH",
   "IP_NOT_ALLOWED",
@@ -33,6 +35,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 4
     case "MISSING_AUTH_HEADER":
     case "INVALID_API_KEY":
     case "INVALID_USER_TOKEN":
+    case "INVALID_SESSION":
       return 401;
     case "KEY_REVOKED":
     case "KEY_EXPIRED":
@@ -40,6 +43,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 4
     case "INSUFFICIENT_PERMISSIONS":
     case "ORG_MISMATCH":
     case "IP_NOT_ALLOWED":
+    case "CROSS_SITE_REQUEST":
       return 403;
     case "RATE_LIMITED":
     case "QUOTA_EXCEEDED":

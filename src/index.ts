@@ -3,6 +3,7 @@ import type { Env } from "./env";
 
 export { KeyGuard } from "./guard/key-guard";
 export { OrgLedger } from "./ledger/org-ledger";
+export { ConsoleSessions } from "./sessions/console-sessions";
 
 // One app per isolate and set of bindings: config and policy are validated once,
 // the key cache and the imported signing key live as long as the isolate.

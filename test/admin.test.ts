@@ -397,6 +397,8 @@ describe("another org's admin, on every org-scoped route", () => {
       ["DELETE", "/webhook"],
       ["GET", "/webhook/deliveries"],
       ["POST", "/webhook/deliveries/msg_00000000000000000000/redeliver", {}],
+      ["GET", "/sessions"],
+      ["DELETE", "/sessions/ses_00000000000000000000"],
     ];
     for (const [method, path, body] of routes) {
       const res = await api(`/orgs/${org}${path}`, { method, headers: outsider, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -407,6 +409,7 @@ describe("another org's admin, on every org-scoped route", () => {
       ["PUT", `/keys/${id}/rate-limit`],
       ["PUT", "/rate-limit"],
       ["DELETE", "/rate-limit"],
+      ["POST", "/portal-sessions"],
     ];
     // Every org-scoped route definition is in one of the two lists, so a new route
     // cannot skip this test. (GET …/me takes any token and says which org it is for:

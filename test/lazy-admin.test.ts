@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { keywardRoutes } from "../src/app";
+import { type AdminApps, keywardRoutes } from "../src/app";
 import { loadConfig } from "../src/config";
 import { KeywardError } from "../src/errors";
 import type { KeywardEnv } from "../src/http/keyward-env";
@@ -11,7 +11,7 @@ import { silentLogger } from "../src/log";
 import { harness, seedKey } from "./support/harness";
 
 /** Keyward with a counted admin loader; the request path's dependencies never answer (no key is known). */
-function withAdmin(load: () => Promise<Hono<KeywardEnv>>) {
+function withAdmin(load: () => Promise<AdminApps>) {
   const config = loadConfig(env);
   return keywardRoutes({
     config,
@@ -27,13 +27,13 @@ function withAdmin(load: () => Promise<Hono<KeywardEnv>>) {
   });
 }
 
-function adminRoutes() {
+function adminRoutes(): AdminApps {
   const api = new Hono<KeywardEnv>();
   api.get("/ping", (c) => c.json({ requestId: c.get("requestId") }));
   api.get("/refuse", () => {
     throw new KeywardError("NOT_FOUND", "No such key in this organisation.");
   });
-  return api;
+  return { api };
 }
 
 describe("the admin API is loaded on first use", () => {

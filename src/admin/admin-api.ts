@@ -17,6 +17,8 @@ import type { AuditAction, AuditEvent, LedgerKey, ListedKey } from "../ledger/or
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 import { normaliseAllowList } from "../net/ip-allow-list";
+import { sessionFromCookie } from "../sessions/cookie-auth";
+import type { SessionClient } from "../sessions/session-client";
 import { newWebhookSecret } from "../webhooks/deliver";
 import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
 import { checkWebhookUrl, type ResolveHost } from "../webhooks/webhook-url";
@@ -27,6 +29,7 @@ import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { whoAmI } from "./me";
 import { requireMoneyGrant } from "./money-grants";
 import { openApiDocument } from "./openapi";
+import { sessionRoutes } from "./session-routes";
 import { usageRoutes } from "./usage-routes";
 
 export interface AdminApiOptions {
@@ -38,6 +41,8 @@ export interface AdminApiOptions {
   resolveHost: ResolveHost;
   guards: GuardClient;
   keys: KeyIndex;
+  /** The console's cookie sessions (CONSOLE_SESSIONS); without it only bearer tokens authenticate. */
+  sessions?: SessionClient | undefined;
   now: () => number;
   log: Logger;
 }
@@ -113,9 +118,34 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     c.header("Cache-Control", "no-store");
   });
 
+  /**
+   * A bearer token when the call sends one, exactly as before (and at no extra
+   * cost: the session store is not asked); otherwise the console's session
+   * cookie, at one RPC to the org's session store. Neither: 401.
+   */
+  async function authenticateCall(request: Request, renewCookie: (cookie: string) => void): Promise<Actor> {
+    const authorization = request.headers.get("authorization");
+    if (authorization === null && options.sessions !== undefined) {
+      const found = await sessionFromCookie(request, { sessions: options.sessions, secure: options.config.environment === "production" }, options.now());
+      if (found !== null) {
+        if (found.setCookie !== null) renewCookie(found.setCookie);
+        const s = found.session;
+        return {
+          kind: "user",
+          subject: s.subject,
+          org: found.org,
+          role: s.role,
+          expiresAt: Math.min(s.idleUntil, s.endsAt),
+          session: { id: s.id, via: s.via, returnUrl: s.returnUrl, createdAt: s.createdAt, secret: found.secret },
+        };
+      }
+    }
+    return authenticate(authorization, options.verifier, options.config.operatorToken);
+  }
+
   const table = routeTable<{ actor: Actor; by: string }>(app, {
     async authorize(access, c, params) {
-      const actor = await authenticate(c.req.header("authorization") ?? null, options.verifier, options.config.operatorToken);
+      const actor = await authenticateCall(c.req.raw, (cookie) => c.header("Set-Cookie", cookie));
       return { actor, by: permit(access, actor, params.org ?? "") };
     },
   });
@@ -461,6 +491,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   });
 
   usageRoutes(table, { ledger, guards: options.guards, now: options.now, findKey });
+  // Read per call: the route tests mount this API without any services.
+  sessionRoutes(table, { sessions: () => options.sessions, production: () => options.config.environment === "production", now: () => options.now() });
 
   // A known path with another method: 405 with Allow, and nothing changes.
   table.close();

@@ -3,7 +3,29 @@ import type { UserTokenVerifier } from "../authz/user-token";
 import { KeywardError } from "../errors";
 import type { Access } from "../http/route-def";
 
-export type Actor = { kind: "operator" } | { kind: "user"; subject: string; org: string | null; role: string | null; expiresAt: number };
+/** A console session behind a user actor (docs/contract.md, console sessions): never logged, never answered but to its own holder. */
+export interface ActorSession {
+  id: string;
+  via: "portal" | "oidc";
+  returnUrl: string | null;
+  createdAt: number;
+  /** The cookie's secret: signs the session out, and derives its CSRF token. */
+  secret: string;
+}
+
+export type Actor =
+  | { kind: "operator" }
+  | { kind: "user"; subject: string; org: string | null; role: string | null; expiresAt: number; session?: ActorSession };
+
+/**
+ * The actor's name in the audit log. A portal session's subject is the one the
+ * operator's backend vouched for, not one an identity provider signed, so it is
+ * told apart: `portal:<subject>`; a user token or an identity-provider session is `user:<subject>`.
+ */
+export function actorName(actor: Actor): string {
+  if (actor.kind === "operator") return "operator";
+  return actor.session?.via === "portal" ? `portal:${actor.subject}` : `user:${actor.subject}`;
+}
 
 export { ADMIN_ROLE };
 
@@ -58,7 +80,7 @@ export function requireOrgAdmin(actor: Actor, org: string): string {
   if (actor.role !== ADMIN_ROLE) {
     throw new KeywardError("INSUFFICIENT_PERMISSIONS", `Managing keys needs the ${ADMIN_ROLE} role; ask an admin of your organisation.`);
   }
-  return `user:${actor.subject}`;
+  return actorName(actor);
 }
 
 /**
@@ -69,7 +91,7 @@ export function requireOrgAdmin(actor: Actor, org: string): string {
 export function requireOrgUser(actor: Actor, org: string): string {
   if (actor.kind === "operator") return "operator";
   if (actor.org !== org) return requireOrgAdmin(actor, org);
-  return `user:${actor.subject}`;
+  return actorName(actor);
 }
 
 /** Org admins of this org, or the platform operator (who may act on any org). */
@@ -96,7 +118,7 @@ export { notFound };
 export function permit(access: Exclude<Access, "public">, actor: Actor, org: string): string {
   switch (access) {
     case "token":
-      return actor.kind === "operator" ? "operator" : `user:${actor.subject}`;
+      return actorName(actor);
     case "orgUser":
       return requireOrgUser(actor, org);
     case "orgAdmin":

@@ -5,11 +5,13 @@ import type {
   anomaliesRoute,
   auditRoute,
   createKeyRoute,
+  currentSessionRoute,
   deliveriesRoute,
   getKeyRoute,
   getWebhookRoute,
   keyUsageRoute,
   listKeysRoute,
+  listSessionsRoute,
   meRoute,
   orgUsageRoute,
   putWebhookRoute,
@@ -46,3 +48,6 @@ export type WebhookCreated = ResponseOf<typeof putWebhookRoute>;
 export type DeliveryList = ResponseOf<typeof deliveriesRoute>;
 export type RevokeAllInput = RequestOf<typeof revokeAllRoute>;
 export type RevokeAllResult = ResponseOf<typeof revokeAllRoute>;
+// Console sessions (console main.ts, panels/sessions.ts).
+export type SessionSelf = ResponseOf<typeof currentSessionRoute>;
+export type SessionList = ResponseOf<typeof listSessionsRoute>;

@@ -27,6 +27,8 @@ export interface Calls {
   origin: Request[];
   /** Requests that reached the origin through its service binding. */
   service: Request[];
+  /** RPCs to the console's session store (ConsoleSessions), by method. */
+  sessions: string[];
 }
 
 export interface HarnessOptions {
@@ -77,6 +79,27 @@ function countingGuards(real: DurableObjectNamespace<KeyGuard>, calls: Calls, fa
   } as unknown as DurableObjectNamespace<KeyGuard>;
 }
 
+/** A Durable Object namespace whose stubs record each RPC's method name in `log`. */
+function countingNamespace<T extends Rpc.DurableObjectBranded | undefined>(real: DurableObjectNamespace<T>, log: string[]): DurableObjectNamespace<T> {
+  return {
+    idFromName: (name: string) => real.idFromName(name),
+    get: (id: DurableObjectId) => {
+      const stub = real.get(id) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      return new Proxy(
+        {},
+        {
+          get:
+            (_target, method: string) =>
+            (...args: unknown[]) => {
+              log.push(method);
+              return (stub[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+            },
+        },
+      );
+    },
+  } as unknown as DurableObjectNamespace<T>;
+}
+
 export interface SeedOptions {
   org?: string;
   environment?: KeyEnvironment;
@@ -121,7 +144,7 @@ export function captureLogger(lines: string[]): Logger {
 
 /** A fresh Keyward app over the real local KV and Durable Objects, with every binding call counted. */
 export function harness(options: HarnessOptions = {}) {
-  const calls: Calls = { kv: { get: 0, put: 0, delete: 0, list: 0 }, guard: [], origin: [], service: [] };
+  const calls: Calls = { kv: { get: 0, put: 0, delete: 0, list: 0 }, guard: [], origin: [], service: [], sessions: [] };
   const faults: GuardFault[] = [];
   const logs: string[] = [];
   const service = options.originService;
@@ -131,6 +154,7 @@ export function harness(options: HarnessOptions = {}) {
     kv: countingKv(options.kv ?? env.KEYS, calls.kv),
     guards: countingGuards(env.KEY_GUARD, calls, faults),
     ledgers: options.ledgers ?? env.ORG_LEDGER,
+    sessions: env.CONSOLE_SESSIONS ? countingNamespace(env.CONSOLE_SESSIONS, calls.sessions) : undefined,
     policy: options.policy === undefined || options.policy === null ? null : compilePolicy(options.policy),
     fetch: async (input, init) => {
       const request = new Request(input, init);

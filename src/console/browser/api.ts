@@ -39,7 +39,10 @@ export class Cancelled extends Error {
 
 export interface AdminClientOptions {
   org: string;
-  token: string;
+  /** A pasted token, sent as a bearer token; null when signed in with the session cookie (sent by the browser). */
+  token: string | null;
+  /** The cookie session's CSRF token, sent with every change (X-Keyward-CSRF). */
+  csrfToken?: string | null;
   /** Aborted when the session ends; every call in flight is dropped with it. */
   signal: AbortSignal;
   /** A 401 on a call after sign-in: the token expired or was withdrawn. */
@@ -66,10 +69,15 @@ export class AdminClient {
 
   /** Calls one route of this org; resolves with its reply or throws ApiError / Cancelled. */
   async call<D extends RouteConfig>(route: RouteRef<D>, ...[input]: InputArgs<D>): Promise<ResponseOf<D>> {
-    const { signal } = this.options;
     const params = { ...(input?.params ?? {}), org: this.options.org } as ParamsOf<D>;
+    return this.callAny(route, { ...input, params } as RouteInput<D>);
+  }
+
+  /** Calls any route, an org's or not (GET /session), with its own parameters. */
+  async callAny<D extends RouteConfig>(route: RouteRef<D>, input: RouteInput<D>): Promise<ResponseOf<D>> {
+    const { signal } = this.options;
     try {
-      return await callRoute((request) => this.send(request), route, { ...input, params });
+      return await callRoute((request) => this.send(request), route, input);
     } catch (error) {
       if (!(error instanceof RouteError)) throw error;
       if (signal.aborted) throw new Cancelled();
@@ -88,7 +96,12 @@ export class AdminClient {
       res = await (this.options.fetch ?? fetch)(`${API_PREFIX}${request.path}`, {
         method: request.method,
         signal,
-        headers: { authorization: `Bearer ${this.options.token}`, ...(request.body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          ...(this.options.token !== null ? { authorization: `Bearer ${this.options.token}` } : {}),
+          // With the cookie, every change carries the session's CSRF token (src/sessions/cookie-auth.ts).
+          ...(this.options.token === null && request.method !== "GET" && this.options.csrfToken ? { "x-keyward-csrf": this.options.csrfToken } : {}),
+          ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+        },
         ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
       });
     } catch {

@@ -1,4 +1,4 @@
-import type { Me } from "../../admin/api-types";
+import type { Me, SessionSelf } from "../../admin/api-types";
 import { AdminClient, ApiError } from "./api";
 import { byId, h } from "./dom";
 import { pageNotifier, run } from "./notify";
@@ -27,9 +27,16 @@ const nav = byId("nav", HTMLElement);
 const views = byId("views", HTMLDivElement);
 const sessionBar = byId("session-bar", HTMLDivElement);
 const who = byId("who", HTMLSpanElement);
+const backToApp = byId("back-to-app", HTMLAnchorElement);
+const switchOrg = byId("switch-org", HTMLButtonElement);
+/** Set beside the HttpOnly session cookie (src/sessions/session-cookie.ts): a cookie session may be there. */
+const HINT = "keyward_console_session";
 
 interface Session {
   controller: AbortController;
+  /** Signed in with the session cookie (a portal link or the identity provider), not a pasted token. */
+  cookie: SessionSelf | null;
+  api: AdminClient;
   panels: { factory: PanelFactory; panel: Panel }[];
   expiry: ReturnType<typeof setTimeout> | null;
   current: Panel | null;
@@ -64,6 +71,8 @@ function endSession(reason: string | null, focus: HTMLElement = orgInput): void 
   notify.clear();
   tokenInput.value = "";
   who.textContent = "";
+  backToApp.hidden = true;
+  backToApp.removeAttribute("href");
   sessionBar.hidden = true;
   app.hidden = true;
   signinSection.hidden = false;
@@ -73,8 +82,8 @@ function endSession(reason: string | null, focus: HTMLElement = orgInput): void 
   focus.focus();
 }
 
-function startSession(api: AdminClient, controller: AbortController, me: Me): void {
-  const current: Session = { controller, panels: [], expiry: null, current: null };
+function startSession(api: AdminClient, controller: AbortController, me: Me, cookie: SessionSelf | null = null): void {
+  const current: Session = { controller, cookie, api, panels: [], expiry: null, current: null };
   session = current;
   const ctx: ConsoleContext = {
     api,
@@ -97,7 +106,8 @@ function startSession(api: AdminClient, controller: AbortController, me: Me): vo
     current.panels.push({ factory, panel });
     if (factory.nav) nav.append(h("a", { href: factory.nav.href, "data-route": factory.nav.href }, factory.nav.label));
   }
-  if (me.tokenExpiresAt !== null) {
+  // A cookie session is renewed by the server while in use; its end shows as a 401.
+  if (me.tokenExpiresAt !== null && cookie === null) {
     const left = Date.parse(me.tokenExpiresAt) - Date.now();
     const at = new Date(me.tokenExpiresAt).toLocaleTimeString();
     current.expiry = setTimeout(
@@ -106,6 +116,13 @@ function startSession(api: AdminClient, controller: AbortController, me: Me): vo
     );
   }
   who.replaceChildren(me.subject ?? "operator", " · ", h("strong", null, api.org));
+  if (cookie?.returnUrl) {
+    backToApp.href = cookie.returnUrl;
+    backToApp.textContent = `Back to ${new URL(cookie.returnUrl).host}`;
+    backToApp.hidden = false;
+  }
+  // A cookie session is for one org: switching means going back to the app for another link.
+  switchOrg.hidden = cookie !== null;
   sessionBar.hidden = false;
   signinSection.hidden = true;
   signinReason.hidden = true;
@@ -135,18 +152,70 @@ function route(): void {
   route();
 }
 
-async function signIn(org: string, token: string): Promise<void> {
-  endSession(null, submit);
-  const controller = new AbortController();
-  const api = new AdminClient({
+/** A client for one sign-in; after it, a 401 means the token expired or the session ended: back to sign-in, saying why. */
+function clientFor(org: string, token: string | null, controller: AbortController, csrfToken: string | null = null): AdminClient {
+  return new AdminClient({
     org,
     token,
+    csrfToken,
     signal: controller.signal,
-    // After sign-in, a 401 means the token expired or was withdrawn: back to sign-in, saying why.
     onUnauthorized: (error) => {
+      if (token === null) clearHint();
       if (session?.controller === controller) endSession(`Signed out: ${error.message}`, tokenInput);
     },
   });
+}
+
+function clearHint(): void {
+  // biome-ignore lint/suspicious/noDocumentCookie: the hint is a plain flag cookie; Cookie Store API is not everywhere yet.
+  document.cookie = `${HINT}=; Path=/_keyward/console; Max-Age=0; SameSite=Strict`;
+}
+
+/** Resumes the session of the cookie (set by a portal link or the identity provider's sign-in), if there is one. */
+async function resumeCookieSession(): Promise<boolean> {
+  if (!document.cookie.split(";").some((c) => c.trim().startsWith(`${HINT}=`))) return false;
+  const controller = new AbortController();
+  const probe = new AdminClient({ org: "-", token: null, signal: controller.signal });
+  let self: SessionSelf;
+  try {
+    self = await probe.callApi<SessionSelf>("GET", "/session");
+  } catch (error) {
+    clearHint();
+    if (error instanceof ApiError && error.status === 401) endSession("Your session has ended. Open the console from your app again to sign in.");
+    else if (error instanceof ApiError) notify.problem(error);
+    return error instanceof ApiError && error.status === 401;
+  }
+  const api = clientFor(self.org, null, controller, self.csrfToken);
+  const me = await run(notify, submit, "Signing in…", () => api.me());
+  if (me === undefined) return true;
+  const refused = refusal(me);
+  if (refused !== null) {
+    notify.problem(new ApiError("INSUFFICIENT_PERMISSIONS", refused, 403));
+    return true;
+  }
+  orgInput.value = self.org;
+  startSession(api, controller, me, self);
+  return true;
+}
+
+/** Signs out: a cookie session is ended on the server first, so its cookie is worthless afterwards. */
+async function signOut(): Promise<void> {
+  const current = session;
+  if (current?.cookie) {
+    try {
+      await current.api.callApi("DELETE", "/session");
+    } catch {
+      // Already ended (401) or unreachable: the page forgets it either way; the server ends it at its expiry.
+    }
+    clearHint();
+  }
+  endSession("You signed out.", orgInput);
+}
+
+async function signIn(org: string, token: string): Promise<void> {
+  endSession(null, submit);
+  const controller = new AbortController();
+  const api = clientFor(org, token, controller);
   const me = await run(notify, submit, "Checking token…", () => api.me());
   // A failure is already in the alert region, which has the focus.
   if (me === undefined) return;
@@ -178,8 +247,8 @@ signinForm.addEventListener("submit", (event) => {
   void signIn(org, token);
 });
 
-byId("signout", HTMLButtonElement).addEventListener("click", () => endSession("You signed out.", orgInput));
-byId("switch-org", HTMLButtonElement).addEventListener("click", () => {
+byId("signout", HTMLButtonElement).addEventListener("click", () => void signOut());
+switchOrg.addEventListener("click", () => {
   orgInput.value = "";
   endSession("Signed out to switch organisation: enter the organisation and a token for it.", orgInput);
 });
@@ -192,5 +261,7 @@ if (storedOrg && storedToken) {
   orgInput.value = storedOrg;
   void signIn(storedOrg, storedToken);
 } else {
-  signinTitle.focus();
+  void resumeCookieSession().then((tried) => {
+    if (!tried) signinTitle.focus();
+  });
 }

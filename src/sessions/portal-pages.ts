@@ -1,0 +1,89 @@
+import { Hono } from "hono";
+import type { KeywardEnv } from "../http/keyward-env";
+import type { Logger } from "../log";
+import type { LinkRefusal } from "./console-sessions";
+import type { SessionClient } from "./session-client";
+import { hintCookie, sessionCookie } from "./session-cookie";
+import { expiresAt } from "./session-policy";
+import { cookieValue, isSecret } from "./session-secrets";
+
+export interface PortalPagesOptions {
+  sessions: SessionClient | undefined;
+  /** Secure cookies: everywhere but development. */
+  secure: boolean;
+  now: () => number;
+  log: Logger;
+}
+
+const ORG = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** Headers of every answer here: never cached, never referred (the link's code is in the path), never framed. */
+const PAGE_HEADERS = {
+  "Cache-Control": "no-store",
+  "Referrer-Policy": "no-referrer",
+  "Content-Security-Policy": "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+};
+
+const REFUSALS: Record<LinkRefusal | "unavailable", { status: 404 | 410 | 503; title: string; text: string }> = {
+  used: {
+    status: 410,
+    title: "This sign-in link has already been used",
+    text: "Each link signs in once. Go back to the app you came from and open the API keys page again: it makes a new link.",
+  },
+  expired: {
+    status: 410,
+    title: "This sign-in link has expired",
+    text: "Links work for 5 minutes. Go back to the app you came from and open the API keys page again: it makes a new link.",
+  },
+  unknown: {
+    status: 404,
+    title: "This sign-in link is not valid",
+    text: "Check that you opened the whole link, or go back to the app you came from and open the API keys page again.",
+  },
+  unavailable: {
+    status: 503,
+    title: "Sign-in is unavailable right now",
+    text: "Keyward could not reach its session store. Try the link again in a moment; it has not been used.",
+  },
+};
+
+/** A small page of our own text only: nothing from the request is echoed into it. */
+function refusalPage(reason: keyof typeof REFUSALS): Response {
+  const r = REFUSALS[reason];
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${r.title} · Keyward</title><link rel="stylesheet" href="/_keyward/console/app.css"></head><body><main id="content"><section class="card signin"><h1 id="link-refused">${r.title}</h1><p>${r.text}</p></section></main></body></html>`;
+  return new Response(html, { status: r.status, headers: { ...PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8" } });
+}
+
+/**
+ * The console's sign-in pages, mounted under /_keyward/console. A portal link
+ * (GET /portal/{org}/{code}) is used here: a fresh session is made with a new
+ * secret of our own (never one the browser brought, so a planted cookie cannot
+ * be fixed onto the victim's sign-in), its cookie set, and the browser sent on
+ * to the console, which finds the session with GET /_keyward/v1/session.
+ */
+export function portalPages(options: PortalPagesOptions): Hono<KeywardEnv> {
+  const app = new Hono<KeywardEnv>();
+  app.get("/portal/:org/:code", async (c) => {
+    const { org, code } = c.req.param();
+    if (!ORG.test(org) || !isSecret(code) || options.sessions === undefined) return refusalPage(options.sessions === undefined ? "unavailable" : "unknown");
+    const now = options.now();
+    let opened: Awaited<ReturnType<SessionClient["openLink"]>>;
+    try {
+      opened = await options.sessions.openLink(org, code, now);
+    } catch {
+      return refusalPage("unavailable");
+    }
+    if (!opened.ok) {
+      options.log.info("portal_link_refused", { requestId: c.get("requestId"), org, reason: opened.reason });
+      return refusalPage(opened.reason);
+    }
+    options.log.info("portal_session_started", { requestId: c.get("requestId"), org, session: opened.session.id });
+    const cookie = sessionCookie(cookieValue(org, opened.secret), { secure: options.secure, expiresAt: expiresAt(opened.session), now });
+    const headers = new Headers({ ...PAGE_HEADERS, Location: "/_keyward/console#/keys" });
+    headers.append("Set-Cookie", cookie);
+    headers.append("Set-Cookie", hintCookie({ secure: options.secure, endsAt: opened.session.endsAt, now }));
+    return new Response(null, { status: 303, headers });
+  });
+  return app;
+}
