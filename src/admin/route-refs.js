@@ -16,8 +16,14 @@ export const auditRoute = { method: "get", path: "/orgs/:org/audit" };
 /** @type {RouteRef<typeof routes.createKeyRoute>} */
 export const createKeyRoute = { method: "post", path: "/orgs/:org/keys" };
 
+/** @type {RouteRef<typeof routes.createPortalSessionRoute>} */
+export const createPortalSessionRoute = { method: "post", path: "/orgs/:org/portal-sessions" };
+
 /** @type {RouteRef<typeof routes.creditsRoute>} */
 export const creditsRoute = { method: "post", path: "/orgs/:org/keys/:id/credits" };
+
+/** @type {RouteRef<typeof routes.currentSessionRoute>} */
+export const currentSessionRoute = { method: "get", path: "/session" };
 
 /** @type {RouteRef<typeof routes.deleteOrgLimitRoute>} */
 export const deleteOrgLimitRoute = { method: "delete", path: "/orgs/:org/rate-limit" };
@@ -33,6 +39,9 @@ export const disableKeyRoute = { method: "post", path: "/orgs/:org/keys/:id/disa
 
 /** @type {RouteRef<typeof routes.enableKeyRoute>} */
 export const enableKeyRoute = { method: "post", path: "/orgs/:org/keys/:id/enable" };
+
+/** @type {RouteRef<typeof routes.endSessionRoute>} */
+export const endSessionRoute = { method: "delete", path: "/orgs/:org/sessions/:id" };
 
 /** @type {RouteRef<typeof routes.getKeyRoute>} */
 export const getKeyRoute = { method: "get", path: "/orgs/:org/keys/:id" };
@@ -51,6 +60,9 @@ export const keyUsageRoute = { method: "get", path: "/orgs/:org/keys/:id/usage" 
 
 /** @type {RouteRef<typeof routes.listKeysRoute>} */
 export const listKeysRoute = { method: "get", path: "/orgs/:org/keys" };
+
+/** @type {RouteRef<typeof routes.listSessionsRoute>} */
+export const listSessionsRoute = { method: "get", path: "/orgs/:org/sessions" };
 
 /** @type {RouteRef<typeof routes.meRoute>} */
 export const meRoute = { method: "get", path: "/orgs/:org/me" };
@@ -78,3 +90,6 @@ export const revokeAllRoute = { method: "post", path: "/orgs/:org/keys/revoke-al
 
 /** @type {RouteRef<typeof routes.revokeKeyRoute>} */
 export const revokeKeyRoute = { method: "post", path: "/orgs/:org/keys/:id/revoke" };
+
+/** @type {RouteRef<typeof routes.signOutRoute>} */
+export const signOutRoute = { method: "delete", path: "/session" };

@@ -1,4 +1,5 @@
 import type { Me, SessionSelf } from "../../admin/api-types";
+import { currentSessionRoute, signOutRoute } from "../../admin/route-refs.js";
 import { AdminClient, ApiError } from "./api";
 import { byId, h } from "./dom";
 import { pageNotifier, run } from "./notify";
@@ -178,7 +179,7 @@ async function resumeCookieSession(): Promise<boolean> {
   const probe = new AdminClient({ org: "-", token: null, signal: controller.signal });
   let self: SessionSelf;
   try {
-    self = await probe.callApi<SessionSelf>("GET", "/session");
+    self = await probe.callAny(currentSessionRoute, { params: {} });
   } catch (error) {
     clearHint();
     if (error instanceof ApiError && error.status === 401) endSession("Your session has ended. Open the console from your app again to sign in.");
@@ -203,7 +204,7 @@ async function signOut(): Promise<void> {
   const current = session;
   if (current?.cookie) {
     try {
-      await current.api.callApi("DELETE", "/session");
+      await current.api.callAny(signOutRoute, { params: {} });
     } catch {
       // Already ended (401) or unreachable: the page forgets it either way; the server ends it at its expiry.
     }
