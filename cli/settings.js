@@ -2,36 +2,12 @@
 // current directory (dotenv lines, as written by `npm run dev`).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseEnv } from "node:util";
 
 /**
- * Parses dotenv text: `KEY=value`, optional `export `, values optionally wrapped
- * in single quotes (literal) or double quotes (`\n` escapes), `#` comments.
- * @param {string} text
- * @returns {Record<string, string>}
- */
-export function parseDotenv(text) {
-  /** @type {Record<string, string>} */
-  const vars = {};
-  for (const line of text.split(/\r?\n/)) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    const name = match?.[1];
-    const raw = match?.[2];
-    if (name === undefined || raw === undefined) continue;
-    let value = raw;
-    if (raw.length >= 2 && raw.startsWith("'") && raw.endsWith("'")) {
-      value = raw.slice(1, -1);
-    } else if (raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')) {
-      value = raw.slice(1, -1).replace(/\\n/g, "\n").replace(/\\"/g, '"');
-    } else {
-      value = raw.replace(/\s+#.*$/, "");
-    }
-    vars[name] = value;
-  }
-  return vars;
-}
-
-/**
- * Reads `.dev.vars` from `cwd`; an absent file is an empty set.
+ * Reads `.dev.vars` from `cwd`; an absent file is an empty set. Node's own dotenv
+ * parser (`util.parseEnv`: `export `, quotes, `#` comments), the format wrangler
+ * reads the same file in.
  * @param {string} cwd
  * @returns {Record<string, string>}
  */
@@ -43,7 +19,7 @@ export function readDevVars(cwd) {
     if (/** @type {NodeJS.ErrnoException} */ (error).code === "ENOENT") return {};
     throw error;
   }
-  return parseDotenv(text);
+  return /** @type {Record<string, string>} */ (parseEnv(text));
 }
 
 /**

@@ -148,6 +148,13 @@ describe("keyward token", () => {
     expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
   });
 
+  it("reads .dev.vars as dotenv does (export, double quotes, a trailing comment, CRLF), as wrangler reads the same file", async () => {
+    const cwd = tempDir([`export KEYWARD_ENV="development"  # set by npm run dev`, `KEYWARD_DEV_JWT_SECRET="${SECRET}"`, ""].join("\r\n"));
+    const result = await run(["token", "--org", "acme", "--role", "org:admin"], { cwd });
+    expect(result.code).toBe(0);
+    await expect(jwtVerify(result.stdout.trim(), secretKey, { algorithms: ["HS256"] })).resolves.toBeTruthy();
+  });
+
   it("takes the secret from the environment when there is no .dev.vars", async () => {
     const result = await run(["token", "--org", "acme", "--role", "org:admin"], {
       cwd: emptyDir,

@@ -1,8 +1,6 @@
-import type * as z from "zod";
 import type { RequestOf, ResponseOf } from "../http/route-def";
 import type {
   acknowledgeRoute,
-  anomaliesRoute,
   auditRoute,
   createKeyRoute,
   currentSessionRoute,
@@ -18,7 +16,6 @@ import type {
   revokeAllRoute,
   revokeKeyRoute,
 } from "./admin-routes";
-import type { errorBody } from "./schemas";
 
 /**
  * The admin API's request and response shapes as TypeScript types, read off the
@@ -32,15 +29,12 @@ export type KeyList = ResponseOf<typeof listKeysRoute>;
 export type AuditList = ResponseOf<typeof auditRoute>;
 export type AuditEvent = AuditList["events"][number];
 export type Me = ResponseOf<typeof meRoute>;
-/** Every refusal; `code` is one of src/errors.ts ERROR_CODES. */
-export type ErrorBody = z.output<typeof errorBody>;
 export type CreateKeyInput = RequestOf<typeof createKeyRoute>;
 export type RevokeInput = RequestOf<typeof revokeKeyRoute>;
 export type KeyUsage = ResponseOf<typeof keyUsageRoute>;
 export type OrgUsage = ResponseOf<typeof orgUsageRoute>;
 export type UsageBucket = KeyUsage["buckets"][number];
 export type AnomalyView = ResponseOf<typeof acknowledgeRoute>;
-export type AnomalyList = ResponseOf<typeof anomaliesRoute>;
 // Incident response (console panels/webhooks.ts, panels/kill-switch.ts).
 export type WebhookInput = RequestOf<typeof putWebhookRoute>;
 export type WebhookView = ResponseOf<typeof getWebhookRoute>;

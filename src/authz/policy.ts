@@ -116,8 +116,6 @@ export const policyFileSchema = z.strictObject({
   rules: z.array(ruleSchema).nullable(),
 });
 
-export type PolicyFile = z.infer<typeof policyFileSchema>;
-
 export interface RouteMatch {
   permission: string | null;
   resource: string | null;
