@@ -9,7 +9,6 @@ import type {
   getWebhookRoute,
   keyUsageRoute,
   listKeysRoute,
-  listSessionsRoute,
   meRoute,
   orgUsageRoute,
   putWebhookRoute,
@@ -42,6 +41,5 @@ export type WebhookCreated = ResponseOf<typeof putWebhookRoute>;
 export type DeliveryList = ResponseOf<typeof deliveriesRoute>;
 export type RevokeAllInput = RequestOf<typeof revokeAllRoute>;
 export type RevokeAllResult = ResponseOf<typeof revokeAllRoute>;
-// Console sessions (console main.ts, panels/sessions.ts).
+// Console sessions (console main.ts).
 export type SessionSelf = ResponseOf<typeof currentSessionRoute>;
-export type SessionList = ResponseOf<typeof listSessionsRoute>;
