@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import policyFile from "../keyward.policy.json";
+import { adminCors } from "./admin/admin-cors";
 import { keyRevoker } from "./admin/key-revoker";
 import { buildAuthorizer } from "./authz/authorizer";
 import { compilePolicy, type RoutePolicy } from "./authz/policy";
@@ -158,6 +159,8 @@ export function keywardRoutes(deps: KeywardDeps): Hono<KeywardEnv> {
   app.get("/_keyward", index);
   app.get("/_keyward/", index);
   if (deps.admin) {
+    // Only with origins listed: otherwise no CORS header at all, and an OPTIONS is the admin API's 405.
+    if (deps.config.adminCorsOrigins.length > 0) app.use("/_keyward/v1/*", adminCors(deps.config.adminCorsOrigins));
     const admin = lazyAdmin(deps.admin);
     for (const path of ["/_keyward/v1", "/_keyward/v1/*", "/_keyward/console", "/_keyward/console/*"]) {
       app.all(path, (c) => admin(c.req.raw, c.get("requestId"), c.env, executionContext(c)));

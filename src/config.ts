@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { parseCorsOrigins } from "./admin/cors-origins";
 import { CLAIM_NAME_SETTINGS, type ClaimNames, DEFAULT_CLAIM_NAMES } from "./authz/user-claims";
 import { type PublishedKey, parsePublishedKeys } from "./identity/published-keys";
 import { assertTypePrefix } from "./keys/key-format";
@@ -38,6 +39,8 @@ export interface Config {
   /** USAGE_ANOMALY_THRESHOLDS: the anomaly rules' thresholds (docs/usage.md). */
   anomalyThresholds: AnomalyThresholds;
   leaks: LeakConfig;
+  /** ADMIN_CORS_ORIGINS: browser origins allowed to call the admin API (src/admin/cors-origins.ts); empty: none. */
+  adminCorsOrigins: string[];
 }
 
 /** Leaked-key reports (docs/leaks.md). */
@@ -223,9 +226,17 @@ export function loadConfig(env: Record<string, unknown>): Config {
     throw new ConfigError("LEAK_ACTION", `must be "revoke" or "notify", got ${JSON.stringify(leakAction)}`);
   }
 
+  let adminCorsOrigins: string[];
+  try {
+    adminCorsOrigins = parseCorsOrigins(str(env, "ADMIN_CORS_ORIGINS"), production);
+  } catch (error) {
+    throw new ConfigError("ADMIN_CORS_ORIGINS", (error as Error).message);
+  }
+
   return {
     environment,
     originUrl,
+    adminCorsOrigins,
     usageCounting: usageCounting === "on",
     anomalyThresholds,
     originUrlTest: url(env, "ORIGIN_URL_TEST"),

@@ -83,6 +83,7 @@ const python = process.env.PYTHON ?? "python3";
 const ports = { python: await freePort(), node: await freePort(), recPython: await freePort(), recNode: await freePort() };
 const recorders = { python: await startRecorder(ports.recPython, ports.python), node: await startRecorder(ports.recNode, ports.node) };
 const devSecret = randomBytes(32).toString("hex");
+const operatorToken = `dev_op_${randomBytes(24).toString("hex")}`;
 const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
 const children = [];
 let keyward;
@@ -96,22 +97,18 @@ try {
       ORIGIN_URL_TEST: `http://127.0.0.1:${ports.recNode}/api`,
       KEYWARD_SIGNING_KEY: JSON.stringify({ ...jwk, kid: "dev-origin-examples" }),
       KEYWARD_DEV_JWT_SECRET: devSecret,
+      KEYWARD_OPERATOR_TOKEN: operatorToken,
     },
   });
   children.push(await startExample("python", python, [here("python/origin.py")], ports.python, keyward.url));
   children.push(await startExample("node", process.execPath, [here("node/origin.mjs")], ports.node, keyward.url));
 
   const org = `org_examples_${Date.now().toString(36)}`;
-  const admin = await new SignJWT({ org_id: org, org_role: "org:admin" })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject("examples")
-    .setIssuedAt()
-    .setExpirationTime("10m")
-    .sign(new TextEncoder().encode(devSecret));
+  // A key with credits is a grant of money: the operator creates it.
   const createKey = async (environment) => {
     const res = await fetch(`${keyward.url}/_keyward/v1/orgs/${org}/keys`, {
       method: "POST",
-      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${operatorToken}`, "content-type": "application/json" },
       body: JSON.stringify({ label: `${environment} example`, environment, credits: { remaining: 100 }, meta: { plan: "pro" } }),
     });
     if (res.status !== 201) throw new Error(`creating a ${environment} key: ${res.status} ${await res.text()}`);
