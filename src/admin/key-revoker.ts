@@ -1,8 +1,9 @@
 import { settleBounded } from "../bounded";
 import { KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
+import type { AuditEvent } from "../ledger/audit-log";
+import type { KeyChange, LedgerKey } from "../ledger/key-store";
 import type { LedgerClient } from "../ledger/ledger-client";
-import type { AuditEvent, KeyChange, LedgerKey } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 import { iso, recordOfLedger, settingsOfLedger } from "./key-view";

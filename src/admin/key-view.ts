@@ -2,7 +2,7 @@ import { nextRefillAt } from "../guard/credits";
 import type { GuardStatus, KeySettings } from "../guard/guard-types";
 import { revokedAtAsOf } from "../keys/key-model";
 import { leakUrlOrNull } from "../leaks/leak-url";
-import type { LedgerKey } from "../ledger/org-ledger";
+import type { LedgerKey } from "../ledger/key-store";
 import type { KeyRecord } from "../lookup/key-record";
 
 /** How a ledger entry becomes the guard's settings, the KV record, and what admins see. */

@@ -1,8 +1,8 @@
 import type { KeyRevoker } from "../admin/key-revoker";
 import type { LeakConfig } from "../config";
 import { hashKey, type ParsedKey } from "../keys/key-format";
+import type { AuditEvent } from "../ledger/audit-log";
 import type { LedgerClient } from "../ledger/ledger-client";
-import type { AuditEvent } from "../ledger/org-ledger";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
 

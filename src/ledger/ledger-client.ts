@@ -4,9 +4,11 @@ import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
 import type { Delivery, WebhookConfig } from "../webhooks/webhook-store";
 import type { Anomaly, AnomalyStatus } from "./anomaly-store";
+import type { AuditEvent } from "./audit-log";
 import type { KeyName } from "./key-names";
 import type { KeyPageQuery } from "./key-pages";
-import type { AuditEvent, KeyChange, LedgerKey, ListedKey, OrgLedger } from "./org-ledger";
+import type { KeyChange, LedgerKey, ListedKey } from "./key-store";
+import type { OrgLedger } from "./org-ledger";
 import type { NamedOrgUsage } from "./usage-store";
 
 export interface LedgerClientOptions {

@@ -88,6 +88,27 @@ export function bucketRows(sql: SqlStorage, span: Exclude<Granularity, "minute">
   return rows.toArray().map(toBucket);
 }
 
+/** One key's reported usage as the usage API shows it. */
+export interface KeyUsageView<K> {
+  key: K;
+  buckets: BucketView[];
+  locations: Locations;
+  reportedAt: number | null;
+}
+
+/** `key`'s reported usage: hour or day buckets in [from, to), its places and its last report. */
+export function keyUsageView<K extends { id: string }>(
+  sql: SqlStorage,
+  key: K,
+  span: Exclude<Granularity, "minute">,
+  from: number,
+  to: number,
+): KeyUsageView<K> {
+  const { locations, reportedAt } = keyUsageRow(sql, key.id);
+  const buckets = bucketRows(sql, span, from, to, key.id).map(({ start, admitted, refused }) => ({ start, admitted, refused }));
+  return { key, buckets, locations, reportedAt };
+}
+
 /** Adds b's counts into a (refused per code). */
 function addInto(a: { admitted: number; refused: Record<string, number> }, b: { admitted: number; refused: Record<string, number> }): void {
   a.admitted += b.admitted;

@@ -1,0 +1,40 @@
+import { addColumn } from "../storage/add-column";
+import { createWebhookTables } from "../webhooks/webhook-store";
+import { createAnomalyTable } from "./anomaly-store";
+import { foldForSearch } from "./key-pages";
+import { createUsageTables } from "./usage-store";
+
+/** The ledger's tables (docs/storage.md), created or brought up to date on every wake (idempotent). */
+export function openLedgerSchema(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  sql.exec(`CREATE TABLE IF NOT EXISTS keys (
+    id TEXT PRIMARY KEY, hash TEXT NOT NULL, prefix TEXT NOT NULL, label TEXT NOT NULL, environment TEXT NOT NULL,
+    scopes TEXT, created_at INTEGER NOT NULL, created_by TEXT NOT NULL, expires_at INTEGER, revoked_at INTEGER,
+    revoke_at INTEGER, limit_n INTEGER NOT NULL, window_s INTEGER NOT NULL, version INTEGER NOT NULL,
+    kv_version INTEGER NOT NULL)`);
+  addColumn(sql, "keys", "allowed_ips", "TEXT");
+  addColumn(sql, "keys", "disabled_at", "INTEGER");
+  addColumn(sql, "keys", "credits", "TEXT");
+  addColumn(sql, "keys", "leaked_at", "INTEGER");
+  addColumn(sql, "keys", "leak_url", "TEXT");
+  addColumn(sql, "keys", "leak_source", "TEXT");
+  addColumn(sql, "keys", "meta", "TEXT");
+  // The label as the listing's search compares it (key-pages.ts). Filled for the keys made before it
+  // existed once, when the column is added (not on every start: that would read every key row each time),
+  // in one transaction, so that a start cut short leaves neither the column nor half the labels.
+  storage.transactionSync(() => {
+    if (!addColumn(sql, "keys", "label_fold", "TEXT")) return;
+    for (const row of sql.exec("SELECT id, label FROM keys").toArray()) {
+      sql.exec("UPDATE keys SET label_fold = ? WHERE id = ?", foldForSearch(String(row.label)), row.id);
+    }
+  });
+  // One row: the org's shared rate limit (src/guard/org-limit.ts), JSON; absent: none.
+  sql.exec("CREATE TABLE IF NOT EXISTS org_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  sql.exec(`CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
+  sql.exec("CREATE INDEX IF NOT EXISTS keys_by_created ON keys (created_at, id)");
+  createUsageTables(sql);
+  createAnomalyTable(sql);
+  createWebhookTables(sql);
+}
