@@ -192,8 +192,9 @@ describe("key listing search (q)", () => {
     const org = ORG();
     await seed(org, [ledgerKey(1, "Legacy Ärger"), ledgerKey(2, "new")]);
     await runInDurableObject(ledgerStub(org), (_ledger: OrgLedger, state) => {
-      // A table as an older deploy left it, without the column.
+      // A table as an older deploy left it, without the column (and without the schema version it now records).
       state.storage.sql.exec("ALTER TABLE keys DROP COLUMN label_fold");
+      state.storage.sql.exec("DROP TABLE keyward_schema");
       // What a deploy does: the class starts again on the same storage.
       new OrgLedger(state, {});
       expect(state.storage.sql.exec("SELECT label_fold FROM keys ORDER BY id").toArray()).toEqual([{ label_fold: "legacy ärger" }, { label_fold: "new" }]);

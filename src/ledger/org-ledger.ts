@@ -5,7 +5,7 @@
  * The key guard stays the authority for enforcement; this is the book of record.
  * It reads no binding (`this.env` is never used), so it is declared without one.
  *
- * A reader's path: ledger-schema.ts (the tables, brought up to date on a
+ * A reader's path: ledger-schema.ts (the tables, migrated once per version on a
  * wake); key-store.ts (the keys) and audit-log.ts (every change, append-only),
  * written together in one transaction by the verbs below; usage-store.ts and
  * anomaly-store.ts (what the guards report); webhook-store.ts (the org's
