@@ -14,6 +14,7 @@ const UNREACHABLE_HOST =
 /** Variables that exist for `npm run dev` only. */
 const DEVELOPMENT_ONLY = {
   KEYWARD_DEV_JWT_SECRET: "is the development token secret: remove it (configure USER_JWKS_URL or USER_PUBLIC_KEY for real tokens)",
+  KEYWARD_DEV_REPORT_DELAY_MS: "is a test setting (a shorter usage report delay): remove it",
 };
 /** Secrets that must never be plain [vars] (readable in the dashboard, in wrangler.toml, in git). */
 const SECRETS = ["KEYWARD_SIGNING_KEY", "KEYWARD_OPERATOR_TOKEN"];

@@ -5,6 +5,7 @@ import { type PublishedKey, parsePublishedKeys } from "./identity/published-keys
 import { assertTypePrefix } from "./keys/key-format";
 import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
 import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";
+import { reportDelayOf } from "./usage/usage-report";
 
 /**
  * Keyward's configuration, read from the Worker's variables and secrets once per
@@ -182,6 +183,9 @@ export function loadConfig(env: Record<string, unknown>): Config {
   if (operatorToken !== null && !/^(?:dev_op_)?[0-9a-fA-F]{32,}$/.test(operatorToken)) {
     throw new ConfigError("KEYWARD_OPERATOR_TOKEN", "must be at least 32 hex characters of random data (e.g. openssl rand -hex 32)");
   }
+  const reportDelay = reportDelayOf(env);
+  if (reportDelay.error !== null) throw new ConfigError("KEYWARD_DEV_REPORT_DELAY_MS", reportDelay.error);
+
   const devSecret = str(env, "KEYWARD_DEV_JWT_SECRET");
   if (production) {
     // Dev secrets are generated on developer machines and sit in plain files; they

@@ -2,8 +2,9 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { KeyGuard } from "../src/guard/key-guard";
+import { UsageReporter } from "../src/guard/usage-reporter";
 import type { LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
-import { nextReportAt, REPORT_DELAY_MS, REPORT_PERIOD_MS } from "../src/usage/usage-report";
+import { nextReportAt, REPORT_DELAY_MS, REPORT_PERIOD_MS, reportDelayOf } from "../src/usage/usage-report";
 import { countingNamespace } from "../test-support/counting";
 import { guardStub, harness } from "./support/harness";
 import { SEEDED_AT, seededKey } from "./support/ledger-keys";
@@ -47,6 +48,30 @@ describe("usage roll-up to the org ledger", () => {
     expect(nextReportAt(null, 1_000)).toBe(1_000 + REPORT_DELAY_MS);
     expect(nextReportAt(0, 1_000)).toBe(REPORT_PERIOD_MS);
     expect(nextReportAt(0, 100_000)).toBe(100_000 + REPORT_DELAY_MS);
+  });
+
+  it("reports sooner after the first request only in development, with KEYWARD_DEV_REPORT_DELAY_MS (the HTTP usage test's setting), never later than the default", () => {
+    expect(reportDelayOf({ KEYWARD_ENV: "development", KEYWARD_DEV_REPORT_DELAY_MS: "200" })).toEqual({ delayMs: 200, error: null });
+    expect(nextReportAt(null, 1_000, 200)).toBe(1_200);
+    // The once-a-minute bound holds whatever the delay.
+    expect(nextReportAt(0, 1_000, 200)).toBe(REPORT_PERIOD_MS);
+    expect(reportDelayOf({ KEYWARD_ENV: "development" })).toEqual({ delayMs: REPORT_DELAY_MS, error: null });
+    expect(reportDelayOf({ KEYWARD_ENV: "production", KEYWARD_DEV_REPORT_DELAY_MS: "200" }).delayMs).toBe(REPORT_DELAY_MS);
+    expect(reportDelayOf({ KEYWARD_ENV: "development", KEYWARD_DEV_REPORT_DELAY_MS: "9000" }).delayMs).toBe(REPORT_DELAY_MS);
+  });
+
+  it("a guard's reporter takes KEYWARD_DEV_REPORT_DELAY_MS in development, as wrangler dev passes it", async () => {
+    const h = harness();
+    const org = ORG();
+    const { id } = await createKey(h, org);
+    const due = await runInDurableObject(guardStub(id), (_g: KeyGuard, state) =>
+      [{ KEYWARD_ENV: "development", KEYWARD_DEV_REPORT_DELAY_MS: "200" }, {}].map((vars) => {
+        const reporter = new UsageReporter({ ...env, ...vars }, state.storage.sql, null);
+        reporter.count(1_000, { admitted: true }, { org }, id);
+        return reporter.nextReportAt();
+      }),
+    );
+    expect(due).toEqual([1_200, 1_000 + REPORT_DELAY_MS]);
   });
 
   it("rolls up from the guard's alarm, at most once a minute per key, never on the request path", async () => {

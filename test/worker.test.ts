@@ -38,6 +38,12 @@ describe("configuration is validated once, with errors that name the variable", 
     ["KEYWARD_OPERATOR_TOKEN (too short)", { KEYWARD_OPERATOR_TOKEN: "ab".repeat(15) }, /KEYWARD_OPERATOR_TOKEN must be at least 32 hex characters/],
     ["USER_JWT_ALGORITHMS", { USER_JWT_ALGORITHMS: "none" }, /USER_JWT_ALGORITHMS has "none"/],
     ["USER_JWT_ALGORITHMS", { USER_JWKS_URL: "https://idp.test/jwks", USER_JWT_ALGORITHMS: "RS256,HS256" }, /must not include HS256/],
+    [
+      "KEYWARD_DEV_REPORT_DELAY_MS",
+      { KEYWARD_DEV_REPORT_DELAY_MS: "60000" },
+      /KEYWARD_DEV_REPORT_DELAY_MS must be a whole number of milliseconds from 0 to 5000/,
+    ],
+    ["KEYWARD_DEV_REPORT_DELAY_MS", { KEYWARD_DEV_REPORT_DELAY_MS: "0.5" }, /KEYWARD_DEV_REPORT_DELAY_MS must be a whole number/],
   ])("refuses a bad %s", (_name, override, message) => {
     expect(() => loadConfig({ ...base, ...override })).toThrow(message);
   });
@@ -48,6 +54,11 @@ describe("configuration is validated once, with errors that name the variable", 
     expect(() => loadConfig({ ...base, KEYWARD_ENV: "production", KEYWARD_DEV_JWT_SECRET: "", KEYWARD_OPERATOR_TOKEN: "ab".repeat(20) })).toThrow(
       /KEYWARD_SIGNING_KEY is a development key/,
     );
+  });
+
+  it("refuses a development report delay in production", () => {
+    const production = { ...base, KEYWARD_ENV: "production", KEYWARD_DEV_JWT_SECRET: "", KEYWARD_OPERATOR_TOKEN: "ab".repeat(20) };
+    expect(() => loadConfig({ ...production, KEYWARD_DEV_REPORT_DELAY_MS: "0" })).toThrow(/KEYWARD_DEV_REPORT_DELAY_MS is for local development only/);
   });
 
   it("defaults to production when KEYWARD_ENV is unset", () => {

@@ -13,7 +13,7 @@ import {
   recordUsage,
   type UsageState,
 } from "../usage/usage-book";
-import { buildReport, nextReportAt, REPORT_PERIOD_MS } from "../usage/usage-report";
+import { buildReport, nextReportAt, REPORT_PERIOD_MS, reportDelayOf } from "../usage/usage-report";
 import type { GuardCheck, GuardUsage, GuardVerdict } from "./guard-types";
 
 /** A usage report that the ledger has not taken within this is retried later. */
@@ -25,6 +25,9 @@ export interface UsageReporterEnv {
   ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
   USAGE_COUNTING?: unknown;
   USAGE_ANOMALY_THRESHOLDS?: unknown;
+  KEYWARD_ENV?: unknown;
+  /** Development only (usage-report.ts reportDelayOf). */
+  KEYWARD_DEV_REPORT_DELAY_MS?: unknown;
 }
 
 const ADMITTED: Outcome = { admitted: true };
@@ -59,6 +62,7 @@ export class UsageReporter {
   usage: UsageState = emptyUsage();
   readonly counting: boolean;
   private readonly thresholds: AnomalyThresholds;
+  private readonly reportDelayMs: number;
   /** After a failed report: not before this time, and its findings go with the next one. */
   private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
 
@@ -76,6 +80,8 @@ export class UsageReporter {
       // The Worker refuses to start with a bad value (config.ts says which); the guard keeps the defaults.
     }
     this.thresholds = thresholds;
+    // A bad or production value: the Worker refuses to start (config.ts); the guard keeps the default.
+    this.reportDelayMs = reportDelayOf(env).delayMs;
     const saved = sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0];
     // The newest copy wins: the admissions rows and the usage row are written at different times.
     for (const copy of [parseUsage(latestFlush), parseUsage(saved ? String(saved.data) : null)]) {
@@ -99,7 +105,7 @@ export class UsageReporter {
   nextReportAt(): number | null {
     const dirtySince = this.usage.dirtySince;
     if (!this.counting || dirtySince === null) return null;
-    return Math.max(this.retry?.at ?? 0, nextReportAt(this.usage.reportedAt, dirtySince));
+    return Math.max(this.retry?.at ?? 0, nextReportAt(this.usage.reportedAt, dirtySince, this.reportDelayMs));
   }
 
   /** The key's usage as held here (fresh to the request), for the usage API. */

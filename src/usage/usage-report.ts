@@ -5,6 +5,25 @@ import { type BucketView, bucketsOf, DAY_MS, floorTo, HOUR_MS, type Locations, l
 export const REPORT_PERIOD_MS = 60_000;
 /** ...and a few seconds after the first unreported request, so that a burst goes in one report. */
 export const REPORT_DELAY_MS = 5_000;
+/** The most KEYWARD_DEV_REPORT_DELAY_MS may say: it may shorten the delay, never lengthen it. */
+const MAX_DEV_REPORT_DELAY_MS = REPORT_DELAY_MS;
+
+/**
+ * The report delay: REPORT_DELAY_MS, or in development KEYWARD_DEV_REPORT_DELAY_MS
+ * (whole milliseconds, 0 to REPORT_DELAY_MS), so that a test over HTTP against
+ * `wrangler dev` need not wait on the clock. `error` says what is wrong with the
+ * variable: config.ts refuses to start with it, so production never runs with one.
+ */
+export function reportDelayOf(env: { KEYWARD_ENV?: unknown; KEYWARD_DEV_REPORT_DELAY_MS?: unknown }): { delayMs: number; error: string | null } {
+  const raw = env.KEYWARD_DEV_REPORT_DELAY_MS;
+  if (raw === undefined || raw === null || raw === "") return { delayMs: REPORT_DELAY_MS, error: null };
+  if (env.KEYWARD_ENV !== "development") return { delayMs: REPORT_DELAY_MS, error: "is for local development only; remove it" };
+  const ms = Number(raw);
+  if (typeof raw !== "string" || !/^\d+$/.test(raw) || ms > MAX_DEV_REPORT_DELAY_MS) {
+    return { delayMs: REPORT_DELAY_MS, error: `must be a whole number of milliseconds from 0 to ${MAX_DEV_REPORT_DELAY_MS}, got ${JSON.stringify(raw)}` };
+  }
+  return { delayMs: ms, error: null };
+}
 
 /** What a key's guard tells its org's ledger: absolute counts (so a repeated report changes nothing), places, findings. */
 export interface UsageReport {
@@ -19,12 +38,13 @@ export interface UsageReport {
 }
 
 /**
- * When a guard with unreported traffic may report next: REPORT_DELAY_MS after
- * the first unreported request, and never within REPORT_PERIOD_MS of the
- * previous report (at most one report a minute per key, whatever the traffic).
+ * When a guard with unreported traffic may report next: `delayMs` (REPORT_DELAY_MS
+ * unless a development setting says less) after the first unreported request, and
+ * never within REPORT_PERIOD_MS of the previous report (at most one report a
+ * minute per key, whatever the traffic).
  */
-export function nextReportAt(reportedAt: number | null, dirtySince: number): number {
-  return Math.max(dirtySince + REPORT_DELAY_MS, (reportedAt ?? Number.NEGATIVE_INFINITY) + REPORT_PERIOD_MS);
+export function nextReportAt(reportedAt: number | null, dirtySince: number, delayMs = REPORT_DELAY_MS): number {
+  return Math.max(dirtySince + delayMs, (reportedAt ?? Number.NEGATIVE_INFINITY) + REPORT_PERIOD_MS);
 }
 
 /** Builds the report of one key's usage at `now` (pure; the state is pruned, not reset). */
