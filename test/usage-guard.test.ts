@@ -1,7 +1,8 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { KeySettings } from "../src/guard/guard-types";
 import { type KeyGuard, pendingCap } from "../src/guard/key-guard";
+import { REFUSAL_SAVE_DELAY_MS } from "../src/guard/usage-reporter";
 import { randomId } from "../src/keys/key-format";
 import { guardStub, harness, seedKey } from "./support/harness";
 import { devToken } from "./support/tokens";
@@ -84,22 +85,25 @@ describe("usage counting in the key guard", () => {
     expect(state.places[0]?.agents.values).toEqual(["chrome", "curl"]);
   });
 
-  it("writes no extra storage row for counting: exactly one row per flush, none per refusal", async () => {
+  it("writes no extra storage row for counting admissions, and one for a burst of refusals, not one per refusal", async () => {
     const s = settings({ limit: 40 });
     const stub = guardStub(s.keyId);
     for (let i = 0; i < 60; i++) await stub.check({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_rows", caller: null });
+    const rows = () =>
+      runInDurableObject(stub, (g: KeyGuard) => {
+        const sql = (g as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
+        return {
+          usage: sql.exec("SELECT COUNT(*) AS n FROM usage").one().n,
+          withUsage: sql.exec("SELECT COUNT(*) AS n FROM admissions WHERE usage IS NOT NULL").one().n,
+        };
+      });
+    // The 20 refusals are written together within REFUSAL_SAVE_DELAY_MS (threats.md 84); polled, not slept.
+    await vi.waitFor(async () => expect((await rows()).usage).toBe(1), { timeout: REFUSAL_SAVE_DELAY_MS * 5, interval: 100 });
     const status = await stub.describe(s);
-    // limit 40: a flush every pendingCap(40) = 2 admissions, 20 flushes, and 20 refusals that write nothing.
+    // limit 40: a flush every pendingCap(40) = 2 admissions, 20 flushes, and one row for the 20 refusals.
     expect(status.pending).toBe(0);
-    expect(status.rowsWritten).toBe(40 / pendingCap(40));
-    const rows = await runInDurableObject(stub, (g: KeyGuard) => {
-      const sql = (g as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
-      return {
-        usage: sql.exec("SELECT COUNT(*) AS n FROM usage").one().n,
-        withUsage: sql.exec("SELECT COUNT(*) AS n FROM admissions WHERE usage IS NOT NULL").one().n,
-      };
-    });
-    expect(rows).toEqual({ usage: 0, withUsage: status.rowsWritten });
+    expect(status.rowsWritten).toBe(40 / pendingCap(40) + 1);
+    expect(await rows()).toEqual({ usage: 1, withUsage: 40 / pendingCap(40) });
   });
 
   it("forgets on a crash at most the admissions still pending and the refusals since the last flush", async () => {

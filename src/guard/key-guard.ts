@@ -125,6 +125,13 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private count(now: number, outcome: Outcome, input: Pick<GuardCheck, "org" | "caller">, times = 1): void {
     const first = this.reporter.count(now, outcome, input, this.state?.keyId ?? null, times);
     if (first || this.schedule.unset) void this.rearm();
+    // A refusal writes no admission, so no flush carries its count: the usage row is written
+    // within a second instead (one row however many refusals), so an eviction keeps it.
+    if (!outcome.admitted) {
+      this.reporter.saveSoon((rows) => {
+        this.counters.rowsWritten += rows;
+      });
+    }
   }
 
   /** Sets the alarm to the earliest of a scheduled revocation and the next usage report. */
@@ -215,6 +222,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     // The balance goes with its admissions: a crash forgets both, never one alone.
     if (this.log.creditsDirty) this.writeState();
     this.counters.rowsWritten += this.log.write(this.ctx.storage.sql, state.windowMs, () => (this.reporter.counting ? this.reporter.snapshot() : null));
+    // The row just written holds every count so far, refusals included.
+    if (this.reporter.counting) this.reporter.carried();
   }
 
   override async alarm(): Promise<void> {

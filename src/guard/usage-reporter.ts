@@ -18,6 +18,13 @@ import type { GuardCheck, GuardUsage, GuardVerdict } from "./guard-types";
 
 /** A usage report that the ledger has not taken within this is retried later. */
 const REPORT_TIMEOUT_MS = 5_000;
+/**
+ * Refusals are written at most this long after they are counted (docs/usage.md,
+ * crash bound). They write no admission, so no flush carries them: without a
+ * write of their own, refusals after a report lived in memory only and an
+ * eviction forgot them. One row a second at most, however many refusals.
+ */
+export const REFUSAL_SAVE_DELAY_MS = 1_000;
 
 /** What the reporter reads of the Worker's environment. */
 export interface UsageReporterEnv {
@@ -55,8 +62,9 @@ export function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): O
 /**
  * One key's usage counts (docs/usage.md) and their report to the org's ledger.
  * Counts are kept in memory and written inside the admissions row each flush
- * writes anyway, or in the one-row `usage` table after a report; reports go from
- * the guard's alarm only, never on a request.
+ * writes anyway, or in the one-row `usage` table after a report and within a
+ * second of refusals (saveSoon); reports go from the guard's alarm only, never
+ * on a request.
  */
 export class UsageReporter {
   usage: UsageState = emptyUsage();
@@ -65,6 +73,8 @@ export class UsageReporter {
   private readonly reportDelayMs: number;
   /** After a failed report: not before this time, and its findings go with the next one. */
   private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
+  /** A pending write of the usage row (saveSoon). */
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** `latestFlush`: the usage copy in the latest admissions row (JSON), if any. */
   constructor(
@@ -114,6 +124,28 @@ export class UsageReporter {
     return { buckets: bucketsOf(this.usage, granularity, from, to), lastUsedAt: this.usage.lastUsedAt, locations: locationsOf(this.usage) };
   }
 
+  /**
+   * Writes the usage row within REFUSAL_SAVE_DELAY_MS (for counts no flush will
+   * carry: refusals); `written` is told the rows it wrote. A write already on its
+   * way takes the counts made meanwhile too.
+   */
+  saveSoon(written: (rows: number) => void): void {
+    if (this.saveTimer !== null) return;
+    this.saveTimer = setTimeout(() => written(this.save()), REFUSAL_SAVE_DELAY_MS);
+  }
+
+  /** A flush has just written a copy holding every count so far: a pending save has nothing left to do. */
+  carried(): void {
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+  }
+
+  /** Writes the one-row usage table now; answers the rows written. */
+  save(): number {
+    this.carried();
+    return this.sql.exec("INSERT OR REPLACE INTO usage (id, data) VALUES (1, ?)", this.snapshot()).rowsWritten;
+  }
+
   /** The usage state as JSON, stamped with the time it was taken. */
   snapshot(): string {
     const now = Date.now();
@@ -150,6 +182,6 @@ export class UsageReporter {
       return 0;
     }
     this.retry = null;
-    return this.sql.exec("INSERT OR REPLACE INTO usage (id, data) VALUES (1, ?)", this.snapshot()).rowsWritten;
+    return this.save();
   }
 }
