@@ -1,5 +1,6 @@
 // The admin API called from a seller's dashboard on another origin, in Chromium:
 // allowed for the origin listed in ADMIN_CORS_ORIGINS, refused for any other.
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../test-support/wrangler-dev.mjs";
@@ -18,7 +19,8 @@ const dashboardPort = await freePort();
 const otherPort = await freePort();
 const DASHBOARD = `http://127.0.0.1:${dashboardPort}`;
 const OTHER = `http://127.0.0.1:${otherPort}`;
-const env = useKeywardAndChromium({ vars: { ADMIN_CORS_ORIGINS: DASHBOARD } });
+const OPERATOR = `dev_op_${randomBytes(24).toString("hex")}`;
+const env = useKeywardAndChromium({ vars: { ADMIN_CORS_ORIGINS: DASHBOARD, KEYWARD_OPERATOR_TOKEN: OPERATOR } });
 let servers = [];
 beforeAll(async () => {
   servers = [await pageServer(dashboardPort), await pageServer(otherPort)];
@@ -78,6 +80,45 @@ describe("admin API CORS in Chromium", () => {
     expect(seen.create.failed).toMatch(/Failed to fetch/);
     // The preflight was refused, so the POST never left the browser.
     const res = await fetch(`${env.keyward.url}/_keyward/v1/orgs/${org}/keys`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await res.json()).keys).toEqual([]);
+  });
+
+  it("never lets the listed dashboard ride a console cookie session: credentialed calls fail in the browser", async () => {
+    const org = uniqueOrg("cors");
+    const minted = await fetch(`${env.keyward.url}/_keyward/v1/orgs/${org}/portal-sessions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${OPERATOR}`, "content-type": "application/json" },
+      body: JSON.stringify({ role: "org:admin", subject: "ada@customer.example" }),
+    });
+    expect(minted.status).toBe(201);
+    const { context, page } = await openPage(env.browser);
+    // Signed in to the console: this browser now holds the session cookie.
+    await page.goto((await minted.json()).url);
+    await page.waitForSelector("#keys:not([hidden])");
+    expect((await context.cookies()).some((c) => c.name === "keyward_session")).toBe(true);
+    await page.goto(`${DASHBOARD}/`);
+    const seen = await page.evaluate(
+      async ({ base, org }) => {
+        const attempt = async (init) => {
+          try {
+            const res = await fetch(`${base}/_keyward/v1/orgs/${org}/keys`, { credentials: "include", ...init });
+            return { status: res.status };
+          } catch (error) {
+            return { failed: String(error) };
+          }
+        };
+        return {
+          list: await attempt({}),
+          create: await attempt({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ label: "rode the cookie" }) }),
+        };
+      },
+      { base: env.keyward.url, org },
+    );
+    await context.close();
+    // No Access-Control-Allow-Credentials: the browser shows the page nothing, and never sends the POST.
+    expect(seen.list.failed).toMatch(/Failed to fetch/);
+    expect(seen.create.failed).toMatch(/Failed to fetch/);
+    const res = await fetch(`${env.keyward.url}/_keyward/v1/orgs/${org}/keys`, { headers: { authorization: `Bearer ${await env.keyward.adminToken(org)}` } });
     expect((await res.json()).keys).toEqual([]);
   });
 });
