@@ -95,3 +95,28 @@ describe("79. a search of control characters only is refused, not read as no sea
     expect(((await res.json()) as { keys: unknown[] }).keys).toHaveLength(1);
   });
 });
+
+describe("85. the credit balance is capped at 1e12, not only each operation", () => {
+  it("refuses an increment that would take the balance over 1e12 with 400 naming value, changing and auditing nothing", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org, { credits: { remaining: 999_999_999_990 } });
+    const credits = (body: unknown) => client.post(org, `/keys/${created.id}/credits`, body, operatorHeaders());
+    expect((await credits({ operation: "increment", value: 10 })).status).toBe(200);
+    const before = await client.events(org);
+    for (let i = 0; i < 3; i++) {
+      const res = await credits({ operation: "increment", value: 1_000_000_000_000 });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: "INVALID_REQUEST", field: "value", message: expect.stringMatching(/over the most a key may hold/) });
+    }
+    expect((await credits({ operation: "increment", value: 1 })).status).toBe(400);
+    const view = (await (await client.api(`/orgs/${org}/keys/${created.id}`, { headers: await adminHeaders(org) })).json()) as {
+      credits: { remaining: number };
+    };
+    expect(view.credits.remaining).toBe(1_000_000_000_000);
+    expect(await client.events(org)).toEqual(before);
+    // Taking some away, then giving back up to the cap, is fine.
+    expect((await credits({ operation: "decrement", value: 5 })).status).toBe(200);
+    expect((await credits({ operation: "increment", value: 5 })).status).toBe(200);
+  });
+});

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { UserTokenVerifier } from "../authz/user-token";
 import type { Config } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
-import type { CreditOperation } from "../guard/credits";
+import { type CreditOperation, MAX_CREDITS } from "../guard/credits";
 import type { GuardClient } from "../guard/guard-client";
 import type { GuardStatus } from "../guard/guard-types";
 import type { OrgLimit } from "../guard/org-limit";
@@ -360,6 +360,13 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     const version = k.version + 1;
     const change = body.value === undefined ? { operation: body.operation } : { operation: body.operation, value: body.value };
     const result = await options.guards.adjustCredits({ ...settingsOfLedger(k), version }, change as CreditOperation);
+    if (!result.ok && result.reason === "over_cap") {
+      throw new KeywardError(
+        "INVALID_REQUEST",
+        `value: the balance would be ${result.remaining + (body.value ?? 0)}, over the most a key may hold (${MAX_CREDITS}); it stays ${result.remaining}`,
+        { field: "value" },
+      );
+    }
     if (!result.ok) {
       throw new KeywardError("INVALID_REQUEST", `operation: this key is unlimited; use "set" with a value to give it credits`, { field: "operation" });
     }

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { ERROR_CODES } from "../errors";
+import { MAX_CREDITS } from "../guard/credits";
 import { UNSAFE_TEXT } from "../identity/identity-headers";
 import { META_MAX_BYTES, metaProblem } from "../identity/key-meta";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
@@ -13,7 +14,6 @@ import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
  */
 const isoTime = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp, e.g. 2027-01-31T00:00:00Z");
 
-const MAX_CREDITS = 1_000_000_000_000;
 const wholeCredits = z.number().int("must be a whole number").min(0, "must be 0 or more").max(MAX_CREDITS, `must be at most ${MAX_CREDITS}`);
 
 /** Credits at creation: a balance, optionally refilled daily or monthly (UTC; src/guard/credits.ts). */

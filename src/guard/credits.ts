@@ -26,6 +26,13 @@ export interface Credits {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * The most credits a key may hold, and the most one operation may give. A cap on
+ * the balance, not only per operation: repeated increments could otherwise push
+ * it past what a JSON number counts exactly (threats.md 85).
+ */
+export const MAX_CREDITS = 1_000_000_000_000;
+
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
 }

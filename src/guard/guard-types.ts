@@ -122,4 +122,8 @@ export interface GuardUsage {
 }
 
 /** What a credits change answers: the new state, or why it could not apply. */
-export type CreditsResult = { ok: true; status: GuardStatus } | { ok: false; reason: "unlimited" };
+export type CreditsResult =
+  | { ok: true; status: GuardStatus }
+  | { ok: false; reason: "unlimited" }
+  /** The change would take the balance over MAX_CREDITS; `remaining` is the balance, unchanged. */
+  | { ok: false; reason: "over_cap"; remaining: number };

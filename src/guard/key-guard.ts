@@ -22,7 +22,7 @@ import type { KeyMeta } from "../identity/key-meta";
 import type { Granularity, Outcome } from "../usage/usage-book";
 import { AdmissionLog } from "./admission-log";
 import { AlarmSchedule } from "./alarm-schedule";
-import { adjusted, type CreditOperation } from "./credits";
+import { adjusted, type CreditOperation, MAX_CREDITS, refilled } from "./credits";
 import { decide } from "./decide";
 import { openGuardSchema } from "./guard-schema";
 import { adoptSettings, applyDueRevocation, applyRevoke, type GuardState, readState, statusOf, writeState } from "./guard-state";
@@ -165,13 +165,17 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   /**
    * An admin's change to the balance (set, increment, decrement), in order with
    * the requests around it, so none is lost or counted twice. Increment and
-   * decrement of an unlimited key are refused.
+   * decrement of an unlimited key are refused, and so is a change that would take
+   * the balance over MAX_CREDITS (nothing changes).
    */
   adjustCredits(input: { settings: KeySettings; change: CreditOperation }): CreditsResult {
     const now = Date.now();
     const state = this.adopt(input.settings, now);
     if (state.credits === null && input.change.operation !== "set") return { ok: false, reason: "unlimited" };
-    state.credits = adjusted(state.credits, input.change, now);
+    const next = adjusted(state.credits, input.change, now);
+    if (next !== null && next.remaining > MAX_CREDITS)
+      return { ok: false, reason: "over_cap", remaining: state.credits === null ? 0 : refilled(state.credits, now).remaining };
+    state.credits = next;
     return { ok: true, status: this.commit(state, input.settings) };
   }
 
