@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { parseCorsOrigins } from "./admin/cors-origins";
 import { CLAIM_NAME_SETTINGS, type ClaimNames, DEFAULT_CLAIM_NAMES } from "./authz/user-claims";
+import { retentionMs } from "./guard/storage-end";
 import { type PublishedKey, parsePublishedKeys } from "./identity/published-keys";
 import { assertTypePrefix } from "./keys/key-format";
 import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
@@ -39,6 +40,8 @@ export interface Config {
   usageCounting: boolean;
   /** USAGE_ANOMALY_THRESHOLDS: the anomaly rules' thresholds (docs/usage.md). */
   anomalyThresholds: AnomalyThresholds;
+  /** GUARD_RETENTION_DAYS, in ms: how long a revoked or expired key's guard keeps its storage (src/guard/storage-end.ts). */
+  guardRetentionMs: number;
   leaks: LeakConfig;
   /** ADMIN_CORS_ORIGINS: browser origins allowed to call the admin API (src/admin/cors-origins.ts); empty: none. */
   adminCorsOrigins: string[];
@@ -225,6 +228,14 @@ export function loadConfig(env: Record<string, unknown>): Config {
     throw new ConfigError("USAGE_ANOMALY_THRESHOLDS", (error as Error).message);
   }
 
+  let guardRetentionMs: number;
+  try {
+    // Read by each key's guard from the same variable; checked here so that a bad value stops the Worker.
+    guardRetentionMs = retentionMs(env.GUARD_RETENTION_DAYS);
+  } catch (error) {
+    throw new ConfigError("GUARD_RETENTION_DAYS", (error as Error).message);
+  }
+
   const leakAction = str(env, "LEAK_ACTION") ?? "revoke";
   if (leakAction !== "revoke" && leakAction !== "notify") {
     throw new ConfigError("LEAK_ACTION", `must be "revoke" or "notify", got ${JSON.stringify(leakAction)}`);
@@ -243,6 +254,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     adminCorsOrigins,
     usageCounting: usageCounting === "on",
     anomalyThresholds,
+    guardRetentionMs,
     originUrlTest: url(env, "ORIGIN_URL_TEST"),
     originTimeoutMs: intVar("ORIGIN_TIMEOUT_MS", 10_000, 50, 300_000)(env.ORIGIN_TIMEOUT_MS),
     apiKeyHeader,

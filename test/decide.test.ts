@@ -20,6 +20,7 @@ function state(overrides: Partial<GuardState> = {}): GuardState {
     disabled: false,
     credits: null,
     orgLimit: null,
+    endsWhenIdle: false,
     ...overrides,
   };
 }

@@ -6,7 +6,7 @@ import { migrateOnce } from "../storage/schema-version";
  * change to migrateGuard: a wake runs it only when the stored version is older
  * (src/storage/schema-version.ts), so a wake of an up-to-date guard reads one row.
  */
-export const GUARD_SCHEMA_VERSION = 1;
+export const GUARD_SCHEMA_VERSION = 2;
 
 /** Creates the guard's tables or brings them up to date, once per schema version. */
 export function openGuardSchema(storage: DurableObjectStorage): void {
@@ -25,6 +25,8 @@ function migrateGuard(sql: SqlStorage): void {
   // NULL: never set here; otherwise JSON (an object, or null once cleared).
   addColumn(sql, "guard_state", "meta", "TEXT");
   addColumn(sql, "guard_state", "org_limit", "TEXT");
+  // 1: a limiter with no key behind it, whose storage ends once its window is empty (storage-end.ts).
+  addColumn(sql, "guard_state", "ends_when_idle", "INTEGER NOT NULL DEFAULT 0");
   // A pool of rows reused once their batch has left the window, so that a flush
   // writes exactly one row (an update, or an insert while the pool grows).
   sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");

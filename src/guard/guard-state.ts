@@ -25,6 +25,8 @@ export interface GuardState {
   meta?: KeyMeta | null;
   /** The org's shared limit, when the operator set one (src/guard/org-limit.ts). */
   orgLimit: OrgLimit | null;
+  /** A limiter whose storage ends once its window is empty (KeySettings.endsWhenIdle). */
+  endsWhenIdle: boolean;
 }
 
 const json = <T>(value: unknown): T | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as T));
@@ -46,14 +48,15 @@ export function readState(sql: SqlStorage): GuardState | null {
     credits: json<Credits>(row.credits),
     ...(row.meta === null || row.meta === undefined ? {} : { meta: JSON.parse(String(row.meta)) as KeyMeta | null }),
     orgLimit: json<OrgLimit>(row.org_limit),
+    endsWhenIdle: row.ends_when_idle === 1,
   };
 }
 
 /** Writes the state row; answers the rows written (for the cost counters). */
 export function writeState(sql: SqlStorage, s: GuardState): number {
   return sql.exec(
-    `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta, org_limit)
-     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta, org_limit, ends_when_idle)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     s.keyId,
     s.version,
     s.revoked ? 1 : 0,
@@ -66,6 +69,7 @@ export function writeState(sql: SqlStorage, s: GuardState): number {
     s.credits === null ? null : JSON.stringify(s.credits),
     s.meta === undefined ? null : JSON.stringify(s.meta),
     s.orgLimit === null ? null : JSON.stringify(s.orgLimit),
+    s.endsWhenIdle ? 1 : 0,
   ).rowsWritten;
 }
 
@@ -92,6 +96,7 @@ export function adoptSettings(current: GuardState | null, settings: KeySettings,
       disabled: settings.disabled === true,
       credits: settings.credits ?? null,
       orgLimit: null,
+      endsWhenIdle: settings.endsWhenIdle === true,
     };
   } else if (settings.version > state.version) {
     state.version = settings.version;

@@ -20,6 +20,11 @@ export interface KeySettings {
    * so a stale or newer record can never restore spent credits.
    */
   credits?: Credits | null;
+  /**
+   * A limiter with no key behind it (leak reports per client address): its
+   * storage is deleted once its window is empty (storage-end.ts). Absent means false.
+   */
+  endsWhenIdle?: boolean;
 }
 
 export interface GuardCheck {

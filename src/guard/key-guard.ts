@@ -29,13 +29,14 @@ import { adoptSettings, applyDueRevocation, applyRevoke, type GuardState, readSt
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import { confirmWithOrg, type OrgLimit } from "./org-limit";
 import { RecentVerdicts } from "./retry-dedup";
+import { StorageEnd, type StorageEndEnv } from "./storage-end";
 import { outcomeOf, UsageReporter, type UsageReporterEnv } from "./usage-reporter";
 
 export { pendingCap } from "./admission-log";
 export { GUARD_SCHEMA_VERSION } from "./guard-schema";
 
 /** What a key guard reads of the Worker's environment (no more, so it need not import the Worker's Env). */
-export interface KeyGuardEnv extends UsageReporterEnv {
+export interface KeyGuardEnv extends UsageReporterEnv, StorageEndEnv {
   /** The guards themselves: a key guard asks its org's guard when the org has a shared limit. */
   KEY_GUARD: DurableObjectNamespace<KeyGuard>;
 }
@@ -48,17 +49,38 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private recent = new RecentVerdicts();
   private lastUsedAt: number | null;
   private counters = { rowsWritten: 0, admitted: 0, refused: 0, orgCalls: 0 };
+  /** The state row exists (a key's guard writes it on admin changes only; an end needs it to survive eviction). */
+  private stateStored: boolean;
+  /** The storage was deleted (storage-end.ts): the next call starts a fresh guard. */
+  private ended = false;
+  private end: StorageEnd;
 
   constructor(ctx: DurableObjectState, env: KeyGuardEnv) {
     super(ctx, env);
+    this.end = new StorageEnd(env);
     openGuardSchema(ctx.storage);
     this.state = readState(ctx.storage.sql);
+    this.stateStored = this.state !== null;
     const stored = AdmissionLog.load(ctx.storage.sql);
     this.log = stored.log;
     this.reporter = new UsageReporter(env, ctx.storage.sql, stored.latestUsage);
     this.lastUsedAt = stored.lastUsedAt ?? this.reporter.usage.lastUsedAt;
     this.schedule = new AlarmSchedule(ctx);
-    if (this.reporter.counting || this.state?.revokeAt != null) this.schedule.load();
+    if (this.reporter.counting || this.state?.revokeAt != null || this.storageEnd() !== null) this.schedule.load();
+  }
+
+  /** After the storage ended: the tables again, and a guard that knows nothing (as a new key's). */
+  private reopen(): void {
+    openGuardSchema(this.ctx.storage);
+    this.state = null;
+    this.stateStored = false;
+    this.log = AdmissionLog.load(this.ctx.storage.sql).log;
+    this.reporter = new UsageReporter(this.env, this.ctx.storage.sql, null);
+    this.lastUsedAt = null;
+    this.schedule = new AlarmSchedule(this.ctx);
+    this.recent = new RecentVerdicts();
+    this.ended = false;
+    this.end = new StorageEnd(this.env);
   }
 
   /** Decides one request: revoked, expired, limited, or admitted (and counted). */
@@ -137,7 +159,31 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   /** Sets the alarm to the earliest of a scheduled revocation and the next usage report. */
   private rearm(): Promise<void> {
     const s = this.state;
-    return this.schedule.set(s && !s.revoked ? s.revokeAt : null, this.reporter.nextReportAt());
+    const end = this.storageEnd();
+    // The reasons for an end (revoked, expiry, a limiter) must outlive an eviction: they are in the state row.
+    if (end !== null && !this.stateStored) this.writeState();
+    return this.schedule.set(s && !s.revoked ? s.revokeAt : null, this.reporter.nextReportAt(), end);
+  }
+
+  /** When this guard's storage ends (storage-end.ts), or null. */
+  private storageEnd(): number | null {
+    return this.end.at(this.state, this.lastUsedAt);
+  }
+
+  /**
+   * Deletes the guard's storage, alarm included, once its purpose is over
+   * (storage-end.ts); true when it did. Unreported usage goes first: the alarm's
+   * report runs before this, and a guard with counts still to report waits.
+   */
+  private async endIfDue(now: number): Promise<boolean> {
+    const settled = () => this.reporter.nextReportAt() === null;
+    if (!(await this.end.due(this.state, this.lastUsedAt, this.reporter.usage.org, now, settled))) return false;
+    // Admissions still pending are past use once the storage ends.
+    this.log.unschedule();
+    await this.ctx.storage.deleteAll();
+    this.ended = true;
+    this.state = null;
+    return true;
   }
 
   /** Revokes now, or schedules it (`at`, for a rotation grace period). Idempotent. */
@@ -145,8 +191,11 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const now = Date.now();
     const state = this.adopt(input.settings, now);
     if (state.revoked) return this.snapshot();
-    if (applyRevoke(state, input.at, now)) await this.rearm();
-    return this.commit(state, input.settings);
+    applyRevoke(state, input.at, now);
+    const status = this.commit(state, input.settings);
+    // A scheduled revocation's time, or the end of a revoked key's storage (storage-end.ts).
+    await this.rearm();
+    return status;
   }
 
   /** Operator limit change: effective on the next request; the window is kept. */
@@ -241,23 +290,30 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
    * alarm() passes the clock; tests pass a fake one.
    */
   async runAlarm(now: number): Promise<void> {
+    if (this.ended) return;
     if (applyDueRevocation(this.state, now)) this.writeState();
     // Requests may be decided while the report is on its way; they count into the next one.
     this.counters.rowsWritten += await this.reporter.reportIfDue(now);
+    if (await this.endIfDue(now)) return;
     await this.rearm();
   }
 
   /** The caller's settings where newer than ours (guard-state.ts); a revocation seen anywhere is written at once. */
   private adopt(settings: KeySettings, now: number): GuardState {
+    if (this.ended) this.reopen();
     const { state, revokedNow } = adoptSettings(this.state, settings, now);
     this.state = state;
-    if (revokedNow) this.writeState();
+    if (revokedNow) {
+      this.writeState();
+      void this.rearm(); // its storage's end (storage-end.ts)
+    }
     return state;
   }
 
   private writeState(): void {
     if (!this.state) return;
     this.counters.rowsWritten += writeState(this.ctx.storage.sql, this.state);
+    this.stateStored = true;
     this.log.stateWritten();
   }
 }

@@ -107,6 +107,8 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
         expiresAt: null,
         revoked: false,
         revokeAt: null,
+        // An address's window has no purpose once empty: its guard then deletes its storage.
+        endsWhenIdle: true,
       },
     });
     if (verdict.kind === "limited") {
