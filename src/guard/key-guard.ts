@@ -178,8 +178,10 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private async endIfDue(now: number): Promise<boolean> {
     const settled = () => this.reporter.nextReportAt() === null;
     if (!(await this.end.due(this.state, this.lastUsedAt, this.reporter.usage.org, now, settled))) return false;
-    // Admissions still pending are past use once the storage ends.
+    // Admissions still pending and a usage row still to save are past use once the storage ends
+    // (the counts are reported); their timers must not write into the emptied storage.
     this.log.unschedule();
+    this.reporter.carried();
     await this.ctx.storage.deleteAll();
     this.ended = true;
     this.state = null;
