@@ -41,7 +41,7 @@ function hermeticWranglerConfig(): string {
 }
 
 /** The node tests that talk to the shared Keyward under wrangler dev. */
-const HTTP_TESTS = ["test-node/*-http.test.mjs"];
+const HTTP_TESTS = ["test-node/*-http.test.mjs", "test-node/origin-package.test.mjs"];
 
 export default defineConfig({
   test: {

@@ -9,7 +9,7 @@ import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
+import { sharedKeyward } from "./support/shared.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGE = join(ROOT, "packages", "keyward");
@@ -86,7 +86,7 @@ export async function wrong(request: Request): Promise<number> {
 }
 `;
 
-let keyward;
+const keyward = sharedKeyward();
 let dir;
 let project;
 beforeAll(async () => {
@@ -98,10 +98,8 @@ beforeAll(async () => {
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "an-origin", private: true, type: "module" }));
   const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
   npm(["install", "--prefer-offline", join(dir, tarball)], project);
-  keyward = await startKeyward();
 });
-afterAll(async () => {
-  await keyward?.stop();
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
