@@ -88,26 +88,34 @@ function originProblems(raw) {
   return problems;
 }
 
-async function main() {
-  const { values } = parseArgs({ options: { config: { type: "string", default: "wrangler.toml" }, env: { type: "string" } } });
+/**
+ * The command: checks one configuration (and environment) and says what is wrong;
+ * resolves with the exit code (0 ready, 1 problems, 2 no such environment).
+ * @param {string[]} args
+ * @param {{ out: (line: string) => void, err: (line: string) => void }} io
+ */
+export async function main(args, io) {
+  const { values } = parseArgs({ args, options: { config: { type: "string", default: "wrangler.toml" }, env: { type: "string" } } });
   const where = `${values.config}${values.env ? ` [env.${values.env}]` : ""}`;
   const { experimental_readRawConfig, unstable_readConfig } = await import("wrangler");
   if (values.env !== undefined) {
     const { rawConfig } = experimental_readRawConfig({ config: values.config });
     if (!rawConfig.env || !(values.env in rawConfig.env)) {
-      console.error(`deploy:check ${where}: there is no [env.${values.env}] in ${values.config}`);
-      process.exit(2);
+      io.err(`deploy:check ${where}: there is no [env.${values.env}] in ${values.config}`);
+      return 2;
     }
   }
   const config = unstable_readConfig({ config: values.config, ...(values.env ? { env: values.env } : {}) }, { hideWarnings: true });
   const problems = deployProblems(config);
   if (problems.length === 0) {
-    console.log(`deploy:check ${where}: ready for production (KV id, origin, variables, user tokens)`);
-    return;
+    io.out(`deploy:check ${where}: ready for production (KV id, origin, variables, user tokens)`);
+    return 0;
   }
-  console.error(`deploy:check ${where}: ${problems.length} setting(s) would deploy but are wrong for production:`);
-  for (const { setting, problem } of problems) console.error(`  ${setting}: ${problem}`);
-  process.exit(1);
+  io.err(`deploy:check ${where}: ${problems.length} setting(s) would deploy but are wrong for production:`);
+  for (const { setting, problem } of problems) io.err(`  ${setting}: ${problem}`);
+  return 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2), { out: (line) => console.log(line), err: (line) => console.error(line) });
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
-import { deployProblems } from "../scripts/deploy-check.mjs";
+import { deployProblems, main } from "../scripts/deploy-check.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SCRIPT = join(ROOT, "scripts", "deploy-check.mjs");
@@ -19,8 +19,18 @@ const run = promisify(execFile);
 const out = mkdtempSync(join(tmpdir(), "keyward-deploy-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-/** Runs the script; resolves with its exit code and output. */
+/** Runs the check in process (as the script's entry does); resolves with its exit code and output. */
 async function check(...args) {
+  let output = "";
+  const line = (text) => {
+    output += `${text}\n`;
+  };
+  const code = await main(args, { out: line, err: line });
+  return { code, output };
+}
+
+/** Runs the script as `npm run deploy:check` does; resolves with its exit code and output. */
+async function checkScript(...args) {
   try {
     const { stdout, stderr } = await run(process.execPath, [SCRIPT, ...args], { cwd: ROOT });
     return { code: 0, output: stdout + stderr };
@@ -30,8 +40,8 @@ async function check(...args) {
 }
 
 describe("npm run deploy:check", () => {
-  it("refuses the committed development config, naming the KV id and ORIGIN_URL", async () => {
-    const { code, output } = await check();
+  it("refuses the committed development config, naming the KV id and ORIGIN_URL (the script, exit 1)", async () => {
+    const { code, output } = await checkScript();
     expect(code).toBe(1);
     expect(output).toMatch(/kv_namespaces KEYS id: "0{32}" is the placeholder/);
     expect(output).toMatch(/vars ORIGIN_URL: "http:\/\/127\.0\.0\.1:8788" is plain http/);
@@ -50,7 +60,8 @@ describe("npm run deploy:check", () => {
     expect(output).toMatch(/there is no \[env\.prod\]/);
   });
 
-  it.each([[[]], [["--env", "staging"]]])("the production example deploys (wrangler dry run) %j", async (env) => {
+  // Two processes that mostly wait on esbuild: run side by side.
+  it.concurrent.each([[[]], [["--env", "staging"]]])("the production example deploys (wrangler dry run) %j", async (env) => {
     await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--config", EXAMPLE, ...env, "--outdir", join(out, env.join("-") || "top")], {
       cwd: ROOT,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
