@@ -1,37 +1,37 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { UserTokenVerifier } from "../authz/user-token";
 import type { Config } from "../config";
 import { backendUnavailable, KeywardError } from "../errors";
 import { type CreditOperation, MAX_CREDITS } from "../guard/credits";
 import type { GuardClient } from "../guard/guard-client";
-import type { GuardStatus } from "../guard/guard-types";
-import type { OrgLimit } from "../guard/org-limit";
+import type { CreditsResult, GuardStatus, KeySettings } from "../guard/guard-types";
 import type { KeywardEnv } from "../http/keyward-env";
 import { routeTable } from "../http/route-table";
-import { generateKey, hashKey, randomId } from "../keys/key-format";
 import { revokedAtAsOf } from "../keys/key-model";
 import { LEAK_ROUTES } from "../leaks/leak-routes";
-import type { AuditAction, AuditEvent } from "../ledger/audit-log";
+import { type AuditAction, type AuditContext, type AuditEvent, auditEvent } from "../ledger/audit-log";
 import { decodeCursor } from "../ledger/key-pages";
 import type { LedgerKey, ListedKey } from "../ledger/key-store";
-import type { DeliveryView, LedgerClient } from "../ledger/ledger-client";
+import type { LedgerClient } from "../ledger/ledger-client";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
-import { normaliseAllowList } from "../net/ip-allow-list";
 import { sessionFromCookie } from "../sessions/cookie-auth";
 import type { SessionClient } from "../sessions/session-client";
-import { newWebhookSecret } from "../webhooks/deliver";
-import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
-import { checkWebhookUrl, type ResolveHost } from "../webhooks/webhook-url";
+import type { ResolveHost } from "../webhooks/webhook-url";
 import { type Actor, authenticate, notFound, permit } from "./admin-auth";
 import * as routes from "./admin-routes";
+import { everyKey } from "./every-key";
+import { keyChanger } from "./key-change";
 import type { KeyRevoker } from "./key-revoker";
 import { iso, recordOfLedger, settingsOfLedger, view } from "./key-view";
 import { whoAmI } from "./me";
 import { requireMoneyGrant } from "./money-grants";
+import { newKey } from "./new-key";
 import { openApiDocument } from "./openapi";
+import { orgLimitRoutes } from "./org-limit-routes";
 import { sessionRoutes } from "./session-routes";
 import { usageRoutes } from "./usage-routes";
+import { webhookRoutes } from "./webhook-routes";
 
 export interface AdminApiOptions {
   config: Config;
@@ -48,16 +48,6 @@ export interface AdminApiOptions {
   log: Logger;
 }
 
-/** The schema has checked every entry; this stores them normalised (an empty list means any address). */
-function allowedIpsOf(entries: string[] | undefined): string[] | null {
-  if (entries === undefined || entries.length === 0) return null;
-  const normal = normaliseAllowList(entries);
-  if (!normal.ok)
-    throw new KeywardError("INVALID_REQUEST", `allowedIps.${normal.index}: must be an IPv4 or IPv6 address or CIDR`, { field: `allowedIps.${normal.index}` });
-  return normal.list;
-}
-/** Key guards told of a shared org limit at a time. */
-const ORG_PUSH_BATCH = 50;
 /**
  * The admin API under /_keyward/v1. Writes go guard first (enforcement), then
  * the org's ledger (book of record, read-your-writes), then KV (edge index). A
@@ -88,6 +78,10 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     }
     return key;
   }
+
+  const changeKey = keyChanger({ ledger, revoker });
+  /** Who makes this call, for its audit entries. */
+  const whoOf = (c: Context<KeywardEnv>, by: string, at: number): AuditContext => ({ at, actor: by, requestId: c.get("requestId") });
 
   async function liveStatus(k: LedgerKey): Promise<GuardStatus | null> {
     // Informational only (last use, live balance): a guard that cannot answer leaves them to the ledger.
@@ -163,51 +157,13 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     // No org has org credits yet, so a key's credits are always the money itself.
     if (body.credits !== undefined) requireMoneyGrant(actor, "create-with-credits", false);
     const now = options.now();
-    const expiresAt = body.expiresAt === undefined ? null : Date.parse(body.expiresAt);
-    if (expiresAt !== null && expiresAt <= now) throw new KeywardError("INVALID_REQUEST", "expiresAt: must be in the future", { field: "expiresAt" });
-    const environment = body.environment ?? "live";
-    const { key, displayPrefix } = generateKey(options.config.keyTypePrefix, environment);
-    const record: LedgerKey = {
-      id: randomId("key"),
-      hash: await hashKey(key),
-      prefix: displayPrefix,
-      label: body.label,
-      environment,
-      scopes: body.scopes ?? null,
-      createdAt: now,
-      createdBy: by,
-      expiresAt,
-      revokedAt: null,
-      revokeAt: null,
-      disabledAt: null,
-      credits:
-        body.credits === undefined
-          ? null
-          : {
-              remaining: body.credits.remaining,
-              refill: body.credits.refill
-                ? {
-                    interval: body.credits.refill.interval,
-                    amount: body.credits.refill.amount,
-                    refillDay: body.credits.refill.interval === "monthly" ? (body.credits.refill.refillDay ?? 1) : null,
-                  }
-                : null,
-              refilledAt: now,
-            },
-      meta: body.meta ?? null,
-      limit: options.config.defaultLimit,
-      windowSeconds: options.config.defaultWindowSeconds,
-      version: 1,
-      kvVersion: 1,
-      allowedIps: allowedIpsOf(body.allowedIps),
-      leak: null,
-    };
+    const { key, record } = await newKey(body, { now, by, config: options.config });
     const requestId = c.get("requestId");
-    const event = (action: AuditAction, detail: Record<string, unknown>) => ({ at: now, actor: by, action, keyId: record.id, requestId, detail });
+    const event = (action: AuditAction, detail: Record<string, unknown>) => auditEvent(whoOf(c, by, now), action, record.id, detail);
     // A shared org limit holds for a new key from its first request: its guard learns it before the key exists anywhere.
     const orgLimit = await ledger.getOrgLimit(org);
     if (orgLimit !== null) await options.guards.setOrgLimit(settingsOfLedger(record), orgLimit);
-    await ledger.addKey(org, record, event("key.created", { label: record.label, environment }));
+    await ledger.addKey(org, record, event("key.created", { label: record.label, environment: record.environment }));
     try {
       await options.keys.put(record.hash, recordOfLedger(record, org));
     } catch {
@@ -244,27 +200,6 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return view(k, options.now(), await liveStatus(k));
   });
 
-  /** Every key of the org (of one environment), page by page: the kill switch must see them all. */
-  async function everyKey(org: string, environment: "live" | "test" | null): Promise<LedgerKey[]> {
-    const keys: LedgerKey[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: { keys: LedgerKey[]; nextCursor: string | null } = await ledger.listKeyPage(org, {
-        org,
-        limit: 1000,
-        cursor,
-        status: null,
-        environment,
-        q: null,
-        sort: "created",
-        now: options.now(),
-      });
-      keys.push(...page.keys);
-      cursor = page.nextCursor;
-    } while (cursor !== null);
-    return keys;
-  }
-
   // The org kill switch: every matching key, guards first. The org id typed
   // again in `confirm` guards against a slip of the wrong org or a replayed form.
   table.add(routes.revokeAllRoute, async (c, { params: { org }, who: { by }, body }) => {
@@ -272,7 +207,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
       throw new KeywardError("INVALID_REQUEST", "confirm: must be the org id exactly, typed again; nothing was revoked", { field: "confirm" });
     }
     const createdBefore = body.createdBefore === undefined ? null : Date.parse(body.createdBefore);
-    const matching = (await everyKey(org, body.environment ?? null)).filter(
+    const matching = (await everyKey(ledger, org, body.environment ?? null, options.now)).filter(
       (k) => (createdBefore === null || k.createdAt < createdBefore) && (body.labelPrefix === undefined || k.label.startsWith(body.labelPrefix)),
     );
     const filters = { environment: body.environment ?? null, createdBefore: body.createdBefore ?? null, labelPrefix: body.labelPrefix ?? null };
@@ -290,22 +225,18 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
 
   table.add(routes.keyRateLimitRoute, async (c, { params: { org, id }, who: { by }, body }) => {
     const now = options.now();
-    let k = await changeableKey(org, id, now);
-    if (k.limit !== body.limit || k.windowSeconds !== body.windowSeconds) {
-      const version = k.version + 1;
-      await options.guards.setLimit({ ...settingsOfLedger(k), version }, body.limit, body.windowSeconds);
-      const event = {
-        at: now,
-        actor: by,
+    const k = await changeableKey(org, id, now);
+    const changed = k.limit !== body.limit || k.windowSeconds !== body.windowSeconds;
+    const step = {
+      guard: (settings: KeySettings) => options.guards.setLimit(settings, body.limit, body.windowSeconds),
+      ledger: () => ({
+        change: body,
         action: "key.rate_limit_changed" as const,
-        keyId: k.id,
-        requestId: c.get("requestId"),
         detail: { from: { limit: k.limit, windowSeconds: k.windowSeconds }, to: body },
-      };
-      k = (await ledger.updateKey(org, k.id, { ...body, version }, event)) ?? k;
-    }
-    await revoker.syncKv(org, k, "The new limit is already in force.");
-    return view(k, now, await liveStatus(k));
+      }),
+    };
+    const { key } = await changeKey(org, k, whoOf(c, by, now), changed ? step : null, "The new limit is already in force.");
+    return view(key, now, await liveStatus(key));
   });
 
   // Suspend and resume: guard first (in force for the next request), then the
@@ -316,23 +247,14 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   ] as const) {
     table.add(route, async (c, { params: { org, id }, who: { by } }) => {
       const now = options.now();
-      let k = await changeableKey(org, id, now);
-      if ((k.disabledAt !== null) !== disabled) {
-        const version = k.version + 1;
-        await options.guards.setDisabled({ ...settingsOfLedger(k), version }, disabled);
-        const event = {
-          at: now,
-          actor: by,
-          action: disabled ? ("key.disabled" as const) : ("key.enabled" as const),
-          keyId: k.id,
-          requestId: c.get("requestId"),
-          detail: {},
-        };
-        const change = { disabledAt: disabled ? now : null, version };
-        k = (await ledger.updateKey(org, k.id, change, event)) ?? k;
-      }
-      await revoker.syncKv(org, k, disabled ? "The key is suspended and already refused." : "The key is enabled and already admitted.");
-      return view(k, now, await liveStatus(k));
+      const k = await changeableKey(org, id, now);
+      const step = {
+        guard: (settings: KeySettings) => options.guards.setDisabled(settings, disabled),
+        ledger: () => ({ change: { disabledAt: disabled ? now : null }, action: disabled ? ("key.disabled" as const) : ("key.enabled" as const) }),
+      };
+      const synced = disabled ? "The key is suspended and already refused." : "The key is enabled and already admitted.";
+      const { key } = await changeKey(org, k, whoOf(c, by, now), (k.disabledAt !== null) !== disabled ? step : null, synced);
+      return view(key, now, await liveStatus(key));
     });
   }
 
@@ -340,13 +262,13 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // meta from the guard on the very next request; then the ledger, then KV.
   table.add(routes.patchKeyRoute, async (c, { params: { org, id }, who: { by }, body }) => {
     const now = options.now();
-    let k = await changeableKey(org, id, now);
-    const version = k.version + 1;
-    await options.guards.setMeta({ ...settingsOfLedger(k), version }, body.meta);
-    const event = { at: now, actor: by, action: "key.meta_changed" as const, keyId: k.id, requestId: c.get("requestId"), detail: { meta: body.meta } };
-    k = (await ledger.updateKey(org, k.id, { meta: body.meta, version }, event)) ?? k;
-    await revoker.syncKv(org, k, "The new metadata already reaches the origin.");
-    return view(k, now, await liveStatus(k));
+    const k = await changeableKey(org, id, now);
+    const step = {
+      guard: (settings: KeySettings) => options.guards.setMeta(settings, body.meta),
+      ledger: () => ({ change: { meta: body.meta }, action: "key.meta_changed" as const, detail: { meta: body.meta } }),
+    };
+    const { key } = await changeKey(org, k, whoOf(c, by, now), step, "The new metadata already reaches the origin.");
+    return view(key, now, await liveStatus(key));
   });
 
   // Credits: the guard applies the change in order with the key's traffic (so
@@ -356,142 +278,37 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   table.add(routes.creditsRoute, async (c, { params: { org, id }, who: { actor, by }, body }) => {
     if (body.operation !== "decrement") requireMoneyGrant(actor, body.operation, false);
     const now = options.now();
-    let k = await changeableKey(org, id, now);
-    const version = k.version + 1;
+    const k = await changeableKey(org, id, now);
     const change = body.value === undefined ? { operation: body.operation } : { operation: body.operation, value: body.value };
-    const result = await options.guards.adjustCredits({ ...settingsOfLedger(k), version }, change as CreditOperation);
-    if (!result.ok && result.reason === "over_cap") {
-      throw new KeywardError(
-        "INVALID_REQUEST",
-        `value: the balance would be ${result.remaining + (body.value ?? 0)}, over the most a key may hold (${MAX_CREDITS}); it stays ${result.remaining}`,
-        { field: "value" },
-      );
-    }
-    if (!result.ok) {
-      throw new KeywardError("INVALID_REQUEST", `operation: this key is unlimited; use "set" with a value to give it credits`, { field: "operation" });
-    }
-    const credits = result.status.credits;
-    const snapshot = credits === null ? null : { remaining: credits.remaining, refill: credits.refill, refilledAt: credits.refilledAt };
-    const event = {
-      at: now,
-      actor: by,
-      action: "key.credits_changed" as const,
-      keyId: k.id,
-      requestId: c.get("requestId"),
-      detail: { ...body, to: snapshot === null ? "unlimited" : snapshot.remaining },
+    const step = {
+      guard: (settings: KeySettings) => options.guards.adjustCredits(settings, change as CreditOperation),
+      ledger: (result: CreditsResult) => {
+        if (!result.ok && result.reason === "over_cap") {
+          throw new KeywardError(
+            "INVALID_REQUEST",
+            `value: the balance would be ${result.remaining + (body.value ?? 0)}, over the most a key may hold (${MAX_CREDITS}); it stays ${result.remaining}`,
+            { field: "value" },
+          );
+        }
+        if (!result.ok) {
+          throw new KeywardError("INVALID_REQUEST", `operation: this key is unlimited; use "set" with a value to give it credits`, { field: "operation" });
+        }
+        const credits = result.status.credits;
+        const snapshot = credits === null ? null : { remaining: credits.remaining, refill: credits.refill, refilledAt: credits.refilledAt };
+        return {
+          change: { credits: snapshot },
+          action: "key.credits_changed" as const,
+          detail: { ...body, to: snapshot === null ? "unlimited" : snapshot.remaining },
+        };
+      },
     };
-    k = (await ledger.updateKey(org, k.id, { credits: snapshot, version }, event)) ?? k;
-    await revoker.syncKv(org, k, "The new balance is already in force.");
-    return view(k, now, result.status);
+    const { key, answer } = await changeKey(org, k, whoOf(c, by, now), step, "The new balance is already in force.");
+    return view(key, now, answer?.ok ? answer.status : null);
   });
 
-  // The org's event webhook (docs/webhooks.md). Admins only: the secret and the
-  // receiver decide where the org's key events go.
-  table.add(routes.putWebhookRoute, async (_c, { params: { org }, body }) => {
-    const verdict = await checkWebhookUrl(body.url, { production: options.config.environment === "production", resolve: options.resolveHost });
-    if (!verdict.ok) {
-      if ("unavailable" in verdict) throw backendUnavailable("the DNS resolver (to check the webhook URL)", 5);
-      throw new KeywardError("INVALID_REQUEST", `url: ${verdict.problem}`, { field: "url" });
-    }
-    const config = { org, url: verdict.url, events: body.events ?? [...WEBHOOK_EVENTS], secret: newWebhookSecret(), createdAt: options.now() };
-    await ledger.setWebhook(org, config);
-    return { url: config.url, events: config.events, createdAt: iso(config.createdAt) as string, secret: config.secret };
-  });
+  webhookRoutes(table, { ledger, resolveHost: options.resolveHost, production: () => options.config.environment === "production", now: options.now });
 
-  table.add(routes.getWebhookRoute, async (_c, { params: { org } }) => {
-    const hook = await ledger.getWebhook(org);
-    if (hook === null) throw new KeywardError("NOT_FOUND", "This organisation has no webhook; PUT one.");
-    return { url: hook.url, events: hook.events, createdAt: iso(hook.createdAt) as string };
-  });
-
-  table.add(routes.deleteWebhookRoute, async (_c, { params: { org } }) => {
-    if (!(await ledger.removeWebhook(org))) throw new KeywardError("NOT_FOUND", "This organisation has no webhook.");
-    return null;
-  });
-
-  const deliveryView = (d: DeliveryView) => ({
-    id: d.id,
-    type: d.type,
-    status: d.status,
-    attempts: d.attempts,
-    createdAt: iso(d.createdAt) as string,
-    lastAttemptAt: iso(d.lastAttemptAt),
-    lastStatus: d.lastStatus,
-    lastError: d.lastError,
-    nextAttemptAt: d.status === "pending" ? iso(d.nextAt) : null,
-  });
-
-  table.add(routes.deliveriesRoute, async (_c, { params: { org } }) => ({ deliveries: (await ledger.deliveries(org)).map(deliveryView) }));
-
-  table.add(routes.redeliverRoute, async (_c, { params: { org, id } }) => {
-    const d = await ledger.redeliver(org, id);
-    if (d === null) throw new KeywardError("NOT_FOUND", "No such delivery for this organisation.");
-    return deliveryView(d);
-  });
-
-  // The org's shared rate limit (operator). The ledger records it first, so keys
-  // created from now on get it; then every unrevoked key's guard is told, before
-  // the call returns. A failure part-way is a 503; repeating the call completes it.
-  async function pushOrgLimit(org: string, limit: OrgLimit | null): Promise<number> {
-    const keys = (await everyKey(org, null)).filter((k) => k.revokedAt === null);
-    for (let i = 0; i < keys.length; i += ORG_PUSH_BATCH) {
-      const batch = keys.slice(i, i + ORG_PUSH_BATCH);
-      const results = await Promise.allSettled(batch.map((k) => options.guards.setOrgLimit(settingsOfLedger(k), limit)));
-      const failed = results.filter((r) => r.status === "rejected").length;
-      if (failed > 0) {
-        throw new KeywardError(
-          "AUTH_BACKEND_UNAVAILABLE",
-          `${failed} of the org's key guards could not be told the shared limit: repeat this call to complete it.`,
-          {
-            headers: { "Retry-After": "1" },
-          },
-        );
-      }
-    }
-    return keys.length;
-  }
-
-  table.add(routes.putOrgLimitRoute, async (c, { params: { org }, who: { by }, body }) => {
-    const current = await ledger.getOrgLimit(org);
-    const same = current !== null && current.limit === body.limit && current.windowSeconds === body.windowSeconds;
-    const limit: OrgLimit = same ? current : { org, ...body, version: (current?.version ?? 0) + 1 };
-    if (!same) {
-      const event = {
-        at: options.now(),
-        actor: by,
-        action: "org.rate_limit_set" as const,
-        keyId: "*",
-        requestId: c.get("requestId"),
-        detail: { from: current, to: body },
-      };
-      await ledger.setOrgLimit(org, limit, event);
-    }
-    const keys = await pushOrgLimit(org, limit);
-    return { limit: limit.limit, windowSeconds: limit.windowSeconds, keys };
-  });
-
-  table.add(routes.deleteOrgLimitRoute, async (c, { params: { org }, who: { by } }) => {
-    const current = await ledger.getOrgLimit(org);
-    if (current !== null) {
-      const event = {
-        at: options.now(),
-        actor: by,
-        action: "org.rate_limit_cleared" as const,
-        keyId: "*",
-        requestId: c.get("requestId"),
-        detail: { from: current },
-      };
-      await ledger.setOrgLimit(org, null, event);
-    }
-    const keys = await pushOrgLimit(org, null);
-    return { limit: null, keys };
-  });
-
-  table.add(routes.getOrgLimitRoute, async (_c, { params: { org } }) => {
-    const current = await ledger.getOrgLimit(org);
-    if (current === null) throw new KeywardError("NOT_FOUND", "This organisation has no shared rate limit; its keys have their own limits only.");
-    return { limit: current.limit, windowSeconds: current.windowSeconds };
-  });
+  orgLimitRoutes(table, { ledger, guards: options.guards, now: options.now });
 
   table.add(routes.auditRoute, async (_c, { params: { org } }) => {
     const events = await ledger.audit(org);

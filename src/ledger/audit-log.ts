@@ -32,6 +32,18 @@ export interface AuditEvent {
   detail: Record<string, unknown>;
 }
 
+/** What every audit entry of one admin call shares: when, by whom, under which request. */
+export interface AuditContext {
+  at: number;
+  actor: string;
+  requestId: string;
+}
+
+/** One audit entry: the one way to build one. `keyId` is `*` for an org-wide change. */
+export function auditEvent(context: AuditContext, action: AuditAction, keyId: string, detail: Record<string, unknown> = {}): AuditEvent {
+  return { at: context.at, actor: context.actor, action, keyId, requestId: context.requestId, detail };
+}
+
 /** Audit actor of what a schedule did on its own (a scheduled revocation coming due). */
 export const SCHEDULE_ACTOR = "keyward:schedule";
 
