@@ -58,8 +58,9 @@ if (cli.help) {
                         nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>;
                         many-<variant> on the many-keys set; floor-noguard: the floor with no Durable Object
   --micro               also measure the request path's pieces one at a time (workerd CPU per operation, no profiler)
-  --settle S            seconds to wait after priming and after each many-keys scenario before the next
-                        (default 66: the guards' usage reports; quick 0), then until workerd is idle
+  --settle S            seconds to wait after priming and after Keyward's many-keys scenario before the next, and
+                        between its keys' last reports and its next sweep (default 276: a quiet key's report period
+                        and delay; floor and peer at most 66; quick 0), then until workerd is idle
   --micro-profile OP    with --micro: also CPU-profile 20,000 runs of one operation (bench/.build/micro-OP.cpuprofile)
   --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
   --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart`);
@@ -80,12 +81,15 @@ const plan = {
   // Sequential requests of the sparse kinds (the slow regimes are computed from them: bench/lib/cost-regimes.mjs).
   sparseRequests: quick ? 3 : 10,
   profileRounds: quick ? 1 : 3,
-  // After priming and after each many-keys scenario: a guard reports at most once a
-  // minute, 5 s after its first unreported request (REPORT_PERIOD_MS and
-  // REPORT_DELAY_MS in src/usage/usage-report.ts). Thousands of guards used within
-  // seconds of each other report together up to 65 s later; the wait lets that
-  // deferred work finish before the next scenario instead of landing on it.
-  settleSeconds: Number(cli.settle ?? (quick ? 0 : 66)),
+  // After priming and after Keyward's many-keys scenario: a quiet key's guard reports at
+  // most once per 4.5 minutes, 5 s after its first unreported request
+  // (QUIET_REPORT_PERIOD_MS and REPORT_DELAY_MS in src/usage/usage-report.ts). Thousands
+  // of guards used within seconds of each other report together up to 275 s later; the
+  // wait lets that deferred work finish before the next scenario instead of landing on it,
+  // and a sweep of those keys waits as long after their last reports, so that its own
+  // reports come 5 s after it, before the measured runs. The floor's and the peer's
+  // many-keys scenarios wait at most 66 s (the peer's window alarms, 60 s).
+  settleSeconds: Number(cli.settle ?? (quick ? 0 : 276)),
   coldStartSamples: Number(cli["cold-samples"] ?? (quick ? 3 : 9)),
 };
 const BIG_LIMIT = { limit: 1_000_000_000, windowSeconds: 60 };
@@ -328,6 +332,8 @@ async function run() {
     log(`[${elapsed()}] primed ${manyCount} ${service} guards: ${JSON.stringify(prime.statuses)} in ${prime.seconds}s`);
   }
   if (primeMany) log(`[${elapsed()}] settled after priming: ${(await settle(plan.settleSeconds)).toFixed(0)} ms of deferred workerd CPU`);
+  /** When each Keyward service's many keys last finished reporting (the next sweep waits a quiet period after it). */
+  const settledAt = new Map(primeMany ? primed.filter((s) => s.startsWith("keyward")).map((s) => [s, Date.now()]) : []);
 
   const manyId = `keyward-${manyCount}-keys`;
   const floorManyId = `floor-${manyCount}-keys`;
@@ -588,8 +594,10 @@ async function run() {
       // Rotate the order each round so that no scenario always runs first or last.
       const order = scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]);
       for (const scenario of order) {
-        // The sweep itself leaves a report due on every key: let it run before measuring
-        // (the guards reported at most a minute before, after the previous sweep or the priming).
+        // The sweep itself leaves a report due on every key: let it run before measuring. It comes
+        // 5 s after the sweep only once the keys' last reports are a quiet period old (see settleSeconds).
+        const reporting = scenario.sweep && scenario.service.startsWith("keyward");
+        if (reporting && settledAt.has(scenario.service)) await sleep(Math.max(0, settledAt.get(scenario.service) + plan.settleSeconds * 1000 - Date.now()));
         const swept = scenario.sweep ? (await sweep(scenario), await settle(Math.min(plan.settleSeconds, 6))) : 0;
         let requests = scenario.sweep ? scenario.keys.length : 0;
         for (const connections of plan.connections) {
@@ -601,8 +609,9 @@ async function run() {
           );
         }
         if (scenario.sweep) {
-          // The many-keys scenarios leave thousands of guards with a report due in 5 s.
-          const ms = swept + (await settle(plan.settleSeconds));
+          // Keyward's many-keys scenario leaves thousands of guards with a report due.
+          const ms = swept + (await settle(reporting ? plan.settleSeconds : Math.min(plan.settleSeconds, 66)));
+          if (reporting) settledAt.set(scenario.service, Date.now());
           const entry = { round, scenario: scenario.id, ms, requests, microsPerRequest: (ms * 1000) / Math.max(1, requests) };
           deferred.push(entry);
           log(

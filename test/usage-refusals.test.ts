@@ -6,7 +6,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { KeyGuard } from "../src/guard/key-guard";
 import { REFUSAL_SAVE_DELAY_MS } from "../src/guard/usage-reporter";
-import { REPORT_DELAY_MS, REPORT_PERIOD_MS } from "../src/usage/usage-report";
+import { QUIET_REPORT_PERIOD_MS, REPORT_DELAY_MS } from "../src/usage/usage-report";
 import { adminClient, adminHeaders, newOrg } from "./support/admin-client";
 import { guardStub } from "./support/harness";
 
@@ -51,8 +51,9 @@ describe("84. refusals after a usage report survive an eviction", () => {
     expect(minute.buckets.reduce((n, b) => n + b.admitted, 0)).toBe(60);
     expect(sum(minute.buckets, "RATE_LIMITED")).toBe(100);
 
-    // The woken guard still owes a report of them: its next one takes them to the ledger.
-    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(reportedAt + REPORT_PERIOD_MS + 1_000));
+    // The woken guard still owes a report of them: its next one takes them to the ledger
+    // (a woken guard does not know its last report's size, so it waits a quiet key's period).
+    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(reportedAt + QUIET_REPORT_PERIOD_MS + 1_000));
     const rollUp = (await (await client.api(`/orgs/${org}/usage`, { headers })).json()) as { totals: Bucket; topKeys: { keyId: string; refused: number }[] };
     expect(rollUp.totals.admitted).toBe(60);
     expect(rollUp.totals.refused).toEqual({ RATE_LIMITED: 100 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { KeyGuard } from "../src/guard/key-guard";
 import { UsageReporter } from "../src/guard/usage-reporter";
 import type { LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
-import { nextReportAt, REPORT_DELAY_MS, REPORT_PERIOD_MS, reportDelayOf } from "../src/usage/usage-report";
+import { nextReportAt, QUIET_REPORT_PERIOD_MS, REPORT_DELAY_MS, REPORT_PERIOD_MS, reportDelayOf } from "../src/usage/usage-report";
 import { countingNamespace } from "../test-support/counting";
 import { guardStub, harness } from "./support/harness";
 import { SEEDED_AT, seededKey } from "./support/ledger-keys";
@@ -74,7 +74,7 @@ describe("usage roll-up to the org ledger", () => {
     expect(due).toEqual([1_200, 1_000 + REPORT_DELAY_MS]);
   });
 
-  it("rolls up from the guard's alarm, at most once a minute per key, never on the request path", async () => {
+  it("rolls up from the guard's alarm, at most once per 4.5 minutes for a quiet key, never on the request path", async () => {
     const h = harness();
     const org = ORG();
     const { id, key } = await createKey(h, org);
@@ -90,10 +90,13 @@ describe("usage roll-up to the org ledger", () => {
     for (let i = 0; i < 2; i++) expect((await h.call(key)).status).toBe(200);
     await tick(id, t0 + REPORT_DELAY_MS + 30_000);
     expect((await ledgerUsage(org, id)).reports).toBe(1);
+    // Three requests made it a quiet key: not a minute after its report, but 4.5 minutes after.
     await tick(id, t0 + REPORT_DELAY_MS + REPORT_PERIOD_MS);
+    expect((await ledgerUsage(org, id)).reports).toBe(1);
+    await tick(id, t0 + REPORT_DELAY_MS + QUIET_REPORT_PERIOD_MS);
     expect(await ledgerUsage(org, id)).toMatchObject({ reports: 2, admitted: 5 });
     // Nothing new: no report at all.
-    await tick(id, t0 + REPORT_DELAY_MS + 3 * REPORT_PERIOD_MS);
+    await tick(id, t0 + REPORT_DELAY_MS + 3 * QUIET_REPORT_PERIOD_MS);
     expect((await ledgerUsage(org, id)).reports).toBe(2);
   });
 
@@ -133,7 +136,7 @@ describe("usage roll-up to the org ledger", () => {
     expect(await report(t0)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 8 });
     // A later one in the same hour and day: the same rows updated in place (REPLACE, before,
     // deleted and inserted each bucket with its two index entries: 7 rows here).
-    expect(await report(t0 + REPORT_DELAY_MS + 1_000 + REPORT_PERIOD_MS)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 3 });
+    expect(await report(t0 + REPORT_DELAY_MS + 1_000 + QUIET_REPORT_PERIOD_MS)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 3 });
     expect((await ledgerUsage(org, id)).reports).toBe(2);
   });
 

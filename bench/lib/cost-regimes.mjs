@@ -37,8 +37,8 @@ const price = (op) => op.kvReads * PRICES.kvRead + op.doRequests * PRICES.doRequ
  * - Request: one guard call; one KV read per key per isolate per cache TTL (at
  *   most one per request, at least what the busy run counted); rows as counted
  *   (the busy run's batched flushes, or one row per sparse admission).
- * - Usage report: one per REPORT_PERIOD at most, so min(1, 1 / (r x period)) per
- *   request; each one alarm invocation plus the calls to the ledger counted, the
+ * - Usage report: one per period at most (a minute for a busy key, 4.5 minutes for a
+ *   quiet one: src/usage/usage-report.ts), so min(1, 1 / (r x period)) per request; each one alarm invocation plus the calls to the ledger counted, the
  *   guard's usage row, one setAlarm (the first unreported request arms it) and the
  *   ledger's rows, weighted by how often a report opens a new hour or a new day.
  * - Duration: a guard cannot hibernate while its flush timer (FLUSH_DELAY) is
@@ -49,8 +49,10 @@ const price = (op) => op.kvReads * PRICES.kvRead + op.doRequests * PRICES.doRequ
 export function keywardPerRequest(r, m) {
   const busy = r >= 1 / (m.flushDelayMs / 1000);
   const path = busy ? m.busy : m.sparse;
-  const reports = Math.min(1, 1 / (r * (m.reportPeriodMs / 1000)));
-  const perHour = Math.min(3_600_000 / m.reportPeriodMs, 3600 * r);
+  // A key whose report carries BUSY_REPORT_REQUESTS or more reports once a period; a quieter one once a quiet period.
+  const periodMs = r * (m.reportPeriodMs / 1000) >= (m.busyReportRequests ?? 0) ? m.reportPeriodMs : (m.quietReportPeriodMs ?? m.reportPeriodMs);
+  const reports = Math.min(1, 1 / (r * (periodMs / 1000)));
+  const perHour = Math.min(3_600_000 / periodMs, 3600 * r);
   const newDay = Math.min(1, 1 / (24 * perHour));
   const newHour = Math.min(1, 1 / perHour);
   const ledgerRows = m.report.ledgerRows.sameHour * (1 - newHour) + m.report.ledgerRows.newHour * (newHour - newDay) + m.report.ledgerRows.newDay * newDay;
@@ -117,7 +119,7 @@ export function regimeTable(costRegimes) {
         `| ${r.gateway} | ${r.regime} | ${f(r.perRequest.kvReads)} | ${f(r.perRequest.doRequests)} | ${f(r.perRequest.rowsWritten)} | ${f(r.perRequest.gbSeconds, 5)} | ${f(r.dollarsPerMillion)} |`,
     ),
     "",
-    `Inputs counted in this run: Keyward busy (${BUSY_RATE}/s) ${f(k.busy.kvReads)} KV / ${f(k.busy.doRequests)} DO / ${f(k.busy.rowsWritten)} rows per request, sparse ${f(k.sparse.doRequests)} DO / ${f(k.sparse.rowsWritten)} rows; a usage report: ${k.report.ledgerCalls} ledger call(s), guard ${k.report.guardRows} row(s) + ${k.report.alarmWrites} setAlarm, ledger ${k.report.ledgerRows.first} rows (a key's first report), ${k.report.ledgerRows.sameHour} (same hour), ${k.report.ledgerRows.newHour} (new hour), ${k.report.ledgerRows.newDay} (new day); report period ${k.reportPeriodMs / 1000} s, flush delay ${k.flushDelayMs} ms, KV cache ${k.cacheTtlMs / 1000} s; wall ms: check ${f(k.report.checkMs, 1)}, alarm ${f(k.report.alarmMs, 1)}, ledger report ${f(k.report.ledgerMs, 1)}. Peer busy ${f(p.busy.kvReads)} KV / ${f(p.busy.doRequests)} DO / ${f(p.busy.rowsWritten)} rows per request, one window per request ${f(p.window.doRequests)} DO / ${f(p.window.rowsWritten)} rows; wall ms: update ${f(p.wall.updateMs, 1)}, alarm ${f(p.wall.alarmMs, 1)}.`,
+    `Inputs counted in this run: Keyward busy (${BUSY_RATE}/s) ${f(k.busy.kvReads)} KV / ${f(k.busy.doRequests)} DO / ${f(k.busy.rowsWritten)} rows per request, sparse ${f(k.sparse.doRequests)} DO / ${f(k.sparse.rowsWritten)} rows; a usage report: ${k.report.ledgerCalls} ledger call(s), guard ${k.report.guardRows} row(s) + ${k.report.alarmWrites} setAlarm, ledger ${k.report.ledgerRows.first} rows (a key's first report), ${k.report.ledgerRows.sameHour} (same hour), ${k.report.ledgerRows.newHour} (new hour), ${k.report.ledgerRows.newDay} (new day); report period ${k.reportPeriodMs / 1000} s (quiet ${(k.quietReportPeriodMs ?? k.reportPeriodMs) / 1000} s, below ${k.busyReportRequests ?? 0} requests a report), flush delay ${k.flushDelayMs} ms, KV cache ${k.cacheTtlMs / 1000} s; wall ms: check ${f(k.report.checkMs, 1)}, alarm ${f(k.report.alarmMs, 1)}, ledger report ${f(k.report.ledgerMs, 1)}. Peer busy ${f(p.busy.kvReads)} KV / ${f(p.busy.doRequests)} DO / ${f(p.busy.rowsWritten)} rows per request, one window per request ${f(p.window.doRequests)} DO / ${f(p.window.rowsWritten)} rows; wall ms: update ${f(p.wall.updateMs, 1)}, alarm ${f(p.wall.alarmMs, 1)}.`,
   ];
   return lines.join("\n");
 }

@@ -17,7 +17,7 @@ import { FLUSH_DELAY_MS, KeyGuard } from "../../src/guard/key-guard";
 import { settingsOf } from "../../src/keys/key-model";
 import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
-import { REPORT_PERIOD_MS } from "../../src/usage/usage-report";
+import { BUSY_REPORT_REQUESTS, QUIET_REPORT_PERIOD_MS, REPORT_PERIOD_MS } from "../../src/usage/usage-report";
 import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
 import { micro } from "./micro";
 import { reportCost } from "./report-cost";
@@ -127,7 +127,14 @@ async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext
   if (path === "/__bench/report-cost" && request.method === "POST") {
     // One usage report priced: rows and calls on both sides (bench/workers/report-cost.ts).
     const report = await reportCost(env, (await request.json()) as KeyRecord);
-    return Response.json({ report, reportPeriodMs: REPORT_PERIOD_MS, flushDelayMs: FLUSH_DELAY_MS, cacheTtlMs: loadConfig(env).cacheTtlMs });
+    return Response.json({
+      report,
+      reportPeriodMs: REPORT_PERIOD_MS,
+      quietReportPeriodMs: QUIET_REPORT_PERIOD_MS,
+      busyReportRequests: BUSY_REPORT_REQUESTS,
+      flushDelayMs: FLUSH_DELAY_MS,
+      cacheTtlMs: loadConfig(env).cacheTtlMs,
+    });
   }
   if (path === "/__bench/org-limit" && request.method === "POST") {
     // Gives the keys' org a shared limit, as PUT /orgs/{org}/rate-limit pushes it to each key's guard.

@@ -13,7 +13,7 @@ import {
   recordUsage,
   type UsageState,
 } from "../usage/usage-book";
-import { buildReport, nextReportAt, REPORT_PERIOD_MS, reportDelayOf } from "../usage/usage-report";
+import { buildReport, nextReportAt, REPORT_PERIOD_MS, reportDelayOf, reportPeriodAfter } from "../usage/usage-report";
 import type { GuardCheck, GuardUsage, GuardVerdict } from "./guard-types";
 
 /** A usage report that the ledger has not taken within this is retried later. */
@@ -73,6 +73,9 @@ export class UsageReporter {
   private readonly reportDelayMs: number;
   /** After a failed report: not before this time, and its findings go with the next one. */
   private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
+  /** Requests (admitted and refused) counted since the last report, and how many the last report carried (memory only: after a wake the key counts as quiet). */
+  private unreported = 0;
+  private lastReported = 0;
   /** A pending write of the usage row (saveSoon). */
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -108,6 +111,7 @@ export class UsageReporter {
     this.usage.keyId ??= keyId;
     const wasReported = this.usage.dirtySince === null;
     recordUsage(this.usage, now, outcome, input.caller ?? null, times);
+    this.unreported += times;
     return wasReported;
   }
 
@@ -115,7 +119,7 @@ export class UsageReporter {
   nextReportAt(): number | null {
     const dirtySince = this.usage.dirtySince;
     if (!this.counting || dirtySince === null) return null;
-    return Math.max(this.retry?.at ?? 0, nextReportAt(this.usage.reportedAt, dirtySince, this.reportDelayMs));
+    return Math.max(this.retry?.at ?? 0, nextReportAt(this.usage.reportedAt, dirtySince, this.reportDelayMs, reportPeriodAfter(this.lastReported)));
   }
 
   /** The key's usage as held here (fresh to the request), for the usage API. */
@@ -164,6 +168,10 @@ export class UsageReporter {
     const due = this.nextReportAt();
     if (due === null || now < due) return 0;
     const { org, keyId } = this.usage;
+    // Requests counted while the report is on its way go into the next one.
+    const carried = this.unreported;
+    this.unreported = 0;
+    this.lastReported = carried;
     if (org === null || keyId === null) {
       markReported(this.usage, now);
       return 0;
@@ -179,6 +187,7 @@ export class UsageReporter {
       this.usage.reportedAt = previous;
       this.usage.dirtySince = Math.min(this.usage.dirtySince ?? now, dirtySince ?? now);
       this.retry = { at: now + REPORT_PERIOD_MS, anomalies: report.anomalies };
+      this.unreported += carried;
       return 0;
     }
     this.retry = null;

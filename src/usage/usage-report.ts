@@ -1,8 +1,18 @@
 import { type AnomalyFinding, type AnomalyThresholds, detectAnomalies } from "./anomaly-rules";
 import { type BucketView, bucketsOf, DAY_MS, floorTo, HOUR_MS, type Locations, locationsOf, pruneUsage, type UsageState } from "./usage-book";
 
-/** A guard reports to its org's ledger at most once per this period... */
+/** A busy key's guard reports to its org's ledger at most once per this period... */
 export const REPORT_PERIOD_MS = 60_000;
+/**
+ * ...a quiet key's at most once per this one: a key whose previous report carried
+ * fewer than BUSY_REPORT_REQUESTS requests. A key used about once a minute then
+ * sends one report for every four or five requests instead of one per request,
+ * and its `lastUsedAt` in listings is still at most this (plus the alarm's own
+ * delay, seconds) behind the truth: under 5 minutes (docs/usage.md).
+ */
+export const QUIET_REPORT_PERIOD_MS = 270_000;
+/** Requests in a report that make the key busy (about one every two seconds over a minute). */
+export const BUSY_REPORT_REQUESTS = 30;
 /** ...and a few seconds after the first unreported request, so that a burst goes in one report. */
 export const REPORT_DELAY_MS = 5_000;
 /** The most KEYWARD_DEV_REPORT_DELAY_MS may say: it may shorten the delay, never lengthen it. */
@@ -40,11 +50,16 @@ export interface UsageReport {
 /**
  * When a guard with unreported traffic may report next: `delayMs` (REPORT_DELAY_MS
  * unless a development setting says less) after the first unreported request, and
- * never within REPORT_PERIOD_MS of the previous report (at most one report a
- * minute per key, whatever the traffic).
+ * never within `periodMs` of the previous report (reportPeriodAfter: at most one
+ * report a minute per busy key, one per 4.5 minutes per quiet one, whatever the traffic).
  */
-export function nextReportAt(reportedAt: number | null, dirtySince: number, delayMs = REPORT_DELAY_MS): number {
-  return Math.max(dirtySince + delayMs, (reportedAt ?? Number.NEGATIVE_INFINITY) + REPORT_PERIOD_MS);
+export function nextReportAt(reportedAt: number | null, dirtySince: number, delayMs = REPORT_DELAY_MS, periodMs = REPORT_PERIOD_MS): number {
+  return Math.max(dirtySince + delayMs, (reportedAt ?? Number.NEGATIVE_INFINITY) + periodMs);
+}
+
+/** The period after a report that carried `requests` requests: a minute for a busy key, QUIET_REPORT_PERIOD_MS otherwise. */
+export function reportPeriodAfter(requests: number): number {
+  return requests >= BUSY_REPORT_REQUESTS ? REPORT_PERIOD_MS : QUIET_REPORT_PERIOD_MS;
 }
 
 /** Builds the report of one key's usage at `now` (pure; the state is pruned, not reset). */
