@@ -41,8 +41,14 @@ interface DurableObjectError {
  * it). Failure policy, fail closed throughout:
  * - overloaded: 503 with Retry-After at once; retrying would add to the overload.
  * - retryable (e.g. the object was reset): one more try on a fresh stub, then 503.
- *   The retry carries the same request id, and the guard answers a request id it
- *   has already decided from memory, so a retry never consumes quota twice.
+ *   The retry carries the same request id, and a guard answers a request id it
+ *   has already decided from memory (its latest 1,024, retry-dedup.ts), so a
+ *   retry to the same instance consumes nothing twice. That memory is in process
+ *   only: when the guard was reset between the try and the retry, the retry is
+ *   decided afresh, and if the first try's admission had been written before the
+ *   reset, the request counts twice: one more admission in the window and its
+ *   cost in credits, at most once per retried request (docs/storage.md). An
+ *   admission still pending is forgotten by the reset itself (see pendingCap).
  * - anything else, or no answer within the timeout: 503.
  */
 export function guardClient(options: GuardClientOptions): GuardClient {
