@@ -30,6 +30,23 @@ function concrete(def: RouteConfig, org: string): string {
   });
 }
 
+/** A body each route with a JSON body accepts (checked against its schema below), by "METHOD /path". */
+const VALID_BODIES: Record<string, unknown> = {
+  "POST /orgs/:org/keys": { label: "ci" },
+  "PATCH /orgs/:org/keys/:id": { meta: null },
+  "POST /orgs/:org/keys/revoke-all": { confirm: "org_x" },
+  "POST /orgs/:org/keys/:id/revoke": {},
+  "PUT /orgs/:org/keys/:id/rate-limit": { limit: 10, windowSeconds: 60 },
+  "POST /orgs/:org/keys/:id/disable": {},
+  "POST /orgs/:org/keys/:id/enable": {},
+  "POST /orgs/:org/keys/:id/credits": { operation: "set" },
+  "PUT /orgs/:org/webhook": { url: "https://hooks.example.com/keyward", events: ["key.created"] },
+  "PUT /orgs/:org/rate-limit": { limit: 10, windowSeconds: 60 },
+  "POST /orgs/:org/anomalies/:id/acknowledge": {},
+  "POST /orgs/:org/portal-sessions": { role: "org:member", subject: "someone@example.com" },
+  "POST /leaks": { key: "sk_live_unknown" },
+};
+
 /** Whether a definition's path matches a concrete path (as the router would). */
 const matches = (def: RouteConfig, path: string) => new RegExp(`^${def.path.replace(/:[a-z]+/g, "[^/]+")}$`).test(path);
 
@@ -109,14 +126,19 @@ describe("admin routes, each defined once", () => {
     const withBody = defs.filter((d) => d.body !== undefined && !d.body.raw);
     expect(withBody.length).toBeGreaterThan(10);
     for (const def of withBody) {
+      const route = `${def.method.toUpperCase()} ${def.path}`;
+      // A valid body plus one unknown field: the unknown field is the only thing wrong.
+      const sample = VALID_BODIES[route];
+      expect(sample, `${route}: add a valid body to VALID_BODIES`).toBeDefined();
+      expect(def.body?.schema.safeParse(sample).success, `${route}: its VALID_BODIES entry must pass its schema`).toBe(true);
       const url = concrete(def, org);
-      const res = await h.send(`/_keyward/v1${url}`, { method: def.method.toUpperCase(), headers: await headersFor(def, org), body: '{"zzUnknown":1}' });
-      const error = (await res.json()) as { code: string; field: string; message: string };
-      expect(res.status, `${def.method} ${def.path}`).toBe(400);
-      expect(error.code).toBe("INVALID_REQUEST");
-      // The first field at fault: a required one that is missing, or the unknown one.
-      expect(error.message.startsWith(`${error.field}:`)).toBe(true);
-      if (error.field === "zzUnknown") expect(error.message).toBe("zzUnknown: is not a known field; remove it");
+      const res = await h.send(`/_keyward/v1${url}`, {
+        method: def.method.toUpperCase(),
+        headers: await headersFor(def, org),
+        body: JSON.stringify({ ...(sample as object), zzUnknown: 1 }),
+      });
+      expect(res.status, route).toBe(400);
+      expect(await res.json(), route).toMatchObject({ code: "INVALID_REQUEST", field: "zzUnknown", message: "zzUnknown: is not a known field; remove it" });
       const bad = await h.send(`/_keyward/v1${url}`, { method: def.method.toUpperCase(), headers: await headersFor(def, org), body: "{nope" });
       expect(await bad.json()).toMatchObject({ code: "INVALID_REQUEST", field: "body", message: "body: must be valid JSON" });
     }

@@ -252,16 +252,16 @@ describe("admin API refusals change nothing (threats.md 41-44)", () => {
   });
 
   it.each([
-    ["DELETE", "/keys/key_00000000000000000000"],
-    ["PUT", "/keys"],
-    ["GET", "/keys/key_00000000000000000000/revoke"],
-    ["POST", "/audit"],
-  ])("answers %s on %s with 405 and an Allow header", async (method, path) => {
+    ["DELETE", "/keys/key_00000000000000000000", "GET, PATCH"],
+    ["PUT", "/keys", "GET, POST"],
+    ["GET", "/keys/key_00000000000000000000/revoke", "POST"],
+    ["POST", "/audit", "GET"],
+  ])("answers %s on %s with 405 and Allow: %s", async (method, path, allow) => {
     const { api, list } = setup();
     const org = ORG();
     const res = await api(`/orgs/${org}${path}`, { method, headers: await admin(org) });
     expect(res.status).toBe(405);
-    expect(res.headers.get("allow")).toBeTruthy();
+    expect(res.headers.get("allow")).toBe(allow);
     expect(await list(org)).toEqual([]);
   });
 

@@ -1,9 +1,12 @@
 import { env } from "cloudflare:workers";
+import * as adminRoutes from "../../src/admin/admin-routes";
 import { createKeyward } from "../../src/app";
 import { compilePolicy } from "../../src/authz/policy";
 import { loadConfig } from "../../src/config";
 import type { KeyGuard } from "../../src/guard/key-guard";
+import type { RouteConfig } from "../../src/http/route-def";
 import { generateKey, hashKey, type KeyEnvironment, randomId } from "../../src/keys/key-format";
+import { LEAK_ROUTES } from "../../src/leaks/leak-routes";
 import type { OrgLedger } from "../../src/ledger/org-ledger";
 import type { Logger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
@@ -135,6 +138,30 @@ export async function seedKey(options: SeedOptions = {}, kv: KVNamespace = env.K
   return { key, hash, record };
 }
 
+/** Every route under /_keyward/v1, with a matcher for its path. */
+const ROUTES = [...(Object.values(adminRoutes) as RouteConfig[]), ...LEAK_ROUTES].map((def) => ({
+  def,
+  pattern: new RegExp(`^/_keyward/v1${def.path.replace(/:[A-Za-z]+/g, "[^/]+")}$`),
+  // A literal segment is more specific than a parameter: /keys/revoke-all before /keys/:id.
+  literals: def.path.split("/").filter((p) => p !== "" && !p.startsWith(":")).length,
+}));
+
+/**
+ * Checks a 2xx answer of the admin API against its route's reply schema, at run
+ * time: every admin call any test sends through the harness is checked, so a
+ * handler cannot answer what its definition (and the OpenAPI document) does not say.
+ */
+async function checkReply(method: string, path: string, res: Response): Promise<void> {
+  if (res.status < 200 || res.status > 299 || !path.startsWith("/_keyward/v1/")) return;
+  const route = ROUTES.filter((r) => r.def.method === method.toLowerCase() && r.pattern.test(path)).sort((a, b) => b.literals - a.literals)[0];
+  if (route === undefined) return;
+  const where = `${method} ${route.def.path}`;
+  if (res.status !== route.def.reply.status) throw new Error(`${where} answered ${res.status}; its definition says ${route.def.reply.status}`);
+  if (route.def.reply.schema === undefined) return;
+  const parsed = route.def.reply.schema.safeParse(await res.clone().json());
+  if (!parsed.success) throw new Error(`${where}: the reply does not match its schema: ${parsed.error.message}`);
+}
+
 export function captureLogger(lines: string[]): Logger {
   return {
     info: (event, fields) => lines.push(JSON.stringify({ event, ...fields })),
@@ -192,7 +219,11 @@ export function harness(options: HarnessOptions = {}) {
     logs,
     config,
     /** Sends a request through Keyward. */
-    send: async (path: string, init: RequestInit = {}): Promise<Response> => app.request(`https://keyward.test${path}`, init, undefined, ctx),
+    send: async (path: string, init: RequestInit = {}): Promise<Response> => {
+      const res = await app.request(`https://keyward.test${path}`, init, undefined, ctx);
+      await checkReply(init.method ?? "GET", new URL(path, "https://keyward.test").pathname, res);
+      return res;
+    },
     /** Sends with the key as a Bearer token. */
     call: async (key: string, path = "/v1/things", init: RequestInit = {}): Promise<Response> =>
       app.request(
