@@ -175,7 +175,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
   const rawPublishedKeys = str(env, "KEYWARD_PUBLISHED_KEYS");
   let publishedKeys: PublishedKey[] = [];
   try {
-    if (rawPublishedKeys !== null) publishedKeys = parsePublishedKeys(rawPublishedKeys, signingKey.kid);
+    if (rawPublishedKeys !== null) publishedKeys = parsePublishedKeys(rawPublishedKeys, signingKey);
   } catch (error) {
     throw new ConfigError("KEYWARD_PUBLISHED_KEYS", (error as Error).message);
   }

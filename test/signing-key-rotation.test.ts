@@ -26,6 +26,14 @@ describe("signing-key rotation: KEYWARD_PUBLISHED_KEYS (docs/origin.md, Key rota
     }
   });
 
+  it("serves the signing key once when the list holds it too (the switch of a rotation: both keys listed while the secret changes)", async () => {
+    const previous = await keyPair("k1");
+    const { d: _d, ...signingPublic } = JSON.parse(env.KEYWARD_SIGNING_KEY as string) as Record<string, string>;
+    const h = harness({ vars: { KEYWARD_PUBLISHED_KEYS: JSON.stringify([signingPublic, previous.publicJwk]) } });
+    const jwks = (await (await h.send("/_keyward/.well-known/jwks.json")).json()) as { keys: Record<string, string>[] };
+    expect(jwks.keys.map((k) => k.kid)).toEqual([signingKid(), "k1"]);
+  });
+
   it("still signs with KEYWARD_SIGNING_KEY while the next key is only published", async () => {
     const next = await keyPair("k2");
     const h = harness({ vars: { KEYWARD_PUBLISHED_KEYS: JSON.stringify({ keys: [next.publicJwk] }) } });
@@ -68,7 +76,12 @@ describe("signing-key rotation: KEYWARD_PUBLISHED_KEYS (docs/origin.md, Key rota
     ["not JSON", () => "k2", /must be JSON/],
     ["not a list", () => JSON.stringify({ kid: "k2" }), /must be an array of public JWKs/],
     ["a private key", async () => JSON.stringify([(await keyPair("k2")).privateJwk]), /holds a private key \("d"\): publish only the public half/],
-    ["the signing key's kid", async () => JSON.stringify([{ ...(await keyPair("x")).publicJwk, kid: signingKid() }]), /already used by another key/],
+    [
+      "another key under the signing key's kid",
+      async () => JSON.stringify([{ ...(await keyPair("x")).publicJwk, kid: signingKid() }]),
+      /has the signing key's kid/,
+    ],
+    ["two keys under one kid", async () => JSON.stringify([(await keyPair("k2")).publicJwk, (await keyPair("k2")).publicJwk]), /already used by another key/],
     ["a key of another curve", () => JSON.stringify([{ kty: "RSA", n: "x", e: "AQAB", kid: "r1" }]), /key 0 must be a public EC P-256 JWK/],
     [
       "too many keys",

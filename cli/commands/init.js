@@ -27,7 +27,8 @@ operator token (64 hex characters), and prints the lines that install them:
 
 The lines go to stdout; what to keep (the operator token, the key's public half)
 goes to stderr. Nothing is written to disk. --signing-key-only makes only a new
-signing key, for a rotation (docs/origin.md, Key rotation).`,
+signing key, for a rotation: keep its line and run it later, as docs/origin.md
+(Key rotation) says; piped to sh it would switch the key at once.`,
   options: {
     env: { type: "string", value: "NAME", help: "A wrangler environment ([env.NAME]): adds --env NAME to each line" },
     "signing-key-only": { type: "boolean", help: "Only a new signing key (key rotation), no operator token" },

@@ -15,7 +15,7 @@ const publicKeySchema = z.object({ kty: z.literal("EC"), crv: z.literal("P-256")
  * Accepts a JSON array of JWKs or a JWKS document (`{"keys": [...]}`). Throws an
  * Error whose message says what to fix.
  */
-export function parsePublishedKeys(raw: string, signingKid: string): PublishedKey[] {
+export function parsePublishedKeys(raw: string, signingKey: { kid: string; x?: string; y?: string }): PublishedKey[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -25,8 +25,9 @@ export function parsePublishedKeys(raw: string, signingKid: string): PublishedKe
   const list = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(list)) throw new Error('must be an array of public JWKs, or a JWKS document {"keys": [...]}');
   if (list.length > MAX_PUBLISHED_KEYS) throw new Error(`must hold at most ${MAX_PUBLISHED_KEYS} keys, got ${list.length}`);
-  const kids = new Set([signingKid]);
-  return list.map((entry, i) => {
+  const kids = new Set<string>();
+  const keys: PublishedKey[] = [];
+  list.forEach((entry, i) => {
     // A [vars] value is readable by anyone with access to the Worker's settings:
     // private key material here is a leak, refused rather than silently stripped.
     if (typeof entry === "object" && entry !== null && "d" in entry) {
@@ -34,8 +35,17 @@ export function parsePublishedKeys(raw: string, signingKid: string): PublishedKe
     }
     const key = publicKeySchema.safeParse(entry);
     if (!key.success) throw new Error(`key ${i} must be a public EC P-256 JWK with kty, crv, x, y and kid`);
-    if (kids.has(key.data.kid)) throw new Error(`key ${i} has kid ${JSON.stringify(key.data.kid)}, already used by another key (every kid must be distinct)`);
-    kids.add(key.data.kid);
-    return { kty: "EC", crv: "P-256", x: key.data.x, y: key.data.y, kid: key.data.kid };
+    const { kid, x, y } = key.data;
+    if (kid === signingKey.kid) {
+      // The signing key itself, listed during a rotation's switch (docs/origin.md): the
+      // list may hold both keys while the secret changes, so it is served once. The
+      // same kid on another key would make origins pick either: refused.
+      if (x === signingKey.x && y === signingKey.y) return;
+      throw new Error(`key ${i} has the signing key's kid ${JSON.stringify(kid)} but is another key (every kid must name one key)`);
+    }
+    if (kids.has(kid)) throw new Error(`key ${i} has kid ${JSON.stringify(kid)}, already used by another key (every kid must be distinct)`);
+    kids.add(kid);
+    keys.push({ kty: "EC", crv: "P-256", x, y, kid });
   });
+  return keys;
 }
