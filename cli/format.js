@@ -173,6 +173,14 @@ function detailCell(detail) {
 export function auditTable(events) {
   return table(
     ["AT", "ACTOR", "ACTION", "KEY", "REQUEST", "DETAIL"],
-    events.map((e) => [formatTime(e.at), text(e.actor), text(e.action), text(e.keyId), text(e.requestId), detailCell(e.detail)]),
+    // A collapsed entry (repeated leak reports within a minute) says how many it stands for.
+    events.map((e) => [
+      formatTime(e.at),
+      text(e.actor),
+      text(e.count > 1 ? `${e.action} x${e.count}` : e.action),
+      text(e.keyId),
+      text(e.requestId),
+      detailCell(e.detail),
+    ]),
   );
 }

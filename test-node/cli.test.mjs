@@ -479,6 +479,54 @@ describe("keyward audit", () => {
   });
 });
 
+describe("keyward audit: filters and paging (threats.md 74)", () => {
+  const entry = (n, extra = {}) => ({
+    at: `2026-07-01T10:00:${String(n).padStart(2, "0")}.000Z`,
+    actor: "report",
+    action: "key.leak_reported_again",
+    keyId: "key_A",
+    requestId: `req_${n}`,
+    detail: {},
+    count: 1,
+    ...extra,
+  });
+
+  it("sends the filters to the server, follows its cursor to --limit entries, and says how to page on", async () => {
+    routes["GET /_keyward/v1/orgs/acme/audit"] = (query) =>
+      query.get("cursor") === "c2"
+        ? { status: 200, body: { events: [entry(2)], nextCursor: "c3" } }
+        : { status: 200, body: { events: [entry(1, { count: 7 })], nextCursor: "c2" } };
+    const args = ["audit", "--org", "acme", "--key", "key_A", "--action", "key.leak_reported_again", "--actor", "report"];
+    const result = await run([...args, "--since", "2026-07-01T00:00:00Z", "--until", "2026-07-02", "--limit", "2"], admin());
+    expect(result.code).toBe(0);
+    const sent = requests.filter((r) => r.path === "/_keyward/v1/orgs/acme/audit").map((r) => r.query);
+    expect(sent).toEqual([
+      { key: "key_A", action: "key.leak_reported_again", actor: "report", since: "2026-07-01T00:00:00.000Z", until: "2026-07-02T00:00:00.000Z", limit: "2" },
+      {
+        key: "key_A",
+        action: "key.leak_reported_again",
+        actor: "report",
+        since: "2026-07-01T00:00:00.000Z",
+        until: "2026-07-02T00:00:00.000Z",
+        limit: "1",
+        cursor: "c2",
+      },
+    ]);
+    expect(result.stdout).toMatch(/key\.leak_reported_again x7\s+key_A\s+req_1/);
+    expect(result.stdout).toMatch(/older entries: add --cursor c3\n$/);
+  });
+
+  it("refuses a malformed --since before sending anything, and its --help says what it shows", async () => {
+    const bad = await run(["audit", "--org", "acme", "--since", "yesterday"], admin());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--since must be an ISO date-time");
+    expect(requests).toHaveLength(0);
+    const help = await run(["audit", "--help"]);
+    expect(help.stdout).toMatch(/newest first/);
+    for (const flag of ["--key", "--action", "--actor", "--since", "--until", "--limit", "--cursor"]) expect(help.stdout).toContain(flag);
+  });
+});
+
 // --- failures ---------------------------------------------------------------
 
 describe("failures", () => {

@@ -10,6 +10,7 @@ import { routeTable } from "../http/route-table";
 import { revokedAtAsOf } from "../keys/key-model";
 import { LEAK_ROUTES } from "../leaks/leak-routes";
 import { type AuditAction, type AuditContext, type AuditEvent, auditEvent } from "../ledger/audit-log";
+import { decodeAuditCursor } from "../ledger/audit-pages";
 import { decodeCursor } from "../ledger/key-pages";
 import type { LedgerKey, ListedKey } from "../ledger/key-store";
 import type { LedgerClient } from "../ledger/ledger-client";
@@ -310,9 +311,27 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
 
   orgLimitRoutes(table, { ledger, guards: options.guards, now: options.now });
 
-  table.add(routes.auditRoute, async (_c, { params: { org } }) => {
-    const events = await ledger.audit(org);
-    return { events: events.map((e) => ({ ...e, at: iso(e.at) as string })) };
+  // One page of the log, like the key list: a cursor bound to the org and the filters.
+  table.add(routes.auditRoute, async (_c, { params: { org }, query: q }) => {
+    const scope = {
+      org,
+      keyId: q.key ?? null,
+      action: q.action ?? null,
+      actor: q.actor ?? null,
+      since: q.since === undefined ? null : Date.parse(q.since),
+      until: q.until === undefined ? null : Date.parse(q.until),
+    };
+    if (q.cursor !== undefined) {
+      try {
+        decodeAuditCursor(q.cursor, scope);
+      } catch {
+        throw new KeywardError("INVALID_REQUEST", "cursor: is not a cursor of this audit log; pass nextCursor of the previous page, with the same filters", {
+          field: "cursor",
+        });
+      }
+    }
+    const page = await ledger.auditPage(org, { ...scope, limit: q.limit, cursor: q.cursor ?? null });
+    return { events: page.events.map((e) => ({ ...e, at: iso(e.at) as string })), nextCursor: page.nextCursor };
   });
 
   usageRoutes(table, { ledger, guards: options.guards, now: options.now, findKey });

@@ -8,6 +8,7 @@ import {
   anomalyListQuery,
   anomalyView,
   auditList,
+  auditListQuery,
   createdKey,
   createKeyBody,
   creditsBody,
@@ -255,9 +256,11 @@ export const deleteOrgLimitRoute = defineRoute({
 export const auditRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/audit",
-  summary: "Who created, revoked or changed what, when (org admin or operator)",
+  summary:
+    "Who created, revoked or changed what, when (org admin or operator): one page, newest first, filtered by key, action, actor and time, with a cursor for older entries",
   access: "orgAdmin",
   params: { org },
+  query: auditListQuery,
   reply: { status: 200, description: "events", schema: auditList },
 });
 

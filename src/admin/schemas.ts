@@ -3,7 +3,9 @@ import { ERROR_CODES } from "../errors";
 import { MAX_CREDITS } from "../guard/credits";
 import { UNSAFE_TEXT } from "../identity/identity-headers";
 import { META_MAX_BYTES, metaProblem } from "../identity/key-meta";
+import { KEY_ID_PATTERN } from "../keys/key-format";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
+import { AUDIT_ACTIONS } from "../ledger/audit-actions";
 import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
 import { ANOMALY_TYPES } from "../usage/anomaly-rules";
 import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
@@ -216,8 +218,30 @@ export const auditList = z.object({
       ...keyName,
       requestId: z.string(),
       detail: z.record(z.string(), z.unknown()),
+      count: z
+        .number()
+        .int()
+        .describe("how many times this happened: 1, or more for key.leak_reported_again repeated within a minute of this entry (at is the first)"),
     }),
   ),
+  nextCursor: z.string().nullable().describe("pass as ?cursor= for older entries, with the same filters; null on the last page"),
+});
+
+/** Query of GET /orgs/{org}/audit. */
+export const auditListQuery = z.strictObject({
+  limit: z.coerce.number().int("must be a whole number").min(1).max(1000).default(100).describe("entries per page, 1-1000 (default 100)"),
+  cursor: z.string().min(1).max(512).optional().describe("nextCursor of the previous page"),
+  key: z.string().regex(KEY_ID_PATTERN, "must be a key id (key_…)").optional().describe("only entries about this key"),
+  action: z.enum(AUDIT_ACTIONS).optional().describe("only entries of this action"),
+  actor: z
+    .string()
+    .min(1)
+    .max(256, "must be at most 256 characters")
+    .refine((a) => !UNSAFE_TEXT.test(a), "must not contain control characters")
+    .optional()
+    .describe("only entries by this actor, exactly as listed (user:…, operator, report, secret-scanning:github, keyward:schedule)"),
+  since: isoTime.optional().describe("only entries at or after this time"),
+  until: isoTime.optional().describe("only entries before this time"),
 });
 /** Every refusal (http/error-response.ts): `code` is one of the closed set of src/errors.ts. */
 export const errorBody = z.object({

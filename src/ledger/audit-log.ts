@@ -1,27 +1,8 @@
 import type { WebhookEventType } from "../webhooks/webhook-events";
-import { type KeyName, withKeyNames } from "./key-names";
+import type { AuditAction } from "./audit-actions";
+import { foldRepeat } from "./audit-pages";
 
-/**
- * What the audit log records. `key.creation_rolled_back` follows a `key.created`
- * whose edge-index write failed (the key never worked); `key.rollback_failed`
- * says that undoing it failed too, so the key's row may remain until revoked.
- */
-export type AuditAction =
-  | "key.created"
-  | "key.creation_rolled_back"
-  | "key.rollback_failed"
-  | "key.revoked"
-  | "key.revocation_scheduled"
-  | "key.rate_limit_changed"
-  | "key.disabled"
-  | "key.enabled"
-  | "key.credits_changed"
-  | "key.meta_changed"
-  | "org.rate_limit_set"
-  | "org.rate_limit_cleared"
-  | "key.leaked"
-  | "key.leak_reported_again"
-  | "anomaly.acknowledged";
+export type { AuditAction } from "./audit-actions";
 
 export interface AuditEvent {
   at: number;
@@ -55,10 +36,14 @@ const WEBHOOK_EVENT_OF_ACTION: Partial<Record<AuditAction, WebhookEventType>> = 
 };
 
 /**
- * Appends one event. Nothing in Keyward updates or deletes an audit row.
- * Answers the webhook event the entry also is (null: none), for the caller to queue.
+ * Appends one event, or counts a repeated `key.leak_reported_again` in the entry
+ * of the same key made less than a minute before (audit-pages.ts foldRepeat: the
+ * one change the log ever makes to a row, its count). Nothing else updates or
+ * deletes an audit row. Answers the webhook event the entry also is (null: none),
+ * for the caller to queue.
  */
 export function appendAudit(sql: SqlStorage, event: AuditEvent): { type: WebhookEventType; data: { keyId: string } & Record<string, unknown> } | null {
+  if (foldRepeat(sql, event)) return null;
   sql.exec(
     "INSERT INTO audit (at, actor, action, key_id, request_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
     event.at,
@@ -70,20 +55,4 @@ export function appendAudit(sql: SqlStorage, event: AuditEvent): { type: Webhook
   );
   const type = WEBHOOK_EVENT_OF_ACTION[event.action];
   return type === undefined ? null : { type, data: { ...event.detail, keyId: event.keyId, actor: event.actor } };
-}
-
-/** The latest events, newest first, each with its key's label and prefix. */
-export function readAudit(sql: SqlStorage, limit: number): (AuditEvent & KeyName)[] {
-  const events = sql
-    .exec("SELECT * FROM audit ORDER BY seq DESC LIMIT ?", limit)
-    .toArray()
-    .map((row) => ({
-      at: Number(row.at),
-      actor: String(row.actor),
-      action: String(row.action) as AuditAction,
-      keyId: String(row.key_id),
-      requestId: String(row.request_id),
-      detail: JSON.parse(String(row.detail)) as Record<string, unknown>,
-    }));
-  return withKeyNames(sql, events);
 }

@@ -5,6 +5,7 @@ import { withTimeout } from "../timeout";
 import type { Delivery, WebhookConfig } from "../webhooks/webhook-store";
 import type { Anomaly, AnomalyStatus } from "./anomaly-store";
 import type { AuditEvent } from "./audit-log";
+import type { AuditEntry, AuditPageQuery } from "./audit-pages";
 import type { KeyName } from "./key-names";
 import type { KeyPageQuery } from "./key-pages";
 import type { KeyChange, LedgerKey, ListedKey } from "./key-store";
@@ -37,13 +38,20 @@ export interface LedgerClient {
   deliveries(org: string): Promise<DeliveryView[]>;
   redeliver(org: string, id: string): Promise<DeliveryView | null>;
   record(org: string, event: AuditEvent): Promise<void>;
-  audit(org: string): Promise<(AuditEvent & KeyName)[]>;
+  /** One page of the audit log, newest first (audit-pages.ts). */
+  auditPage(org: string, query: AuditPageQuery): Promise<AuditPage>;
   keyUsage(org: string, keyId: string, span: "hour" | "day", from: number, to: number): Promise<KeyUsage | null>;
   orgUsage(org: string, span: "hour" | "day", from: number, to: number): Promise<NamedOrgUsage>;
   getOrgLimit(org: string): Promise<OrgLimit | null>;
   setOrgLimit(org: string, limit: OrgLimit | null, event: AuditEvent): Promise<void>;
   anomalies(org: string, status: AnomalyStatus): Promise<(Anomaly & KeyName)[]>;
   acknowledgeAnomaly(org: string, id: string, by: string, requestId: string, at: number): Promise<(Anomaly & KeyName) | null>;
+}
+
+/** A page of the audit log, each entry with its key's label and prefix. */
+export interface AuditPage {
+  events: (AuditEntry & KeyName)[];
+  nextCursor: string | null;
 }
 
 /** One key's reported usage, as the ledger answers it. */
@@ -107,7 +115,7 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
     markSyncedMany: (org, entries) => call(org, "markSyncedMany", true, async (stub) => void (await stub.markSyncedMany(entries))),
     markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
     record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),
-    audit: (org) => call(org, "audit", true, async (stub): Promise<(AuditEvent & KeyName)[]> => await stub.audit()),
+    auditPage: (org, query) => call(org, "auditPage", true, async (stub): Promise<AuditPage> => await stub.auditPage(query)),
     keyUsage: (org, keyId, span, from, to) => call(org, "keyUsage", true, async (stub): Promise<KeyUsage | null> => await stub.keyUsage(keyId, span, from, to)),
     orgUsage: (org, span, from, to) => call(org, "orgUsage", true, async (stub): Promise<NamedOrgUsage> => await stub.orgUsage(span, from, to)),
     getOrgLimit: (org) => call(org, "getOrgLimit", true, async (stub): Promise<OrgLimit | null> => await stub.getOrgLimit()),

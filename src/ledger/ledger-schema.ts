@@ -11,7 +11,7 @@ import { createUsageTables } from "./usage-store";
  * (src/storage/schema-version.ts), so a wake of an up-to-date ledger reads one
  * row instead of running about 25 statements.
  */
-export const LEDGER_SCHEMA_VERSION = 1;
+export const LEDGER_SCHEMA_VERSION = 2;
 
 /** Creates the ledger's tables or brings them up to date, once per schema version, in one transaction. */
 export function openLedgerSchema(storage: DurableObjectStorage): void {
@@ -45,6 +45,10 @@ function migrateLedger(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     key_id TEXT NOT NULL, request_id TEXT NOT NULL, detail TEXT NOT NULL)`);
+  // Version 2: how many repeats an entry stands for (audit-pages.ts foldRepeat; 1 for every other
+  // entry), and the index that serves the audit API's key filter and the search for a repeat to fold into.
+  addColumn(sql, "audit", "count", "INTEGER NOT NULL DEFAULT 1");
+  sql.exec("CREATE INDEX IF NOT EXISTS audit_by_key ON audit (key_id, seq)");
   sql.exec("CREATE INDEX IF NOT EXISTS keys_by_created ON keys (created_at, id)");
   createUsageTables(sql);
   createAnomalyTable(sql);

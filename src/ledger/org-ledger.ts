@@ -22,7 +22,8 @@ import { DELIVERY_TIMEOUT_MS } from "../webhooks/deliver";
 import type { WebhookEventType } from "../webhooks/webhook-events";
 import { type Delivery, deleteWebhook, enqueue, readWebhook, recentDeliveries, redeliver, type WebhookConfig, writeWebhook } from "../webhooks/webhook-store";
 import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, listAnomalies, upsertAnomaly } from "./anomaly-store";
-import { type AuditEvent, appendAudit, readAudit } from "./audit-log";
+import { type AuditEvent, appendAudit } from "./audit-log";
+import { type AuditEntry, type AuditPageQuery, readAuditPage } from "./audit-pages";
 import { type KeyName, withKeyNames } from "./key-names";
 import type { KeyPageQuery } from "./key-pages";
 import { insertKey, type KeyChange, type LedgerKey, type ListedKey, markSynced, readKey, readKeyPage, writeKey } from "./key-store";
@@ -175,9 +176,10 @@ export class OrgLedger extends DurableObject<unknown> {
     markSynced(this.sql, id, version);
   }
 
-  /** The latest events, newest first, each with its key's label and prefix. */
-  audit(limit = 500): (AuditEvent & KeyName)[] {
-    return readAudit(this.sql, limit);
+  /** One page of the audit log, newest first (audit-pages.ts), each entry with its key's label and prefix. */
+  auditPage(query: AuditPageQuery): { events: (AuditEntry & KeyName)[]; nextCursor: string | null } {
+    const page = readAuditPage(this.sql, query);
+    return { events: withKeyNames(this.sql, page.events), nextCursor: page.nextCursor };
   }
 
   /**

@@ -2,6 +2,7 @@ import type { AuditList, CreatedKey, CreateKeyInput, KeyList, KeyView, Me, Revok
 import { API_PREFIX, callRoute, RouteError, type RouteInput, type RouteRequest } from "../../admin/route-client.js";
 import { auditRoute, createKeyRoute, getKeyRoute, listKeysRoute, meRoute, revokeKeyRoute } from "../../admin/route-refs.js";
 import type { ParamsOf, ResponseOf, RouteConfig, RouteRef } from "../../http/route-def";
+import type { AuditAction } from "../../ledger/audit-actions";
 
 /** What the console asks of the key listing; null or empty leaves a filter out. */
 export interface KeyPageQuery {
@@ -10,6 +11,14 @@ export interface KeyPageQuery {
   status: KeyListStatus | null;
   environment: KeyView["environment"] | null;
   cursor: string | null;
+}
+
+/** What the console asks of the audit log; empty leaves a filter out. */
+export interface AuditQuery {
+  limit?: number;
+  key?: string;
+  action?: AuditAction | "";
+  cursor?: string | null;
 }
 
 /** A listing filter: a key's status, or revoking (active, revocation scheduled). */
@@ -151,7 +160,10 @@ export class AdminClient {
     return this.call(revokeKeyRoute, { params: { id }, body: input });
   }
 
-  async audit(): Promise<AuditList["events"]> {
-    return (await this.call(auditRoute)).events;
+  /** One page of the audit log, newest first, filtered on the server; `nextCursor` pages on. */
+  audit(query: AuditQuery = {}): Promise<AuditList> {
+    return this.call(auditRoute, {
+      query: { limit: query.limit ?? 100, key: query.key || undefined, action: query.action || undefined, cursor: query.cursor || undefined },
+    });
   }
 }

@@ -1,4 +1,5 @@
 import type { AuditEvent } from "../../../admin/api-types";
+import type { AuditQuery } from "../api";
 import { ACTION_NAMES, actionName, actorName, describe } from "../audit-text";
 import { h, srOnly, when } from "../dom";
 import { pageOf } from "../key-list";
@@ -7,11 +8,17 @@ import type { ConsoleContext, Panel, PanelFactory } from "../panel";
 
 const PAGE_SIZE = 25;
 
-/** Who created, revoked or changed what, when: filtered by key and action, in sentences. */
+/**
+ * Who created, revoked or changed what, when: filtered by key and action (by the
+ * server, so an entry older than any page loaded is still found), in sentences,
+ * paged 25 at a time; "Next" past the entries loaded loads the next page.
+ */
 function auditPanel(ctx: ConsoleContext): Panel {
   let events: AuditEvent[] | null = null;
+  /** The cursor of the next server page for the loaded filters; null: all loaded. */
+  let nextCursor: string | null = null;
   // Key names from the events themselves (the API names each event's key): no key list is loaded.
-  let names = new Map<string, { label: string; prefix: string }>();
+  const names = new Map<string, { label: string; prefix: string }>();
   let keyFilter = "";
   let actionFilter = "";
   let page = 0;
@@ -93,23 +100,32 @@ function auditPanel(ctx: ConsoleContext): Panel {
       ),
     );
     state.replaceChildren(
-      shown.total === 0 ? h("p", { id: "audit-empty", class: "muted" }, events.length ? "No event matches these filters." : "Nothing recorded yet.") : "",
+      shown.total === 0
+        ? h(
+            "p",
+            { id: "audit-empty", class: "muted" },
+            events.length || keyFilter || actionFilter ? "No event matches these filters." : "Nothing recorded yet.",
+          )
+        : "",
     );
     table.hidden = shown.total === 0;
     pager.hidden = shown.total === 0;
-    range.textContent = `${shown.from}–${shown.to} of ${shown.total}`;
+    range.textContent = `${shown.from}–${shown.to} of ${shown.total}${nextCursor === null ? "" : "+"}`;
     prev.disabled = shown.page === 0;
-    next.disabled = shown.page >= shown.pages - 1;
+    next.disabled = shown.page >= shown.pages - 1 && nextCursor === null;
   }
 
-  async function load(): Promise<void> {
+  /** Loads the first page for the filters, or (`more`) the next page after those loaded. */
+  async function load(more = false): Promise<void> {
     const mine = ++loads;
     if (events === null) state.replaceChildren(loading("the audit log"));
     try {
-      const audit = await ctx.api.audit();
+      const audit = await ctx.api.audit({ key: keyFilter, action: actionFilter as AuditQuery["action"], cursor: more ? nextCursor : null });
       if (mine !== loads) return;
-      events = [...audit].sort((a, b) => b.at.localeCompare(a.at));
-      names = new Map(audit.flatMap((e) => (e.keyLabel === null ? [] : [[e.keyId, { label: e.keyLabel, prefix: e.keyPrefix ?? "" }] as const])));
+      events = more ? [...(events ?? []), ...audit.events] : audit.events;
+      nextCursor = audit.nextCursor;
+      for (const e of audit.events) if (e.keyLabel !== null) names.set(e.keyId, { label: e.keyLabel, prefix: e.keyPrefix ?? "" });
+      if (more) page++;
       render();
     } catch (error) {
       if (mine !== loads) return;
@@ -126,25 +142,31 @@ function auditPanel(ctx: ConsoleContext): Panel {
     const q = query.toString();
     history.replaceState(null, "", `#/audit${q ? `?${q}` : ""}`);
   };
+  // A changed filter shows what is loaded at once (filtered here), then the server's answer.
   keySelect.addEventListener("change", () => {
     keyFilter = keySelect.value;
     page = 0;
     navigate();
     render();
+    void load();
   });
   actionSelect.addEventListener("change", () => {
     actionFilter = actionSelect.value;
     page = 0;
     navigate();
     render();
+    void load();
   });
   prev.addEventListener("click", () => {
     page--;
     render();
   });
   next.addEventListener("click", () => {
-    page++;
-    render();
+    const loaded = events?.length ?? 0;
+    if ((page + 1) * PAGE_SIZE < loaded || nextCursor === null) {
+      page++;
+      render();
+    } else void load(true);
   });
 
   return {

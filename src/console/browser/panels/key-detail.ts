@@ -97,9 +97,10 @@ function keyDetailPanel(ctx: ConsoleContext): Panel {
     heading.replaceChildren("Key ", h("span", { class: "muted mono" }, id));
     body.replaceChildren(loading("the key"));
     try {
-      const [k, audit] = await Promise.all([ctx.api.getKey(id), ctx.me.can.readAudit ? ctx.api.audit() : Promise.resolve([])]);
+      // The key's latest entries, filtered by the server (the whole log is #/audit?key=…).
+      const [k, audit] = await Promise.all([ctx.api.getKey(id), ctx.me.can.readAudit ? ctx.api.audit({ key: id }) : Promise.resolve({ events: [] })]);
       if (mine !== loads) return;
-      const events = audit.filter((e) => e.keyId === id).sort((a, b) => b.at.localeCompare(a.at));
+      const events = audit.events.filter((e) => e.keyId === id);
       render(k, events, () => void load(id));
     } catch (error) {
       if (mine !== loads) return;

@@ -89,7 +89,9 @@ const reported = (e: { actor: string; detail: Record<string, unknown> }, what: s
   return `${what} by ${leakSource(e.actor)}${url ? `, found at ${url}` : ""}${notified}`;
 };
 auditSentences["key.leaked"] = (e) => reported(e, "Reported leaked");
-auditSentences["key.leak_reported_again"] = (e) => reported(e, "Reported leaked again");
+// Repeats within a minute are one entry with a count (docs/leaks.md).
+auditSentences["key.leak_reported_again"] = (e) =>
+  reported(e, e.count > 1 ? `Reported leaked again (${e.count} times within a minute)` : "Reported leaked again");
 
 keyBadges.push(leakedBadge);
 keyDetailSections.push(incidentSection);
