@@ -22,6 +22,8 @@ import { ledgerClient } from "./ledger/ledger-client";
 import type { OrgLedger } from "./ledger/org-ledger";
 import { consoleLogger, type Logger } from "./log";
 import { keyIndex } from "./lookup/key-index";
+import { settleRoute } from "./metering/settle-route";
+import { settleTokenVerifier } from "./metering/settle-token";
 import type { ConsoleSessions } from "./sessions/console-sessions";
 import { sessionClient } from "./sessions/session-client";
 import { type RequestFacts, writeDataPoint } from "./usage/fleet-analytics";
@@ -154,6 +156,12 @@ export function keywardRoutes(deps: KeywardDeps): Hono<KeywardEnv> {
   app.get("/_keyward/health", (c) => c.json({ status: "ok" }, 200, { "Cache-Control": "no-store" }));
   app.get("/_keyward/.well-known/jwks.json", (c) => c.json(deps.signer.jwks, 200, { "Cache-Control": "public, max-age=300" }));
   if (deps.leaks) app.route("/_keyward/v1", deps.leaks);
+  // The origin settles a metered request's hold with that request's context token (docs/metering.md).
+  const settle = settleRoute({
+    verify: settleTokenVerifier({ jwks: deps.signer.jwks, issuer: deps.config.contextIssuer }),
+    settle: (hold, charge) => deps.guards.settle(hold.keyId, hold.requestId, charge),
+  });
+  app.post("/_keyward/v1/settle", (c) => settle(c.req.raw));
   // A newcomer's first guess: where things are.
   const index = (c: Context<KeywardEnv>) => c.json(keywardIndex(deps.admin !== undefined), 200, { "Cache-Control": "no-store" });
   app.get("/_keyward", index);

@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "METHOD_NOT_ALLOWED",
   "CONFLICT",
+  "HOLD_EXPIRED",
   "ORIGIN_UNAVAILABLE",
   "ORIGIN_TIMEOUT",
   "AUTH_BACKEND_UNAVAILABLE",
@@ -55,6 +56,7 @@ export function statusOf(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 4
     case "METHOD_NOT_ALLOWED":
       return 405;
     case "CONFLICT":
+    case "HOLD_EXPIRED":
       return 409;
     case "ORIGIN_UNAVAILABLE":
       return 502;
@@ -76,6 +78,8 @@ export interface KeywardErrorOptions {
   field?: string;
   /** What was done before a failure part-way (counts), so the caller knows what a repeat will complete. */
   detail?: Record<string, unknown>;
+  /** RATE_LIMITED: the name of the window that refused (`"limit"` in the body). */
+  limit?: string;
 }
 
 export class KeywardError extends Error {

@@ -12,6 +12,7 @@ import { isRevokedAt, settingsOf } from "./keys/key-model";
 import type { Logger } from "./log";
 import type { KeyIndex } from "./lookup/key-index";
 import type { KeyRecord } from "./lookup/key-record";
+import { CHARGE_HEADER, type Settlement, settlementOf } from "./metering/charge-header";
 import { ipAllowed } from "./net/ip-allow-list";
 import { forward, originHeaders, originTarget } from "./proxy/forward";
 import { originRoutes } from "./proxy/origin-route";
@@ -142,6 +143,7 @@ export function gateway(options: GatewayOptions) {
           requestId,
           consume: denial === null,
           cost: grant?.cost ?? 1,
+          ...(grant?.metering ? { hold: { reserve: grant.metering.reserve, holdMs: grant.metering.holdSeconds * 1000 } } : {}),
           settings: settingsOf(record),
           org: record.org,
           ...(denial !== null ? { refusal: denial.code } : {}),
@@ -166,15 +168,18 @@ export function gateway(options: GatewayOptions) {
         const retryAfter = retryAfterSeconds(verdict.retryAfterMs);
         // Which limit: the key's own, or the org's shared one (named "org" in the headers).
         const org = verdict.scope === "org";
+        const name = org ? "org" : (verdict.name ?? "default");
         const headers = org
           ? orgLimitHeaders(verdict.limit, verdict.windowSeconds, retryAfter)
-          : rateLimitHeaders({ ...verdict, remaining: 0, resetMs: verdict.retryAfterMs }, options.now());
+          : rateLimitHeaders({ ...verdict, name, remaining: 0, resetMs: verdict.retryAfterMs }, options.now());
         throw new KeywardError(
           "RATE_LIMITED",
           org
             ? `This organisation's keys together reached the organisation's shared limit of ${verdict.limit} requests in ${verdict.windowSeconds} s (this key is within its own limit). Retry after ${retryAfter} s.`
-            : `This key made more than ${verdict.limit} requests in ${verdict.windowSeconds} s (the key's own limit). Retry after ${retryAfter} s.`,
-          { headers: { "Retry-After": String(retryAfter), ...headers } },
+            : verdict.unit === "charge"
+              ? `This key's window "${name}" allows ${verdict.limit} charged units in ${verdict.windowSeconds} s, and this request's hold does not fit. Retry after ${retryAfter} s.`
+              : `This key made more than ${verdict.limit} requests in ${verdict.windowSeconds} s (the key's window "${name}"). Retry after ${retryAfter} s.`,
+          { headers: { "Retry-After": String(retryAfter), ...headers }, limit: name },
         );
       }
       case "exhausted": {
@@ -184,7 +189,8 @@ export function gateway(options: GatewayOptions) {
           verdict.nextRefillAt === null
             ? "It has no refill: ask your organisation's admin for more."
             : `It is refilled to ${verdict.refillAmount} at ${new Date(verdict.nextRefillAt).toISOString()}.`;
-        throw new KeywardError("QUOTA_EXCEEDED", `This key has ${verdict.remaining} credits left and this request costs ${verdict.cost}. ${refill}`, {
+        const whose = verdict.scope === "org" ? "This organisation" : "This key";
+        throw new KeywardError("QUOTA_EXCEEDED", `${whose} has ${verdict.remaining} credits left and this request costs ${verdict.cost}. ${refill}`, {
           headers: {
             ...(verdict.nextRefillAt === null ? {} : { "Retry-After": String(retryAfterSeconds(verdict.nextRefillAt - now)) }),
             ...quotaHeaders(verdict, now),
@@ -229,13 +235,37 @@ export function gateway(options: GatewayOptions) {
       meta,
     });
 
-    const response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {
-      fetch: origin.fetch,
-      timeoutMs: config.originTimeoutMs,
-      deadlines,
-    });
+    const metering = grant.metering;
+    let response: Response;
+    try {
+      response = await forward(request, target, originHeaders(request.headers, credentials.consumed, identity), {
+        fetch: origin.fetch,
+        timeoutMs: config.originTimeoutMs,
+        deadlines,
+      });
+    } catch (error) {
+      if (metering !== null) settleLater(record.id, requestId, settlementOf(metering, { failed: true }));
+      throw error;
+    }
     const out = new Response(response.body, response);
+    // Keyward-Charge is the origin's word to Keyward, never the client's to read (docs/metering.md).
+    const charge = out.headers.get(CHARGE_HEADER);
+    if (charge !== null) out.headers.delete(CHARGE_HEADER);
+    if (metering !== null) settleLater(record.id, requestId, settlementOf(metering, { status: response.status, charge }));
     for (const [name, value] of Object.entries(rateLimitHeaders(verdict, options.now()))) out.headers.set(name, value);
     return out;
+
+    /**
+     * Tells the key's guard what a metered request cost, off the client's path:
+     * the client never waits for it. Should the guard not be told (it failed),
+     * the hold expires and is charged its reserve; the origin may still settle
+     * it with POST /_keyward/v1/settle until then.
+     */
+    function settleLater(keyId: string, id: string, settlement: Settlement): void {
+      if (settlement.kind === "open") return;
+      if (settlement.malformed) options.log.error("malformed_charge_header", { requestId: id, keyId });
+      const work = options.guards.settle(keyId, id, settlement.charge).catch(() => options.log.error("settle_failed", { requestId: id, keyId }));
+      if (defer) defer(work);
+    }
   };
 }

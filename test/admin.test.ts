@@ -392,6 +392,7 @@ describe("another org's admin, on every org-scoped route", () => {
       ["POST", "/anomalies/anom_0000000000000000/acknowledge", {}],
       ["GET", "/audit"],
       ["GET", "/rate-limit"],
+      ["GET", "/credits"],
       ["GET", "/webhook"],
       ["PUT", "/webhook", { url: "http://127.0.0.1:9/hook" }],
       ["DELETE", "/webhook"],
@@ -410,6 +411,8 @@ describe("another org's admin, on every org-scoped route", () => {
       ["PUT", "/rate-limit"],
       ["DELETE", "/rate-limit"],
       ["POST", "/portal-sessions"],
+      ["PUT", "/credits"],
+      ["DELETE", "/credits"],
     ];
     // Every org-scoped route definition is in one of the two lists, so a new route
     // cannot skip this test. (GET …/me takes any token and says which org it is for:

@@ -21,6 +21,8 @@ function state(overrides: Partial<GuardState> = {}): GuardState {
     credits: null,
     orgLimit: null,
     endsWhenIdle: false,
+    limits: null,
+    orgCredits: null,
     ...overrides,
   };
 }

@@ -5,6 +5,7 @@ import { backendUnavailable, KeywardError } from "../errors";
 import { type CreditOperation, MAX_CREDITS } from "../guard/credits";
 import type { GuardClient } from "../guard/guard-client";
 import type { CreditsResult, GuardStatus, KeySettings } from "../guard/guard-types";
+import { MAIN_WINDOW, type NamedLimit, splitLimits } from "../guard/named-limits";
 import type { KeywardEnv } from "../http/keyward-env";
 import { routeTable } from "../http/route-table";
 import { revokedAtAsOf } from "../keys/key-model";
@@ -29,6 +30,7 @@ import { whoAmI } from "./me";
 import { requireMoneyGrant } from "./money-grants";
 import { newKey } from "./new-key";
 import { openApiDocument } from "./openapi";
+import { orgCreditsRoutes, orgHasCredits } from "./org-credits-routes";
 import { orgLimitRoutes } from "./org-limit-routes";
 import { sessionRoutes } from "./session-routes";
 import { usageRoutes } from "./usage-routes";
@@ -155,8 +157,9 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   table.add(routes.meRoute, async (_c, { params, who }) => whoAmI(who.actor, params.org));
 
   table.add(routes.createKeyRoute, async (c, { params: { org }, who: { actor, by }, body }) => {
-    // No org has org credits yet, so a key's credits are always the money itself.
-    if (body.credits !== undefined) requireMoneyGrant(actor, "create-with-credits", false);
+    // Without org credits a key's credits are the money itself (money-grants.ts).
+    const orgCredits = await orgHasCredits(options.guards, org);
+    if (body.credits !== undefined) requireMoneyGrant(actor, "create-with-credits", orgCredits);
     const now = options.now();
     const { key, record } = await newKey(body, { now, by, config: options.config });
     const requestId = c.get("requestId");
@@ -164,6 +167,8 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     // A shared org limit holds for a new key from its first request: its guard learns it before the key exists anywhere.
     const orgLimit = await ledger.getOrgLimit(org);
     if (orgLimit !== null) await options.guards.setOrgLimit(settingsOfLedger(record), orgLimit);
+    // Org credits too: every admission of the new key spends from them from its first request.
+    if (orgCredits) await options.guards.setOrgCredits(settingsOfLedger(record), org);
     await ledger.addKey(org, record, event("key.created", { label: record.label, environment: record.environment }));
     try {
       await options.keys.put(record.hash, recordOfLedger(record, org));
@@ -224,19 +229,26 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return view(k, now, await liveStatus(k));
   });
 
+  // Rate limits (operator): `{limit, windowSeconds}` is one requests window; `limits` names several,
+  // in requests or charged units (named-limits.ts). The guard holds every window; the ledger and KV
+  // keep the main one, which is what a listing shows.
   table.add(routes.keyRateLimitRoute, async (c, { params: { org, id }, who: { by }, body }) => {
     const now = options.now();
     const k = await changeableKey(org, id, now);
-    const changed = k.limit !== body.limit || k.windowSeconds !== body.windowSeconds;
+    const limits: NamedLimit[] = body.limits ?? [
+      { name: MAIN_WINDOW, limit: body.limit as number, windowSeconds: body.windowSeconds as number, unit: "requests" },
+    ];
+    const { main } = splitLimits(limits);
+    const before = await liveStatus(k);
     const step = {
-      guard: (settings: KeySettings) => options.guards.setLimit(settings, body.limit, body.windowSeconds),
+      guard: (settings: KeySettings) => options.guards.setLimits(settings, limits),
       ledger: () => ({
-        change: body,
+        change: { limit: main.limit, windowSeconds: main.windowSeconds },
         action: "key.rate_limit_changed" as const,
-        detail: { from: { limit: k.limit, windowSeconds: k.windowSeconds }, to: body },
+        detail: { from: before?.limits ?? { limit: k.limit, windowSeconds: k.windowSeconds }, to: body },
       }),
     };
-    const { key } = await changeKey(org, k, whoOf(c, by, now), changed ? step : null, "The new limit is already in force.");
+    const { key } = await changeKey(org, k, whoOf(c, by, now), step, "The new limit is already in force.");
     return view(key, now, await liveStatus(key));
   });
 
@@ -277,7 +289,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // and KV then take it as their snapshot. Each call is one change: a retry after
   // a failure is a second change, as with any increment.
   table.add(routes.creditsRoute, async (c, { params: { org, id }, who: { actor, by }, body }) => {
-    if (body.operation !== "decrement") requireMoneyGrant(actor, body.operation, false);
+    if (body.operation !== "decrement" && actor.kind !== "operator") requireMoneyGrant(actor, body.operation, await orgHasCredits(options.guards, org));
     const now = options.now();
     const k = await changeableKey(org, id, now);
     const change = body.value === undefined ? { operation: body.operation } : { operation: body.operation, value: body.value };
@@ -310,6 +322,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   webhookRoutes(table, { ledger, resolveHost: options.resolveHost, production: () => options.config.environment === "production", now: options.now });
 
   orgLimitRoutes(table, { ledger, guards: options.guards, now: options.now });
+  orgCreditsRoutes(table, { ledger, guards: options.guards, now: options.now });
 
   // One page of the log, like the key list: a cursor bound to the org and the filters.
   table.add(routes.auditRoute, async (_c, { params: { org }, query: q }) => {

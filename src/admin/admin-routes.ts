@@ -17,9 +17,13 @@ import {
   emptyBody,
   keyList,
   keyListQuery,
+  keyRateLimitBody,
   keyUsageQuery,
   keyUsageView,
   keyView,
+  orgCreditsBody,
+  orgCreditsCleared,
+  orgCreditsView,
   orgLimitCleared,
   orgLimitSet,
   orgUsageQuery,
@@ -133,10 +137,11 @@ export const revokeKeyRoute = defineRoute({
 export const keyRateLimitRoute = defineRoute({
   method: "put",
   path: "/orgs/:org/keys/:id/rate-limit",
-  summary: "Change a key's rate limit (operator); in force on the next request, window kept",
+  summary:
+    "Change a key's rate limit (operator): {limit, windowSeconds}, or named windows {limits: [{name, limit, windowSeconds, unit: requests|charge}]}; in force on the next request, windows kept",
   access: "operator",
   params: theKey,
-  body: { schema: rateLimitBody, required: true },
+  body: { schema: keyRateLimitBody, required: true },
   reply: aKey,
   // A revoked key takes no more changes (threats.md 77).
   errors: [409],
@@ -251,6 +256,35 @@ export const deleteOrgLimitRoute = defineRoute({
   access: "operator",
   params: { org },
   reply: { status: 200, description: "removed, and how many keys were told", schema: orgLimitCleared },
+});
+
+export const getOrgCreditsRoute = defineRoute({
+  method: "get",
+  path: "/orgs/:org/credits",
+  summary: "The org's credits (org admin or operator), live from the org's guard; 404 when it has none",
+  access: "orgAdminOrOperator",
+  params: { org },
+  reply: { status: 200, description: "the org credits", schema: orgCreditsView },
+});
+
+export const putOrgCreditsRoute = defineRoute({
+  method: "put",
+  path: "/orgs/:org/credits",
+  summary:
+    "Give the org credits (operator): every admitted request of every key of the org spends from them, exactly, 429 QUOTA_EXCEEDED at zero; org admins may then set keys' credits as caps inside them. Replaces the balance and refill",
+  access: "operator",
+  params: { org },
+  body: { schema: orgCreditsBody, required: true },
+  reply: { status: 200, description: "the org credits, and how many keys were told", schema: orgCreditsView },
+});
+
+export const deleteOrgCreditsRoute = defineRoute({
+  method: "delete",
+  path: "/orgs/:org/credits",
+  summary: "Remove the org's credits (operator): its keys spend only their own again",
+  access: "operator",
+  params: { org },
+  reply: { status: 200, description: "removed, and how many keys were told", schema: orgCreditsCleared },
 });
 
 export const auditRoute = defineRoute({

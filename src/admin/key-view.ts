@@ -4,6 +4,7 @@ import { revokedAtAsOf } from "../keys/key-model";
 import { leakUrlOrNull } from "../leaks/leak-url";
 import type { LedgerKey } from "../ledger/key-store";
 import type { KeyRecord } from "../lookup/key-record";
+import type { HoldView } from "../metering/holds";
 
 /** How a ledger entry becomes the guard's settings, the KV record, and what admins see. */
 export const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -83,8 +84,21 @@ export function view(k: LedgerKey & { lastUsedAt?: number | null }, now: number,
           },
     meta: k.meta,
     rateLimit: { limit: k.limit, windowSeconds: k.windowSeconds },
+    ...(guard?.limits ? { limits: guard.limits } : {}),
+    ...(guard?.holds ? { holds: { open: guard.holds.open.map(holdView), recent: guard.holds.recent.map(holdView) } } : {}),
     allowedIps: k.allowedIps,
     // A URL stored before only http(s) was accepted is shown as none.
     leaked: k.leak === null ? null : { at: iso(k.leak.at) as string, url: leakUrlOrNull(k.leak.url), source: k.leak.source },
   };
 }
+
+/** A hold as the admin API shows it (times as RFC 3339). */
+const holdView = (h: HoldView) => ({
+  requestId: h.id,
+  at: iso(h.at) as string,
+  reserve: h.reserve,
+  expiresAt: iso(h.expiresAt) as string,
+  charge: h.charge,
+  closedBy: h.closedBy,
+  uncharged: h.uncharged,
+});

@@ -25,6 +25,9 @@ export const creditsRoute = { method: "post", path: "/orgs/:org/keys/:id/credits
 /** @type {RouteRef<typeof routes.currentSessionRoute>} */
 export const currentSessionRoute = { method: "get", path: "/session" };
 
+/** @type {RouteRef<typeof routes.deleteOrgCreditsRoute>} */
+export const deleteOrgCreditsRoute = { method: "delete", path: "/orgs/:org/credits" };
+
 /** @type {RouteRef<typeof routes.deleteOrgLimitRoute>} */
 export const deleteOrgLimitRoute = { method: "delete", path: "/orgs/:org/rate-limit" };
 
@@ -45,6 +48,9 @@ export const endSessionRoute = { method: "delete", path: "/orgs/:org/sessions/:i
 
 /** @type {RouteRef<typeof routes.getKeyRoute>} */
 export const getKeyRoute = { method: "get", path: "/orgs/:org/keys/:id" };
+
+/** @type {RouteRef<typeof routes.getOrgCreditsRoute>} */
+export const getOrgCreditsRoute = { method: "get", path: "/orgs/:org/credits" };
 
 /** @type {RouteRef<typeof routes.getOrgLimitRoute>} */
 export const getOrgLimitRoute = { method: "get", path: "/orgs/:org/rate-limit" };
@@ -75,6 +81,9 @@ export const orgUsageRoute = { method: "get", path: "/orgs/:org/usage" };
 
 /** @type {RouteRef<typeof routes.patchKeyRoute>} */
 export const patchKeyRoute = { method: "patch", path: "/orgs/:org/keys/:id" };
+
+/** @type {RouteRef<typeof routes.putOrgCreditsRoute>} */
+export const putOrgCreditsRoute = { method: "put", path: "/orgs/:org/credits" };
 
 /** @type {RouteRef<typeof routes.putOrgLimitRoute>} */
 export const putOrgLimitRoute = { method: "put", path: "/orgs/:org/rate-limit" };

@@ -140,9 +140,75 @@ export const rateLimitBody = z.strictObject({
   windowSeconds: z.number().int("must be a whole number").min(1).max(86_400),
 });
 
+/** The most named windows one key may have: each is checked on every request. */
+export const MAX_NAMED_LIMITS = 8;
+
+/** One named window of a key: in any `windowSeconds`, at most `limit` requests, or `limit` charged units. */
+export const namedLimit = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, "must be 1-32 lowercase letters, digits, _ or -, starting with a letter or digit")
+    .describe("named in the 429 body (limit) and in the RateLimit headers"),
+  limit: wholeCredits.describe("requests, or charged units, in any window of windowSeconds"),
+  windowSeconds: z.number().int("must be a whole number").min(1, "must be 1 to 86400").max(86_400, "must be 1 to 86400"),
+  unit: z
+    .enum(["requests", "charge"], { error: 'must be "requests" or "charge"' })
+    .default("requests")
+    .describe("requests (default): each admitted request counts 1; charge: each counts what it is charged (a metered route's hold, corrected when it settles)"),
+});
+
+/**
+ * PUT /orgs/{org}/keys/{id}/rate-limit: `{limit, windowSeconds}` (one requests
+ * window, as before), or `{limits: [...]}`: named windows, the first of unit
+ * requests being the key's main window (the one the key record shows).
+ */
+export const keyRateLimitBody = z
+  .strictObject({
+    limit: rateLimitBody.shape.limit.optional(),
+    windowSeconds: rateLimitBody.shape.windowSeconds.optional(),
+    limits: z.array(namedLimit).min(1, "must name at least one window").max(MAX_NAMED_LIMITS, `must name at most ${MAX_NAMED_LIMITS} windows`).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.limits === undefined) {
+      for (const field of ["limit", "windowSeconds"] as const)
+        if (b[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: "is required (or send limits: [...] instead)" });
+      return;
+    }
+    if (b.limit !== undefined || b.windowSeconds !== undefined)
+      ctx.addIssue({ code: "custom", path: ["limits"], message: "cannot be sent with limit and windowSeconds: put that window in the list" });
+    const names = b.limits.map((l) => l.name);
+    const twice = names.findIndex((n, i) => names.indexOf(n) !== i);
+    if (twice >= 0) ctx.addIssue({ code: "custom", path: ["limits", twice, "name"], message: `names ${names[twice]} twice` });
+    if (!b.limits.some((l) => l.unit === "requests"))
+      ctx.addIssue({ code: "custom", path: ["limits"], message: 'must hold at least one window of unit "requests" (the key\'s main window)' });
+  });
+
+/** Org credits: the same shape as a key's credits at creation; every admitted request of every key of the org spends from them. */
+export const orgCreditsBody = creditsInput;
+
+/** GET and PUT /orgs/{org}/credits. */
+export const orgCreditsView = z.object({
+  remaining: z.number().int().describe("the live balance, after any refill due, open holds taken out"),
+  refill: z.object({ interval: z.enum(["daily", "monthly"]), amount: z.number().int(), refillDay: z.number().int().nullable() }).nullable(),
+  nextRefillAt: isoTime.nullable(),
+  keys: z.number().int().optional().describe("PUT only: unrevoked keys whose guards now spend from the org credits"),
+});
+export const orgCreditsCleared = z.object({ remaining: z.null(), keys: z.number().int().describe("unrevoked keys whose guards were told") });
+
 /** PUT and DELETE /orgs/{org}/rate-limit: the org's shared limit now, and how many key guards were told. */
 export const orgLimitSet = rateLimitBody.extend({ keys: z.number().int().describe("unrevoked keys whose guards now hold the limit") });
 export const orgLimitCleared = z.object({ limit: z.null(), keys: z.number().int().describe("unrevoked keys whose guards were told") });
+
+/** One hold of a metered request (docs/metering.md). */
+const holdView = z.object({
+  requestId: z.string(),
+  at: isoTime,
+  reserve: z.number().int(),
+  expiresAt: isoTime,
+  charge: z.number().int().nullable().describe("null while open"),
+  closedBy: z.enum(["settle", "expiry"]).nullable(),
+  uncharged: z.number().int().describe("what a charge above the reserve could not take because the balance ran out"),
+});
 
 export const keyView = z.object({
   id: z.string(),
@@ -159,6 +225,17 @@ export const keyView = z.object({
   expiresAt: isoTime.nullable(),
   disabledAt: isoTime.nullable().describe("when an admin suspended the key (status disabled); null while enabled"),
   rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+  limits: z
+    .array(z.object({ name: z.string(), limit: z.number().int(), windowSeconds: z.number().int(), unit: z.enum(["requests", "charge"]) }))
+    .optional()
+    .describe("the key's named windows, as its guard holds them (one key's view only; absent from listings)"),
+  holds: z
+    .object({
+      open: z.array(holdView).describe("metered requests not yet settled, newest first"),
+      recent: z.array(holdView).describe("the latest settlements and expiries, newest first"),
+    })
+    .optional()
+    .describe("metered requests (docs/metering.md), as the key's guard holds them (one key's view only)"),
   allowedIps: z.array(z.string()).nullable().describe("normalised CIDRs; null: any address"),
   meta: z.record(z.string(), z.unknown()).nullable().describe("admin-set metadata sent to the origin; null: none"),
   credits: z

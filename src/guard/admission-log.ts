@@ -81,8 +81,9 @@ export class AdmissionLog {
    * Holds an admission the window has granted at `stamp` until the next write;
    * `spent` is the balance after it (null: the key has no credits), kept in `state`.
    */
-  admit(state: GuardState, stamp: number, spent: Credits | null, cost: number): void {
-    this.pending.push(stamp);
+  admit(state: GuardState, stamp: number | null, spent: Credits | null, cost: number): void {
+    // null: an org's guard asked for its credits only, which no window counts.
+    if (stamp !== null) this.pending.push(stamp);
     if (spent === null) return;
     if (spent.refilledAt !== state.credits?.refilledAt) this.unwrittenSpend = 0; // a refill: count afresh
     state.credits = spent;
@@ -91,10 +92,17 @@ export class AdmissionLog {
   }
 
   /** Takes back an admission at `stamp` (the org's limit refused it): out of the window and the batch, its credits refunded. */
-  unadmit(state: GuardState | null, stamp: number, cost: number): void {
-    this.window.unadmit(stamp);
-    const i = this.pending.lastIndexOf(stamp);
-    if (i >= 0) this.pending.splice(i, 1);
+  unadmit(state: GuardState | null, stamp: number | null, cost: number): void {
+    if (stamp !== null) {
+      this.window.unadmit(stamp);
+      const i = this.pending.lastIndexOf(stamp);
+      if (i >= 0) this.pending.splice(i, 1);
+    }
+    this.refund(state, cost);
+  }
+
+  /** Gives back credits an admission spent (its request was refused after all). */
+  private refund(state: GuardState | null, cost: number): void {
     if (state?.credits) {
       state.credits = { ...state.credits, remaining: state.credits.remaining + cost };
       this.unwrittenSpend = Math.max(0, this.unwrittenSpend - cost);

@@ -1,11 +1,13 @@
 import { backendUnavailable, KeywardError } from "../errors";
 import type { KeyMeta } from "../identity/key-meta";
 import type { Logger } from "../log";
+import type { SettleResult } from "../metering/holds";
 import { type RequestDeadlines, TimeoutError, withTimeout } from "../timeout";
 import type { Granularity } from "../usage/usage-book";
-import type { CreditOperation } from "./credits";
+import type { CreditOperation, Credits } from "./credits";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import type { KeyGuard } from "./key-guard";
+import type { NamedLimit } from "./named-limits";
 import type { OrgLimit } from "./org-limit";
 
 export interface GuardClientOptions {
@@ -21,10 +23,18 @@ export interface GuardClient {
   revoke(settings: KeySettings, at: number | null): Promise<GuardStatus>;
   setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
   setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
+  /** The key's windows, the main one first of unit requests (src/guard/named-limits.ts). */
+  setLimits(settings: KeySettings, limits: NamedLimit[]): Promise<GuardStatus>;
+  /** Replaces a guard's whole balance (an org's guard: the org credits); null: none. */
+  putCredits(settings: KeySettings, credits: Credits | null): Promise<GuardStatus>;
+  /** Tells a key's guard that its org has org credits (spent with every admission) or no longer has. */
+  setOrgCredits(settings: KeySettings, org: string | null): Promise<GuardStatus>;
   adjustCredits(settings: KeySettings, change: CreditOperation): Promise<CreditsResult>;
   setMeta(settings: KeySettings, meta: KeyMeta | null): Promise<GuardStatus>;
   setOrgLimit(settings: KeySettings, orgLimit: OrgLimit | null): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
+  /** Settles a metered request's hold, exactly once (docs/metering.md). */
+  settle(keyId: string, requestId: string, charge: number): Promise<SettleResult>;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
   /** The key's usage as its guard holds it (fresh minute buckets). */
@@ -77,11 +87,15 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     revoke: (settings, at) => call(settings.keyId, "revoke", (stub) => stub.revoke({ settings, at }) as Promise<GuardStatus>),
     setLimit: (settings, limit, windowSeconds) =>
       call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),
+    setLimits: (settings, limits) => call(settings.keyId, "setLimits", (stub) => stub.setLimits({ settings, limits }) as Promise<GuardStatus>),
+    putCredits: (settings, credits) => call(settings.keyId, "putCredits", (stub) => stub.putCredits({ settings, credits }) as Promise<GuardStatus>),
+    setOrgCredits: (settings, org) => call(settings.keyId, "setOrgCredits", (stub) => stub.setOrgCredits({ settings, org }) as Promise<GuardStatus>),
     setDisabled: (settings, disabled) => call(settings.keyId, "setDisabled", (stub) => stub.setDisabled({ settings, disabled }) as Promise<GuardStatus>),
     adjustCredits: (settings, change) => call(settings.keyId, "adjustCredits", (stub) => stub.adjustCredits({ settings, change }) as Promise<CreditsResult>),
     setMeta: (settings, meta) => call(settings.keyId, "setMeta", (stub) => stub.setMeta({ settings, meta }) as Promise<GuardStatus>),
     setOrgLimit: (settings, orgLimit) => call(settings.keyId, "setOrgLimit", (stub) => stub.setOrgLimit({ settings, orgLimit }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
+    settle: (keyId, requestId, charge) => call(keyId, "settle", (stub) => stub.settleHold({ requestId, charge }) as Promise<SettleResult>),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),
   };

@@ -1,5 +1,6 @@
 import { addColumn } from "../storage/add-column";
 import { migrateOnce } from "../storage/schema-version";
+import { createHoldsTable } from "./hold-book";
 
 /**
  * The guard's tables (docs/storage.md). Bump GUARD_SCHEMA_VERSION with any
@@ -34,4 +35,8 @@ function migrateGuard(sql: SqlStorage): void {
   // the one-row usage table is written by the report alarm, for refusal-only traffic.
   addColumn(sql, "admissions", "usage", "TEXT");
   sql.exec("CREATE TABLE IF NOT EXISTS usage (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)");
+  // Version 2, metering (docs/metering.md): named windows (JSON), the org whose credits admissions spend, holds.
+  addColumn(sql, "guard_state", "limits", "TEXT");
+  addColumn(sql, "guard_state", "org_credits", "TEXT");
+  createHoldsTable(sql);
 }

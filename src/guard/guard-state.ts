@@ -2,6 +2,7 @@ import type { KeyMeta } from "../identity/key-meta";
 import { isRevokedAt, revokedAtAsOf } from "../keys/key-model";
 import { type Credits, nextRefillAt, refilled } from "./credits";
 import type { GuardStatus, KeySettings } from "./guard-types";
+import type { NamedLimit } from "./named-limits";
 import type { OrgLimit } from "./org-limit";
 
 /** One key's security state as its guard holds it: the one row of `guard_state`. */
@@ -27,6 +28,10 @@ export interface GuardState {
   orgLimit: OrgLimit | null;
   /** A limiter whose storage ends once its window is empty (KeySettings.endsWhenIdle). */
   endsWhenIdle: boolean;
+  /** Every window when the operator named them (named-limits.ts), the main one (limit, windowMs) among them; null: the main one only, unnamed. */
+  limits: NamedLimit[] | null;
+  /** The org whose org credits every admission also spends (org-credits.ts); null: none. */
+  orgCredits: string | null;
 }
 
 const json = <T>(value: unknown): T | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as T));
@@ -49,14 +54,16 @@ export function readState(sql: SqlStorage): GuardState | null {
     ...(row.meta === null || row.meta === undefined ? {} : { meta: JSON.parse(String(row.meta)) as KeyMeta | null }),
     orgLimit: json<OrgLimit>(row.org_limit),
     endsWhenIdle: row.ends_when_idle === 1,
+    limits: json<NamedLimit[]>(row.limits),
+    orgCredits: row.org_credits == null ? null : String(row.org_credits),
   };
 }
 
 /** Writes the state row; answers the rows written (for the cost counters). */
 export function writeState(sql: SqlStorage, s: GuardState): number {
   return sql.exec(
-    `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta, org_limit, ends_when_idle)
-     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta, org_limit, ends_when_idle, limits, org_credits)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     s.keyId,
     s.version,
     s.revoked ? 1 : 0,
@@ -70,6 +77,8 @@ export function writeState(sql: SqlStorage, s: GuardState): number {
     s.meta === undefined ? null : JSON.stringify(s.meta),
     s.orgLimit === null ? null : JSON.stringify(s.orgLimit),
     s.endsWhenIdle ? 1 : 0,
+    s.limits === null ? null : JSON.stringify(s.limits),
+    s.orgCredits,
   ).rowsWritten;
 }
 
@@ -97,6 +106,8 @@ export function adoptSettings(current: GuardState | null, settings: KeySettings,
       credits: settings.credits ?? null,
       orgLimit: null,
       endsWhenIdle: settings.endsWhenIdle === true,
+      limits: null,
+      orgCredits: null,
     };
   } else if (settings.version > state.version) {
     state.version = settings.version;

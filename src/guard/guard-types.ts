@@ -1,6 +1,9 @@
 /** What the gateway and the admin API tell a key's guard, and what it answers. */
+
+import type { HoldView } from "../metering/holds";
 import type { BucketView, Caller, Locations } from "../usage/usage-book";
 import type { Credits } from "./credits";
+import type { NamedLimit, WindowState } from "./named-limits";
 
 /** A key's security settings as the KV record (or the ledger) knows them. */
 export interface KeySettings {
@@ -32,8 +35,12 @@ export interface GuardCheck {
   requestId: string;
   /** false: only ask whether the key may be used (revoked? expired?), consume nothing. */
   consume: boolean;
-  /** Credits an admitted request spends (the route policy's cost); default 1. */
+  /** Credits an admitted request spends (the route policy's cost); default 1. Ignored with `hold`. */
   cost?: number;
+  /** A metered route (docs/metering.md): hold `reserve` until settled, or for `holdMs` at most. */
+  hold?: { reserve: number; holdMs: number };
+  /** An org's guard asked for its credits only (the org has no shared limit): no window is counted. */
+  noWindow?: boolean;
   settings: KeySettings;
   /** The key's org, for the guard's usage reports to that org's ledger. */
   org?: string;
@@ -60,6 +67,10 @@ export interface RateState {
   resetMs: number;
   /** The key's balance after this request; null for a key without credits. */
   credits?: CreditState | null;
+  /** The main window's name when the operator named it (absent: "default"). */
+  name?: string;
+  /** The key's other named windows after this request (absent: none). */
+  windows?: WindowState[];
 }
 
 export type GuardVerdict =
@@ -77,11 +88,20 @@ export type GuardVerdict =
   | { kind: "revoked" }
   | { kind: "expired" }
   | { kind: "disabled" }
-  | ({ kind: "exhausted"; cost: number } & CreditState)
+  | ({
+      kind: "exhausted";
+      cost: number;
+      /** "org": the org's credits refused (src/guard/org-credits.ts); absent: the key's own. */
+      scope?: "org";
+    } & CreditState)
   | {
       kind: "limited";
       /** "org": the org's shared limit refused (src/guard/org-limit.ts); absent: the key's own. */
       scope?: "org";
+      /** The key's window that refused, by name (absent: the main window, unnamed). */
+      name?: string;
+      /** The refusing window's unit (absent: requests). */
+      unit?: "requests" | "charge";
       limit: number;
       windowSeconds: number;
       retryAfterMs: number;
@@ -106,8 +126,17 @@ export interface GuardStatus {
   rowsWritten: number;
   admitted: number;
   refused: number;
-  /** Calls this key's guard made to its org's guard (a shared org limit); 0 without one. */
+  /** Calls this key's guard made to its org's guard (a shared org limit, org credits); 0 without them. */
   orgCalls: number;
+  /** Metered requests' holds open now, and the most open at once since this instance started. */
+  holdsOpen?: number;
+  holdsPeak?: number;
+  /** Every window, the main one first (absent: the main window only, unnamed). */
+  limits?: NamedLimit[];
+  /** Metered requests' holds: the open ones and the latest closed (docs/metering.md). */
+  holds?: { open: HoldView[]; recent: HoldView[] };
+  /** The org whose org credits every admission spends from; null: none. */
+  orgCredits?: string | null;
 }
 
 /** Refusals the gateway decided without the guard, batched (see usage/refusal-notes.ts). */

@@ -19,20 +19,32 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { KeyMeta } from "../identity/key-meta";
+import type { Closing, Hold, SettleResult } from "../metering/holds";
+import { withTimeout } from "../timeout";
 import type { Granularity, Outcome } from "../usage/usage-book";
 import { AdmissionLog } from "./admission-log";
 import { AlarmSchedule } from "./alarm-schedule";
-import { adjusted, type CreditOperation, MAX_CREDITS, refilled } from "./credits";
+import { adjusted, type CreditOperation, type Credits, MAX_CREDITS, refilled } from "./credits";
 import { decide } from "./decide";
 import { openGuardSchema } from "./guard-schema";
 import { adoptSettings, applyDueRevocation, applyRevoke, type GuardState, readState, statusOf, writeState } from "./guard-state";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
-import { confirmWithOrg, type OrgLimit } from "./org-limit";
+import { Meter } from "./meter";
+import { MAIN_WINDOW, type NamedLimit, splitLimits } from "./named-limits";
+import { orgCreditsSettings } from "./org-credits";
+import { confirmWithOrg, ORG_GUARD_TIMEOUT_MS, type OrgLimit, orgGuardName, orgGuardSettings } from "./org-limit";
 import { RecentVerdicts } from "./retry-dedup";
 import { StorageEnd, type StorageEndEnv } from "./storage-end";
 import { outcomeOf, UsageReporter, type UsageReporterEnv } from "./usage-reporter";
 
 export { pendingCap } from "./admission-log";
+
+/** The units an admission takes: a metered route's reserve, or its cost. */
+const units = (input: GuardCheck) => input.hold?.reserve ?? input.cost ?? 1;
+
+/** What the org's guard is given past a key's hold: the key's settlement or expiry always reaches it first. */
+const ORG_HOLD_GRACE_MS = 60_000;
+
 export { GUARD_SCHEMA_VERSION } from "./guard-schema";
 
 /** What a key guard reads of the Worker's environment (no more, so it need not import the Worker's Env). */
@@ -54,6 +66,9 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   /** The storage was deleted (storage-end.ts): the next call starts a fresh guard. */
   private ended = false;
   private end: StorageEnd;
+  /** Metering (meter.ts): holds and the named windows besides the main one. */
+  private meter: Meter;
+  private holdsPeak = 0;
 
   constructor(ctx: DurableObjectState, env: KeyGuardEnv) {
     super(ctx, env);
@@ -63,10 +78,11 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     this.stateStored = this.state !== null;
     const stored = AdmissionLog.load(ctx.storage.sql);
     this.log = stored.log;
+    this.meter = new Meter(ctx.storage.sql, this.state?.limits ? splitLimits(this.state.limits).extra : [], this.log.window.held());
     this.reporter = new UsageReporter(env, ctx.storage.sql, stored.latestUsage);
     this.lastUsedAt = stored.lastUsedAt ?? this.reporter.usage.lastUsedAt;
     this.schedule = new AlarmSchedule(ctx);
-    if (this.reporter.counting || this.state?.revokeAt != null || this.storageEnd() !== null) this.schedule.load();
+    if (this.reporter.counting || this.state?.revokeAt != null || this.storageEnd() !== null || this.meter.book.open > 0) this.schedule.load();
   }
 
   /** After the storage ended: the tables again, and a guard that knows nothing (as a new key's). */
@@ -75,6 +91,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     this.state = null;
     this.stateStored = false;
     this.log = AdmissionLog.load(this.ctx.storage.sql).log;
+    this.meter = new Meter(this.ctx.storage.sql, [], []);
     this.reporter = new UsageReporter(this.env, this.ctx.storage.sql, null);
     this.lastUsedAt = null;
     this.schedule = new AlarmSchedule(this.ctx);
@@ -89,31 +106,94 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     if (seen) return seen; // a retried RPC: answer again, consume nothing twice
     const now = Date.now();
     const state = this.adopt(input.settings, now);
-    const cost = input.cost ?? 1;
-    const { verdict, spent } = decide(state, this.log.window, { consume: input.consume, cost }, now);
+    const cost = units(input);
+    const noWindow = input.noWindow === true;
+    const { verdict, spent } = decide(state, this.log.window, { consume: input.consume, cost, noWindow }, now, (t, n) => this.meter.refusal(t, n));
     if (verdict.kind === "exhausted" || verdict.kind === "limited") this.counters.refused++;
     if (verdict.kind !== "admitted") return this.settle(state, input, verdict, now);
     this.counters.admitted++;
     this.lastUsedAt = now;
-    this.log.admit(state, now, spent, cost);
-    if (state.orgLimit === null) return this.settle(state, input, verdict, now);
-    // Admitted here; now the org's shared window must agree. Remembered as a
-    // promise so that a retry arriving meanwhile waits for the same answer.
-    const shared = this.askOrg(state.orgLimit, input, verdict).then((v) => this.settle(state, input, v, now));
+    this.log.admit(state, noWindow ? null : this.log.window.latest(), spent, cost);
+    this.counters.rowsWritten += this.meter.admit(now, input.requestId, cost, input.hold ? input.hold.holdMs : null);
+    if (input.hold) {
+      // A hold and the balance it took go in one storage step (docs/metering.md): never one without the other.
+      this.writeState();
+      this.holdsPeak = Math.max(this.holdsPeak, this.meter.book.open);
+      void this.rearm();
+    }
+    const windows = this.meter.states(now);
+    if (windows.length > 0) verdict.windows = windows;
+    if (state.orgLimit === null && state.orgCredits === null) return this.settle(state, input, verdict, now);
+    // Admitted here; now the org's shared window and credits must agree. Remembered
+    // as a promise so that a retry arriving meanwhile waits for the same answer.
+    const shared = this.askOrg(state, input, verdict).then((v) => this.settle(state, input, v, now));
     this.recent.remember(input.requestId, shared);
     return shared;
   }
 
   /** Asks the org's guard (org-limit.ts); a refusal or a failure takes this key's admission back, credits refunded. */
-  private askOrg(orgLimit: OrgLimit, input: GuardCheck, verdict: GuardVerdict & { kind: "admitted" }): Promise<GuardVerdict> {
-    const stamp = this.log.window.latest();
+  private askOrg(state: GuardState, input: GuardCheck, verdict: GuardVerdict & { kind: "admitted" }): Promise<GuardVerdict> {
+    const stamp = input.noWindow ? null : this.log.window.latest();
+    const cost = units(input);
     this.counters.orgCalls++;
+    const org = state.orgLimit?.org ?? (state.orgCredits as string);
+    const check: GuardCheck = {
+      requestId: input.requestId,
+      consume: true,
+      // The shared limit's settings carry its version; credits alone never replace them (org-credits.ts).
+      settings: state.orgLimit !== null ? orgGuardSettings(state.orgLimit) : orgCreditsSettings(org),
+      cost,
+      ...(state.orgLimit === null ? { noWindow: true } : {}),
+      // The org's hold outlives the key's, so the key's settlement or expiry always reaches it first.
+      ...(input.hold ? { hold: { reserve: input.hold.reserve, holdMs: input.hold.holdMs + ORG_HOLD_GRACE_MS } } : {}),
+    };
     // Other requests on this key may be decided while it waits: each is taken back by its own stamp.
-    return confirmWithOrg(this.env.KEY_GUARD, orgLimit, input.requestId, verdict, () => {
-      this.log.unadmit(this.state, stamp, input.cost ?? 1);
+    return confirmWithOrg(this.env.KEY_GUARD, check, verdict, () => {
+      const held = this.meter.book.find(input.requestId)?.charge === null;
+      this.counters.rowsWritten += this.meter.unadmit(input.requestId);
+      this.log.unadmit(this.state, stamp, cost);
+      // A hold was written with its balance: the refund is written the same way.
+      if (held) this.writeState();
       this.counters.admitted--;
       this.counters.refused++;
     });
+  }
+
+  /**
+   * Settles a metered request's hold with what it cost (docs/metering.md),
+   * exactly once: a hold already closed answers its first closing and changes
+   * nothing; one past its expiry is expired now, at its reserve. The balance and
+   * the hold are written in one step; the org's guard, if it holds the request
+   * too, is told before this answers.
+   */
+  async settleHold(input: { requestId: string; charge: number }): Promise<SettleResult> {
+    const hold = this.meter.book.find(input.requestId);
+    if (hold === undefined || this.state === null) return { kind: "unknown" };
+    if (hold.charge !== null) return Meter.closedAnswer(hold);
+    const now = Date.now();
+    if (now >= hold.expiresAt) {
+      await this.closeHold(hold, hold.reserve, "expiry", now);
+      return { kind: "expired", charged: hold.charge ?? hold.reserve };
+    }
+    const closing = await this.closeHold(hold, input.charge, "settle", now);
+    return { kind: "settled", charged: closing.charged, uncharged: closing.uncharged, repeated: false };
+  }
+
+  /** Closes an open hold against the balance (its refund, or a charge above the reserve), writes both, tells the org. */
+  private async closeHold(hold: Hold, charge: number, by: "settle" | "expiry", now: number): Promise<Closing> {
+    const state = this.state as GuardState;
+    const credits = state.credits === null ? null : refilled(state.credits, now);
+    const { closing, rows } = this.meter.close(hold, charge, credits?.remaining ?? null, by);
+    if (credits !== null) state.credits = { ...credits, remaining: credits.remaining + closing.refund };
+    this.writeState();
+    this.counters.rowsWritten += rows;
+    const org = state.orgCredits;
+    if (org !== null) {
+      // Should this fail, the org's own alarm charges the org's hold its reserve, ORG_HOLD_GRACE_MS later.
+      const stub = this.env.KEY_GUARD.get(this.env.KEY_GUARD.idFromName(orgGuardName(org)));
+      await withTimeout(Promise.resolve(stub.settleHold({ requestId: hold.id, charge })), ORG_GUARD_TIMEOUT_MS, "org guard").catch(() => undefined);
+    }
+    return closing;
   }
 
   /** Counting, flushing and the meta hand-back, once a verdict is final. */
@@ -162,11 +242,15 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const end = this.storageEnd();
     // The reasons for an end (revoked, expiry, a limiter) must outlive an eviction: they are in the state row.
     if (end !== null && !this.stateStored) this.writeState();
-    return this.schedule.set(s && !s.revoked ? s.revokeAt : null, this.reporter.nextReportAt(), end);
+    // Holds too: the earliest expiry, and the forgetting of closed ones (hold-book.ts).
+    const book = this.meter.book;
+    return this.schedule.set(s && !s.revoked ? s.revokeAt : null, this.reporter.nextReportAt(), end, book.nextExpiry(), book.nextPrune(this.meter.keepMs));
   }
 
   /** When this guard's storage ends (storage-end.ts), or null. */
   private storageEnd(): number | null {
+    // Not while a hold is open: its settlement or expiry still moves money.
+    if (this.meter.book.open > 0) return null;
     return this.end.at(this.state, this.lastUsedAt);
   }
 
@@ -176,6 +260,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
    * report runs before this, and a guard with counts still to report waits.
    */
   private async endIfDue(now: number): Promise<boolean> {
+    if (this.meter.book.open > 0) return false; // an open hold still moves money
     const settled = () => this.reporter.nextReportAt() === null;
     if (!(await this.end.due(this.state, this.lastUsedAt, this.reporter.usage.org, now, settled))) return false;
     // Admissions still pending and a usage row still to save are past use once the storage ends
@@ -202,7 +287,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
 
   /** Operator limit change: effective on the next request; the window is kept. */
   setLimit(input: { settings: KeySettings; limit: number; windowSeconds: number }): GuardStatus {
-    return this.change(input.settings, (s) => Object.assign(s, { limit: input.limit, windowMs: input.windowSeconds * 1000 }));
+    this.meter.configure([], []);
+    return this.change(input.settings, (s) => Object.assign(s, { limit: input.limit, windowMs: input.windowSeconds * 1000, limits: null }));
   }
 
   /**
@@ -233,6 +319,32 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   /** Replaces the key's metadata, handed to stale callers from the next request. */
   setMeta(input: { settings: KeySettings; meta: KeyMeta | null }): GuardStatus {
     return this.change(input.settings, (s) => Object.assign(s, { meta: input.meta }));
+  }
+
+  /** A guard's whole balance replaced (an org's guard: PUT /orgs/{org}/credits); null: none. Written before this returns. */
+  putCredits(input: { settings: KeySettings; credits: Credits | null }): GuardStatus {
+    return this.change(input.settings, (s) => Object.assign(s, { credits: input.credits }));
+  }
+
+  /** Whether every admission also spends the org's credits (org-credits.ts); written before this returns. */
+  setOrgCredits(input: { settings: KeySettings; org: string | null }): GuardStatus {
+    this.adopt(input.settings, Date.now()).orgCredits = input.org;
+    this.writeState();
+    return this.snapshot();
+  }
+
+  /** Every window of the key, by name (named-limits.ts); in force on the next request, each window's admissions kept. */
+  setLimits(input: { settings: KeySettings; limits: NamedLimit[] }): GuardStatus {
+    const { main, extra } = splitLimits(input.limits);
+    const status = this.change(input.settings, (s) =>
+      Object.assign(s, {
+        limit: main.limit,
+        windowMs: main.windowSeconds * 1000,
+        limits: extra.length === 0 && main.name === MAIN_WINDOW ? null : input.limits,
+      }),
+    );
+    this.meter.configure(extra, this.log.window.held());
+    return { ...status, ...(this.state?.limits ? { limits: this.state.limits } : {}) };
   }
 
   /** Operator's shared org limit for this key (null: none); written before this returns. */
@@ -266,7 +378,14 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     if (!this.state) throw new Error("guard has no state yet");
     const now = Date.now();
     const live = { lastUsedAt: this.lastUsedAt, inWindow: this.log.window.count(now, this.state.windowMs), pending: this.log.pendingCount };
-    return statusOf(this.state, { ...live, ...this.counters }, now);
+    const metering = {
+      holdsOpen: this.meter.book.open,
+      holdsPeak: this.holdsPeak,
+      holds: this.meter.book.view(),
+      orgCredits: this.state.orgCredits,
+      ...(this.state.limits ? { limits: this.state.limits } : {}),
+    };
+    return { ...statusOf(this.state, { ...live, ...this.counters }, now), ...metering };
   }
 
   /** Writes pending admissions now (also run by a timer, and once pendingCap(limit) are waiting). */
@@ -276,7 +395,10 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     if (!state || this.log.pendingCount === 0) return;
     // The balance goes with its admissions: a crash forgets both, never one alone.
     if (this.log.creditsDirty) this.writeState();
-    this.counters.rowsWritten += this.log.write(this.ctx.storage.sql, state.windowMs, () => (this.reporter.counting ? this.reporter.snapshot() : null));
+    // Stamps are kept as long as the longest requests window needs them (a wake rebuilds it from them).
+    this.counters.rowsWritten += this.log.write(this.ctx.storage.sql, Math.max(state.windowMs, this.meter.requestsMs), () =>
+      this.reporter.counting ? this.reporter.snapshot() : null,
+    );
     // The row just written holds every count so far, refusals included.
     if (this.reporter.counting) this.reporter.carried();
   }
@@ -294,6 +416,9 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   async runAlarm(now: number): Promise<void> {
     if (this.ended) return;
     if (applyDueRevocation(this.state, now)) this.writeState();
+    // Holds never settled are charged their reserve; closed ones past their keeping are forgotten.
+    for (const hold of this.meter.book.due(now)) await this.closeHold(hold, hold.reserve, "expiry", now);
+    this.counters.rowsWritten += this.meter.book.prune(this.ctx.storage.sql, now, this.meter.keepMs);
     // Requests may be decided while the report is on its way; they count into the next one.
     this.counters.rowsWritten += await this.reporter.reportIfDue(now);
     if (await this.endIfDue(now)) return;

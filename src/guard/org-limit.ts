@@ -43,33 +43,31 @@ export interface OrgGuards {
 
 /**
  * Asks the org's guard to admit one request that a key's guard has admitted by
- * its own window and credits: answers the key's verdict when the org admits it,
- * an org-scoped `limited` when the org's window is full. Throws when the org's
- * guard does not answer within ORG_GUARD_TIMEOUT_MS or answers anything else
- * (the caller fails closed). On a refusal or a failure `takeBack` runs first, so
- * that a request the org refused consumes nothing in the key's guard either.
+ * its own windows and credits: its shared window (`check.settings` of the
+ * shared limit) and its org credits (org-credits.ts), the request's hold
+ * included. Answers the key's verdict when the org admits it, an org-scoped
+ * `limited` or `exhausted` when it refuses. Throws when the org's guard does
+ * not answer within ORG_GUARD_TIMEOUT_MS or answers anything else (the caller
+ * fails closed). On a refusal or a failure `takeBack` runs first, so that a
+ * request the org refused consumes nothing in the key's guard either.
  */
 export async function confirmWithOrg(
   guards: OrgGuards,
-  orgLimit: OrgLimit,
-  requestId: string,
+  check: GuardCheck,
   verdict: GuardVerdict & { kind: "admitted" },
   takeBack: () => void,
 ): Promise<GuardVerdict> {
-  const stub = guards.get(guards.idFromName(orgGuardName(orgLimit.org)));
+  const stub = guards.get(guards.idFromName(check.settings.keyId));
   let answer: GuardVerdict;
   try {
-    answer = (await withTimeout(
-      Promise.resolve(stub.check({ requestId, consume: true, settings: orgGuardSettings(orgLimit) })),
-      ORG_GUARD_TIMEOUT_MS,
-      "org limit",
-    )) as GuardVerdict;
+    answer = (await withTimeout(Promise.resolve(stub.check(check)), ORG_GUARD_TIMEOUT_MS, "org guard")) as GuardVerdict;
   } catch (error) {
     takeBack();
     throw error;
   }
   if (answer.kind === "admitted") return verdict;
   takeBack();
+  if (answer.kind === "exhausted") return { ...answer, scope: "org" };
   if (answer.kind !== "limited") throw new Error(`org guard answered ${answer.kind}`);
   return { kind: "limited", scope: "org", limit: answer.limit, windowSeconds: answer.windowSeconds, retryAfterMs: answer.retryAfterMs };
 }

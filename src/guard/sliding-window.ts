@@ -52,6 +52,11 @@ export class SlidingWindow {
     if (i >= this.head) this.stamps.splice(i, 1);
   }
 
+  /** The admissions held (oldest first), for a named requests window's rebuild. */
+  held(): readonly number[] {
+    return this.stamps.slice(this.head);
+  }
+
   /** The time the latest admission was recorded at (the clamped clock). */
   latest(): number {
     return this.last;

@@ -25,5 +25,6 @@ export function errorResponse(error: KeywardError, requestId: string): Response 
   const body: Record<string, unknown> = { code: error.code, message: error.message, requestId };
   if (error.options.field !== undefined) body.field = error.options.field;
   if (error.options.detail !== undefined) body.detail = error.options.detail;
+  if (error.options.limit !== undefined) body.limit = error.options.limit;
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }

@@ -7,11 +7,18 @@ import type { CreditState, RateState } from "../guard/guard-types";
  * For the window, `t` is the number of seconds until the oldest admission leaves
  * it. A key with credits adds a second policy, "quota": `q` is what a refill sets
  * the balance to (or the balance itself without a refill), `r` the balance left,
- * and `t` the seconds until the next refill (absent when there is none).
+ * and `t` the seconds until the next refill (absent when there is none). A key
+ * with named windows lists each by its name (the main one "default" unless named).
  */
 export function rateLimitHeaders(state: RateState, now: number): Record<string, string> {
-  const policy = [`"default";q=${state.limit};w=${state.windowSeconds}`];
-  const remaining = [`"default";r=${Math.max(0, state.remaining)};t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`];
+  const main = state.name ?? "default";
+  const policy = [`"${main}";q=${state.limit};w=${state.windowSeconds}`];
+  const remaining = [`"${main}";r=${Math.max(0, state.remaining)};t=${Math.max(0, Math.ceil(state.resetMs / 1000))}`];
+  // Each named window by its name (docs/metering.md); names are [a-z0-9_-], safe inside quotes.
+  for (const w of state.windows ?? []) {
+    policy.push(`"${w.name}";q=${w.limit};w=${w.windowSeconds}`);
+    remaining.push(`"${w.name}";r=${Math.max(0, w.remaining)};t=${Math.max(0, Math.ceil(w.resetMs / 1000))}`);
+  }
   if (state.credits) {
     policy.push(quotaPolicy(state.credits));
     remaining.push(quotaRemaining(state.credits, now));

@@ -19,6 +19,8 @@ export const AUDIT_ACTIONS = [
   "key.meta_changed",
   "org.rate_limit_set",
   "org.rate_limit_cleared",
+  "org.credits_set",
+  "org.credits_cleared",
   "key.leaked",
   "key.leak_reported_again",
   "anomaly.acknowledged",
