@@ -1,0 +1,98 @@
+// Metered routes over HTTP only (docs/metering.md): Keyward under `wrangler dev`
+// (its own: it needs a metered route policy) in front of a test origin that
+// reports what each answer cost, streams, and fails.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startKeyward } from "../test-support/keyward-dev.mjs";
+import { startMeteredOrigin } from "../test-support/metered-origin.mjs";
+
+const POLICY = {
+  rules: [
+    { method: "POST", path: "/v1/chat", permission: null, reserve: 100 },
+    { method: "POST", path: "/v1/stream", permission: null, reserve: 200, holdSeconds: 600 },
+    { method: "POST", path: "/v1/fail", permission: null, reserve: 50, chargeOn: "success" },
+  ],
+};
+
+let origin;
+let keyward;
+beforeAll(async () => {
+  origin = await startMeteredOrigin();
+  keyward = await startKeyward({ vars: { ORIGIN_URL: origin.url, ROUTE_POLICY: JSON.stringify(POLICY) } });
+});
+afterAll(async () => {
+  await keyward?.stop();
+  origin?.close();
+});
+
+const org = `org_meter_${Date.now().toString(36)}`;
+
+async function operator(method, path, body) {
+  const res = await fetch(`${keyward.url}/_keyward/v1/orgs/${org}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${keyward.operatorToken}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const post = (key, path) => fetch(`${keyward.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+
+/** The key's live balance, once it has come to `expected` (settlement from a header is told to the guard after the answer). */
+async function balanceComesTo(id, expected) {
+  let remaining;
+  for (let i = 0; i < 50; i++) {
+    remaining = (await operator("GET", `/keys/${id}`)).body.credits.remaining;
+    if (remaining === expected) return remaining;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return remaining;
+}
+
+const settle = (token, charge) =>
+  fetch(`${keyward.url}/_keyward/v1/settle`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ charge }),
+  });
+
+describe("metered routes under wrangler dev, over HTTP", () => {
+  it("charges what the origin's Keyward-Charge says, which the client never sees", async () => {
+    const created = await operator("POST", "/keys", { label: "chat", credits: { remaining: 1000 } });
+    expect(created.status).toBe(201);
+    const res = await post(created.body.key, "/v1/chat?charge=17");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("keyward-charge")).toBeNull();
+    expect((await res.json()).answer).toBe("hello");
+    expect(await balanceComesTo(created.body.id, 983)).toBe(983);
+  });
+
+  it("streams server-sent events through, then settles the stream later with its context token, exactly once", async () => {
+    const created = await operator("POST", "/keys", { label: "stream", credits: { remaining: 1000 } });
+    const res = await post(created.body.key, "/v1/stream");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const events = (await res.text()).split("\n\n").filter(Boolean);
+    expect(events).toEqual(['data: {"token":0}', 'data: {"token":1}', 'data: {"token":2}', "data: [DONE]"]);
+    // The hold is open (reserve 200) until the origin settles it.
+    expect(await balanceComesTo(created.body.id, 800)).toBe(800);
+    const token = origin.lastContext;
+    const first = await settle(token, 120);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ charged: 120, uncharged: 0, repeated: false });
+    const again = await settle(token, 999);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ charged: 120, repeated: true });
+    expect(await balanceComesTo(created.body.id, 880)).toBe(880);
+    const forged = await settle(`${token.slice(0, -6)}AAAAAA`, 1);
+    expect(forged.status).toBe(401);
+  });
+
+  it("with chargeOn success, passes an origin 500 through and charges nothing", async () => {
+    const created = await operator("POST", "/keys", { label: "fail", credits: { remaining: 100 } });
+    const before = origin.calls;
+    for (let i = 0; i < 3; i++) expect((await post(created.body.key, "/v1/fail")).status).toBe(500);
+    expect(origin.calls - before).toBe(3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await balanceComesTo(created.body.id, 100)).toBe(100);
+  });
+});
