@@ -292,7 +292,7 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
       };
     },
     leaks: leakRoutes({
-      handleLeak: leakHandler({ config: config.leaks, parseKey, keys, ledger, revoker, now, log }),
+      handleLeak: leakHandler({ config: config.leaks, parseKey, keys, ledger, revoker, guards, now, log }),
       githubKeys: secretScanningKeys({
         url: config.leaks.githubKeysUrl,
         fetch: options.secretScanningFetch ?? options.fetch,

@@ -1,7 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateKey, hashKey } from "../src/keys/key-format";
 import { derToRaw, rawToDer } from "../src/leaks/ecdsa-der";
+import type { OrgLedger } from "../src/ledger/org-ledger";
 import { githubSigner, keysDocument } from "./support/github-signer";
 import { type HarnessOptions, harness } from "./support/harness";
 import { devToken } from "./support/tokens";
@@ -333,5 +335,105 @@ describe("what the fourth attack found in leak reports (threats.md 75-76)", () =
     expect((await send(h, { key: "x" }, `${prefix}:ffff:ffff:ffff:ffff`)).status).toBe(429);
     // The next /64 is another client.
     expect((await send(h, { key: "x" }, `2001:db8:${hex()}:${hex()}::1`)).status).toBe(202);
+  });
+});
+
+describe("87. concurrent reports of one key: exactly one is the first", () => {
+  /** The org's audit actions with their counts, and the webhook deliveries queued, by type. */
+  async function outcome(s: Awaited<ReturnType<typeof setup>>) {
+    const admin = { authorization: `Bearer ${await devToken({ org: s.org })}` };
+    const events = (await (await s.h.send(`/_keyward/v1/orgs/${s.org}/audit?limit=1000`, { headers: admin })).json()) as {
+      events: { action: string; count: number }[];
+    };
+    const counts: Record<string, number> = {};
+    for (const e of events.events) counts[e.action] = (counts[e.action] ?? 0) + e.count;
+    const deliveries = (await (await s.h.send(`/_keyward/v1/orgs/${s.org}/webhook/deliveries`, { headers: admin })).json()) as {
+      deliveries: { type: string }[];
+    };
+    const queued: Record<string, number> = {};
+    for (const d of deliveries.deliveries) queued[d.type] = (queued[d.type] ?? 0) + 1;
+    return { counts, queued };
+  }
+  async function withWebhook(options: HarnessOptions = {}) {
+    const s = await setup(options);
+    const headers = { authorization: `Bearer ${await devToken({ org: s.org })}`, "content-type": "application/json" };
+    const hook = await s.h.send(`/_keyward/v1/orgs/${s.org}/webhook`, {
+      method: "PUT",
+      headers,
+      body: JSON.stringify({ url: "http://127.0.0.1:9/hook", events: ["key.leaked", "key.revoked"] }),
+    });
+    expect(hook.status).toBe(200);
+    // A receiver that answers, so the ledger's alarm delivers without reaching the network.
+    await runInDurableObject(env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(s.org)), (ledger: OrgLedger) => {
+      ledger.outbound = { now: () => Date.now(), fetch: async () => new Response("ok"), timeoutMs: 1_000 };
+    });
+    return s;
+  }
+
+  it("counts one GitHub report holding 16 copies of a key once: one key.leaked, one key.revoked, one delivery each, 16 true positives", async () => {
+    const s = await withWebhook();
+    const { key } = await s.create();
+    const res = await s.report(githubPayload(Array.from({ length: 16 }, (_, i) => ({ token: key, url: `https://github.com/o/r/blob/${i}/a.js` }))));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Feedback).map((f) => f.label)).toEqual(Array(16).fill("true_positive"));
+    expect(await outcome(s)).toEqual({
+      counts: { "key.created": 1, "key.revoked": 1, "key.leaked": 1 },
+      queued: { "key.revoked": 1, "key.leaked": 1 },
+    });
+    expect((await s.h.call(key)).status).toBe(403);
+  });
+
+  it("counts ten concurrent public reports of one key as one first report and nine repeats (one entry with a count)", async () => {
+    const s = await withWebhook({ vars: { LEAK_REPORTS_PER_MINUTE: "100" } });
+    const { key, id } = await s.create();
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        s.h
+          .send("/_keyward/v1/leaks", {
+            method: "POST",
+            headers: { "content-type": "application/json", "cf-connecting-ip": `198.51.100.${i + 1}` },
+            body: JSON.stringify({ key, url: `https://paste.example/${i}` }),
+          })
+          .then((r) => r.status),
+      ),
+    );
+    expect(statuses).toEqual(Array(10).fill(202));
+    await s.h.settle();
+    expect(await outcome(s)).toEqual({
+      counts: { "key.created": 1, "key.revoked": 1, "key.leaked": 1, "key.leak_reported_again": 9 },
+      queued: { "key.revoked": 1, "key.leaked": 1 },
+    });
+    expect(await s.view(id)).toMatchObject({ status: "revoked", leaked: { source: "report" } });
+  });
+
+  it("counts two concurrent GitHub reports of one key as one first report and one repeat", async () => {
+    const s = await withWebhook();
+    const { key } = await s.create();
+    const [a, b] = await Promise.all([
+      s.report(githubPayload([{ token: key, url: "https://github.com/o/r/blob/1/a.js" }])),
+      s.report(githubPayload([{ token: key, url: "https://github.com/o/r/blob/2/a.js" }])),
+    ]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(await outcome(s)).toEqual({
+      counts: { "key.created": 1, "key.revoked": 1, "key.leaked": 1, "key.leak_reported_again": 1 },
+      queued: { "key.revoked": 1, "key.leaked": 1 },
+    });
+  });
+
+  it("with LEAK_ACTION=notify, marks and announces once and revokes nothing", async () => {
+    const s = await withWebhook({ vars: { LEAK_ACTION: "notify", LEAK_REPORTS_PER_MINUTE: "100" } });
+    const { key } = await s.create();
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        s.h.send("/_keyward/v1/leaks", {
+          method: "POST",
+          headers: { "content-type": "application/json", "cf-connecting-ip": `192.0.2.${i + 1}` },
+          body: JSON.stringify({ key }),
+        }),
+      ),
+    );
+    await s.h.settle();
+    expect(await outcome(s)).toEqual({ counts: { "key.created": 1, "key.leaked": 1, "key.leak_reported_again": 4 }, queued: { "key.leaked": 1 } });
+    expect((await s.h.call(key)).status).toBe(200);
   });
 });

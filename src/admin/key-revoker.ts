@@ -25,8 +25,6 @@ export interface RevokeInput {
   requestId: string;
   /** Why, recorded in the revocation's audit entry. */
   detail?: Record<string, unknown>;
-  /** More changes and audit entries written in the same ledger transaction (a leak mark). */
-  also?: { change: KeyChange; events: AuditEvent[] };
 }
 
 export interface RevokeManyInput {
@@ -84,21 +82,19 @@ export function keyRevoker(options: KeyRevokerOptions): KeyRevoker {
     const version = already ? k.version : k.version + 1;
     // Enforcement first: once the guard has it, the very next request is refused.
     await options.guards.revoke({ ...settingsOfLedger(k), version }, immediate ? null : at);
-    if (!already || input.also) {
-      const change: KeyChange = already ? {} : immediate ? { revokedAt: now, revokeAt: null, version } : { revokeAt: at, version };
-      const events: AuditEvent[] = already
-        ? []
-        : [
-            {
-              at: now,
-              actor: input.actor,
-              action: immediate ? "key.revoked" : "key.revocation_scheduled",
-              keyId: k.id,
-              requestId: input.requestId,
-              detail: { ...(immediate ? {} : { at: iso(at) }), ...input.detail },
-            },
-          ];
-      k = (await options.ledger.updateKey(org, k.id, { ...change, ...input.also?.change }, [...events, ...(input.also?.events ?? [])])) ?? k;
+    if (!already) {
+      const change: KeyChange = immediate ? { revokedAt: now, revokeAt: null, version } : { revokeAt: at, version };
+      const events: AuditEvent[] = [
+        {
+          at: now,
+          actor: input.actor,
+          action: immediate ? "key.revoked" : "key.revocation_scheduled",
+          keyId: k.id,
+          requestId: input.requestId,
+          detail: { ...(immediate ? {} : { at: iso(at) }), ...input.detail },
+        },
+      ];
+      k = (await options.ledger.updateKey(org, k.id, change, events)) ?? k;
     }
     await syncKv(org, k, "The key is revoked and already refused.");
     return k;

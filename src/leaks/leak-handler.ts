@@ -1,7 +1,9 @@
 import type { KeyRevoker } from "../admin/key-revoker";
+import { settingsOfLedger } from "../admin/key-view";
 import type { LeakConfig } from "../config";
+import type { GuardClient } from "../guard/guard-client";
 import { hashKey, type ParsedKey } from "../keys/key-format";
-import type { AuditEvent } from "../ledger/audit-log";
+import { revokedAtAsOf } from "../keys/key-model";
 import type { LedgerClient } from "../ledger/ledger-client";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
@@ -11,7 +13,10 @@ export interface LeakHandlerOptions {
   parseKey: (candidate: string) => ParsedKey;
   keys: KeyIndex;
   ledger: LedgerClient;
+  /** KV catch-up after the ledger (syncKv). */
   revoker: KeyRevoker;
+  /** The key's guard takes the revocation first. */
+  guards: GuardClient;
   now: () => number;
   log: Logger;
 }
@@ -31,11 +36,15 @@ export type LeakVerdict = "true_positive" | "false_positive";
 /**
  * What happens to a reported key: possession by a stranger is compromise. A
  * string that is not a key of this deployment changes nothing. A known key is
- * revoked through the one revocation path (guard, ledger, KV) unless
- * LEAK_ACTION=notify, marked leaked with where it was found, audited by the
- * reporter, and announced (`key.leaked`). A second report of a leaked key is
- * audited again (the new URL is evidence) but not announced again.
- * Throws (503) when KV, the ledger or the guard cannot answer: the reporter retries.
+ * revoked (unless LEAK_ACTION=notify) in the one revocation order, guard first,
+ * so that its next request is refused everywhere; then the ledger decides, in
+ * one transaction, whether this report is the first (ledger/leak-mark.ts): the
+ * first marks it leaked with where it was found, records `key.revoked` and
+ * `key.leaked` (announced to the org's webhook); any other, however concurrent,
+ * is `key.leak_reported_again` only (not announced); then KV catches up.
+ * Throws (503) when KV, the ledger or the guard cannot answer: the reporter
+ * retries, and a retry completes what is left (the guard's revoke is idempotent,
+ * the ledger revokes once, KV is written while it is behind).
  */
 export function leakHandler(options: LeakHandlerOptions) {
   return async function handleLeak(report: LeakReport): Promise<LeakVerdict> {
@@ -50,33 +59,15 @@ export function leakHandler(options: LeakHandlerOptions) {
     }
     const now = options.now();
     const revoking = options.config.action === "revoke";
-    const event = (action: AuditEvent["action"]): AuditEvent => ({
-      at: now,
-      actor: report.source,
-      action,
-      keyId: key.id,
-      requestId: report.requestId,
-      detail: { url: report.url, action: options.config.action },
-    });
-    const first = key.leak === null;
-    const also = {
-      change: first ? { leak: { at: now, url: report.url, source: report.source } } : {},
-      events: [event(first ? "key.leaked" : "key.leak_reported_again")],
-    };
-    if (revoking) {
-      await options.revoker.revoke({
-        org: record.org,
-        key,
-        now,
-        at: null,
-        actor: report.source,
-        requestId: report.requestId,
-        detail: { reason: "leaked", url: report.url },
-        also,
-      });
-    } else {
-      await options.ledger.updateKey(record.org, key.id, also.change, also.events);
+    // Enforcement first: concurrent reports each tell the guard, which is idempotent.
+    if (revoking && revokedAtAsOf(key.revokedAt, key.revokeAt, now) === null) {
+      await options.guards.revoke({ ...settingsOfLedger(key), version: key.version + 1 }, null);
     }
+    // Another report of this key may be decided between the read above and here: the ledger's answer is the one that counts.
+    const mark = { at: now, url: report.url, source: report.source, requestId: report.requestId, action: options.config.action };
+    const marked = await options.ledger.markLeaked(record.org, key.id, mark);
+    if (marked === null) return "false_positive";
+    if (revoking) await options.revoker.syncKv(record.org, marked, "The key is revoked and already refused.");
     options.log.info("key_reported_leaked", { requestId: report.requestId, keyId: key.id, source: report.source, revoked: revoking });
     return "true_positive";
   };

@@ -165,9 +165,16 @@ export function leakRoutes(options: LeakRoutesOptions): Hono<KeywardEnv> {
     if (!parsed.success) throw new KeywardError("INVALID_REQUEST", "body: must be a JSON array of { token, type, url, source }", { field: "body" });
 
     const requestId = c.get("requestId");
-    const outcomes = await settleBounded(parsed.data, 8, (item) =>
+    // One report per distinct token: 16 copies of a key in one batch are one report
+    // (the first URL for it), and every copy gets that report's label (threats.md 87).
+    const firstOf = new Map<string, (typeof parsed.data)[number]>();
+    for (const item of parsed.data) if (!firstOf.has(item.token)) firstOf.set(item.token, item);
+    const unique = [...firstOf.values()];
+    const handled = await settleBounded(unique, 8, (item) =>
       options.handleLeak({ token: item.token, url: leakUrlOrNull(item.url), source: GITHUB_ACTOR, requestId }),
     );
+    const byToken = new Map(unique.map((item, i) => [item.token, handled[i] as PromiseSettledResult<LeakVerdict>] as const));
+    const outcomes = parsed.data.map((item) => byToken.get(item.token) as PromiseSettledResult<LeakVerdict>);
     const failed = outcomes.find((o) => o.status === "rejected");
     if (failed) {
       // GitHub retries a failed delivery; a retry redoes nothing twice (revocation is idempotent).

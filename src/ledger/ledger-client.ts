@@ -9,6 +9,7 @@ import type { AuditEntry, AuditPageQuery } from "./audit-pages";
 import type { KeyName } from "./key-names";
 import type { KeyPageQuery } from "./key-pages";
 import type { KeyChange, LedgerKey, ListedKey } from "./key-store";
+import type { LeakMark } from "./leak-mark";
 import type { OrgLedger } from "./org-ledger";
 import type { NamedOrgUsage } from "./usage-store";
 
@@ -31,6 +32,8 @@ export interface LedgerClient {
   updateKey(org: string, id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): Promise<ListedKey | null>;
   markSynced(org: string, id: string, version: number): Promise<void>;
   updateKeys(org: string, updates: { id: string; change: KeyChange; events: AuditEvent[] }[]): Promise<ListedKey[]>;
+  /** A leak report, decided in the ledger (leak-mark.ts); null: no such key. */
+  markLeaked(org: string, id: string, mark: LeakMark): Promise<ListedKey | null>;
   markSyncedMany(org: string, entries: { id: string; version: number }[]): Promise<void>;
   setWebhook(org: string, config: WebhookConfig): Promise<void>;
   getWebhook(org: string): Promise<Omit<WebhookConfig, "secret"> | null>;
@@ -107,6 +110,8 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
       call(org, "updateKey", event === null, async (stub): Promise<ListedKey | null> => await stub.updateKey(id, change, event)),
     // Not retried: it appends audit entries, and a lost reply could record them twice.
     updateKeys: (org, updates) => call(org, "updateKeys", false, async (stub): Promise<ListedKey[]> => await stub.updateKeys(updates)),
+    // Not retried either: it appends audit entries.
+    markLeaked: (org, id, mark) => call(org, "markLeaked", false, async (stub): Promise<ListedKey | null> => await stub.markLeaked(id, mark)),
     setWebhook: (org, config) => call(org, "setWebhook", true, async (stub) => void (await stub.setWebhook(config))),
     getWebhook: (org) => call(org, "getWebhook", true, async (stub): Promise<Omit<WebhookConfig, "secret"> | null> => await stub.getWebhook()),
     removeWebhook: (org) => call(org, "removeWebhook", true, async (stub): Promise<boolean> => await stub.removeWebhook()),

@@ -27,6 +27,7 @@ import { type AuditEntry, type AuditPageQuery, readAuditPage } from "./audit-pag
 import { type KeyName, withKeyNames } from "./key-names";
 import type { KeyPageQuery } from "./key-pages";
 import { insertKey, type KeyChange, type LedgerKey, type ListedKey, markSynced, readKey, readKeyPage, writeKey } from "./key-store";
+import { type LeakMark, leakChange } from "./leak-mark";
 import { LedgerAlarm, type Outbound } from "./ledger-alarm";
 import { openLedgerSchema } from "./ledger-schema";
 import { readOrgLimit, writeOrgLimit } from "./org-settings";
@@ -152,6 +153,21 @@ export class OrgLedger extends DurableObject<unknown> {
     // A scheduled revocation is recorded by the alarm when it comes due (ledger-alarm.ts).
     if (next.revokedAt === null && next.revokeAt !== null && next.revokeAt !== current.revokeAt) this.jobs.wakeAt(next.revokeAt);
     return next;
+  }
+
+  /**
+   * A leak report, decided here in one transaction (leak-mark.ts): the first
+   * report of the key marks it leaked and, when revoking, revokes it in the book
+   * of record; later ones are reports again. Answers the key as it now stands,
+   * or null when the org has no such key.
+   */
+  markLeaked(id: string, mark: LeakMark): ListedKey | null {
+    return this.ctx.storage.transactionSync(() => {
+      const current = this.getKey(id);
+      if (current === null) return null;
+      const { change, events } = leakChange(current, mark);
+      return this.applyChange(id, change, events);
+    });
   }
 
   /** Several key changes with their audit events, in one transaction and one RPC (the kill switch); unknown ids skipped. */
