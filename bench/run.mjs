@@ -93,6 +93,8 @@ const plan = {
   coldStartSamples: Number(cli["cold-samples"] ?? (quick ? 3 : 9)),
 };
 const BIG_LIMIT = { limit: 1_000_000_000, windowSeconds: 60 };
+/** The metered scenario's route policy: every request on /v1/metered holds 100 and is settled from Keyward-Charge. */
+const METERED_POLICY = { rules: [{ method: "*", path: "/v1/metered", permission: null, reserve: 100 }] };
 const PRICES = { kvRead: 0.5, doRequest: 0.15, rowWritten: 1.0 }; // USD per million, Workers Paid, beyond included usage
 
 // Durable Object storage: tmpfs when the machine has one (local-disk fsyncs are
@@ -275,6 +277,9 @@ async function run() {
     // carries another scenario's guards, seeding or history.
     { name: "keyward-counted" },
     { name: "keyward-nousage", vars: { USAGE_COUNTING: "off" } },
+    // Metering (docs/metering.md): a route that holds 100 credits at admission and is settled
+    // from the origin's Keyward-Charge (37), beside plain credits on the hot key.
+    { name: "keyward-metered", vars: { BENCH_POLICY: JSON.stringify(METERED_POLICY) } },
   ];
   const variants = ["nolog", "noguard", "nolog+noguard"];
   if (cli.profile) for (const v of variants) keywardServices.push({ name: `keyward-${v.replaceAll("+", "-")}`, variant: v });
@@ -311,8 +316,10 @@ async function run() {
   const credited = makeKey(BIG_LIMIT);
   credited.record.credits = { remaining: 1e12, refill: null, refilledAt: Date.now() };
   const orgShared = makeKey({ ...BIG_LIMIT, org: "org_bench_shared" });
+  const metered = makeKey(BIG_LIMIT);
+  metered.record.credits = { remaining: 1e12, refill: null, refilledAt: Date.now() };
   const many = Array.from({ length: manyCount }, () => makeKey(BIG_LIMIT));
-  await seed([hot, credited, orgShared, ...many]);
+  await seed([hot, credited, orgShared, metered, ...many]);
   await json(`${base("keyward-hot")}/__bench/org-limit`, {
     method: "POST",
     body: JSON.stringify({ records: [orgShared.record], limit: BIG_LIMIT.limit, windowSeconds: BIG_LIMIT.windowSeconds }),
@@ -365,6 +372,13 @@ async function run() {
       label: "(b2) Keyward, one hot key with credits (balance decided with the window)",
       service: "keyward-hot",
       keys: [credited.key],
+    },
+    {
+      id: "keyward-hot-metered",
+      label: "(b4) Keyward, one hot key with credits on a metered route: a hold of 100 at admission, settled from Keyward-Charge after the answer",
+      service: "keyward-metered",
+      keys: [metered.key],
+      path: "/v1/metered",
     },
     {
       id: "keyward-hot-org-limit",
@@ -454,9 +468,10 @@ async function run() {
   }
 
   async function measure(scenario, connections, seconds, warmup) {
-    if (warmup > 0) await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds: warmup });
+    const path = scenario.path ? { path: scenario.path } : {};
+    if (warmup > 0) await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds: warmup, ...path });
     const cpu0 = { workerd: cpuMs(workerd.child.pid), origin: cpuMs(origin.child.pid), load: process.cpuUsage() };
-    const result = await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds });
+    const result = await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds, ...path });
     const load = process.cpuUsage(cpu0.load);
     const per = (ms) => (ms * 1000) / Math.max(1, result.requests);
     result.cpuMicrosPerRequest = {
@@ -661,10 +676,22 @@ async function run() {
             ? "passthrough"
             : scenario.service;
       const moduleOf = moduleMap(path.join(BUILD_DIR, `${module}.js`));
-      await runLoad({ port: port(scenario.service), keys: scenario.keys, connections: c, seconds: plan.warmup });
+      await runLoad({
+        port: port(scenario.service),
+        keys: scenario.keys,
+        connections: c,
+        seconds: plan.warmup,
+        ...(scenario.path ? { path: scenario.path } : {}),
+      });
       const cpu0 = cpuMs(workerd.child.pid);
       const { result, profile: cpuProfile } = await profileWhile({ port: workerd.ports["(inspector)"], target: scenario.service }, () =>
-        runLoad({ port: port(scenario.service), keys: scenario.keys, connections: c, seconds: plan.seconds }),
+        runLoad({
+          port: port(scenario.service),
+          keys: scenario.keys,
+          connections: c,
+          seconds: plan.seconds,
+          ...(scenario.path ? { path: scenario.path } : {}),
+        }),
       );
       const workerdMs = cpuMs(workerd.child.pid) - cpu0;
       // The raw profile too, for Chrome DevTools or a closer look (bench/.build is not committed).
@@ -912,6 +939,26 @@ async function run() {
     return regimes;
   }
 
+  // Rows per admitted request, plain credits against metered (holds written with their balance),
+  // from each guard's own count, once the settlements (waitUntil) have landed.
+  const metering = {};
+  for (const [id, service, record] of [
+    ["keyward-hot-credits", "keyward-hot", credited.record],
+    ["keyward-hot-metered", "keyward-metered", metered.record],
+  ]) {
+    if (!allScenarios.some((s) => s.id === id) || !scenarios.some((s) => s.id === id)) continue;
+    const [status] = await json(`${base(service)}/__bench/guards`, { method: "POST", body: JSON.stringify([record]) });
+    metering[id] = {
+      admitted: status.admitted,
+      rowsWritten: status.rowsWritten,
+      rowsPerAdmitted: status.rowsWritten / Math.max(1, status.admitted),
+      holdsOpen: status.holdsOpen ?? 0,
+    };
+    log(
+      `rows per admitted request, ${id}: ${metering[id].rowsPerAdmitted.toFixed(3)} (${status.rowsWritten} rows, ${status.admitted} admitted, ${metering[id].holdsOpen} holds open)`,
+    );
+  }
+
   // --------------------------------------------------------------- report --
   shuttingDown = true;
   cleanup();
@@ -930,6 +977,7 @@ async function run() {
     accuracy,
     cost,
     costRegimes,
+    metering,
     coldStart,
     runs,
   };

@@ -7,7 +7,10 @@ import http from "node:http";
 
 const BODY = Buffer.from('{"ok":true}');
 const HEADERS = { "content-type": "application/json", "content-length": String(BODY.length) };
+// The metered scenario's route: the answer reports its cost (docs/metering.md), as an LLM API would.
+const METERED = { ...HEADERS, "keyward-charge": "37" };
 const tags = new Map();
+const METERED_PATH = "/v1/metered";
 let served = 0;
 
 const server = http.createServer((req, res) => {
@@ -34,7 +37,7 @@ const server = http.createServer((req, res) => {
     else times.push(at);
   }
   req.resume();
-  res.writeHead(200, HEADERS);
+  res.writeHead(200, req.url === METERED_PATH ? METERED : HEADERS);
   res.end(BODY);
 });
 server.keepAliveTimeout = 120_000;

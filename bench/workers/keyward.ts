@@ -36,6 +36,8 @@ export { BenchLedger } from "./report-cost";
 
 type BenchEnv = Env & {
   BENCH_VARIANT?: string;
+  /** A route policy (JSON) for this service instead of keyward.policy.json: the metered scenario's. */
+  BENCH_POLICY?: string;
   CONST_GUARD?: DurableObjectNamespace<KeyGuard>;
   FOREIGN_GUARD?: DurableObjectNamespace<KeyGuard>;
 };
@@ -89,8 +91,9 @@ function guardsFor(variant: string, env: BenchEnv): DurableObjectNamespace<KeyGu
 
 function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch } = {}): App {
   const variant = override.variant ?? env.BENCH_VARIANT ?? "";
-  // As src/index.ts: ROUTE_POLICY is not set in the bench, so keyward.policy.json applies.
-  const policy = compilePolicy(policyFile);
+  // As src/index.ts: ROUTE_POLICY is not set in the bench, so keyward.policy.json applies
+  // (the metered service has a policy of its own, with a metered route).
+  const policy = compilePolicy(env.BENCH_POLICY ? JSON.parse(env.BENCH_POLICY) : policyFile);
   return createKeyward({
     config: loadConfig(env),
     policy,
