@@ -43,8 +43,9 @@ const price = (op) => op.kvReads * PRICES.kvRead + op.doRequests * PRICES.doRequ
  *   ledger's rows, weighted by how often a report opens a new hour or a new day.
  * - Duration: a guard cannot hibernate while its flush timer (FLUSH_DELAY) is
  *   pending, so a busy guard is billed all the time (1 / r seconds per request),
- *   a sparse one for its flush delay plus the check; a report adds the alarm's
- *   wall time (the guard waits for the ledger) and the ledger's.
+ *   a sparse one for its check and its sparse flush delay (0 since 2026-12-06:
+ *   written on the next tick; 250 ms before); a report adds the alarm's wall time
+ *   (the guard waits for the ledger) and the ledger's.
  */
 export function keywardPerRequest(r, m) {
   const busy = r >= 1 / (m.flushDelayMs / 1000);
@@ -57,7 +58,9 @@ export function keywardPerRequest(r, m) {
   const newHour = Math.min(1, 1 / perHour);
   const ledgerRows = m.report.ledgerRows.sameHour * (1 - newHour) + m.report.ledgerRows.newHour * (newHour - newDay) + m.report.ledgerRows.newDay * newDay;
   const reportRows = m.report.guardRows + m.report.alarmWrites + ledgerRows;
-  const activeSeconds = Math.min(1 / r, (m.flushDelayMs + m.report.checkMs) / 1000) + reports * ((m.report.alarmMs + m.report.ledgerMs) / 1000);
+  const sparseDelayMs = m.sparseFlushDelayMs ?? m.flushDelayMs;
+  const activeSeconds =
+    Math.min(1 / r, ((busy ? m.flushDelayMs : sparseDelayMs) + m.report.checkMs) / 1000) + reports * ((m.report.alarmMs + m.report.ledgerMs) / 1000);
   return {
     kvReads: Math.min(1, Math.max(m.busy.kvReads, 1 / (r * (m.cacheTtlMs / 1000)))),
     doRequests: path.doRequests + reports * (1 + m.report.ledgerCalls),
@@ -119,7 +122,7 @@ export function regimeTable(costRegimes) {
         `| ${r.gateway} | ${r.regime} | ${f(r.perRequest.kvReads)} | ${f(r.perRequest.doRequests)} | ${f(r.perRequest.rowsWritten)} | ${f(r.perRequest.gbSeconds, 5)} | ${f(r.dollarsPerMillion)} |`,
     ),
     "",
-    `Inputs counted in this run: Keyward busy (${BUSY_RATE}/s) ${f(k.busy.kvReads)} KV / ${f(k.busy.doRequests)} DO / ${f(k.busy.rowsWritten)} rows per request, sparse ${f(k.sparse.doRequests)} DO / ${f(k.sparse.rowsWritten)} rows; a usage report: ${k.report.ledgerCalls} ledger call(s), guard ${k.report.guardRows} row(s) + ${k.report.alarmWrites} setAlarm, ledger ${k.report.ledgerRows.first} rows (a key's first report), ${k.report.ledgerRows.sameHour} (same hour), ${k.report.ledgerRows.newHour} (new hour), ${k.report.ledgerRows.newDay} (new day); report period ${k.reportPeriodMs / 1000} s (quiet ${(k.quietReportPeriodMs ?? k.reportPeriodMs) / 1000} s, below ${k.busyReportRequests ?? 0} requests a report), flush delay ${k.flushDelayMs} ms, KV cache ${k.cacheTtlMs / 1000} s; wall ms: check ${f(k.report.checkMs, 1)}, alarm ${f(k.report.alarmMs, 1)}, ledger report ${f(k.report.ledgerMs, 1)}. Peer busy ${f(p.busy.kvReads)} KV / ${f(p.busy.doRequests)} DO / ${f(p.busy.rowsWritten)} rows per request, one window per request ${f(p.window.doRequests)} DO / ${f(p.window.rowsWritten)} rows; wall ms: update ${f(p.wall.updateMs, 1)}, alarm ${f(p.wall.alarmMs, 1)}.`,
+    `Inputs counted in this run: Keyward busy (${BUSY_RATE}/s) ${f(k.busy.kvReads)} KV / ${f(k.busy.doRequests)} DO / ${f(k.busy.rowsWritten)} rows per request, sparse ${f(k.sparse.doRequests)} DO / ${f(k.sparse.rowsWritten)} rows; a usage report: ${k.report.ledgerCalls} ledger call(s), guard ${k.report.guardRows} row(s) + ${k.report.alarmWrites} setAlarm, ledger ${k.report.ledgerRows.first} rows (a key's first report), ${k.report.ledgerRows.sameHour} (same hour), ${k.report.ledgerRows.newHour} (new hour), ${k.report.ledgerRows.newDay} (new day); report period ${k.reportPeriodMs / 1000} s (quiet ${(k.quietReportPeriodMs ?? k.reportPeriodMs) / 1000} s, below ${k.busyReportRequests ?? 0} requests a report), flush delay ${k.flushDelayMs} ms (sparse ${k.sparseFlushDelayMs ?? k.flushDelayMs} ms), KV cache ${k.cacheTtlMs / 1000} s; wall ms: check ${f(k.report.checkMs, 1)}, alarm ${f(k.report.alarmMs, 1)}, ledger report ${f(k.report.ledgerMs, 1)}. Peer busy ${f(p.busy.kvReads)} KV / ${f(p.busy.doRequests)} DO / ${f(p.busy.rowsWritten)} rows per request, one window per request ${f(p.window.doRequests)} DO / ${f(p.window.rowsWritten)} rows; wall ms: update ${f(p.wall.updateMs, 1)}, alarm ${f(p.wall.alarmMs, 1)}.`,
   ];
   return lines.join("\n");
 }

@@ -12,8 +12,9 @@ import { createKeyward } from "../../src/app";
 import { compilePolicy } from "../../src/authz/policy";
 import { loadConfig } from "../../src/config";
 import type { Env } from "../../src/env";
+import { FLUSH_DELAY_MS, flushDelay } from "../../src/guard/admission-log";
 import type { GuardCheck } from "../../src/guard/guard-types";
-import { FLUSH_DELAY_MS, KeyGuard } from "../../src/guard/key-guard";
+import { KeyGuard } from "../../src/guard/key-guard";
 import { settingsOf } from "../../src/keys/key-model";
 import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
@@ -136,6 +137,8 @@ async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext
       quietReportPeriodMs: QUIET_REPORT_PERIOD_MS,
       busyReportRequests: BUSY_REPORT_REQUESTS,
       flushDelayMs: FLUSH_DELAY_MS,
+      // A sparse admission's flush timer (src/guard/admission-log.ts flushDelay): the next tick.
+      sparseFlushDelayMs: flushDelay(1, 0, Date.now()),
       cacheTtlMs: loadConfig(env).cacheTtlMs,
     });
   }

@@ -17,6 +17,18 @@ export function pendingCap(limit: number): number {
 /** A pending admission is written at most this long after it happened. */
 export const FLUSH_DELAY_MS = 250;
 
+/**
+ * How long an admission waits before its batch is written. A sparse key (nothing
+ * pending, and its last write at least FLUSH_DELAY_MS ago) would write it alone
+ * anyway, one row 250 ms later, and a pending timer keeps a Durable Object from
+ * hibernating, billed as duration all that time (docs/performance.md): it is
+ * written on the next tick instead, after the verdict has gone (so no reply waits
+ * for the write). A busy key waits FLUSH_DELAY_MS, so that one row carries many.
+ */
+export function flushDelay(pending: number, lastWriteAt: number, now: number): number {
+  return pending <= 1 && now - lastWriteAt >= FLUSH_DELAY_MS ? 0 : FLUSH_DELAY_MS;
+}
+
 /** What a wake reads back from the `admissions` table. */
 export interface LoadedAdmissions {
   log: AdmissionLog;
@@ -41,6 +53,8 @@ export class AdmissionLog {
   /** Rows of the admissions table, oldest batch first. */
   private slots: { slot: number; newest: number }[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last batch was written (0: not by this instance). */
+  private lastWriteAt = 0;
   /** Credits spent (or refilled) since the state row was last written. */
   private unwrittenSpend = 0;
   /** The balance changed since the state row was last written. */
@@ -121,7 +135,7 @@ export class AdmissionLog {
    */
   flushSoon(limit: number, credits: Credits | null, flush: () => void): void {
     if (this.due(limit, credits)) flush();
-    else if (this.timer === null) this.timer = setTimeout(flush, FLUSH_DELAY_MS);
+    else if (this.timer === null) this.timer = setTimeout(flush, flushDelay(this.pending.length, this.lastWriteAt, Date.now()));
   }
 
   /** Cancels the scheduled flush (a flush is running now). */
@@ -146,6 +160,7 @@ export class AdmissionLog {
     if (this.pending.length === 0) return 0;
     const batch = this.pending;
     this.pending = [];
+    this.lastWriteAt = Date.now();
     const newest = batch[batch.length - 1] as number;
     const oldest = this.slots[0];
     const slot = oldest && oldest.newest + windowMs <= Date.now() ? (this.slots.shift() as { slot: number }).slot : this.slots.length;
