@@ -1,3 +1,4 @@
+// @ts-check
 // The demo origin: answers every request with JSON describing what it received,
 // so a person (or a test) sees exactly what Keyward forwarded.
 import { createServer } from "node:http";

@@ -1,3 +1,4 @@
+// @ts-check
 // Bundles the console's browser program (src/console/browser, TypeScript) into one
 // ES module that the Worker serves as /_keyward/console/app.js. Run by wrangler's
 // [build] step (dev and deploy) and by the vitest config, so the bundle is never stale
@@ -26,6 +27,7 @@ export function buildConsole() {
   });
   const text = result.outputFiles[0]?.text ?? "";
   mkdirSync(dirname(CONSOLE_BUNDLE), { recursive: true });
+  /** @type {string | null} */
   let previous = null;
   try {
     previous = readFileSync(CONSOLE_BUNDLE, "utf8");

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `node scripts/bundle-budget.mjs [DIR]`: fails when the Worker's main module, as
 // `wrangler deploy --dry-run --outdir DIR` (npm run deploy:dry) wrote it, is over
 // budget once gzipped. Every new isolate compiles the whole bundle before its first

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run deploy:check [-- --config FILE] [--env NAME]`: refuses a wrangler
 // configuration that would deploy and run but is wrong for production, naming each
 // setting at fault. Keyward itself validates its variables when it starts (a bad

@@ -1,3 +1,4 @@
+// @ts-check
 // Creates .dev.vars with fresh random development secrets when it is missing.
 // Every secret is marked as a development one, and Keyward refuses to start with
 // any of them when KEYWARD_ENV is "production".

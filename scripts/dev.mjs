@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run dev`: the demo origin and Keyward (wrangler dev), offline, on 127.0.0.1.
 // Ports: --port / PORT for Keyward (default 8787), --origin-port / ORIGIN_PORT for
 // the demo origin (default 8788), so it can run beside another service:
@@ -43,6 +44,7 @@ function port(raw, fallback, what) {
  * @param {string} raw
  */
 function ownOrigin(raw) {
+  /** @type {URL | null} */
   let url = null;
   try {
     url = new URL(raw);

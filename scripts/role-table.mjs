@@ -1,3 +1,4 @@
+// @ts-check
 // Regenerates docs/role-table.md: runs the end-to-end test (a real OpenID provider,
 // Keyward under `wrangler dev`, the echo origin), which observes what each role may
 // do and renders it (test-node/support/role-table.mjs) into the file snapshot.

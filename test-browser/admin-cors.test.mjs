@@ -1,3 +1,4 @@
+// @ts-check
 // The admin API called from a seller's dashboard on another origin, in Chromium:
 // allowed for the origin listed in ADMIN_CORS_ORIGINS, refused for any other.
 import { randomBytes } from "node:crypto";

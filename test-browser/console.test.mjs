@@ -1,3 +1,4 @@
+// @ts-check
 // Settings → API Keys, as an org admin uses it, in a real Chromium against `wrangler dev`.
 import { describe, expect, it } from "vitest";
 import { adminApi, listed, openPage, overflow, PHONE, screenshot, signIn, submitSignIn, uniqueOrg, useKeywardAndChromium, WIDE } from "./support.mjs";

@@ -1,3 +1,4 @@
+// @ts-check
 // The org kill switch in the console (issue 11): behind a confirmation in which
 // the admin types the org id; checked against the gateway over HTTP.
 import { describe, expect, it } from "vitest";

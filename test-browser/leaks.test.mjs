@@ -1,3 +1,4 @@
+// @ts-check
 // Incident response (issue 11) on a key in the console: allowed IPs at creation
 // and in the key's view, and the "leaked" badge with the report's URL.
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// @ts-check
 // Plans (issue 15) in the console: a key's credit balance and refill, and an admin
 // suspending and resuming it, checked against the gateway over HTTP.
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// @ts-check
 // The customer portal (issue 22): the operator's backend mints a one-time link,
 // the customer's browser opens it and lands in the console signed in, with no
 // token pasted; the cookie's flags, its reach, its CSRF defences and sign-out.
@@ -40,7 +41,7 @@ const withCookie = (cookie, path, init = {}) => fetch(`${env.keyward.url}/_keywa
 let evil;
 beforeAll(async () => {
   evil = createServer((req, res) => {
-    const target = decodeURIComponent(new URL(req.url, "http://x").searchParams.get("target") ?? "");
+    const target = decodeURIComponent(new URL(req.url ?? "/", "http://x").searchParams.get("target") ?? "");
     res.setHeader("content-type", "text/html");
     res.end(`<!doctype html><form id="f" method="POST" action="${target}" enctype="text/plain"><input name='{"label":"evil","x":"' value='"}'></form>`);
   });
@@ -111,16 +112,16 @@ describe("the customer portal", () => {
     const target = `${env.keyward.url}/_keyward/v1/orgs/${org}/keys`;
     // A form on another origin, submitted in the signed-in browser.
     const attacker = await context.newPage();
-    await attacker.goto(`http://127.0.0.1:${evil.address().port}/?target=${encodeURIComponent(target)}`);
+    await attacker.goto(`http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (evil.address()).port}/?target=${encodeURIComponent(target)}`);
     const answered = attacker.waitForResponse((r) => r.url() === target);
-    await attacker.evaluate(() => document.getElementById("f").submit());
+    await attacker.evaluate(() => /** @type {HTMLFormElement} */ (document.getElementById("f")).submit());
     const res = await answered;
     expect(res.status()).toBe(403);
     expect(res.request().headers().cookie ?? (await res.request().allHeaders()).cookie).toMatch(/keyward_session=/);
     expect((await res.json()).code).toBe("CROSS_SITE_REQUEST");
     // And a script on that origin, with credentials: the browser sends it (a simple request), Keyward refuses it,
     // and the script cannot read the answer (no CORS for cookies): the fetch fails for it.
-    await attacker.goto(`http://127.0.0.1:${evil.address().port}/`);
+    await attacker.goto(`http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (evil.address()).port}/`);
     const outcome = await attacker.evaluate(
       (url) =>
         fetch(url, { method: "POST", credentials: "include", body: '{"label":"evil"}' }).then(

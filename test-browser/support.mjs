@@ -1,3 +1,4 @@
+// @ts-check
 // Shared pieces of the console's browser tests: one Chromium, pages that record
 // their console errors, sign-in, and screenshots for review.
 import { copyFileSync, mkdirSync } from "node:fs";
@@ -27,12 +28,13 @@ export function launchChromium() {
  * tests, stopped after them. Call at the top of the file; the handles are set
  * once the tests run. `vars` are extra Worker variables (e.g. an operator token).
  */
+/** @param {{ vars?: Record<string, string> }} [options] */
 export function useKeywardAndChromium({ vars } = {}) {
   const env = {
     /** @type {Awaited<ReturnType<typeof startKeyward>>} */
-    keyward: undefined,
+    keyward: /** @type {never} */ (undefined),
     /** @type {import("playwright-core").Browser} */
-    browser: undefined,
+    browser: /** @type {never} */ (undefined),
     /** One gateway request with this key (see gatewayCall). */
     call: (key, headers = {}, path = "/v1/hello") => gatewayCall(env.keyward, key, headers, path),
   };

@@ -1,3 +1,4 @@
+// @ts-check
 // Usage monitoring in the console, in a real Chromium against `wrangler dev`: after
 // scripted traffic through the gateway, a key's detail shows its usage and the
 // anomaly its guard reported, the Usage view charts the org, and an admin

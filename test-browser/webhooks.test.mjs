@@ -1,3 +1,4 @@
+// @ts-check
 // Webhook settings in the console (issue 11): set the receiver and its events, the
 // whsec_ secret shown once (and verifying real deliveries), deliveries, removal.
 import { createServer } from "node:http";

@@ -1,3 +1,4 @@
+// @ts-check
 // Every command's `--help` against what its parser accepts: the help lists exactly
 // the command's options and the global options that apply to it, and the parser takes
 // each listed option and refuses the global ones left out. Runs the CLI in-process.
@@ -41,6 +42,7 @@ const EXPECTED_GLOBALS = {
   "org limit set": ["url", "json"],
   "org limit clear": ["url", "json"],
 };
+/** @type {("url" | "token" | "json")[]} */
 const ALL_GLOBALS = ["url", "token", "json"];
 
 describe("each command's --help comes from its definition", () => {
@@ -60,7 +62,7 @@ describe("each command's --help comes from its definition", () => {
     expect(stdout.startsWith(`Usage: keyward ${name}`)).toBe(true);
 
     const globals = EXPECTED_GLOBALS[name] ?? ALL_GLOBALS;
-    const own = Object.keys(command.options).filter((flag) => !ALL_GLOBALS.includes(flag) && flag !== "help");
+    const own = Object.keys(command.options).filter((flag) => !(/** @type {string[]} */ (ALL_GLOBALS).includes(flag)) && flag !== "help");
     expect(command.globals).toEqual(globals);
     // Exactly the command's own options, then the globals it takes, then --help; nothing twice.
     expect(listedFlags(stdout)).toEqual([...own, ...globals, "help"]);
@@ -93,7 +95,7 @@ describe("each command's --help comes from its definition", () => {
   it("refuses to define a command whose own option is a global one, so one flag has one meaning", () => {
     const run = async () => {};
     for (const name of ["url", "token", "json", "help"]) {
-      const options = { [name]: { type: "boolean", help: "x" } };
+      const options = { [name]: { type: /** @type {const} */ ("boolean"), help: "x" } };
       expect(() => defineCommand({ name: "x", summary: "x", options, globals: [], run }), name).toThrow(`--${name} is a global option`);
     }
     expect(() => defineCommand({ name: "x", summary: "x", options: { org: { type: "boolean", help: "x" } }, globals: ["url"], run })).not.toThrow();

@@ -1,3 +1,4 @@
+// @ts-check
 // `keyward init`: production secrets printed as `wrangler secret put` lines that a
 // shell runs as they are (here against a stand-in npx that records what it gets).
 import { execFileSync } from "node:child_process";

@@ -1,3 +1,4 @@
+// @ts-check
 // The `keyward` CLI's plan commands, run in process against a fake admin API on 127.0.0.1.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

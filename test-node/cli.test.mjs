@@ -1,3 +1,4 @@
+// @ts-check
 // The `keyward` CLI, run in process (cli/main.js, as bin/keyward.js calls it) against a
 // fake admin API on 127.0.0.1; the last tests spawn bin/keyward.js as a real process.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,14 +14,18 @@ const OPERATOR = "dev_op_operator_token_for_tests_0123456789abcdef";
 const USER_TOKEN = "user.token.for-tests-9f8e7d";
 const KEY = "sk_test_9QxSecretKeyMaterialZ7cL2";
 
-/** Runs the CLI in process; resolves with exit code and output (never rejects). */
+/**
+ * Runs the CLI in process; resolves with exit code and output (never rejects).
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: Record<string, string> }} [options]
+ */
 const run = (args, { cwd, env = {} } = {}) => runKeyward(args, { cwd: cwd ?? emptyDir, env });
 
 const count = (haystack, needle) => haystack.split(needle).length - 1;
 
 // --- fake Keyward admin API -------------------------------------------------
 
-/** @type {{ method: string, path: string, headers: Record<string, string | string[] | undefined>, body: string }[]} */
+/** @type {import("./support/cli-harness.mjs").FakeRequest[]} */
 let requests = [];
 /** `${METHOD} ${path}` -> { status, body }, or a function of the query (pages of a listing) */
 let routes = {};
@@ -59,6 +64,7 @@ afterEach(() => {
   routes = {};
 });
 
+/** @param {Record<string, unknown>} [overrides] */
 const keyView = (overrides = {}) => ({
   id: "key_01HZX",
   prefix: "sk_test_9Qx",
@@ -265,7 +271,6 @@ describe("keyward keys", () => {
       keyView({ id: "key_01J2ABCDEFGHJKMNPQRS", prefix: "sk_live_AAA", label: "prod", environment: "live", lastUsedAt: "2026-07-02T08:30:00.000Z" }),
       keyView({ id: "key_B", prefix: "sk_test_BBB", label: "old", status: "revoked", revokedAt: "2026-07-03T12:00:00.000Z" }),
     ];
-    for (const key of keys) delete key.key;
     routes["GET /_keyward/v1/orgs/acme/keys"] = { status: 200, body: { keys } };
 
     const table = await run(["keys", "list", "--org", "acme"], admin());
@@ -561,8 +566,8 @@ describe("failures", () => {
 
   it("an unreachable URL exits 1 and names the URL", async () => {
     const closed = createServer();
-    await new Promise((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = closed.address().port;
+    await new Promise((resolve) => closed.listen(0, "127.0.0.1", () => resolve(undefined)));
+    const port = /** @type {import("node:net").AddressInfo} */ (closed.address()).port;
     await new Promise((resolve) => closed.close(resolve));
     const result = await run(["keys", "list", "--org", "acme", "--url", `http://127.0.0.1:${port}`], { env: { KEYWARD_TOKEN: USER_TOKEN } });
     expect(result.code).toBe(1);

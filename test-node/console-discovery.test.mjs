@@ -1,3 +1,4 @@
+// @ts-check
 // A newcomer finds the console from the command line.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";

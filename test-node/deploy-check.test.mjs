@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run deploy:check`: the committed development config is refused, naming the
 // KV id and ORIGIN_URL; the documented production example passes and deploys (dry
 // run, both environments); each single mistake in it is named.
@@ -34,7 +35,8 @@ async function checkScript(...args) {
   try {
     const { stdout, stderr } = await run(process.execPath, [SCRIPT, ...args], { cwd: ROOT });
     return { code: 0, output: stdout + stderr };
-  } catch (error) {
+  } catch (caught) {
+    const error = /** @type {{ code: number, stdout: unknown, stderr: unknown }} */ (caught);
     return { code: error.code, output: String(error.stdout) + String(error.stderr) };
   }
 }

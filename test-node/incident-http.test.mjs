@@ -1,3 +1,4 @@
+// @ts-check
 // Incident response over HTTP only, against Keyward under `wrangler dev`: GitHub
 // secret scanning with a local public-keys document, leak reports, the kill
 // switch, IP allow-lists as this machine's requests see them, and a webhook
@@ -12,7 +13,7 @@ import { githubStandIn, sharedKeyward } from "./support/shared.mjs";
 function serve(handler) {
   return new Promise((resolve) => {
     const server = createServer(handler);
-    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${server.address().port}` }));
+    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}` }));
   });
 }
 
@@ -163,7 +164,7 @@ describe("incident response under wrangler dev, over HTTP", () => {
     const mine = () => received.filter((r) => JSON.parse(r.body).data.org === org);
     await until(() => mine().length >= 2, "two webhook deliveries");
     const verifier = new Webhook(put.body.secret);
-    const events = mine().map((r) => verifier.verify(r.body, r.headers));
+    const events = mine().map((r) => /** @type {{ type: string, data: unknown }} */ (verifier.verify(r.body, r.headers)));
     expect(events.map((e) => e.type).sort()).toEqual(["key.created", "key.revoked"]);
     for (const e of events) expect(e.data).toMatchObject({ org, keyId: created.id });
     const deliveries = await admin(org, "GET", "/webhook/deliveries");

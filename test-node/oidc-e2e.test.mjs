@@ -1,3 +1,4 @@
+// @ts-check
 // End to end: a real OpenID provider (`oidc-provider`) issues JWT access tokens,
 // Keyward runs under `wrangler dev` (workerd, local KV and Durable Objects) and
 // verifies them against the provider's JWKS, and the demo echo origin shows what
@@ -108,7 +109,7 @@ function send(method, path, headers = {}) {
 const dual = (key, token, method, path) => send(method, path, { "x-api-key": key, ...(token ? { authorization: `Bearer ${token}` } : {}) });
 
 beforeAll(async () => {
-  idp = await startIdentityProvider({ audience: AUDIENCE, people: PEOPLE, onRequest: (req) => req.url.startsWith("/jwks") && jwksHits++ });
+  idp = await startIdentityProvider({ audience: AUDIENCE, people: PEOPLE, onRequest: (req) => req.url?.startsWith("/jwks") && jwksHits++ });
   origin = await startEchoOrigin({ port: 0 });
   origin.on("request", (req) => originSeen.push({ method: req.method, path: req.url, headers: req.headers }));
 
@@ -132,7 +133,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await keyward?.stop();
-  await new Promise((resolve) => (origin ? origin.close(resolve) : resolve()));
+  await new Promise((resolve) => (origin ? origin.close(() => resolve(undefined)) : resolve(undefined)));
   await idp?.close();
 });
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The installable helpers (packages/keyward): `npm pack` gives a tarball that an
 // empty project installs (offline: jose comes from the npm cache), imports on
 // plain Node 20 and 22, and uses to verify a real context token from a live
@@ -97,6 +98,7 @@ beforeAll(async () => {
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "an-origin", private: true, type: "module" }));
   const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
+  if (tarball === undefined) throw new Error(`npm pack left no tarball in ${dir}`);
   npm(["install", "--prefer-offline", join(dir, tarball)], project);
 });
 afterAll(() => {
@@ -148,7 +150,7 @@ describe("the packed keyward helpers in an empty project", () => {
     try {
       execFileSync(process.execPath, [TSC, "-p", "tsconfig.json"], { cwd: project, encoding: "utf8" });
     } catch (error) {
-      output = String(error.stdout);
+      output = String(/** @type {{ stdout: unknown }} */ (error).stdout);
     }
     expect(output).toMatch(/wrong\.ts\(5,\d+\): error TS2322/);
     expect(output).toMatch(/wrong\.ts\(6,\d+\): error TS2322/);

@@ -1,3 +1,4 @@
+// @ts-check
 // Plans over HTTP only, against Keyward under `wrangler dev` in front of the demo
 // echo origin: credits, metadata and suspension as a client and an origin see them.
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+// @ts-check
 // Header bytes that no fetch() Headers object can carry, sent over a raw socket to
 // Keyward running under `wrangler dev`: each must get a 4xx, never a 5xx or a hang.
 import { connect } from "node:net";

@@ -1,3 +1,4 @@
+// @ts-check
 // Usage monitoring over HTTP only, against Keyward under `wrangler dev` in front
 // of the demo echo origin: counts in the minute buckets, and an anomaly raised by
 // a guard's report alarm, listed, acknowledged by an admin and refused to a member.
@@ -9,6 +10,11 @@ const OPERATOR = keyward.operatorToken;
 
 const org = `org_usage_${Date.now().toString(36)}`;
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {{ body?: unknown, role?: string, token?: string }} [options]
+ */
 async function api(method, path, { body, role = "org:admin", token } = {}) {
   const bearer = token ?? (await keyward.adminToken(org, role));
   const res = await fetch(`${keyward.url}/_keyward/v1/orgs/${org}${path}`, {

@@ -1,3 +1,4 @@
+// @ts-check
 // Keyward under `wrangler dev` in front of the demo echo origin, with fresh
 // development secrets, for the browser and raw-HTTP tests.
 import { generateKeyPairSync, randomBytes } from "node:crypto";

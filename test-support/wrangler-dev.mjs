@@ -1,3 +1,4 @@
+// @ts-check
 // Keyward under a real `wrangler dev` (workerd, local KV and Durable Objects), on
 // 127.0.0.1, with its own config directory (so no .dev.vars of the checkout is
 // read) and its own persistence directory, both temporary.
@@ -17,7 +18,7 @@ export function freePort() {
     const server = createServer();
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
   });
@@ -82,6 +83,7 @@ export async function startKeywardDev({ vars, readyTimeoutMs = 90_000 }) {
   child.stderr.setEncoding("utf8").on("data", (d) => {
     output += d;
   });
+  /** @type {{ code: number | null, signal: NodeJS.Signals | null } | null} */
   let exited = null;
   child.on("exit", (code, signal) => {
     exited = { code, signal };
@@ -91,12 +93,12 @@ export async function startKeywardDev({ vars, readyTimeoutMs = 90_000 }) {
   const stop = async () => {
     if (exited === null) {
       try {
-        process.kill(-child.pid, "SIGTERM");
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
       } catch {}
       for (let i = 0; i < 50 && exited === null; i++) await sleep(100);
       if (exited === null) {
         try {
-          process.kill(-child.pid, "SIGKILL");
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
         } catch {}
       }
     }

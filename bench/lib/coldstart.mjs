@@ -1,3 +1,4 @@
+// @ts-check
 // Cold start: how long a fresh workerd takes to serve its first request, for the
 // Worker as `wrangler deploy --dry-run` builds it (what would ship) and, as the
 // reference, the pass-through proxy. Each sample is a new workerd process.
@@ -101,7 +102,7 @@ function start(configFile, logFile) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cold start: workerd did not listen within 30 s; see ${logFile}`)), 30_000);
     child.once("exit", (code) => reject(new Error(`cold start: workerd exited with ${code}; see ${logFile}`)));
-    child.stdio[3].on("data", (chunk) => {
+    /** @type {import("node:stream").Readable} */ (child.stdio[3]).on("data", (chunk) => {
       buffer += chunk;
       for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
         const line = buffer.slice(0, nl);

@@ -1,3 +1,4 @@
+// @ts-check
 // What a key costs per million requests in four traffic regimes, for Keyward and
 // the peer: everything Cloudflare bills for it (Durable Object requests including
 // alarms, rows written including usage reports and the ledger's, KV reads, and

@@ -1,3 +1,4 @@
+// @ts-check
 // V8 CPU profiles of one workerd isolate, through workerd's inspector
 // (`--inspector-addr`), summarised by source module of the bundle.
 import { readFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// @ts-check
 // API keys and KV records in Keyward's format (src/keys/key-format.ts,
 // src/lookup/key-record.ts), made in Node for seeding and for the load generator.
 import { createHash, randomBytes } from "node:crypto";

@@ -1,3 +1,4 @@
+// @ts-check
 // Load generation with autocannon's programmatic API. Every scenario gets the
 // same request shape: GET /v1/things with `Authorization: Bearer <key>`, the key
 // picked per request from a list (one key for a hot key, many for the 10k run),

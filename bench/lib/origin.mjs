@@ -1,3 +1,4 @@
+// @ts-check
 // The origin every scenario forwards to: a tiny keep-alive HTTP server on
 // loopback, run as its own process so that it never shares an event loop with
 // the load generator. It answers a constant 200 JSON body, and records the
@@ -14,7 +15,7 @@ const METERED_PATH = "/v1/metered";
 let served = 0;
 
 const server = http.createServer((req, res) => {
-  if (req.url.startsWith("/__origin/")) {
+  if (req.url?.startsWith("/__origin/")) {
     const url = new URL(req.url, "http://origin");
     let body;
     if (url.pathname === "/__origin/tag") {
@@ -44,6 +45,6 @@ server.keepAliveTimeout = 120_000;
 server.headersTimeout = 130_000;
 server.maxRequestsPerSocket = 0;
 server.listen(0, "127.0.0.1", () => {
-  process.send?.({ port: server.address().port });
+  process.send?.({ port: /** @type {import("node:net").AddressInfo} */ (server.address()).port });
 });
 process.on("disconnect", () => process.exit(0));

@@ -1,3 +1,4 @@
+// @ts-check
 // Markdown rendering of a bench report (the JSON file holds every number).
 import { regimeTable } from "./cost-regimes.mjs";
 import { fmt, fmtRange, median } from "./stats.mjs";
@@ -85,6 +86,7 @@ function summaryTable(report) {
   const cpu = (id) => median(report.runs.filter((r) => r.scenario === id).map((r) => r.cpuMicrosPerRequest.workerd));
   const cost = (gateway, kind) => report.cost.find((c) => c.gateway === gateway && c.kind === kind);
   const accuracy = (limiter) => report.accuracy.find((a) => a.limiter === limiter && a.pattern === "burst");
+  /** @type {[string, (id: string) => string][]} */
   const rows = [
     ["requests/s ÷ pass-through (median, range over runs)", (id) => fmtRange(overall[id].rpsRatio, 2)],
     ["requests/s ÷ its floor", (id) => (overall[id].floorRatio ? `**${fmtRange(overall[id].floorRatio, 2)}**` : "")],

@@ -1,3 +1,4 @@
+// @ts-check
 // Small statistics and the limiter-accuracy analysis.
 
 export function median(values) {
@@ -31,6 +32,7 @@ export function admissions(times, { limit, windowMs, toleranceMs }) {
   const t = [...times].sort((a, b) => a - b);
   const span = windowMs - toleranceMs;
   let maxInAnyWindow = 0;
+  /** @type {number | null} */
   let worstAt = null;
   const windows = [];
   const rawWindows = [];

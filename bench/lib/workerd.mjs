@@ -1,3 +1,4 @@
+// @ts-check
 // Builds the bench Workers with esbuild, writes a workerd config (Cap'n Proto
 // text) for them. bench/run.mjs runs `workerd serve` with it on loopback.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -52,6 +53,10 @@ function binding(name, value) {
   throw new Error(`unknown binding ${name}`);
 }
 
+/**
+ * One worker of the config, in workerd's Cap'n Proto text.
+ * @param {{ module: string, bindings: Record<string, any>, durableObjects?: string[], outbound?: string | null, uniquePrefix?: string, inMemoryObjects?: boolean }} options
+ */
 function worker({ module, bindings, durableObjects = [], outbound = "origin", uniquePrefix, inMemoryObjects = false }) {
   const lines = [
     `compatibilityDate = ${q(COMPATIBILITY_DATE)}`,

@@ -1,3 +1,4 @@
+// @ts-check
 // What the CLI tests share: the runner (in process through `main`, as bin/keyward.js
 // calls it; or as a real process, for the few tests of bin/ itself) with a clean
 // environment, and a fake admin API on 127.0.0.1 that records what it is sent.

@@ -1,3 +1,4 @@
+// @ts-check
 // A real OpenID provider (the `oidc-provider` package) on 127.0.0.1, issuing JWT
 // access tokens through the client credentials grant: one client per person, each
 // token carrying that person's org, role and assigned customers (extraTokenClaims).
@@ -23,8 +24,8 @@ export async function startIdentityProvider({ audience, people, onRequest }) {
     onRequest?.(req);
     handler(req, res);
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const issuer = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`;
 
   const secrets = Object.fromEntries(Object.keys(people).map((id) => [id, randomBytes(24).toString("hex")]));
   const provider = new Provider(issuer, {
@@ -80,7 +81,7 @@ export async function startIdentityProvider({ audience, people, onRequest }) {
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections?.();
-        server.close(() => resolve());
+        server.close(() => resolve(undefined));
       }),
   };
 }

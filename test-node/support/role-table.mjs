@@ -1,3 +1,4 @@
+// @ts-check
 // Renders docs/role-table.md from outcomes observed end to end (test-node/oidc-e2e.test.mjs).
 
 const describeOutcome = (o) => (o.status >= 200 && o.status < 300 ? `✅ ${o.status}` : `⛔ ${o.status} \`${o.code}\``);
