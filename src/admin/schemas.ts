@@ -184,7 +184,7 @@ export const keyRateLimitBody = z
   });
 
 /** Org credits: the same shape as a key's credits at creation; every admitted request of every key of the org spends from them. */
-export const orgCreditsBody = creditsInput;
+export const orgCreditsBody = creditsInput.describe("the org's credits, spent by every admitted request of every key of the org");
 
 /** GET and PUT /orgs/{org}/credits. */
 export const orgCreditsView = z.object({
