@@ -300,3 +300,48 @@ describe("org credits", () => {
     expect((await client.api(`/orgs/${org}/credits`, { headers: admin })).status).toBe(404);
   });
 });
+
+describe("low-balance events", () => {
+  /** The types of the org's webhook deliveries, once `count` are queued (the guard raises them off the request's path). */
+  async function deliveredTypes(client: ReturnType<typeof adminClient>, org: string, count: number): Promise<string[]> {
+    let types: string[] = [];
+    for (let i = 0; i < 50 && types.length < count; i++) {
+      const res = await client.api(`/orgs/${org}/webhook/deliveries`, { headers: await adminHeaders(org) });
+      types = ((await res.json()) as { deliveries: { type: string }[] }).deliveries.map((d) => d.type).filter((t) => t.startsWith("credits."));
+      if (types.length < count) await new Promise((r) => setTimeout(r, 20));
+    }
+    return types.sort();
+  }
+
+  it("raises credits.low once per crossing (again only after a top-up), and credits.exhausted at zero", async () => {
+    const client = metered();
+    const org = newOrg();
+    const hook = await client.api(`/orgs/${org}/webhook`, {
+      method: "PUT",
+      headers: await adminHeaders(org),
+      body: JSON.stringify({ url: "http://127.0.0.1:9/hook" }),
+    });
+    expect(hook.status).toBe(200);
+    const { id, key } = await client.create(org, { credits: { remaining: 10, alertBelow: 5 } });
+    const spend = async (n: number) => {
+      for (let i = 0; i < n; i++) expect((await client.h.call(key, "/v1/models")).status).toBe(200);
+    };
+    await spend(8); // 10 -> 2: below 5 once
+    expect(await deliveredTypes(client, org, 1)).toEqual(["credits.low"]);
+    const top = await client.post(org, `/keys/${id}/credits`, { operation: "increment", value: 10 }, operatorHeaders());
+    expect(top.status).toBe(200);
+    await spend(8); // 12 -> 4: below 5 again, after the top-up lifted it
+    await spend(4); // -> 0
+    expect(await deliveredTypes(client, org, 3)).toEqual(["credits.exhausted", "credits.low", "credits.low"]);
+  });
+
+  it("raises them for org credits too", async () => {
+    const client = metered();
+    const org = newOrg();
+    await client.api(`/orgs/${org}/webhook`, { method: "PUT", headers: await adminHeaders(org), body: JSON.stringify({ url: "http://127.0.0.1:9/hook" }) });
+    await client.api(`/orgs/${org}/credits`, { method: "PUT", headers: operatorHeaders(), body: JSON.stringify({ remaining: 3, alertBelow: 2 }) });
+    const { key } = await client.create(org);
+    for (let i = 0; i < 3; i++) expect((await client.h.call(key, "/v1/models")).status).toBe(200);
+    expect(await deliveredTypes(client, org, 2)).toEqual(["credits.exhausted", "credits.low"]);
+  });
+});

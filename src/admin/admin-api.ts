@@ -292,7 +292,11 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     if (body.operation !== "decrement" && actor.kind !== "operator") requireMoneyGrant(actor, body.operation, await orgHasCredits(options.guards, org));
     const now = options.now();
     const k = await changeableKey(org, id, now);
-    const change = body.value === undefined ? { operation: body.operation } : { operation: body.operation, value: body.value };
+    const change = {
+      operation: body.operation,
+      ...(body.value === undefined ? {} : { value: body.value }),
+      ...(body.alertBelow === undefined ? {} : { alertBelow: body.alertBelow }),
+    };
     const step = {
       guard: (settings: KeySettings) => options.guards.adjustCredits(settings, change as CreditOperation),
       ledger: (result: CreditsResult) => {

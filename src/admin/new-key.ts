@@ -53,6 +53,7 @@ export async function newKey(
                 }
               : null,
             refilledAt: now,
+            ...(body.credits.alertBelow === undefined ? {} : { alertBelow: body.credits.alertBelow }),
           },
     meta: body.meta ?? null,
     limit: config.defaultLimit,

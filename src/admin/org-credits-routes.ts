@@ -29,6 +29,7 @@ export function creditsOf(input: z.output<typeof creditsInput>, now: number): Cr
     remaining: input.remaining,
     refill: refill ? { interval: refill.interval, amount: refill.amount, refillDay: refill.interval === "monthly" ? (refill.refillDay ?? 1) : null } : null,
     refilledAt: now,
+    ...(input.alertBelow === undefined ? {} : { alertBelow: input.alertBelow }),
   };
 }
 

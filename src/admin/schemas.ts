@@ -37,6 +37,11 @@ export const creditsInput = z
       .refine((r) => r.interval === "monthly" || r.refillDay === undefined, { message: "is for monthly refills only", path: ["refillDay"] })
       .optional()
       .describe("refilled at 00:00 UTC every day, or on refillDay every month"),
+    alertBelow: wholeCredits
+      .optional()
+      .describe(
+        "a credits.low webhook event when the balance falls below this, once per crossing (again only after a top-up lifts it above); credits.exhausted at zero",
+      ),
   })
   .describe("omit for an unlimited key");
 
@@ -44,6 +49,7 @@ export const creditsBody = z
   .strictObject({
     operation: z.enum(["set", "increment", "decrement"]),
     value: wholeCredits.optional().describe("required for increment and decrement; set without a value makes the key unlimited and clears its refill"),
+    alertBelow: wholeCredits.nullable().optional().describe("sets (null: clears) the balance below which a credits.low event is raised"),
   })
   .refine((b) => b.operation === "set" || b.value !== undefined, { message: "is required for increment and decrement", path: ["value"] });
 

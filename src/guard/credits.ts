@@ -22,6 +22,37 @@ export interface Credits {
   refill: Refill | null;
   /** The last refill instant applied (or when the credits were given), epoch ms. */
   refilledAt: number;
+  /** A credits.low event when the balance falls below this (absent or null: none). */
+  alertBelow?: number | null;
+  /** Raised since the balance last stood at or above alertBelow (so once per crossing). */
+  lowRaised?: boolean;
+  /** Raised since the balance last stood above zero. */
+  exhaustedRaised?: boolean;
+}
+
+/** The low-balance events (docs/metering.md): raised by the guard that holds the balance, through the org's webhook. */
+export type CreditAlert = "credits.low" | "credits.exhausted";
+
+/**
+ * The events a balance calls for now, and the balance with their marks: each
+ * is raised once per crossing, and again only after the balance was lifted
+ * back (a top-up, a refill). Pure.
+ */
+export function creditAlerts(credits: Credits): { credits: Credits; alerts: CreditAlert[] } {
+  const alerts: CreditAlert[] = [];
+  let next = credits;
+  const below = credits.alertBelow ?? null;
+  // Opt-in: a balance without alertBelow raises nothing (alertBelow 0: credits.exhausted only).
+  if (below === null) return { credits, alerts };
+  if (below !== null && credits.remaining < below && !credits.lowRaised) {
+    alerts.push("credits.low");
+    next = { ...next, lowRaised: true };
+  } else if (credits.lowRaised && credits.remaining >= below) next = { ...next, lowRaised: false };
+  if (credits.remaining === 0 && !credits.exhaustedRaised) {
+    alerts.push("credits.exhausted");
+    next = { ...next, exhaustedRaised: true };
+  } else if (credits.exhaustedRaised && credits.remaining > 0) next = { ...next, exhaustedRaised: false };
+  return { credits: next, alerts };
 }
 
 const DAY_MS = 86_400_000;
@@ -88,7 +119,10 @@ export function trySpend(credits: Credits, cost: number, now: number): SpendDeci
   return { ok: true, credits: cost === 0 ? current : { ...current, remaining: current.remaining - cost } };
 }
 
-export type CreditOperation = { operation: "set"; value?: number } | { operation: "increment" | "decrement"; value: number };
+export type CreditOperation = ({ operation: "set"; value?: number } | { operation: "increment" | "decrement"; value: number }) & {
+  /** Sets (null: clears) the low-balance mark; absent: kept. */
+  alertBelow?: number | null;
+};
 
 /**
  * An admin's change to the balance, applied after any due refill. `set` without
@@ -98,7 +132,8 @@ export type CreditOperation = { operation: "set"; value?: number } | { operation
  */
 export function adjusted(credits: Credits | null, op: CreditOperation, now: number): Credits | null {
   if (op.operation === "set" && op.value === undefined) return null;
-  const current = credits === null ? { remaining: 0, refill: null, refilledAt: now } : refilled(credits, now);
+  const base: Credits = credits === null ? { remaining: 0, refill: null, refilledAt: now } : refilled(credits, now);
+  const current = op.alertBelow === undefined ? base : { ...base, alertBelow: op.alertBelow };
   const value = op.value ?? 0;
   switch (op.operation) {
     case "set":

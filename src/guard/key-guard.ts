@@ -24,7 +24,7 @@ import { withTimeout } from "../timeout";
 import type { Granularity, Outcome } from "../usage/usage-book";
 import { AdmissionLog } from "./admission-log";
 import { AlarmSchedule } from "./alarm-schedule";
-import { adjusted, type CreditOperation, type Credits, MAX_CREDITS, refilled } from "./credits";
+import { adjusted, type CreditOperation, type Credits, creditAlerts, MAX_CREDITS, refilled } from "./credits";
 import { decide } from "./decide";
 import { openGuardSchema } from "./guard-schema";
 import { adoptSettings, applyDueRevocation, applyRevoke, type GuardState, readState, statusOf, writeState } from "./guard-state";
@@ -69,6 +69,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   /** Metering (meter.ts): holds and the named windows besides the main one. */
   private meter: Meter;
   private holdsPeak = 0;
+  /** The key's org, as the last check named it (for low-balance events). */
+  private org: string | null = null;
 
   constructor(ctx: DurableObjectState, env: KeyGuardEnv) {
     super(ctx, env);
@@ -114,6 +116,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     this.counters.admitted++;
     this.lastUsedAt = now;
     this.log.admit(state, noWindow ? null : this.log.window.latest(), spent, cost);
+    if (input.org !== undefined) this.org = input.org;
+    if (spent !== null) this.raiseAlerts();
     this.counters.rowsWritten += this.meter.admit(now, input.requestId, cost, input.hold ? input.hold.holdMs : null);
     if (input.hold) {
       // A hold and the balance it took go in one storage step (docs/metering.md): never one without the other.
@@ -185,6 +189,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const credits = state.credits === null ? null : refilled(state.credits, now);
     const { closing, rows } = this.meter.close(hold, charge, credits?.remaining ?? null, by);
     if (credits !== null) state.credits = { ...credits, remaining: credits.remaining + closing.refund };
+    this.raiseAlerts();
     this.writeState();
     this.counters.rowsWritten += rows;
     const org = state.orgCredits;
@@ -313,6 +318,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     if (next !== null && next.remaining > MAX_CREDITS)
       return { ok: false, reason: "over_cap", remaining: state.credits === null ? 0 : refilled(state.credits, now).remaining };
     state.credits = next;
+    this.raiseAlerts();
     return { ok: true, status: this.commit(state, input.settings) };
   }
 
@@ -323,7 +329,33 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
 
   /** A guard's whole balance replaced (an org's guard: PUT /orgs/{org}/credits); null: none. Written before this returns. */
   putCredits(input: { settings: KeySettings; credits: Credits | null }): GuardStatus {
-    return this.change(input.settings, (s) => Object.assign(s, { credits: input.credits }));
+    return this.change(input.settings, (s) => {
+      s.credits = input.credits;
+      this.raiseAlerts();
+    });
+  }
+
+  /**
+   * Raises the low-balance events the balance calls for (credits.ts creditAlerts),
+   * once per crossing: the marks go in the balance (written with its next write),
+   * the events to the org's ledger, which delivers them to the org's webhook.
+   * Off the caller's path (not awaited); a ledger that cannot be reached loses
+   * the event, the mark stays (docs/metering.md).
+   */
+  private raiseAlerts(): void {
+    const s = this.state;
+    if (s?.credits == null) return;
+    const { credits, alerts } = creditAlerts(s.credits);
+    s.credits = credits;
+    if (alerts.length === 0) return;
+    const orgGuard = s.keyId.startsWith("org:");
+    const org = orgGuard ? s.keyId.slice(4) : (this.org ?? this.reporter.usage.org);
+    if (org === null) return;
+    const ledger = this.env.ORG_LEDGER.get(this.env.ORG_LEDGER.idFromName(org));
+    for (const type of alerts) {
+      const data = { keyId: orgGuard ? "*" : s.keyId, scope: orgGuard ? "org" : "key", remaining: credits.remaining, alertBelow: credits.alertBelow ?? null };
+      void withTimeout(Promise.resolve(ledger.enqueueEvent(type, data)), ORG_GUARD_TIMEOUT_MS, "org ledger").catch(() => undefined);
+    }
   }
 
   /** Whether every admission also spends the org's credits (org-credits.ts); written before this returns. */

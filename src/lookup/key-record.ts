@@ -13,6 +13,8 @@ export const creditsSchema = z.strictObject({
     .strictObject({ interval: z.enum(["daily", "monthly"]), amount: z.number().int().min(0), refillDay: z.number().int().min(1).max(31).nullable() })
     .nullable(),
   refilledAt: z.number().int(),
+  /** The low-balance mark (docs/metering.md); absent: none. */
+  alertBelow: z.number().int().min(0).nullable().optional(),
 });
 
 export const keyRecordSchema = z

@@ -12,6 +12,8 @@ const EVENT_TEXT: Record<(typeof WEBHOOK_EVENTS)[number], string> = {
   "key.leaked": "a key is reported leaked",
   "key.expiring": "a key expires in 7 days, then in 1 day",
   "usage.anomaly": "usage monitoring flags an anomaly",
+  "credits.low": "a key's (or the org's) credits fall below their alertBelow",
+  "credits.exhausted": "a key's (or the org's) credits reach zero",
 };
 
 /**
