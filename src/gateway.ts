@@ -3,6 +3,7 @@ import type { Config } from "./config";
 import { readCredentials } from "./credentials";
 import { KeywardError } from "./errors";
 import type { GuardClient } from "./guard/guard-client";
+import { secretTag } from "./guard/key-secrets";
 import { orgLimitHeaders, quotaHeaders, rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
 import type { ContextSigner } from "./identity/context-token";
 import { encodeHeaderValue } from "./identity/identity-headers";
@@ -93,7 +94,8 @@ export function gateway(options: GatewayOptions) {
         { bearerError: "invalid_token" },
       );
     }
-    const record = await options.keys.get(await hashKey(parsed.key));
+    const hash = await hashKey(parsed.key);
+    const record = await options.keys.get(hash);
     if (record === null) {
       throw new KeywardError("INVALID_API_KEY", "This API key is not known. Check that you use a key of this deployment.", { bearerError: "invalid_token" });
     }
@@ -107,7 +109,9 @@ export function gateway(options: GatewayOptions) {
     // Revocation only goes one way, so a record that already says revoked (or
     // whose scheduled revocation has passed) is final: no need to ask the guard.
     // It is still counted, in batches and off the client's path (revoked_key_used).
-    if (isRevokedAt(record.status === "revoked", record.revokeAt, options.now())) {
+    // A secret replaced by a roll is final the same way once its grace has ended.
+    const now = options.now();
+    if (isRevokedAt(record.status === "revoked", record.revokeAt, now) || (record.secretValidUntil !== undefined && now >= record.secretValidUntil)) {
       const noted = config.usageCounting ? noteRefusal({ org: record.org, settings: settingsOf(record), code: "KEY_REVOKED", caller }) : null;
       if (noted !== null) defer?.(noted);
       throw revoked();
@@ -146,6 +150,8 @@ export function gateway(options: GatewayOptions) {
           ...(grant?.metering ? { hold: { reserve: grant.metering.reserve, holdMs: grant.metering.holdSeconds * 1000 } } : {}),
           settings: settingsOf(record),
           org: record.org,
+          // Which of the key's secrets this is (a rolled key's guard refuses a replaced one after its grace): from the hash already computed.
+          secret: secretTag(hash),
           ...(denial !== null ? { refusal: denial.code } : {}),
           ...(caller !== null ? { caller } : {}),
         },

@@ -398,6 +398,7 @@ describe("another org's admin, on every org-scoped route", () => {
       ["DELETE", "/webhook"],
       ["GET", "/webhook/deliveries"],
       ["POST", "/webhook/deliveries/msg_00000000000000000000/redeliver", {}],
+      ["POST", `/keys/${id}/roll`, {}],
       ["GET", "/sessions"],
       ["DELETE", "/sessions/ses_00000000000000000000"],
     ];

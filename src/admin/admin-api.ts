@@ -32,6 +32,7 @@ import { newKey } from "./new-key";
 import { openApiDocument } from "./openapi";
 import { orgCreditsRoutes, orgHasCredits } from "./org-credits-routes";
 import { orgLimitRoutes } from "./org-limit-routes";
+import { rollRoute } from "./roll-route";
 import { sessionRoutes } from "./session-routes";
 import { usageRoutes } from "./usage-routes";
 import { webhookRoutes } from "./webhook-routes";
@@ -351,6 +352,24 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     return { events: page.events.map((e) => ({ ...e, at: iso(e.at) as string })), nextCursor: page.nextCursor };
   });
 
+  // Read per call: the route tests mount this API without any services.
+  rollRoute(table, {
+    get ledger() {
+      return options.ledger;
+    },
+    get guards() {
+      return options.guards;
+    },
+    get keys() {
+      return options.keys;
+    },
+    keyTypePrefix: () => options.config.keyTypePrefix,
+    changeableKey,
+    now: () => options.now(),
+    get log() {
+      return options.log;
+    },
+  });
   usageRoutes(table, { ledger, guards: options.guards, now: options.now, findKey });
   // Read per call: the route tests mount this API without any services.
   sessionRoutes(table, { sessions: () => options.sessions, production: () => options.config.environment === "production", now: () => options.now() });

@@ -3,6 +3,7 @@ import type { PathParam } from "../http/route-def";
 import { defineRoute } from "../http/route-def";
 import { KEY_ID_PATTERN } from "../keys/key-format";
 import { meView } from "./me-schema";
+import { rollBody, rolledKey } from "./roll-schemas";
 import {
   anomalyList,
   anomalyListQuery,
@@ -383,4 +384,15 @@ export const endSessionRoute = defineRoute({
   access: "orgAdminOrOperator",
   params: { org, id: sessionId },
   reply: { status: 204, description: "ended" },
+});
+
+export const rollKeyRoute = defineRoute({
+  method: "post",
+  path: "/orgs/:org/keys/:id/roll",
+  summary:
+    "Roll a key (org admin or operator): a new secret for the same key (id, settings, window, credits, meta and usage continue). The response holds the new secret, once; the old one works until previousValidUntil, then is refused like a revoked key",
+  access: "orgAdminOrOperator",
+  params: theKey,
+  body: { schema: rollBody, required: false },
+  reply: { status: 200, description: "the new secret and when the old one stops working", schema: rolledKey },
 });

@@ -100,5 +100,8 @@ export const revokeAllRoute = { method: "post", path: "/orgs/:org/keys/revoke-al
 /** @type {RouteRef<typeof routes.revokeKeyRoute>} */
 export const revokeKeyRoute = { method: "post", path: "/orgs/:org/keys/:id/revoke" };
 
+/** @type {RouteRef<typeof routes.rollKeyRoute>} */
+export const rollKeyRoute = { method: "post", path: "/orgs/:org/keys/:id/roll" };
+
 /** @type {RouteRef<typeof routes.signOutRoute>} */
 export const signOutRoute = { method: "delete", path: "/session" };

@@ -2,6 +2,7 @@ import { isRevokedAt } from "../keys/key-model";
 import { type Credits, nextRefillAt, refilled, trySpend } from "./credits";
 import type { GuardState } from "./guard-state";
 import type { CreditState, GuardVerdict } from "./guard-types";
+import { secretAccepted } from "./key-secrets";
 import type { WindowRefusal } from "./named-limits";
 import type { SlidingWindow } from "./sliding-window";
 
@@ -13,6 +14,8 @@ export interface DecideRequest {
   cost: number;
   /** An org's guard asked for its credits only (no shared limit): the window is neither asked nor counted. */
   noWindow?: boolean;
+  /** The tag of the secret the request was made with (key-secrets.ts). */
+  secret?: string | undefined;
 }
 
 /** A verdict, and the balance after it when an admission spent credits (the caller keeps it). */
@@ -44,6 +47,8 @@ export function decide(
   named: (now: number, units: number) => WindowRefusal | null = () => null,
 ): Decision {
   if (isRevokedAt(state.revoked, state.revokeAt, now)) return { verdict: { kind: "revoked" }, spent: null };
+  // A replaced secret past its grace is refused as a revoked one would be, whatever KV still says of it.
+  if (!secretAccepted(state.secrets, request.secret, now)) return { verdict: { kind: "revoked" }, spent: null };
   if (state.expiresAt !== null && now >= state.expiresAt) return { verdict: { kind: "expired" }, spent: null };
   // Suspended: refused before any permission or rate answer, and nothing is consumed.
   if (state.disabled) return { verdict: { kind: "disabled" }, spent: null };

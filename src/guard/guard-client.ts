@@ -31,6 +31,8 @@ export interface GuardClient {
   setOrgCredits(settings: KeySettings, org: string | null): Promise<GuardStatus>;
   adjustCredits(settings: KeySettings, change: CreditOperation): Promise<CreditsResult>;
   setMeta(settings: KeySettings, meta: KeyMeta | null): Promise<GuardStatus>;
+  /** A new secret for the key (key-secrets.ts): secret tags, and the end of the replaced one's grace. */
+  roll(settings: KeySettings, secrets: { replaced: string; next: string; until: number }): Promise<GuardStatus>;
   setOrgLimit(settings: KeySettings, orgLimit: OrgLimit | null): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
   /** Settles a metered request's hold, exactly once (docs/metering.md). */
@@ -93,6 +95,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     setDisabled: (settings, disabled) => call(settings.keyId, "setDisabled", (stub) => stub.setDisabled({ settings, disabled }) as Promise<GuardStatus>),
     adjustCredits: (settings, change) => call(settings.keyId, "adjustCredits", (stub) => stub.adjustCredits({ settings, change }) as Promise<CreditsResult>),
     setMeta: (settings, meta) => call(settings.keyId, "setMeta", (stub) => stub.setMeta({ settings, meta }) as Promise<GuardStatus>),
+    roll: (settings, secrets) => call(settings.keyId, "roll", (stub) => stub.roll({ settings, ...secrets }) as Promise<GuardStatus>),
     setOrgLimit: (settings, orgLimit) => call(settings.keyId, "setOrgLimit", (stub) => stub.setOrgLimit({ settings, orgLimit }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
     settle: (keyId, requestId, charge) => call(keyId, "settle", (stub) => stub.settleHold({ requestId, charge }) as Promise<SettleResult>),

@@ -7,7 +7,7 @@ import { createHoldsTable } from "./hold-book";
  * change to migrateGuard: a wake runs it only when the stored version is older
  * (src/storage/schema-version.ts), so a wake of an up-to-date guard reads one row.
  */
-export const GUARD_SCHEMA_VERSION = 2;
+export const GUARD_SCHEMA_VERSION = 3;
 
 /** Creates the guard's tables or brings them up to date, once per schema version. */
 export function openGuardSchema(storage: DurableObjectStorage): void {
@@ -28,6 +28,8 @@ function migrateGuard(sql: SqlStorage): void {
   addColumn(sql, "guard_state", "org_limit", "TEXT");
   // 1: a limiter with no key behind it, whose storage ends once its window is empty (storage-end.ts).
   addColumn(sql, "guard_state", "ends_when_idle", "INTEGER NOT NULL DEFAULT 0");
+  // NULL: never rolled (its one secret is accepted). JSON of KeySecrets otherwise (key-secrets.ts).
+  addColumn(sql, "guard_state", "secrets", "TEXT");
   // A pool of rows reused once their batch has left the window, so that a flush
   // writes exactly one row (an update, or an insert while the pool grows).
   sql.exec("CREATE TABLE IF NOT EXISTS admissions (slot INTEGER PRIMARY KEY, newest INTEGER NOT NULL, stamps TEXT NOT NULL)");

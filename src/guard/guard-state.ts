@@ -2,6 +2,7 @@ import type { KeyMeta } from "../identity/key-meta";
 import { isRevokedAt, revokedAtAsOf } from "../keys/key-model";
 import { type Credits, nextRefillAt, refilled } from "./credits";
 import type { GuardStatus, KeySettings } from "./guard-types";
+import type { KeySecrets } from "./key-secrets";
 import type { NamedLimit } from "./named-limits";
 import type { OrgLimit } from "./org-limit";
 
@@ -32,6 +33,8 @@ export interface GuardState {
   limits: NamedLimit[] | null;
   /** The org whose org credits every admission also spends (org-credits.ts); null: none. */
   orgCredits: string | null;
+  /** Which secrets are accepted, once the key has been rolled (key-secrets.ts); absent before. */
+  secrets?: KeySecrets;
 }
 
 const json = <T>(value: unknown): T | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as T));
@@ -56,14 +59,15 @@ export function readState(sql: SqlStorage): GuardState | null {
     endsWhenIdle: row.ends_when_idle === 1,
     limits: json<NamedLimit[]>(row.limits),
     orgCredits: row.org_credits == null ? null : String(row.org_credits),
+    ...(row.secrets === null || row.secrets === undefined ? {} : { secrets: JSON.parse(String(row.secrets)) as KeySecrets }),
   };
 }
 
 /** Writes the state row; answers the rows written (for the cost counters). */
 export function writeState(sql: SqlStorage, s: GuardState): number {
   return sql.exec(
-    `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta, org_limit, ends_when_idle, limits, org_credits)
-     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO guard_state (id, key_id, version, revoked, revoked_at, revoke_at, limit_n, window_ms, expires_at, disabled, credits, meta, org_limit, ends_when_idle, limits, org_credits, secrets)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     s.keyId,
     s.version,
     s.revoked ? 1 : 0,
@@ -79,6 +83,7 @@ export function writeState(sql: SqlStorage, s: GuardState): number {
     s.endsWhenIdle ? 1 : 0,
     s.limits === null ? null : JSON.stringify(s.limits),
     s.orgCredits,
+    s.secrets === undefined ? null : JSON.stringify(s.secrets),
   ).rowsWritten;
 }
 

@@ -48,6 +48,12 @@ export interface GuardCheck {
   refusal?: string;
   /** Where the request came from, for usage counting; absent when usage counting is off. */
   caller?: Caller | null;
+  /**
+   * The tag of the secret the request was made with (guard/key-secrets.ts): the
+   * start of the SHA-256 the gateway looked the key up by. A rolled key's guard
+   * refuses a replaced secret past its grace, and a check that names none.
+   */
+  secret?: string;
 }
 
 /** A key's balance as a verdict reports it (for the quota headers and the origin). */

@@ -29,6 +29,7 @@ import { decide } from "./decide";
 import { openGuardSchema } from "./guard-schema";
 import { adoptSettings, applyDueRevocation, applyRevoke, type GuardState, readState, statusOf, writeState } from "./guard-state";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
+import { rolled } from "./key-secrets";
 import { Meter } from "./meter";
 import { MAIN_WINDOW, type NamedLimit, splitLimits } from "./named-limits";
 import { orgCreditsSettings } from "./org-credits";
@@ -110,7 +111,9 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const state = this.adopt(input.settings, now);
     const cost = units(input);
     const noWindow = input.noWindow === true;
-    const { verdict, spent } = decide(state, this.log.window, { consume: input.consume, cost, noWindow }, now, (t, n) => this.meter.refusal(t, n));
+    const { verdict, spent } = decide(state, this.log.window, { consume: input.consume, cost, noWindow, secret: input.secret }, now, (t, n) =>
+      this.meter.refusal(t, n),
+    );
     if (verdict.kind === "exhausted" || verdict.kind === "limited") this.counters.refused++;
     if (verdict.kind !== "admitted") return this.settle(state, input, verdict, now);
     this.counters.admitted++;
@@ -377,6 +380,18 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     );
     this.meter.configure(extra, this.log.window.held());
     return { ...status, ...(this.state?.limits ? { limits: this.state.limits } : {}) };
+  }
+
+  /**
+   * A new secret for the key (roll): `next` is accepted from now on; `replaced`
+   * until `until` (its grace), then refused like a revoked key. Written before
+   * this returns, so the very next request anywhere meets it.
+   */
+  roll(input: { settings: KeySettings; replaced: string; next: string; until: number }): GuardStatus {
+    const now = Date.now();
+    return this.change(input.settings, (s) => {
+      s.secrets = rolled(s.secrets, input.replaced, input.next, input.until, now);
+    });
   }
 
   /** Operator's shared org limit for this key (null: none); written before this returns. */

@@ -4,6 +4,7 @@ import type { LeakConfig } from "../config";
 import type { GuardClient } from "../guard/guard-client";
 import { hashKey, type ParsedKey } from "../keys/key-format";
 import { revokedAtAsOf } from "../keys/key-model";
+import type { AuditEvent } from "../ledger/audit-log";
 import type { LedgerClient } from "../ledger/ledger-client";
 import type { Logger } from "../log";
 import type { KeyIndex } from "../lookup/key-index";
@@ -50,7 +51,8 @@ export function leakHandler(options: LeakHandlerOptions) {
   return async function handleLeak(report: LeakReport): Promise<LeakVerdict> {
     const parsed = options.parseKey(report.token);
     if (!parsed.ok) return "false_positive";
-    const record = await options.keys.get(await hashKey(parsed.key));
+    const hash = await hashKey(parsed.key);
+    const record = await options.keys.get(hash);
     if (record === null) return "false_positive";
     const key = await options.ledger.getKey(record.org, record.id);
     if (key === null) {
@@ -58,6 +60,24 @@ export function leakHandler(options: LeakHandlerOptions) {
       return "false_positive";
     }
     const now = options.now();
+    // A secret the key was rolled away from (the ledger names another). Past its
+    // grace it is already refused everywhere: only that secret is affected, the
+    // key's current secret goes on working, and the report is audited. Inside its
+    // grace (or with no grace end on record) it still works, so the whole key is
+    // revoked as for any leak (docs/leaks.md).
+    if (key.hash !== hash && record.secretValidUntil !== undefined && now >= record.secretValidUntil) {
+      const audit: AuditEvent = {
+        at: now,
+        actor: report.source,
+        action: "key.previous_secret_leaked",
+        keyId: key.id,
+        requestId: report.requestId,
+        detail: { url: report.url, previousPrefix: record.prefix, outcome: "already refused; the key's current secret is unaffected" },
+      };
+      await options.ledger.updateKey(record.org, key.id, {}, [audit]);
+      options.log.info("replaced_secret_reported_leaked", { requestId: report.requestId, keyId: key.id, source: report.source });
+      return "true_positive";
+    }
     const revoking = options.config.action === "revoke";
     // Enforcement first: concurrent reports each tell the guard, which is idempotent.
     if (revoking && revokedAtAsOf(key.revokedAt, key.revokeAt, now) === null) {

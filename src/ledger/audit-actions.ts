@@ -17,6 +17,8 @@ export const AUDIT_ACTIONS = [
   "key.enabled",
   "key.credits_changed",
   "key.meta_changed",
+  "key.rolled",
+  "key.previous_secret_leaked",
   "org.rate_limit_set",
   "org.rate_limit_cleared",
   "org.credits_set",

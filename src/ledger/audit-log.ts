@@ -33,6 +33,7 @@ const WEBHOOK_EVENT_OF_ACTION: Partial<Record<AuditAction, WebhookEventType>> = 
   "key.created": "key.created",
   "key.revoked": "key.revoked",
   "key.leaked": "key.leaked",
+  "key.rolled": "key.rolled",
 };
 
 /**

@@ -46,8 +46,10 @@ export interface KeyLeak {
 /** A key with its last use as its guard last reported it (null: never, or not reported yet). */
 export type ListedKey = LedgerKey & { lastUsedAt: number | null };
 
-/** The fields of a key that change after creation. */
-export type KeyChange = Partial<Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "meta" | "limit" | "windowSeconds" | "version" | "leak">>;
+/** The fields of a key that change after creation; `hash` and `prefix` change when it is rolled (a new secret). */
+export type KeyChange = Partial<
+  Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "meta" | "limit" | "windowSeconds" | "version" | "leak" | "hash" | "prefix">
+>;
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -130,7 +132,7 @@ export function readKeyPage(sql: SqlStorage, query: KeyPageQuery): { keys: Liste
 /** Writes the fields of `next` that change after creation. */
 export function writeKey(sql: SqlStorage, next: LedgerKey): void {
   sql.exec(
-    "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, meta = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ? WHERE id = ?",
+    "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, meta = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ?, hash = ?, prefix = ? WHERE id = ?",
     next.revokedAt,
     next.revokeAt,
     next.disabledAt,
@@ -142,6 +144,8 @@ export function writeKey(sql: SqlStorage, next: LedgerKey): void {
     next.leak?.at ?? null,
     next.leak?.url ?? null,
     next.leak?.source ?? null,
+    next.hash,
+    next.prefix,
     next.id,
   );
 }

@@ -41,6 +41,12 @@ export const keyRecordSchema = z
     /** Bumped on every change to the key's security state; the guard ignores older records. */
     version: z.number().int().min(1),
     createdAt: z.number().int(),
+    /**
+     * Set on the entry of a secret replaced by a roll: when its grace ends (epoch
+     * ms). From then the gateway refuses it like a revoked key without asking the
+     * guard (which refuses it too, whatever this entry says). Absent: the key's current secret.
+     */
+    secretValidUntil: z.number().int().optional(),
     /** Normalised CIDRs the key may be used from (CF-Connecting-IP); absent: any address. */
     allowedIps: z.array(z.string().max(64)).max(100).optional(),
   })

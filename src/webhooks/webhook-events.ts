@@ -1,5 +1,14 @@
 /** The events an org's webhook can receive (docs/webhooks.md). */
-export const WEBHOOK_EVENTS = ["key.created", "key.revoked", "key.leaked", "key.expiring", "usage.anomaly", "credits.low", "credits.exhausted"] as const;
+export const WEBHOOK_EVENTS = [
+  "key.created",
+  "key.revoked",
+  "key.leaked",
+  "key.rolled",
+  "key.expiring",
+  "usage.anomaly",
+  "credits.low",
+  "credits.exhausted",
+] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 /** Notices before a key's expiresAt: 7 days and 1 day ahead. */

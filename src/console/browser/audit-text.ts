@@ -8,6 +8,8 @@ export const ACTION_NAMES: Record<string, string> = {
   "key.revoked": "Key revoked",
   "key.revocation_scheduled": "Revocation scheduled",
   "key.rate_limit_changed": "Rate limit changed",
+  "key.rolled": "Key rolled",
+  "key.previous_secret_leaked": "Old secret reported leaked",
 };
 
 export const actionName = (action: string) => ACTION_NAMES[action] ?? action.replace(/^key\./, "key ").replace(/[._]/g, " ");
@@ -43,6 +45,16 @@ export function describe(event: AuditEvent): string {
       return typeof d.at === "string" ? `Scheduled revocation for ${when(d.at)}` : "Scheduled revocation";
     case "key.rate_limit_changed":
       return `Rate limit changed from ${limitText(d.from)} to ${limitText(d.to)}`;
+    case "key.rolled":
+      return `Rolled: new secret ${String(d.prefix ?? "")}…; the old one (${String(d.previousPrefix ?? "")}…) ${
+        d.graceSeconds === 0
+          ? "refused from the next request"
+          : typeof d.previousValidUntil === "string"
+            ? `works until ${when(d.previousValidUntil)}`
+            : "keeps a grace"
+      }`;
+    case "key.previous_secret_leaked":
+      return `An old secret (${String(d.previousPrefix ?? "")}…), already refused, was reported leaked${typeof d.url === "string" ? ` at ${d.url}` : ""}; the current secret is unaffected`;
     default: {
       const text = plainDetail(d);
       return text ? `${actionName(event.action)}: ${text}` : actionName(event.action);

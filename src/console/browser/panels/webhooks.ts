@@ -10,6 +10,7 @@ const EVENT_TEXT: Record<(typeof WEBHOOK_EVENTS)[number], string> = {
   "key.created": "a key is created",
   "key.revoked": "a key is revoked",
   "key.leaked": "a key is reported leaked",
+  "key.rolled": "a key is rolled (new secret)",
   "key.expiring": "a key expires in 7 days, then in 1 day",
   "usage.anomaly": "usage monitoring flags an anomaly",
   "credits.low": "a key's (or the org's) credits fall below their alertBelow",
