@@ -37,7 +37,6 @@ const VALID_BODIES: Record<string, unknown> = {
   "POST /orgs/:org/keys/revoke-all": { confirm: "org_x" },
   "POST /orgs/:org/keys/:id/revoke": {},
   "POST /orgs/:org/keys/:id/roll": { graceSeconds: 60 },
-  "POST /orgs/:org/portal-sessions": { role: "org:admin", subject: "ada" },
   "PUT /orgs/:org/keys/:id/rate-limit": { limit: 10, windowSeconds: 60 },
   "POST /orgs/:org/keys/:id/disable": {},
   "POST /orgs/:org/keys/:id/enable": {},
