@@ -45,7 +45,6 @@ const VALID_BODIES: Record<string, unknown> = {
   "PUT /orgs/:org/rate-limit": { limit: 10, windowSeconds: 60 },
   "POST /orgs/:org/anomalies/:id/acknowledge": {},
   "POST /orgs/:org/portal-sessions": { role: "org:member", subject: "someone@example.com" },
-  "PUT /orgs/:org/credits": { remaining: 100 },
   "POST /leaks": { key: "sk_live_unknown" },
 };
 
