@@ -41,6 +41,8 @@ const EXPECTED_GLOBALS = {
   token: [],
   "org limit set": ["url", "json"],
   "org limit clear": ["url", "json"],
+  "org credits set": ["url", "json"],
+  "org credits clear": ["url", "json"],
 };
 /** @type {("url" | "token" | "json")[]} */
 const ALL_GLOBALS = ["url", "token", "json"];
@@ -103,7 +105,8 @@ describe("each command's --help comes from its definition", () => {
 
   it.each([
     ["keys", ["create", "list", "get", "revoke", "revoke-all", "credits", "disable", "enable", "meta"], ALL_GLOBALS],
-    ["org", ["limit set", "limit clear"], ["url", "json"]],
+    ["org", ["limit set", "limit clear", "credits set", "credits clear"], ["url", "json"]],
+    ["org credits", ["set", "clear"], ["url", "json"]],
     ["org limit", ["set", "clear"], ["url", "json"]],
     ["limit", ["set"], ALL_GLOBALS],
   ])("the %s group's help lists its commands and the globals any of them takes", async (group, subcommands, globals) => {

@@ -118,4 +118,19 @@ describe("keyward plan commands", () => {
     expect(requests[1].method).toBe("DELETE");
     expect(JSON.parse(clear.stdout)).toEqual({ limit: null, keys: 10 });
   });
+
+  it("org credits set PUTs the org's credits (with alertBelow) and org credits clear DELETEs them, with the operator token", async () => {
+    routes["PUT /_keyward/v1/orgs/acme/credits"] = { status: 200, body: { remaining: 5000, refill: null, nextRefillAt: null, keys: 3 } };
+    routes["DELETE /_keyward/v1/orgs/acme/credits"] = { status: 200, body: { remaining: null, keys: 3 } };
+    const set = await run(["org", "credits", "set", "--org", "acme", "--remaining", "5000", "--alert-below", "500"], { KEYWARD_OPERATOR_TOKEN: OPERATOR });
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(requests[0].body)).toEqual({ remaining: 5000, alertBelow: 500 });
+    expect(requests[0].headers.authorization).toBe(`Bearer ${OPERATOR}`);
+    expect(set.stdout).toContain("5000 org credits, spent by every key (3 keys told)");
+    const clear = await run(["org", "credits", "clear", "--org", "acme", "--json"], { KEYWARD_OPERATOR_TOKEN: OPERATOR });
+    expect(clear.code).toBe(0);
+    expect(requests[1].method).toBe("DELETE");
+    const bad = await run(["org", "credits", "set", "--org", "acme", "--remaining", "-1"], { KEYWARD_OPERATOR_TOKEN: OPERATOR });
+    expect(bad.code).toBe(2);
+  });
 });

@@ -6,7 +6,7 @@ import { keysCredits, keysDisable, keysEnable } from "./key-plans.js";
 import { keysCreate, keysGet, keysList, keysMeta, keysRevoke } from "./keys.js";
 import { keysRevokeAll } from "./kill-switch.js";
 import { limitSet } from "./limit.js";
-import { orgLimitClear, orgLimitSet } from "./org.js";
+import { orgCreditsClear, orgCreditsSet, orgLimitClear, orgLimitSet } from "./org.js";
 import { tokenCommand } from "./token.js";
 import { usage } from "./usage.js";
 
@@ -26,6 +26,8 @@ export const COMMANDS = [
   limitSet,
   orgLimitSet,
   orgLimitClear,
+  orgCreditsSet,
+  orgCreditsClear,
   audit,
   usage,
   anomalies,

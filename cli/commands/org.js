@@ -1,9 +1,9 @@
-// `keyward org limit set|clear`: an org's shared rate limit (operator).
-import { deleteOrgLimitRoute, putOrgLimitRoute } from "../../src/admin/route-refs.js";
+// `keyward org limit set|clear`: an org's shared rate limit; `keyward org credits set|clear`: its credits (operator).
+import { deleteOrgCreditsRoute, deleteOrgLimitRoute, putOrgCreditsRoute, putOrgLimitRoute } from "../../src/admin/route-refs.js";
 import { callRoute, expectObject, operatorToken, printJson } from "../admin-call.js";
 import { defineCommand } from "../command.js";
 import { printable } from "../http.js";
-import { integer } from "../option-values.js";
+import { integer, optionalInteger } from "../option-values.js";
 import { ORG, RATE_LIMIT } from "./common.js";
 
 /** @import * as routes from "../../src/admin/admin-routes" */
@@ -60,6 +60,51 @@ export const orgLimitClear = defineCommand({
       ctx,
       result,
       (/** @type {ResponseOf<typeof routes.deleteOrgLimitRoute>} */ r) => `org ${printable(org)} has no shared rate limit now (${printable(r.keys)} keys told)`,
+    );
+  },
+});
+
+export const orgCreditsSet = defineCommand({
+  name: "org credits set",
+  summary: "Give an org credits all its keys spend from (operator token)",
+  description: `Replaces the org's credits (docs/metering.md): every admitted request of every
+key of the org spends from them, 429 QUOTA_EXCEEDED at zero. Org admins may then
+give their keys credits of their own, as caps inside them (operator token).`,
+  options: {
+    org: ORG,
+    remaining: { type: "string", value: "N", help: "The balance (integer >= 0)", required: true },
+    "alert-below": { type: "string", value: "N", help: "Raise credits.low when the balance falls below N" },
+  },
+  globals: ["url", "json"],
+  async run(ctx) {
+    const org = ctx.values.org;
+    /** @type {RequestOf<typeof routes.putOrgCreditsRoute>} */
+    const body = { remaining: integer(ctx, "remaining", 0) };
+    const alertBelow = optionalInteger(ctx, "alert-below", 0);
+    if (alertBelow !== undefined) body.alertBelow = alertBelow;
+    const result = await callRoute(ctx, putOrgCreditsRoute, { params: { org }, body, token: operatorToken(ctx) });
+    printResult(
+      ctx,
+      result,
+      (/** @type {ResponseOf<typeof routes.putOrgCreditsRoute>} */ r) =>
+        `org ${printable(org)}: ${printable(r.remaining)} org credits, spent by every key (${printable(r.keys)} keys told)`,
+    );
+  },
+});
+
+export const orgCreditsClear = defineCommand({
+  name: "org credits clear",
+  summary: "Remove an org's credits (operator token)",
+  description: "Removes the org's credits: its keys spend only their own again (operator token).",
+  options: { org: ORG },
+  globals: ["url", "json"],
+  async run(ctx) {
+    const org = ctx.values.org;
+    const result = await callRoute(ctx, deleteOrgCreditsRoute, { params: { org }, token: operatorToken(ctx) });
+    printResult(
+      ctx,
+      result,
+      (/** @type {ResponseOf<typeof routes.deleteOrgCreditsRoute>} */ r) => `org ${printable(org)} has no org credits now (${printable(r.keys)} keys told)`,
     );
   },
 });
