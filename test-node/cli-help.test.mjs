@@ -104,7 +104,7 @@ describe("each command's --help comes from its definition", () => {
   });
 
   it.each([
-    ["keys", ["create", "list", "get", "revoke", "revoke-all", "credits", "disable", "enable", "meta"], ALL_GLOBALS],
+    ["keys", ["create", "list", "get", "revoke", "roll", "revoke-all", "credits", "disable", "enable", "meta"], ALL_GLOBALS],
     ["org", ["limit set", "limit clear", "credits set", "credits clear"], ["url", "json"]],
     ["org credits", ["set", "clear"], ["url", "json"]],
     ["org limit", ["set", "clear"], ["url", "json"]],

@@ -105,6 +105,28 @@ describe("keyward plan commands", () => {
     expect(requests[1].headers.authorization).toBe(`Bearer ${USER_TOKEN}`);
   });
 
+  it("keys roll POSTs the grace, prints the new secret once with when the old one stops, and --quiet only the secret", async () => {
+    const secret = `sk_live_${"a".repeat(40)}`;
+    routes["POST /_keyward/v1/orgs/acme/keys/key_1/roll"] = {
+      status: 200,
+      body: { id: "key_1", key: secret, prefix: "sk_live_aaaaaaaa", previousValidUntil: "2027-01-01T00:00:00.000Z" },
+    };
+    const rolled = await run(["keys", "roll", "--org", "acme", "--id", "key_1", "--grace", "3600"], { KEYWARD_TOKEN: USER_TOKEN });
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(JSON.parse(requests[0].body)).toEqual({ graceSeconds: 3600 });
+    expect(requests[0].headers.authorization).toBe(`Bearer ${USER_TOKEN}`);
+    expect(rolled.stdout).toContain(secret);
+    expect(rolled.stdout).toContain("The old secret works until");
+    expect(rolled.stderr).toContain("only time the new secret is shown");
+    const quiet = await run(["keys", "roll", "--org", "acme", "--id", "key_1", "-q"], { KEYWARD_OPERATOR_TOKEN: OPERATOR });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toBe(`${secret}\n`);
+    expect(JSON.parse(requests[1].body)).toEqual({});
+    const bad = await run(["keys", "roll", "--org", "acme", "--id", "key_1", "--grace", "-5"], { KEYWARD_TOKEN: USER_TOKEN });
+    expect(bad.code).toBe(2);
+    expect(requests).toHaveLength(2);
+  });
+
   it("org limit set PUTs and org limit clear DELETEs the org's shared limit with the operator token", async () => {
     routes["PUT /_keyward/v1/orgs/acme/rate-limit"] = { status: 200, body: { limit: 50, windowSeconds: 60, keys: 10 } };
     routes["DELETE /_keyward/v1/orgs/acme/rate-limit"] = { status: 200, body: { limit: null, keys: 10 } };

@@ -3,6 +3,7 @@ import { anomalies, anomaliesAck } from "./anomalies.js";
 import { audit } from "./audit.js";
 import { init } from "./init.js";
 import { keysCredits, keysDisable, keysEnable } from "./key-plans.js";
+import { keysRoll } from "./key-roll.js";
 import { keysCreate, keysGet, keysList, keysMeta, keysRevoke } from "./keys.js";
 import { keysRevokeAll } from "./kill-switch.js";
 import { limitSet } from "./limit.js";
@@ -18,6 +19,7 @@ export const COMMANDS = [
   keysList,
   keysGet,
   keysRevoke,
+  keysRoll,
   keysRevokeAll,
   keysCredits,
   keysDisable,
