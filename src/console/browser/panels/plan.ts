@@ -2,6 +2,7 @@ import type { KeyView } from "../../../admin/api-types";
 import { disableKeyRoute, enableKeyRoute } from "../../../admin/route-refs.js";
 import { h, present, srOnly, when } from "../dom";
 import { auditSentences, keyBadges, keyDetailSections } from "../extensions";
+import { holdsInFlightText, settlementText } from "../holds-text";
 import { run } from "../notify";
 import type { ConsoleContext } from "../panel";
 
@@ -53,6 +54,15 @@ function planSection(k: KeyView, ctx: ConsoleContext): Node {
     ),
     h("dt", null, "Refill"),
     h("dd", { id: "credit-refill" }, credits === null ? "not applicable" : refillText(credits)),
+    // Metered routes (docs/metering.md): holds in flight and the latest settlements, as the key's guard holds them.
+    ...(k.holds && (k.holds.open.length > 0 || k.holds.recent.length > 0)
+      ? [
+          h("dt", null, "Holds"),
+          h("dd", { id: "holds-in-flight" }, holdsInFlightText(k.holds)),
+          h("dt", null, "Last settlements"),
+          h("dd", { id: "last-settlements" }, ...k.holds.recent.slice(0, 5).map((x) => h("div", null, `${when(x.at)}: ${settlementText(x)}`))),
+        ]
+      : []),
     h("dt", null, "Suspended"),
     h("dd", { id: "disabled-state" }, k.disabledAt === null ? "no" : `since ${when(k.disabledAt)}: every request is refused with 403 KEY_DISABLED`),
   );
