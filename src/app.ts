@@ -11,6 +11,7 @@ import { KeywardError } from "./errors";
 import { type GatewayOptions, gateway } from "./gateway";
 import { guardClient } from "./guard/guard-client";
 import type { KeyGuard } from "./guard/key-guard";
+import type { LeaseHolder } from "./guard/lease-holder";
 import { errorResponse } from "./http/error-response";
 import type { KeywardEnv } from "./http/keyward-env";
 import { contextSigner } from "./identity/context-token";
@@ -226,6 +227,8 @@ export interface KeywardOptions {
   config: Config;
   kv: KVNamespace;
   guards: DurableObjectNamespace<KeyGuard>;
+  /** Lease holders, one per key and location, for keys in local admission; absent: every key is central. */
+  holders?: DurableObjectNamespace<LeaseHolder> | undefined;
   ledgers: DurableObjectNamespace<OrgLedger>;
   /** The console's cookie sessions, one object per org; without it the console signs in with pasted tokens only. */
   sessions?: DurableObjectNamespace<ConsoleSessions> | undefined;
@@ -251,7 +254,7 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
   const { config, now, log } = options;
   const parseKey = keyParser(config.keyTypePrefix);
   const keys = keyIndex({ kv: options.kv, cacheTtlMs: config.cacheTtlMs, cacheMaxEntries: 10_000, timeoutMs: config.kvTimeoutMs, now, log });
-  const guards = guardClient({ namespace: options.guards, timeoutMs: config.guardTimeoutMs, log });
+  const guards = guardClient({ namespace: options.guards, holders: options.holders, timeoutMs: config.guardTimeoutMs, log });
   const verifier = userTokenVerifier({
     config: config.userTokens,
     log,
@@ -337,6 +340,7 @@ export function keywardForWorker(env: Env, log: Logger = consoleLogger): WorkerH
       policy: routePolicyOf(env),
       kv: env.KEYS,
       guards: env.KEY_GUARD,
+      holders: env.LEASE_HOLDER,
       ledgers: env.ORG_LEDGER,
       sessions: env.CONSOLE_SESSIONS,
       fetch: (input, init) => fetch(input, init),

@@ -4,6 +4,7 @@ import { readCredentials } from "./credentials";
 import { KeywardError } from "./errors";
 import type { GuardClient } from "./guard/guard-client";
 import { secretTag } from "./guard/key-secrets";
+import { localAdmissionAt } from "./guard/lease-location";
 import { orgLimitHeaders, quotaHeaders, rateLimitHeaders, retryAfterSeconds } from "./http/rate-limit-headers";
 import type { ContextSigner } from "./identity/context-token";
 import { encodeHeaderValue } from "./identity/identity-headers";
@@ -141,26 +142,26 @@ export function gateway(options: GatewayOptions) {
     // anything in between throw, the timer fires once later and finds nothing to do.)
     const deadlines = new RequestDeadlines();
     // A request refused for its user token or permissions tells the guard its code, so that it is counted.
-    const verdict = await options.guards
-      .check(
-        {
-          requestId,
-          consume: denial === null,
-          cost: grant?.cost ?? 1,
-          ...(grant?.metering ? { hold: { reserve: grant.metering.reserve, holdMs: grant.metering.holdSeconds * 1000 } } : {}),
-          settings: settingsOf(record),
-          org: record.org,
-          // Which of the key's secrets this is (a rolled key's guard refuses a replaced one after its grace): from the hash already computed.
-          secret: secretTag(hash),
-          ...(denial !== null ? { refusal: denial.code } : {}),
-          ...(caller !== null ? { caller } : {}),
-        },
-        deadlines,
-      )
-      .catch((error: unknown) => {
+    const check = {
+      requestId,
+      consume: denial === null,
+      cost: grant?.cost ?? 1,
+      ...(grant?.metering ? { hold: { reserve: grant.metering.reserve, holdMs: grant.metering.holdSeconds * 1000 } } : {}),
+      settings: settingsOf(record),
+      org: record.org,
+      // Which of the key's secrets this is (a rolled key's guard refuses a replaced one after its grace): from the hash already computed.
+      secret: secretTag(hash),
+      ...(denial !== null ? { refusal: denial.code } : {}),
+      ...(caller !== null ? { caller } : {}),
+    };
+    // A key in local admission: the lease holder of the caller's location decides (no ocean crossing).
+    const location = denial === null ? localAdmissionAt(request, record, grant, config.environment === "development") : null;
+    const verdict = await (location === null ? options.guards.check(check, deadlines) : options.guards.checkLocal({ ...check, location }, deadlines)).catch(
+      (error: unknown) => {
         deadlines.clear();
         throw error;
-      });
+      },
+    );
     if (verdict.kind !== "admitted") deadlines.clear();
     switch (verdict.kind) {
       case "revoked":

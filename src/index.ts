@@ -2,6 +2,7 @@ import { keywardForWorker, type WorkerHandler } from "./app";
 import type { Env } from "./env";
 
 export { KeyGuard } from "./guard/key-guard";
+export { LeaseHolder } from "./guard/lease-holder";
 export { OrgLedger } from "./ledger/org-ledger";
 export { ConsoleSessions } from "./sessions/console-sessions";
 

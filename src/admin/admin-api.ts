@@ -243,10 +243,15 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     const before = await liveStatus(k);
     const step = {
       guard: (settings: KeySettings) => options.guards.setLimits(settings, limits),
+      // Absent: the key keeps its admission. The guard recalls every lease before setLimits returns (lease-desk.ts).
       ledger: () => ({
-        change: { limit: main.limit, windowSeconds: main.windowSeconds },
+        change: { limit: main.limit, windowSeconds: main.windowSeconds, admission: body.admission ?? k.admission },
         action: "key.rate_limit_changed" as const,
-        detail: { from: before?.limits ?? { limit: k.limit, windowSeconds: k.windowSeconds }, to: body },
+        detail: {
+          from: before?.limits ?? { limit: k.limit, windowSeconds: k.windowSeconds },
+          to: body,
+          admission: { from: k.admission, to: body.admission ?? k.admission },
+        },
       }),
     };
     const { key } = await changeKey(org, k, whoOf(c, by, now), step, "The new limit is already in force.");

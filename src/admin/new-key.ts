@@ -58,6 +58,7 @@ export async function newKey(
     meta: body.meta ?? null,
     limit: config.defaultLimit,
     windowSeconds: config.defaultWindowSeconds,
+    admission: "central",
     version: 1,
     kvVersion: 1,
     allowedIps: allowedIpsOf(body.allowedIps),

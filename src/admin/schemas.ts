@@ -173,6 +173,12 @@ export const keyRateLimitBody = z
     limit: rateLimitBody.shape.limit.optional(),
     windowSeconds: rateLimitBody.shape.windowSeconds.optional(),
     limits: z.array(namedLimit).min(1, "must name at least one window").max(MAX_NAMED_LIMITS, `must name at most ${MAX_NAMED_LIMITS} windows`).optional(),
+    admission: z
+      .enum(["central", "local"], { error: 'must be "central" or "local"' })
+      .optional()
+      .describe(
+        '"local": admitted from leases near the callers, exact across locations (docs/contract.md, local admission); absent: unchanged (a new key is "central")',
+      ),
   })
   .superRefine((b, ctx) => {
     if (b.limits === undefined) {
@@ -230,7 +236,7 @@ export const keyView = z.object({
   revokeAt: isoTime.nullable(),
   expiresAt: isoTime.nullable(),
   disabledAt: isoTime.nullable().describe("when an admin suspended the key (status disabled); null while enabled"),
-  rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int() }),
+  rateLimit: z.object({ limit: z.number().int(), windowSeconds: z.number().int(), admission: z.enum(["central", "local"]) }),
   limits: z
     .array(z.object({ name: z.string(), limit: z.number().int(), windowSeconds: z.number().int(), unit: z.enum(["requests", "charge"]) }))
     .optional()

@@ -14,6 +14,8 @@ export interface DecideRequest {
   cost: number;
   /** An org's guard asked for its credits only (no shared limit): the window is neither asked nor counted. */
   noWindow?: boolean;
+  /** Units of the window held by locations' leases (lease-book.ts): not for central admission. Default 0. */
+  reserved?: number;
   /** The tag of the secret the request was made with (key-secrets.ts). */
   secret?: string | undefined;
 }
@@ -68,7 +70,9 @@ export function decide(
     return { verdict: { kind: "limited", ...refusal, unit }, spent: null };
   }
   const main = mainName(state);
-  const decision = request.noWindow ? { admitted: true as const, remaining: state.limit, resetMs: 0 } : window.tryAdmit(now, state.limit, state.windowMs);
+  const decision = request.noWindow
+    ? { admitted: true as const, remaining: state.limit, resetMs: 0 }
+    : window.tryAdmit(now, state.limit - (request.reserved ?? 0), state.windowMs);
   if (!decision.admitted) {
     return { verdict: { kind: "limited", limit: state.limit, windowSeconds, retryAfterMs: decision.retryAfterMs, ...main }, spent: null };
   }

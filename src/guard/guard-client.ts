@@ -7,6 +7,9 @@ import type { Granularity } from "../usage/usage-book";
 import type { CreditOperation, Credits } from "./credits";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import type { KeyGuard } from "./key-guard";
+import { holderName } from "./lease-desk";
+import type { LeaseHolder } from "./lease-holder";
+import type { LocalCheck } from "./lease-types";
 import type { NamedLimit } from "./named-limits";
 import type { OrgLimit } from "./org-limit";
 
@@ -15,11 +18,15 @@ export interface GuardClientOptions {
   /** A guard that has not answered within this is treated as failed (503). */
   timeoutMs: number;
   log: Logger;
+  /** Lease holders (local admission); absent: a local check goes to the key's guard, as for a central key. */
+  holders?: DurableObjectNamespace<LeaseHolder> | undefined;
 }
 
 export interface GuardClient {
   /** `deadlines`: the request's timer, shared with the origin call (one timer per request). */
   check(input: GuardCheck, deadlines?: RequestDeadlines): Promise<GuardVerdict>;
+  /** A consuming check of a key in local admission: decided by the lease holder of `input.location` (lease-holder.ts). */
+  checkLocal(input: LocalCheck, deadlines?: RequestDeadlines): Promise<GuardVerdict>;
   revoke(settings: KeySettings, at: number | null): Promise<GuardStatus>;
   setLimit(settings: KeySettings, limit: number, windowSeconds: number): Promise<GuardStatus>;
   setDisabled(settings: KeySettings, disabled: boolean): Promise<GuardStatus>;
@@ -66,10 +73,15 @@ interface DurableObjectError {
 export function guardClient(options: GuardClientOptions): GuardClient {
   const stubFor = (keyId: string) => options.namespace.get(options.namespace.idFromName(keyId));
 
-  async function call<T>(keyId: string, op: string, invoke: (stub: DurableObjectStub<KeyGuard>) => Promise<T>, deadlines?: RequestDeadlines): Promise<T> {
+  function call<T>(keyId: string, op: string, invoke: (stub: DurableObjectStub<KeyGuard>) => Promise<T>, deadlines?: RequestDeadlines): Promise<T> {
+    return callObject(() => stubFor(keyId), keyId, op, invoke, deadlines);
+  }
+
+  // The same failure policy for a lease holder: it fails closed when it cannot reach the guard.
+  async function callObject<T, S>(stubOf: () => S, keyId: string, op: string, invoke: (stub: S) => Promise<T>, deadlines?: RequestDeadlines): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const answer = invoke(stubFor(keyId));
+        const answer = invoke(stubOf());
         return await (deadlines
           ? deadlines.race(answer, options.timeoutMs, () => new TimeoutError("key guard", options.timeoutMs))
           : withTimeout(answer, options.timeoutMs, "key guard"));
@@ -86,6 +98,12 @@ export function guardClient(options: GuardClientOptions): GuardClient {
 
   return {
     check: (input, deadlines) => call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines),
+    checkLocal: (input, deadlines) => {
+      const holders = options.holders;
+      if (holders === undefined) return call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines);
+      const stubOf = () => holders.get(holders.idFromName(holderName(input.settings.keyId, input.location)));
+      return callObject(stubOf, input.settings.keyId, "checkLocal", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines);
+    },
     revoke: (settings, at) => call(settings.keyId, "revoke", (stub) => stub.revoke({ settings, at }) as Promise<GuardStatus>),
     setLimit: (settings, limit, windowSeconds) =>
       call(settings.keyId, "setLimit", (stub) => stub.setLimit({ settings, limit, windowSeconds }) as Promise<GuardStatus>),

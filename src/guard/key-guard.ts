@@ -30,6 +30,8 @@ import { openGuardSchema } from "./guard-schema";
 import { adoptSettings, applyDueRevocation, applyRevoke, type GuardState, readState, statusOf, writeState } from "./guard-state";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import { rolled } from "./key-secrets";
+import { LeaseDesk, type LeaseDeskEnv } from "./lease-desk";
+import type { LeaseAnswer, LeaseAsk } from "./lease-types";
 import { Meter } from "./meter";
 import { MAIN_WINDOW, type NamedLimit, splitLimits } from "./named-limits";
 import { orgCreditsSettings } from "./org-credits";
@@ -49,7 +51,7 @@ const ORG_HOLD_GRACE_MS = 60_000;
 export { GUARD_SCHEMA_VERSION } from "./guard-schema";
 
 /** What a key guard reads of the Worker's environment (no more, so it need not import the Worker's Env). */
-export interface KeyGuardEnv extends UsageReporterEnv, StorageEndEnv {
+export interface KeyGuardEnv extends UsageReporterEnv, StorageEndEnv, LeaseDeskEnv {
   /** The guards themselves: a key guard asks its org's guard when the org has a shared limit. */
   KEY_GUARD: DurableObjectNamespace<KeyGuard>;
 }
@@ -72,6 +74,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   private holdsPeak = 0;
   /** The key's org, as the last check named it (for low-balance events). */
   private org: string | null = null;
+  /** Local admission: the leases granted to locations (lease-desk.ts). */
+  private leases: LeaseDesk;
 
   constructor(ctx: DurableObjectState, env: KeyGuardEnv) {
     super(ctx, env);
@@ -85,6 +89,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     this.reporter = new UsageReporter(env, ctx.storage.sql, stored.latestUsage);
     this.lastUsedAt = stored.lastUsedAt ?? this.reporter.usage.lastUsedAt;
     this.schedule = new AlarmSchedule(ctx);
+    this.leases = new LeaseDesk(ctx.storage.sql, env.LEASE_HOLDER);
     if (this.reporter.counting || this.state?.revokeAt != null || this.storageEnd() !== null || this.meter.book.open > 0) this.schedule.load();
   }
 
@@ -101,6 +106,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     this.recent = new RecentVerdicts();
     this.ended = false;
     this.end = new StorageEnd(this.env);
+    this.leases = new LeaseDesk(this.ctx.storage.sql, this.env.LEASE_HOLDER);
   }
 
   /** Decides one request: revoked, expired, limited, or admitted (and counted). */
@@ -111,7 +117,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     const state = this.adopt(input.settings, now);
     const cost = units(input);
     const noWindow = input.noWindow === true;
-    const { verdict, spent } = decide(state, this.log.window, { consume: input.consume, cost, noWindow, secret: input.secret }, now, (t, n) =>
+    const reserved = this.leases.reserved(now, state.windowMs);
+    const { verdict, spent } = decide(state, this.log.window, { consume: input.consume, cost, noWindow, secret: input.secret, reserved }, now, (t, n) =>
       this.meter.refusal(t, n),
     );
     if (verdict.kind === "exhausted" || verdict.kind === "limited") this.counters.refused++;
@@ -285,26 +292,80 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   async revoke(input: { settings: KeySettings; at: number | null }): Promise<GuardStatus> {
     const now = Date.now();
     const state = this.adopt(input.settings, now);
-    if (state.revoked) return this.snapshot();
+    if (state.revoked) {
+      await this.leases.quiet(); // a recall still under way for the first revoke
+      return this.snapshot();
+    }
     applyRevoke(state, input.at, now);
     const status = this.commit(state, input.settings);
     // A scheduled revocation's time, or the end of a revoked key's storage (storage-end.ts).
     await this.rearm();
+    // A scheduled one needs no recall: leases never outlive revokeAt (lease()).
+    if (input.at === null || input.at <= now) await this.recallLeases(state);
     return status;
   }
 
   /** Operator limit change: effective on the next request; the window is kept. */
-  setLimit(input: { settings: KeySettings; limit: number; windowSeconds: number }): GuardStatus {
+  async setLimit(input: { settings: KeySettings; limit: number; windowSeconds: number }): Promise<GuardStatus> {
     this.meter.configure([], []);
-    return this.change(input.settings, (s) => Object.assign(s, { limit: input.limit, windowMs: input.windowSeconds * 1000, limits: null }));
+    const status = this.change(input.settings, (s) => Object.assign(s, { limit: input.limit, windowMs: input.windowSeconds * 1000, limits: null }));
+    if (this.state) await this.recallLeases(this.state);
+    return status;
   }
 
   /**
    * Suspends or resumes the key from the next request, keeping its window, so an
    * enabled key comes back as it was. A stale record cannot flip it back (adoptSettings).
    */
-  setDisabled(input: { settings: KeySettings; disabled: boolean }): GuardStatus {
-    return this.change(input.settings, (s) => Object.assign(s, { disabled: input.disabled }));
+  async setDisabled(input: { settings: KeySettings; disabled: boolean }): Promise<GuardStatus> {
+    const status = this.change(input.settings, (s) => Object.assign(s, { disabled: input.disabled }));
+    if (input.disabled && this.state) await this.recallLeases(this.state);
+    return status;
+  }
+
+  /**
+   * A location's lease holder asks for a share of the window (local admission,
+   * lease-book.ts), giving back its previous lease with how it was used. The key's
+   * state is checked as for a request. Credits, org credits, named windows and an
+   * org's shared limit stay here: the holder forwards such a key's requests.
+   */
+  lease(ask: LeaseAsk): LeaseAnswer {
+    const now = Date.now();
+    const state = this.adopt(ask.settings, now);
+    if (ask.report !== null) this.leaseUsed(this.leases.settle(ask.holder, ask.report, now, state.windowMs), ask.report.refused, ask.org, now);
+    // A rolled key's secrets are judged per request (key-secrets.ts): only the guard knows them.
+    if (state.secrets !== undefined) return { kind: "central" };
+    const { verdict } = decide(state, this.log.window, { consume: false, cost: 1 }, now);
+    if (verdict.kind !== "usable") return { kind: "refused", verdict };
+    if (state.credits !== null || state.orgLimit !== null || state.orgCredits !== null || state.limits !== null) return { kind: "central" };
+    const windowSeconds = Math.round(state.windowMs / 1000);
+    const ends = [state.expiresAt, state.revokeAt].filter((t): t is number => t !== null);
+    const result = this.leases.grant(ask.holder, now, {
+      limit: state.limit,
+      windowMs: state.windowMs,
+      inWindow: this.log.window.count(now, state.windowMs),
+      windowResetMs: verdict.resetMs,
+      endsAt: ends.length === 0 ? null : Math.min(...ends),
+    });
+    if (!result.granted) return { kind: "refused", verdict: { kind: "limited", limit: state.limit, windowSeconds, retryAfterMs: result.retryAfterMs } };
+    const { lease } = result;
+    return { kind: "lease", grant: { id: lease.id, units: lease.units, ttlMs: lease.expiresAt - now, epoch: lease.epoch, limit: state.limit, windowSeconds } };
+  }
+
+  /** Counts a lease's uses and its holder's refusals as the guard counts its own. */
+  private leaseUsed(used: number, refused: number, org: string | undefined, now: number): void {
+    this.counters.admitted += used;
+    this.counters.refused += refused;
+    if (used > 0) this.lastUsedAt = now;
+    if (!this.reporter.counting) return;
+    const who = { ...(org !== undefined ? { org } : {}), caller: null };
+    if (used > 0) this.count(now, { admitted: true }, who, used);
+    if (refused > 0) this.count(now, { admitted: false, code: "RATE_LIMITED" }, who, refused);
+  }
+
+  /** Invalidates every location's lease; resolves once none can admit (lease-desk.ts). */
+  private recallLeases(state: GuardState): Promise<void> {
+    return this.leases.recall(state.keyId, state.windowMs, (used, refused) => this.leaseUsed(used, refused, this.reporter.usage.org ?? undefined, Date.now()));
   }
 
   /**
@@ -369,7 +430,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   }
 
   /** Every window of the key, by name (named-limits.ts); in force on the next request, each window's admissions kept. */
-  setLimits(input: { settings: KeySettings; limits: NamedLimit[] }): GuardStatus {
+  async setLimits(input: { settings: KeySettings; limits: NamedLimit[] }): Promise<GuardStatus> {
     const { main, extra } = splitLimits(input.limits);
     const status = this.change(input.settings, (s) =>
       Object.assign(s, {
@@ -379,6 +440,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
       }),
     );
     this.meter.configure(extra, this.log.window.held());
+    // Every location's lease was granted under the old limits (lease-desk.ts).
+    if (this.state) await this.recallLeases(this.state);
     return { ...status, ...(this.state?.limits ? { limits: this.state.limits } : {}) };
   }
 
@@ -387,11 +450,14 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
    * until `until` (its grace), then refused like a revoked key. Written before
    * this returns, so the very next request anywhere meets it.
    */
-  roll(input: { settings: KeySettings; replaced: string; next: string; until: number }): GuardStatus {
+  async roll(input: { settings: KeySettings; replaced: string; next: string; until: number }): Promise<GuardStatus> {
     const now = Date.now();
-    return this.change(input.settings, (s) => {
+    const status = this.change(input.settings, (s) => {
       s.secrets = rolled(s.secrets, input.replaced, input.next, input.until, now);
     });
+    // A rolled key is admitted centrally (lease()): leases granted before the roll end now.
+    if (this.state) await this.recallLeases(this.state);
+    return status;
   }
 
   /** Operator's shared org limit for this key (null: none); written before this returns. */
@@ -480,6 +546,7 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     if (revokedNow) {
       this.writeState();
       void this.rearm(); // its storage's end (storage-end.ts)
+      void this.recallLeases(state);
     }
     return state;
   }

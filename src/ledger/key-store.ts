@@ -25,6 +25,8 @@ export interface LedgerKey {
   meta: Record<string, unknown> | null;
   limit: number;
   windowSeconds: number;
+  /** Where requests are admitted (docs/contract.md, local admission): at the key's guard, or from leases near the callers. */
+  admission: "central" | "local";
   version: number;
   /** The version last written to KV; behind `version` after a partial failure. */
   kvVersion: number;
@@ -48,7 +50,10 @@ export type ListedKey = LedgerKey & { lastUsedAt: number | null };
 
 /** The fields of a key that change after creation; `hash` and `prefix` change when it is rolled (a new secret). */
 export type KeyChange = Partial<
-  Pick<LedgerKey, "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "meta" | "limit" | "windowSeconds" | "version" | "leak" | "hash" | "prefix">
+  Pick<
+    LedgerKey,
+    "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "meta" | "limit" | "windowSeconds" | "admission" | "version" | "leak" | "hash" | "prefix"
+  >
 >;
 
 type Row = Record<string, SqlStorageValue>;
@@ -74,6 +79,7 @@ function toKey(row: Row): LedgerKey {
     meta: json<Record<string, unknown>>(row.meta),
     limit: Number(row.limit_n),
     windowSeconds: Number(row.window_s),
+    admission: row.admission === "local" ? "local" : "central",
     version: Number(row.version),
     kvVersion: Number(row.kv_version),
     allowedIps: json<string[]>(row.allowed_ips),
@@ -91,8 +97,8 @@ function listed(row: Row): ListedKey {
 /** Adds a new key's row (the caller holds the transaction that audits it). */
 export function insertKey(sql: SqlStorage, key: LedgerKey): void {
   sql.exec(
-    `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at, credits, meta, label_fold)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO keys (id, hash, prefix, label, environment, scopes, created_at, created_by, expires_at, revoked_at, revoke_at, limit_n, window_s, version, kv_version, allowed_ips, disabled_at, credits, meta, label_fold, admission)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     key.id,
     key.hash,
     key.prefix,
@@ -113,6 +119,7 @@ export function insertKey(sql: SqlStorage, key: LedgerKey): void {
     key.credits === null ? null : JSON.stringify(key.credits),
     key.meta === null ? null : JSON.stringify(key.meta),
     foldForSearch(key.label),
+    key.admission === "local" ? "local" : null,
   );
 }
 
@@ -132,7 +139,7 @@ export function readKeyPage(sql: SqlStorage, query: KeyPageQuery): { keys: Liste
 /** Writes the fields of `next` that change after creation. */
 export function writeKey(sql: SqlStorage, next: LedgerKey): void {
   sql.exec(
-    "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, meta = ?, limit_n = ?, window_s = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ?, hash = ?, prefix = ? WHERE id = ?",
+    "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, meta = ?, limit_n = ?, window_s = ?, admission = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ?, hash = ?, prefix = ? WHERE id = ?",
     next.revokedAt,
     next.revokeAt,
     next.disabledAt,
@@ -140,6 +147,7 @@ export function writeKey(sql: SqlStorage, next: LedgerKey): void {
     next.meta === null ? null : JSON.stringify(next.meta),
     next.limit,
     next.windowSeconds,
+    next.admission === "local" ? "local" : null,
     next.version,
     next.leak?.at ?? null,
     next.leak?.url ?? null,

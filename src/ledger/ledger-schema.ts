@@ -32,6 +32,8 @@ function migrateLedger(sql: SqlStorage): void {
   addColumn(sql, "keys", "leak_url", "TEXT");
   addColumn(sql, "keys", "leak_source", "TEXT");
   addColumn(sql, "keys", "meta", "TEXT");
+  // 'local': admitted from leases near the callers (src/guard/lease-book.ts); NULL: central.
+  addColumn(sql, "keys", "admission", "TEXT");
   // The label as the listing's search compares it (key-pages.ts). Filled for the keys made before it
   // existed once, when the column is added (not on every wake: that would read every key row each time).
   // migrateOnce's transaction holds the column and the labels together: a wake cut short leaves neither.

@@ -37,7 +37,8 @@ export const keyRecordSchema = z
     credits: creditsSchema.nullable().optional(),
     /** Admin-set metadata for the origin (src/identity/key-meta.ts). Absent or null: none. */
     meta: z.record(z.string(), z.unknown()).nullable().optional(),
-    rateLimit: z.object({ limit: z.number().int().min(0), windowSeconds: z.number().int().min(1) }),
+    /** admission "local": consuming requests are decided by a lease holder near the caller (src/guard/lease-holder.ts); absent: central. */
+    rateLimit: z.object({ limit: z.number().int().min(0), windowSeconds: z.number().int().min(1), admission: z.literal("local").optional() }),
     /** Bumped on every change to the key's security state; the guard ignores older records. */
     version: z.number().int().min(1),
     createdAt: z.number().int(),

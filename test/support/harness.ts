@@ -113,6 +113,8 @@ export interface SeedOptions {
   expiresAt?: number | null;
   version?: number;
   allowedIps?: string[];
+  /** "local": admitted from leases near the caller (src/guard/lease-holder.ts). */
+  admission?: "local";
 }
 
 /** Writes a key straight into KV (as the admin API would) and returns it. */
@@ -129,7 +131,7 @@ export async function seedKey(options: SeedOptions = {}, kv: KVNamespace = env.K
     scopes: options.scopes === undefined ? null : options.scopes,
     status: options.status ?? "active",
     expiresAt: options.expiresAt ?? null,
-    rateLimit: { limit: options.limit ?? 60, windowSeconds: options.windowSeconds ?? 60 },
+    rateLimit: { limit: options.limit ?? 60, windowSeconds: options.windowSeconds ?? 60, ...(options.admission ? { admission: options.admission } : {}) },
     version: options.version ?? 1,
     createdAt: Date.now(),
     ...(options.allowedIps ? { allowedIps: options.allowedIps } : {}),
@@ -180,6 +182,7 @@ export function harness(options: HarnessOptions = {}) {
     config,
     kv: countingKv(options.kv ?? env.KEYS, calls.kv),
     guards: countingGuards(env.KEY_GUARD, calls, faults),
+    holders: env.LEASE_HOLDER,
     ledgers: options.ledgers ?? env.ORG_LEDGER,
     sessions: env.CONSOLE_SESSIONS ? countingNamespace(env.CONSOLE_SESSIONS, calls.sessions) : undefined,
     policy: options.policy === undefined || options.policy === null ? null : compilePolicy(options.policy),

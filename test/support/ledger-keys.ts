@@ -24,6 +24,7 @@ export function seededKey(i: number, overrides: Partial<LedgerKey> = {}): Ledger
     disabledAt: null,
     limit: 60,
     windowSeconds: 60,
+    admission: "central",
     version: 1,
     kvVersion: 1,
     allowedIps: null,
