@@ -150,6 +150,19 @@ describe("local admission inside workerd, three simulated locations", () => {
     expect(h.calls.origin.length).toBe(0);
   });
 
+  it("keeps credits central: the guard answers a holder's ask for a key with credits with central, and the holder has it decide (threats.md 155)", async () => {
+    const h = harness();
+    const { key, record } = await seedKey({ limit: 10, admission: "local" });
+    const settings = settingsOf(record, 2);
+    await guardStub(record.id).adjustCredits({ settings, change: { operation: "set", value: 2 } });
+    expect(await guardStub(record.id).lease({ holder: "SYD", settings, report: null })).toEqual({ kind: "central" });
+    // Through the gateway (its KV record does not know the credits): two admitted from the balance, then 429 QUOTA_EXCEEDED from the guard.
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await at(h, key, "SYD")).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(h.calls.origin.length).toBe(2);
+  });
+
   it("keeps a central key central even with the header: its guard decides", async () => {
     const h = harness();
     const { key, record } = await seedKey({ limit: 5 });

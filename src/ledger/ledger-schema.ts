@@ -11,7 +11,7 @@ import { createUsageTables } from "./usage-store";
  * (src/storage/schema-version.ts), so a wake of an up-to-date ledger reads one
  * row instead of running about 25 statements.
  */
-export const LEDGER_SCHEMA_VERSION = 2;
+export const LEDGER_SCHEMA_VERSION = 3;
 
 /** Creates the ledger's tables or brings them up to date, once per schema version, in one transaction. */
 export function openLedgerSchema(storage: DurableObjectStorage): void {
