@@ -1,3 +1,4 @@
+// @ts-check
 // Local admission over HTTP, against the shared Keyward under `wrangler dev`
 // (development: X-Keyward-Dev-Location simulates three locations on one machine).
 import { describe, expect, it } from "vitest";
@@ -8,6 +9,11 @@ const OPERATOR = keyward.operatorToken;
 const org = `org_local_${Date.now().toString(36)}`;
 const LOCATIONS = ["SYD", "FRA", "IAD"];
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {{ body?: unknown, token?: string }} [options]
+ */
 async function api(method, path, { body, token } = {}) {
   const bearer = token ?? (await keyward.adminToken(org, "org:admin"));
   const res = await fetch(`${keyward.url}/_keyward/v1/orgs/${org}${path}`, {
