@@ -9,6 +9,7 @@ import { adminApi, openPage, PHONE, screenshot, uniqueOrg, useKeywardAndChromium
 
 const OPERATOR = `dev_op_${randomBytes(24).toString("hex")}`;
 const env = useKeywardAndChromium({ vars: { KEYWARD_OPERATOR_TOKEN: OPERATOR } });
+const { call } = env;
 
 /** What the seller's backend does: mint a link with the operator token. */
 async function mintLink(org, body = { role: "org:admin", subject: "ada@customer.example" }) {
@@ -57,7 +58,8 @@ describe("the customer portal", () => {
     const link = await mintLink(org, { role: "org:admin", subject: "ada@customer.example", returnUrl: "https://app.seller.example/settings" });
 
     const { context, page, errors } = await openLink(link.url);
-    expect(await page.textContent("#keys")).toContain("existing key");
+    // The list may render its first page a moment after the list state settles: wait for the row itself.
+    await page.waitForSelector("#keys >> text=existing key");
     expect(await page.textContent("#who")).toContain("ada@customer.example");
     expect(await page.inputValue("#token")).toBe("");
     const back = page.locator("#back-to-app");
@@ -76,8 +78,7 @@ describe("the customer portal", () => {
 
     // A reload keeps the session (the cookie, not session storage).
     await page.reload();
-    await page.waitForSelector("#keys:not([hidden])");
-    expect(await page.textContent("#keys")).toContain("existing key");
+    await page.waitForSelector("#keys >> text=existing key");
 
     // The link works once: a second visit (another browser) gets the page saying so, and no cookie.
     const again = await openPage(env.browser);
@@ -155,6 +156,31 @@ describe("the customer portal", () => {
     // A reload shows the sign-in card, without a failed call.
     await page.reload();
     await page.waitForSelector("#signin:not([hidden])");
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("rolls a key in the console: the new secret is shown once, works at the gateway, and the old one keeps its grace", async () => {
+    const org = uniqueOrg("portal-roll");
+    const api = adminApi(env.keyward, org, await env.keyward.adminToken(org));
+    const made = (await api("POST", "/keys", { label: "to roll" })).body;
+    const { context, page, errors } = await openLink((await mintLink(org)).url);
+    await page.goto(`${env.keyward.url}/_keyward/console#/keys/${made.id}`);
+    await page.click("#detail-roll");
+    await page.waitForSelector("dialog#roll-dialog[open]");
+    await page.selectOption("#roll-grace", "3600");
+    await page.click("#roll-go");
+    await page.waitForSelector("dialog#created[open]");
+    const secret = await page.textContent("#new-key");
+    expect(secret).toMatch(/^sk_live_[0-9a-f]{40}$/);
+    expect(secret).not.toBe(made.key);
+    await page.click("#done");
+    await page.waitForSelector("dialog#created", { state: "detached" });
+    expect(await page.content()).not.toContain(secret);
+    expect((await call(secret)).status).toBe(200);
+    expect((await call(made.key)).status).toBe(200);
+    const events = (await api("GET", "/audit")).body.events;
+    expect(events.some((e) => e.action === "key.rolled" && e.actor === "portal:ada@customer.example")).toBe(true);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -1,6 +1,7 @@
 import type { AuditEvent, KeyView } from "../../../admin/api-types";
 import { actorName, describe } from "../audit-text";
 import { confirmRevoke } from "../dialogs/revoke-dialog";
+import { confirmRoll } from "../dialogs/roll-dialog";
 import { h, present, relative, srOnly, when } from "../dom";
 import { keyDetailSections } from "../extensions";
 import { loading } from "../notify";
@@ -74,11 +75,26 @@ function keyDetailPanel(ctx: ConsoleContext): Panel {
         },
       }),
     );
+    const roll =
+      k.status === "active" && ctx.me.can.revokeKeys
+        ? h("button", { id: "detail-roll", type: "button", class: "secondary" }, "Roll secret", srOnly(` of ${k.label}`))
+        : null;
+    roll?.addEventListener("click", () =>
+      confirmRoll(k, {
+        api: ctx.api,
+        notify: ctx.notify,
+        returnFocus: () => document.getElementById("detail-roll") ?? heading,
+        onRolled: () => {
+          ctx.keysChanged();
+          reload();
+        },
+      }),
+    );
     const recent = events.slice(0, 5);
     body.replaceChildren(
       ...present(
         facts(k, events),
-        h("div", { class: "actions" }, revoke, h("a", { href: `#/audit?key=${encodeURIComponent(k.id)}`, id: "detail-audit" }, "Audit log of this key")),
+        h("div", { class: "actions" }, roll, revoke, h("a", { href: `#/audit?key=${encodeURIComponent(k.id)}`, id: "detail-audit" }, "Audit log of this key")),
         ...keyDetailSections.map((section) => section(k, ctx)),
         h(
           "section",
