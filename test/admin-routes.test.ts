@@ -43,6 +43,7 @@ const VALID_BODIES: Record<string, unknown> = {
   "POST /orgs/:org/keys/:id/credits": { operation: "set" },
   "PUT /orgs/:org/webhook": { url: "https://hooks.example.com/keyward", events: ["key.created"] },
   "PUT /orgs/:org/rate-limit": { limit: 10, windowSeconds: 60 },
+  "PUT /orgs/:org/credits": { remaining: 100 },
   "POST /orgs/:org/anomalies/:id/acknowledge": {},
   "POST /orgs/:org/portal-sessions": { role: "org:member", subject: "someone@example.com" },
   "POST /leaks": { key: "sk_live_unknown" },
