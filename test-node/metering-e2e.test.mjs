@@ -1,6 +1,9 @@
 // Metered routes over HTTP only (docs/metering.md): Keyward under `wrangler dev`
 // (its own: it needs a metered route policy) in front of a test origin that
-// reports what each answer cost, streams, and fails.
+// reports what each answer cost, streams, and fails; and a webhook receiver on
+// 127.0.0.1 for the low-balance event.
+import { createServer } from "node:http";
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeyward } from "../test-support/keyward-dev.mjs";
 import { startMeteredOrigin } from "../test-support/metered-origin.mjs";
@@ -15,13 +18,30 @@ const POLICY = {
 
 let origin;
 let keyward;
+let hooks;
+/** What the webhook receiver was sent. */
+const received = [];
 beforeAll(async () => {
+  hooks = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => hooks.listen(0, "127.0.0.1", () => resolve(undefined)));
   origin = await startMeteredOrigin();
   keyward = await startKeyward({ vars: { ORIGIN_URL: origin.url, ROUTE_POLICY: JSON.stringify(POLICY) } });
 });
 afterAll(async () => {
   await keyward?.stop();
   origin?.close();
+  hooks?.close();
 });
 
 const org = `org_meter_${Date.now().toString(36)}`;
@@ -32,7 +52,18 @@ async function operator(method, path, body) {
     headers: { authorization: `Bearer ${keyward.operatorToken}`, "content-type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
+/** Polls `check` every 100 ms until it is truthy, or fails after `ms`. */
+async function until(check, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const post = (key, path) => fetch(`${keyward.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
@@ -94,5 +125,37 @@ describe("metered routes under wrangler dev, over HTTP", () => {
     expect(origin.calls - before).toBe(3);
     await new Promise((r) => setTimeout(r, 300));
     expect(await balanceComesTo(created.body.id, 100)).toBe(100);
+  });
+
+  it("delivers one signed credits.low to the org's webhook when a key's balance falls below its alertBelow, not again while it stays below", async () => {
+    const port = /** @type {import("node:net").AddressInfo} */ (hooks.address()).port;
+    const hook = await operator("PUT", "/webhook", { url: `http://127.0.0.1:${port}/hooks`, events: ["credits.low", "credits.exhausted"] });
+    expect(hook.status).toBe(200);
+    const created = await operator("POST", "/keys", { label: "low", credits: { remaining: 1000, alertBelow: 500 } });
+    expect(created.status).toBe(201);
+    const mine = () => received.filter((r) => JSON.parse(r.body).data?.keyId === created.body.id);
+    // 1000 -> 700: still above; 700 -> 400: crosses 500; 400 -> 300: still below, no second event.
+    for (const [charge, balance] of [
+      [300, 700],
+      [300, 400],
+      [100, 300],
+    ]) {
+      expect((await post(created.body.key, `/v1/chat?charge=${charge}`)).status).toBe(200);
+      expect(await balanceComesTo(created.body.id, balance)).toBe(balance);
+    }
+    await until(() => mine().length >= 1, "a credits.low delivery");
+    // Every event the ledger took is in its delivery log; wait until none is left pending, then count.
+    const deliveries = await until(async () => {
+      const list = (await operator("GET", "/webhook/deliveries")).body.deliveries;
+      return list.length > 0 && list.every((d) => d.status === "delivered") && list;
+    }, "the delivery log to settle");
+    expect(deliveries).toHaveLength(1);
+    expect(mine()).toHaveLength(1);
+    const verifier = new Webhook(hook.body.secret);
+    const event = /** @type {{ type: string, data: Record<string, unknown> }} */ (verifier.verify(mine()[0].body, mine()[0].headers));
+    expect(event.type).toBe("credits.low");
+    expect(event.data).toMatchObject({ org, keyId: created.body.id, scope: "key", remaining: 400, alertBelow: 500 });
+    // A forged signature does not verify: the receiver can tell Keyward's deliveries apart.
+    expect(() => verifier.verify(mine()[0].body, { ...mine()[0].headers, "webhook-signature": "v1,AAAA" })).toThrow();
   });
 });
