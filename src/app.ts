@@ -25,6 +25,7 @@ import { consoleLogger, type Logger } from "./log";
 import { keyIndex } from "./lookup/key-index";
 import { settleRoute } from "./metering/settle-route";
 import { settleTokenVerifier } from "./metering/settle-token";
+import type { BoundTimer } from "./proxy/websocket-bound";
 import type { ConsoleSessions } from "./sessions/console-sessions";
 import { sessionClient } from "./sessions/session-client";
 import { type RequestFacts, writeDataPoint } from "./usage/fleet-analytics";
@@ -245,6 +246,8 @@ export interface KeywardOptions {
   policy: RoutePolicy | null;
   /** The USAGE_ANALYTICS dataset (fleet analytics), when bound. */
   analytics?: AnalyticsEngineDataset | undefined;
+  /** Starts a WebSocket's closing timer (src/proxy/websocket-bound.ts); tests pass one they fire. Default: setTimeout. */
+  websocketTimer?: BoundTimer | undefined;
   now: () => number;
   log: Logger;
 }
@@ -283,6 +286,7 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
     fetch: options.fetch,
     originService: options.originService,
     analytics: options.analytics,
+    websocketTimer: options.websocketTimer,
     now,
     log,
     // Loaded on the first admin request, not with the request path: the request

@@ -22,6 +22,8 @@ export interface Config {
   originUrl: string;
   originUrlTest: string | null;
   originTimeoutMs: number;
+  /** KEYWARD_WEBSOCKET_MAX_SECONDS, in ms: how long Keyward relays a WebSocket before closing it (src/proxy/websocket-bound.ts). */
+  websocketMaxMs: number;
   apiKeyHeader: string;
   keyTypePrefix: string;
   defaultLimit: number;
@@ -257,6 +259,7 @@ export function loadConfig(env: Record<string, unknown>): Config {
     guardRetentionMs,
     originUrlTest: url(env, "ORIGIN_URL_TEST"),
     originTimeoutMs: intVar("ORIGIN_TIMEOUT_MS", 10_000, 50, 300_000)(env.ORIGIN_TIMEOUT_MS),
+    websocketMaxMs: intVar("KEYWARD_WEBSOCKET_MAX_SECONDS", 3_600, 1, 86_400)(env.KEYWARD_WEBSOCKET_MAX_SECONDS) * 1000,
     apiKeyHeader,
     keyTypePrefix,
     defaultLimit: intVar("DEFAULT_RATE_LIMIT", 60, 0, 1_000_000)(env.DEFAULT_RATE_LIMIT),

@@ -18,6 +18,7 @@ import { CHARGE_HEADER, type Settlement, settlementOf } from "./metering/charge-
 import { ipAllowed } from "./net/ip-allow-list";
 import { forward, originHeaders, originTarget } from "./proxy/forward";
 import { originRoutes } from "./proxy/origin-route";
+import { type BoundTimer, boundWebSocket } from "./proxy/websocket-bound";
 import { RequestDeadlines } from "./timeout";
 import { describeCaller } from "./usage/caller";
 import type { RequestFacts } from "./usage/fleet-analytics";
@@ -51,6 +52,8 @@ export interface GatewayOptions {
   fetch: typeof fetch;
   /** The origin Worker bound as the ORIGIN service, if any: used instead of `fetch` (src/proxy/origin-route.ts). */
   originService?: { fetch: typeof fetch } | undefined;
+  /** Starts a WebSocket's closing timer (src/proxy/websocket-bound.ts); default: setTimeout. */
+  websocketTimer?: BoundTimer | undefined;
   now: () => number;
   log: Logger;
 }
@@ -254,7 +257,8 @@ export function gateway(options: GatewayOptions) {
       if (metering !== null) settleLater(record.id, requestId, settlementOf(metering, { failed: true }));
       throw error;
     }
-    const out = new Response(response.body, response);
+    // An accepted upgrade is relayed, and closed at the bound: the key is judged only here (src/proxy/websocket-bound.ts).
+    const out = response.webSocket ? boundWebSocket(response, config.websocketMaxMs, options.websocketTimer) : new Response(response.body, response);
     // Keyward-Charge is the origin's word to Keyward, never the client's to read (docs/metering.md).
     const charge = out.headers.get(CHARGE_HEADER);
     if (charge !== null) out.headers.delete(CHARGE_HEADER);

@@ -44,6 +44,8 @@ describe("configuration is validated once, with errors that name the variable", 
       /KEYWARD_DEV_REPORT_DELAY_MS must be a whole number of milliseconds from 0 to 5000/,
     ],
     ["KEYWARD_DEV_REPORT_DELAY_MS", { KEYWARD_DEV_REPORT_DELAY_MS: "0.5" }, /KEYWARD_DEV_REPORT_DELAY_MS must be a whole number/],
+    ["KEYWARD_WEBSOCKET_MAX_SECONDS (zero)", { KEYWARD_WEBSOCKET_MAX_SECONDS: "0" }, /KEYWARD_WEBSOCKET_MAX_SECONDS must be a whole number from 1 to 86400/],
+    ["KEYWARD_WEBSOCKET_MAX_SECONDS (not a number)", { KEYWARD_WEBSOCKET_MAX_SECONDS: "1h" }, /KEYWARD_WEBSOCKET_MAX_SECONDS must be a whole number/],
   ])("refuses a bad %s", (_name, override, message) => {
     expect(() => loadConfig({ ...base, ...override })).toThrow(message);
   });

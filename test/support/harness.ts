@@ -10,6 +10,7 @@ import { LEAK_ROUTES } from "../../src/leaks/leak-routes";
 import type { OrgLedger } from "../../src/ledger/org-ledger";
 import type { Logger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
+import type { BoundTimer } from "../../src/proxy/websocket-bound";
 import { countingKv, type KvCounts } from "../../test-support/counting";
 
 /** A fault the guard wrapper raises instead of (or after) the real RPC. */
@@ -47,6 +48,8 @@ export interface HarnessOptions {
   /** Serves GitHub's secret scanning keys document (default: no network, fails). */
   secretScanningFetch?: typeof fetch;
   now?: () => number;
+  /** Starts a WebSocket's closing timer (default: setTimeout); a test passes one it fires itself. */
+  websocketTimer?: BoundTimer;
   /** The origin as a service binding (ORIGIN); calls to it are counted in `calls.service`. */
   originService?: Fetcher;
 }
@@ -203,6 +206,7 @@ export function harness(options: HarnessOptions = {}) {
         }
       : {}),
     jwksFetch: options.jwksFetch ?? (() => Promise.reject(new Error("no JWKS in this test"))),
+    websocketTimer: options.websocketTimer,
     secretScanningFetch: options.secretScanningFetch ?? (() => Promise.reject(new Error("no keys document in this test"))),
     analytics: options.analytics,
     now: options.now ?? (() => Date.now()),
