@@ -7,7 +7,7 @@ import { createHoldsTable } from "./hold-book";
  * change to migrateGuard: a wake runs it only when the stored version is older
  * (src/storage/schema-version.ts), so a wake of an up-to-date guard reads one row.
  */
-export const GUARD_SCHEMA_VERSION = 3;
+export const GUARD_SCHEMA_VERSION = 4;
 
 /** Creates the guard's tables or brings them up to date, once per schema version. */
 export function openGuardSchema(storage: DurableObjectStorage): void {
@@ -41,4 +41,6 @@ function migrateGuard(sql: SqlStorage): void {
   addColumn(sql, "guard_state", "limits", "TEXT");
   addColumn(sql, "guard_state", "org_credits", "TEXT");
   createHoldsTable(sql);
+  // Version 4, local admission (lease-desk.ts): the leases granted to locations, one row.
+  sql.exec("CREATE TABLE IF NOT EXISTS guard_leases (id INTEGER PRIMARY KEY CHECK (id = 1), book TEXT NOT NULL)");
 }

@@ -28,8 +28,7 @@ export class LeaseDesk {
     private readonly sql: SqlStorage,
     private readonly holders: LeaseHolders | undefined,
   ) {
-    // Its own table (docs/storage.md): a guard that never leases has it empty and never writes it.
-    sql.exec("CREATE TABLE IF NOT EXISTS guard_leases (id INTEGER PRIMARY KEY CHECK (id = 1), book TEXT NOT NULL)");
+    // Its own table (created by guard-schema.ts, docs/storage.md): a guard that never leases has it empty and never writes it.
     const row = sql.exec("SELECT book FROM guard_leases WHERE id = 1").toArray()[0];
     this.book = LeaseBook.parse(row ? String(row.book) : null);
   }
