@@ -339,7 +339,11 @@ describe("low-balance events", () => {
     const client = metered();
     const org = newOrg();
     await client.api(`/orgs/${org}/webhook`, { method: "PUT", headers: await adminHeaders(org), body: JSON.stringify({ url: "http://127.0.0.1:9/hook" }) });
-    await client.api(`/orgs/${org}/credits`, { method: "PUT", headers: operatorHeaders(), body: JSON.stringify({ remaining: 3, alertBelow: 2 }) });
+    const put = await client.api(`/orgs/${org}/credits`, { method: "PUT", headers: operatorHeaders(), body: JSON.stringify({ remaining: 3, alertBelow: 2 }) });
+    expect(await put.json()).toMatchObject({ remaining: 3, alertBelow: 2 });
+    // The console shows the alert threshold, so GET gives it back.
+    const got = await client.api(`/orgs/${org}/credits`, { headers: operatorHeaders() });
+    expect(await got.json()).toMatchObject({ remaining: 3, alertBelow: 2 });
     const { key } = await client.create(org);
     for (let i = 0; i < 3; i++) expect((await client.h.call(key, "/v1/models")).status).toBe(200);
     expect(await deliveredTypes(client, org, 2)).toEqual(["credits.exhausted", "credits.low"]);

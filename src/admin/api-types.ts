@@ -6,11 +6,13 @@ import type {
   currentSessionRoute,
   deliveriesRoute,
   getKeyRoute,
+  getOrgCreditsRoute,
   getWebhookRoute,
   keyUsageRoute,
   listKeysRoute,
   meRoute,
   orgUsageRoute,
+  putOrgCreditsRoute,
   putWebhookRoute,
   revokeAllRoute,
   revokeKeyRoute,
@@ -43,3 +45,6 @@ export type RevokeAllInput = RequestOf<typeof revokeAllRoute>;
 export type RevokeAllResult = ResponseOf<typeof revokeAllRoute>;
 // Console sessions (console main.ts).
 export type SessionSelf = ResponseOf<typeof currentSessionRoute>;
+// Org credits (console panels/org-credits.ts).
+export type OrgCreditsView = ResponseOf<typeof getOrgCreditsRoute>;
+export type OrgCreditsInput = RequestOf<typeof putOrgCreditsRoute>;

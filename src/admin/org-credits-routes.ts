@@ -42,6 +42,7 @@ const view = (credits: NonNullable<GuardStatus["credits"]>) => ({
   remaining: credits.remaining,
   refill: credits.refill,
   nextRefillAt: iso(credits.nextRefillAt),
+  alertBelow: credits.alertBelow ?? null,
 });
 
 /**

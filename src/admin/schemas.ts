@@ -203,6 +203,7 @@ export const orgCreditsView = z.object({
   remaining: z.number().int().describe("the live balance, after any refill due, open holds taken out"),
   refill: z.object({ interval: z.enum(["daily", "monthly"]), amount: z.number().int(), refillDay: z.number().int().nullable() }).nullable(),
   nextRefillAt: isoTime.nullable(),
+  alertBelow: z.number().int().nullable().describe("the balance below which credits.low is raised; null: no alert"),
   keys: z.number().int().optional().describe("PUT only: unrevoked keys whose guards now spend from the org credits"),
 });
 export const orgCreditsCleared = z.object({ remaining: z.null(), keys: z.number().int().describe("unrevoked keys whose guards were told") });

@@ -3,6 +3,7 @@ import { audit } from "./audit";
 import { keyDetail } from "./key-detail";
 import { keys } from "./keys";
 import { killSwitch } from "./kill-switch";
+import { orgCredits } from "./org-credits";
 import { webhooks } from "./webhooks";
 // Feature modules that only hook into the key views (extensions.ts).
 import "./plan";
@@ -14,4 +15,4 @@ import "./leaks";
  * Every panel of the console, in navigation order. A new panel is one module
  * exporting a PanelFactory, added here; the shell creates it per session.
  */
-export const PANELS: readonly PanelFactory[] = [keys, keyDetail, audit, usage, webhooks, killSwitch];
+export const PANELS: readonly PanelFactory[] = [keys, keyDetail, audit, usage, webhooks, orgCredits, killSwitch];
