@@ -70,7 +70,11 @@ describe("webhook settings", () => {
     expect(await page.textContent("#webhook-current-url")).toBe(receiverUrl());
     expect(await page.textContent("#webhook-current-events")).toBe("key.created, key.revoked, key.leaked, key.rolled, credits.low, credits.exhausted");
     const stored = await api("GET", "/webhook");
-    expect(stored.body).toEqual({ url: receiverUrl(), events: ["key.created", "key.revoked", "key.leaked", "key.rolled", "credits.low", "credits.exhausted"], createdAt: expect.any(String) });
+    expect(stored.body).toEqual({
+      url: receiverUrl(),
+      events: ["key.created", "key.revoked", "key.leaked", "key.rolled", "credits.low", "credits.exhausted"],
+      createdAt: expect.any(String),
+    });
 
     // A key event reaches the receiver, signed with the secret the page showed.
     const key = (await api("POST", "/keys", { label: "watched" })).body;
