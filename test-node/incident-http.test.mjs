@@ -4,42 +4,23 @@
 // switch, IP allow-lists as this machine's requests see them, and a webhook
 // receiver on 127.0.0.1 verifying Standard Webhooks signatures.
 import { createPrivateKey, sign } from "node:crypto";
-import { createServer } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { githubStandIn, sharedKeyward } from "./support/shared.mjs";
-
-/** Starts a node HTTP server on 127.0.0.1 and a free port. */
-function serve(handler) {
-  return new Promise((resolve) => {
-    const server = createServer(handler);
-    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}` }));
-  });
-}
+import { startWebhookReceiver } from "./support/webhook-receiver.mjs";
 
 // GitHub's public keys document is served by test-support/shared-keyward.mjs, which the shared Keyward trusts.
 const standIn = githubStandIn();
 const github = { privateKey: createPrivateKey(standIn.privateKeyPem) };
 const KEY_ID = standIn.keyId;
+/** @type {Awaited<ReturnType<typeof startWebhookReceiver>>} */
 let hooks;
-const received = [];
 const keyward = sharedKeyward();
 
 beforeAll(async () => {
-  hooks = await serve((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d) => {
-      body += d;
-    });
-    req.on("end", () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(204);
-      res.end();
-    });
-  });
+  hooks = await startWebhookReceiver();
 });
-afterAll(() => hooks?.server.close());
+afterAll(() => hooks?.close());
 
 const newOrg = (name) => `org_${name}_${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
 
@@ -161,7 +142,7 @@ describe("incident response under wrangler dev, over HTTP", () => {
     expect(put.status).toBe(200);
     const { body: created } = await admin(org, "POST", "/keys", { label: "watched" });
     expect((await admin(org, "POST", `/keys/${created.id}/revoke`, {})).status).toBe(200);
-    const mine = () => received.filter((r) => JSON.parse(r.body).data.org === org);
+    const mine = () => hooks.received.filter((r) => JSON.parse(r.body).data.org === org);
     await until(() => mine().length >= 2, "two webhook deliveries");
     const verifier = new Webhook(put.body.secret);
     const events = mine().map((r) => /** @type {{ type: string, data: unknown }} */ (verifier.verify(r.body, r.headers)));

@@ -2,11 +2,11 @@
 // (its own: it needs a metered route policy) in front of a test origin that
 // reports what each answer cost, streams, and fails; and a webhook receiver on
 // 127.0.0.1 for the low-balance event.
-import { createServer } from "node:http";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeyward } from "../test-support/keyward-dev.mjs";
 import { startMeteredOrigin } from "../test-support/metered-origin.mjs";
+import { startWebhookReceiver } from "./support/webhook-receiver.mjs";
 
 const POLICY = {
   rules: [
@@ -18,23 +18,10 @@ const POLICY = {
 
 let origin;
 let keyward;
+/** @type {Awaited<ReturnType<typeof startWebhookReceiver>>} */
 let hooks;
-/** What the webhook receiver was sent. */
-const received = [];
 beforeAll(async () => {
-  hooks = createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8");
-    req.on("data", (d) => {
-      body += d;
-    });
-    req.on("end", () => {
-      received.push({ headers: req.headers, body });
-      res.writeHead(204);
-      res.end();
-    });
-  });
-  await new Promise((resolve) => hooks.listen(0, "127.0.0.1", () => resolve(undefined)));
+  hooks = await startWebhookReceiver();
   origin = await startMeteredOrigin();
   keyward = await startKeyward({ vars: { ORIGIN_URL: origin.url, ROUTE_POLICY: JSON.stringify(POLICY) } });
 });
@@ -128,12 +115,11 @@ describe("metered routes under wrangler dev, over HTTP", () => {
   });
 
   it("delivers one signed credits.low to the org's webhook when a key's balance falls below its alertBelow, not again while it stays below", async () => {
-    const port = /** @type {import("node:net").AddressInfo} */ (hooks.address()).port;
-    const hook = await operator("PUT", "/webhook", { url: `http://127.0.0.1:${port}/hooks`, events: ["credits.low", "credits.exhausted"] });
+    const hook = await operator("PUT", "/webhook", { url: `${hooks.url}/hooks`, events: ["credits.low", "credits.exhausted"] });
     expect(hook.status).toBe(200);
     const created = await operator("POST", "/keys", { label: "low", credits: { remaining: 1000, alertBelow: 500 } });
     expect(created.status).toBe(201);
-    const mine = () => received.filter((r) => JSON.parse(r.body).data?.keyId === created.body.id);
+    const mine = () => hooks.received.filter((r) => JSON.parse(r.body).data?.keyId === created.body.id);
     // 1000 -> 700: still above; 700 -> 400: crosses 500; 400 -> 300: still below, no second event.
     for (const [charge, balance] of [
       [300, 700],
