@@ -16,6 +16,8 @@ export function percentile(sorted, p) {
  * Runs one bounded load: `connections` keep-alive connections for `seconds`.
  * Latencies are collected from autocannon's response events (sub-millisecond,
  * 2xx only), not its integer-millisecond histogram.
+ * @param {{ port: number, keys: string[], connections: number, seconds?: number, amount?: number, rate?: number, path?: string, headers?: Record<string, string>, onResponse?: (status: number, ms: number) => void }} options
+ *   `amount` requests in all instead of `seconds`; `rate` paces them (requests a second over all connections)
  */
 export function runLoad({ port, keys, connections, seconds, amount, rate, path = "/v1/things", headers = {}, onResponse }) {
   return new Promise((resolve, reject) => {

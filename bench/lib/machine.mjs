@@ -1,0 +1,47 @@
+// @ts-check
+// The machine the bench runs on: its description for the report, a process's CPU
+// time from /proc, and the open-file limit that caps the many-keys scenario.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { WORKERD } from "./workerd.mjs";
+
+function sh(command) {
+  try {
+    return execFileSync("sh", ["-c", command], { encoding: "utf8" }).trim();
+  } catch {
+    return null;
+  }
+}
+
+const CLK_TCK = Number(sh("getconf CLK_TCK") ?? 100);
+
+/** User plus system CPU time (ms) a process has used, from /proc/<pid>/stat (10 ms clock ticks). */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const fdHard = Number(sh("ulimit -Hn")) || 1024;
+/** The hard open-file limit, which workerd is started with. */
+export const fdLimit = fdHard === Number.POSITIVE_INFINITY || Number.isNaN(fdHard) ? 1_048_576 : fdHard;
+// Each live SQLite-backed Durable Object holds three files open in workerd
+// (.sqlite, -wal, -shm); scenario (c) keeps one guard per key alive.
+/** How many keys scenario (c) can keep live guards for under the open-file limit. */
+export const keyCap = Math.max(100, Math.floor((fdLimit - 2000) / 3 / 1000) * 1000);
+
+/** What the report says about the machine. */
+export const machine = {
+  nproc: Number(sh("nproc")) || os.availableParallelism(),
+  cpu: os.cpus()[0]?.model ?? "unknown",
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  workerd: sh(`"${WORKERD}" --version`),
+  platform: `${os.platform()} ${os.release()}`,
+  openFileLimit: { soft: Number(sh("ulimit -Sn")), hard: fdLimit },
+};
