@@ -2,7 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { FLUSH_DELAY_MS, flushDelay } from "../src/guard/admission-log";
 import type { KeySettings } from "../src/guard/guard-types";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { randomId } from "../src/keys/key-format";
 import { guardStub } from "./support/harness";
 import { watchSql } from "./support/sql-spy";
@@ -45,7 +45,7 @@ describe("sparse admission", () => {
       expect(seen.rows - before.rows).toBe(1);
       // Sparse: the next admission comes more than a flush delay after this write.
       await runInDurableObject(stub, (g: KeyGuard) => {
-        (g as unknown as { log: { lastWriteAt: number } }).log.lastWriteAt -= FLUSH_DELAY_MS;
+        (KeyGuard.hooks(g).room.log as unknown as { lastWriteAt: number }).lastWriteAt -= FLUSH_DELAY_MS;
       });
     }
     await runInDurableObject(stub, () => restore());

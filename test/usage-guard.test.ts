@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type { KeySettings } from "../src/guard/guard-types";
-import { type KeyGuard, pendingCap } from "../src/guard/key-guard";
+import { KeyGuard, pendingCap } from "../src/guard/key-guard";
 import { REFUSAL_SAVE_DELAY_MS } from "../src/guard/usage-reporter";
 import { randomId } from "../src/keys/key-format";
 import { guardStub, harness, seedKey } from "./support/harness";
@@ -50,9 +50,7 @@ describe("usage counting in the key guard", () => {
     const { admitted, refused } = await minuteTotals(settingsOfRecord(record));
     expect(admitted).toBe(0);
     expect(refused).toEqual({ ORG_MISMATCH: 1, INVALID_USER_TOKEN: 1 });
-    expect(await runInDurableObject(guardStub(record.id), (g: KeyGuard) => (g as unknown as { reporter: { usage: { org: string } } }).reporter.usage.org)).toBe(
-      "org_acme",
-    );
+    expect(await runInDurableObject(guardStub(record.id), (g: KeyGuard) => KeyGuard.hooks(g).room.reporter.usage.org)).toBe("org_acme");
   });
 
   it("counts expired and revoked keys, including a revoked record the guard is not asked about", async () => {
@@ -77,10 +75,7 @@ describe("usage counting in the key guard", () => {
     const { usage } = await minuteTotals(settingsOfRecord(record));
     expect(usage.locations).toEqual({ countries: ["FR"], asns: ["12322"], colos: ["CDG"] });
     expect(usage.lastUsedAt).not.toBeNull();
-    const state = await runInDurableObject(
-      guardStub(record.id),
-      (g: KeyGuard) => (g as unknown as { reporter: { usage: { fresh: { browser: number }; places: { agents: { values: string[] } }[] } } }).reporter.usage,
-    );
+    const state = await runInDurableObject(guardStub(record.id), (g: KeyGuard) => KeyGuard.hooks(g).room.reporter.usage);
     expect(state.fresh.browser).toBe(1);
     expect(state.places[0]?.agents.values).toEqual(["chrome", "curl"]);
   });

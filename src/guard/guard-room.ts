@@ -1,0 +1,197 @@
+/**
+ * One key guard's live parts, and the bookkeeping that every verb of the guard
+ * shares (key-guard.ts is the Durable Object around it): the state row
+ * (guard-state.ts), the admission log and its window (admission-log.ts), metering
+ * (meter.ts), usage counts (usage-reporter.ts), the alarm (alarm-schedule.ts),
+ * the leases (lease-desk.ts) and the storage's end (storage-end.ts).
+ *
+ * One room lives as long as its object. When the storage ends, reopen() empties
+ * it in place, so a verb that holds the room across an await reads the same
+ * parts as the object does.
+ */
+import type { Outcome } from "../usage/usage-book";
+import { AdmissionLog } from "./admission-log";
+import { AlarmSchedule } from "./alarm-schedule";
+import { openGuardSchema } from "./guard-schema";
+import { adoptSettings, type GuardState, readState, statusOf, writeState } from "./guard-state";
+import type { GuardCheck, GuardStatus, KeySettings } from "./guard-types";
+import { LeaseDesk, type LeaseDeskEnv } from "./lease-desk";
+import { Meter } from "./meter";
+import { splitLimits } from "./named-limits";
+import { RecentVerdicts } from "./retry-dedup";
+import { StorageEnd, type StorageEndEnv } from "./storage-end";
+import { UsageReporter, type UsageReporterEnv } from "./usage-reporter";
+
+/** The units an admission takes: a metered route's reserve, or its cost. */
+export const units = (input: GuardCheck) => input.hold?.reserve ?? input.cost ?? 1;
+
+/** What a guard's room reads of the Worker's environment. */
+export interface GuardRoomEnv extends UsageReporterEnv, StorageEndEnv, LeaseDeskEnv {}
+
+export class GuardRoom {
+  readonly ctx: DurableObjectState;
+  readonly env: GuardRoomEnv;
+  state: GuardState | null;
+  log: AdmissionLog;
+  reporter: UsageReporter;
+  schedule: AlarmSchedule;
+  recent = new RecentVerdicts();
+  lastUsedAt: number | null;
+  counters = { rowsWritten: 0, admitted: 0, refused: 0, orgCalls: 0 };
+  /** The state row exists (a key's guard writes it on admin changes only; an end needs it to survive eviction). */
+  stateStored: boolean;
+  /** The storage was deleted (storage-end.ts): the next call starts a fresh guard. */
+  ended = false;
+  end: StorageEnd;
+  /** Metering (meter.ts): holds and the named windows besides the main one. */
+  meter: Meter;
+  holdsPeak = 0;
+  /** The key's org, as the last check named it (for low-balance events). */
+  org: string | null = null;
+  /** Local admission: the leases granted to locations (lease-desk.ts). */
+  leases: LeaseDesk;
+
+  /** A wake: the tables migrated once per version, then every part read from storage. */
+  constructor(ctx: DurableObjectState, env: GuardRoomEnv) {
+    this.ctx = ctx;
+    this.env = env;
+    this.end = new StorageEnd(env);
+    openGuardSchema(ctx.storage);
+    this.state = readState(ctx.storage.sql);
+    this.stateStored = this.state !== null;
+    const stored = AdmissionLog.load(ctx.storage.sql);
+    this.log = stored.log;
+    this.meter = new Meter(ctx.storage.sql, this.state?.limits ? splitLimits(this.state.limits).extra : [], this.log.window.held());
+    this.reporter = new UsageReporter(env, ctx.storage.sql, stored.latestUsage);
+    this.lastUsedAt = stored.lastUsedAt ?? this.reporter.usage.lastUsedAt;
+    this.schedule = new AlarmSchedule(ctx);
+    this.leases = new LeaseDesk(ctx.storage.sql, env.LEASE_HOLDER);
+    if (this.reporter.counting || this.state?.revokeAt != null || this.storageEnd() !== null || this.meter.book.open > 0) this.schedule.load();
+  }
+
+  /** After the storage ended: the tables again, and a guard that knows nothing (as a new key's). */
+  private reopen(): void {
+    openGuardSchema(this.ctx.storage);
+    this.state = null;
+    this.stateStored = false;
+    this.log = AdmissionLog.load(this.ctx.storage.sql).log;
+    this.meter = new Meter(this.ctx.storage.sql, [], []);
+    this.reporter = new UsageReporter(this.env, this.ctx.storage.sql, null);
+    this.lastUsedAt = null;
+    this.schedule = new AlarmSchedule(this.ctx);
+    this.recent = new RecentVerdicts();
+    this.ended = false;
+    this.end = new StorageEnd(this.env);
+    this.leases = new LeaseDesk(this.ctx.storage.sql, this.env.LEASE_HOLDER);
+  }
+
+  /** The caller's settings where newer than ours (guard-state.ts); a revocation seen anywhere is written at once. */
+  adopt(settings: KeySettings, now: number): GuardState {
+    if (this.ended) this.reopen();
+    const { state, revokedNow } = adoptSettings(this.state, settings, now);
+    this.state = state;
+    if (revokedNow) {
+      this.writeState();
+      void this.rearm(); // its storage's end (storage-end.ts)
+      void this.recallLeases(state);
+    }
+    return state;
+  }
+
+  writeState(): void {
+    if (!this.state) return;
+    this.counters.rowsWritten += writeState(this.ctx.storage.sql, this.state);
+    this.stateStored = true;
+    this.log.stateWritten();
+  }
+
+  /** An admin change: applied to the adopted state, then committed. */
+  change(settings: KeySettings, apply: (state: GuardState) => void): GuardStatus {
+    const state = this.adopt(settings, Date.now());
+    apply(state);
+    return this.commit(state, settings);
+  }
+
+  /** Ends an admin change: takes the caller's version if newer, and writes the state before answering. */
+  commit(state: GuardState, settings: KeySettings): GuardStatus {
+    state.version = Math.max(state.version, settings.version);
+    this.writeState();
+    return this.snapshot();
+  }
+
+  snapshot(): GuardStatus {
+    if (!this.state) throw new Error("guard has no state yet");
+    const now = Date.now();
+    const live = { lastUsedAt: this.lastUsedAt, inWindow: this.log.window.count(now, this.state.windowMs), pending: this.log.pendingCount };
+    const metering = {
+      holdsOpen: this.meter.book.open,
+      holdsPeak: this.holdsPeak,
+      holds: this.meter.book.view(),
+      orgCredits: this.state.orgCredits,
+      ...(this.state.limits ? { limits: this.state.limits } : {}),
+    };
+    return { ...statusOf(this.state, { ...live, ...this.counters }, now), ...metering };
+  }
+
+  /** Counts one outcome; the first unreported one arms the report alarm (once per report period at most). */
+  count(now: number, outcome: Outcome, input: Pick<GuardCheck, "org" | "caller">, times = 1): void {
+    const first = this.reporter.count(now, outcome, input, this.state?.keyId ?? null, times);
+    if (first || this.schedule.unset) void this.rearm();
+    // A refusal writes no admission, so no flush carries its count: the usage row is written
+    // within a second instead (one row however many refusals), so an eviction keeps it.
+    if (!outcome.admitted) {
+      this.reporter.saveSoon((rows) => {
+        this.counters.rowsWritten += rows;
+      });
+    }
+  }
+
+  /** Writes pending admissions now (also run by a timer, and once pendingCap(limit) are waiting). */
+  flush(): void {
+    this.log.unschedule();
+    const state = this.state;
+    if (!state || this.log.pendingCount === 0) return;
+    // The balance goes with its admissions: a crash forgets both, never one alone.
+    if (this.log.creditsDirty) this.writeState();
+    // Stamps are kept as long as the longest requests window needs them (a wake rebuilds it from them).
+    this.counters.rowsWritten += this.log.write(this.ctx.storage.sql, Math.max(state.windowMs, this.meter.requestsMs), () =>
+      this.reporter.counting ? this.reporter.snapshot() : null,
+    );
+    // The row just written holds every count so far, refusals included.
+    if (this.reporter.counting) this.reporter.carried();
+  }
+
+  /** Counts a lease's uses and its holder's refusals as the guard counts its own. */
+  leaseUsed(used: number, refused: number, org: string | undefined, now: number): void {
+    this.counters.admitted += used;
+    this.counters.refused += refused;
+    if (used > 0) this.lastUsedAt = now;
+    if (!this.reporter.counting) return;
+    const who = { ...(org !== undefined ? { org } : {}), caller: null };
+    if (used > 0) this.count(now, { admitted: true }, who, used);
+    if (refused > 0) this.count(now, { admitted: false, code: "RATE_LIMITED" }, who, refused);
+  }
+
+  /** Invalidates every location's lease; resolves once none can admit (lease-desk.ts). */
+  recallLeases(state: GuardState): Promise<void> {
+    return this.leases.recall(state.keyId, state.windowMs, (used, refused) => this.leaseUsed(used, refused, this.reporter.usage.org ?? undefined, Date.now()));
+  }
+
+  /** Sets the alarm to the earliest of a scheduled revocation and the next usage report. */
+  rearm(): Promise<void> {
+    const s = this.state;
+    const end = this.storageEnd();
+    // The reasons for an end (revoked, expiry, a limiter) must outlive an eviction: they are in the state row.
+    if (end !== null && !this.stateStored) this.writeState();
+    // Holds too: the earliest expiry, and the forgetting of closed ones (hold-book.ts).
+    const book = this.meter.book;
+    return this.schedule.set(s && !s.revoked ? s.revokeAt : null, this.reporter.nextReportAt(), end, book.nextExpiry(), book.nextPrune(this.meter.keepMs));
+  }
+
+  /** When this guard's storage ends (storage-end.ts), or null. */
+  storageEnd(): number | null {
+    // Not while a hold is open: its settlement or expiry still moves money.
+    if (this.meter.book.open > 0) return null;
+    return this.end.at(this.state, this.lastUsedAt);
+  }
+}
