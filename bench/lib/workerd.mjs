@@ -100,6 +100,8 @@ export function writeConfig({ originPort, storageDir, signingKey, keywardService
           bindings: {
             KEYS: { kv: "kv" },
             KEY_GUARD: { durableObject: "KeyGuard" },
+            // Lease holders (local admission), delayed in the latency mode (bench/workers/bench-lease-holder.ts).
+            LEASE_HOLDER: { durableObject: "BenchLeaseHolder" },
             // OrgLedger with its reports' rows counted (bench/workers/report-cost.ts).
             ORG_LEDGER: { durableObject: "BenchLedger" },
             KEYWARD_ENV: { text: "development" },
@@ -112,7 +114,7 @@ export function writeConfig({ originPort, storageDir, signingKey, keywardService
             FOREIGN_GUARD: { foreignObject: { className: "FloorGuard", service: "floor-payload" } },
             ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, { text: v }])),
           },
-          durableObjects: ["KeyGuard", "OrgLedger", "FloorGuard", "BenchGuard", "BenchLedger"],
+          durableObjects: ["KeyGuard", "OrgLedger", "FloorGuard", "BenchGuard", "BenchLedger", "BenchLeaseHolder"],
           uniquePrefix: name,
         })})`,
     ),

@@ -5,6 +5,11 @@
  * wrapped in counting proxies, and origin fetches are counted. Bench-only routes
  * under /__bench/ expose the counters, seed key records into KV and read guard
  * status (describe()); they use the raw bindings, so they are never counted.
+ *
+ * Latency mode (BENCH_DISTANCE, bench/workers/distance.ts): each simulated
+ * location (X-Keyward-Dev-Location) gets its own app, as each Cloudflare location
+ * runs its own isolates, whose calls to the guards and lease holders cross the
+ * simulated distance.
  */
 
 import policyFile from "../../keyward.policy.json";
@@ -15,11 +20,14 @@ import type { Env } from "../../src/env";
 import { FLUSH_DELAY_MS, flushDelay } from "../../src/guard/admission-log";
 import type { GuardCheck } from "../../src/guard/guard-types";
 import { KeyGuard } from "../../src/guard/key-guard";
+import { holderName } from "../../src/guard/lease-desk";
+import { DEV_LOCATION_HEADER } from "../../src/guard/lease-location";
 import { settingsOf } from "../../src/keys/key-model";
 import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
 import { BUSY_REPORT_REQUESTS, QUIET_REPORT_PERIOD_MS, REPORT_PERIOD_MS } from "../../src/usage/usage-report";
 import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
+import { delayed, distanceOf, toHome } from "./distance";
 import { micro } from "./micro";
 import { reportCost } from "./report-cost";
 
@@ -33,6 +41,7 @@ export class BenchGuard extends KeyGuard {
   }
 }
 export { OrgLedger } from "../../src/ledger/org-ledger";
+export { BenchLeaseHolder } from "./bench-lease-holder";
 export { BenchLedger } from "./report-cost";
 
 type BenchEnv = Env & {
@@ -41,6 +50,8 @@ type BenchEnv = Env & {
   BENCH_POLICY?: string;
   CONST_GUARD?: DurableObjectNamespace<KeyGuard>;
   FOREIGN_GUARD?: DurableObjectNamespace<KeyGuard>;
+  /** The latency mode's simulated distance (bench/workers/distance.ts); unset: none. */
+  BENCH_DISTANCE?: string;
 };
 
 /**
@@ -55,11 +66,23 @@ const counters = {
   requests: 0,
   kv: { get: 0, put: 0, delete: 0, list: 0 } as KvCounts,
   guard: {} as Record<string, number>,
+  /** Calls from the gateway to lease holders (local admission). */
+  holder: {} as Record<string, number>,
   origin: 0,
 };
 
 type App = { fetch: (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response> };
 let built: { env: BenchEnv; app: App } | null = null;
+/** Latency mode: one app per simulated location. */
+let located: { env: BenchEnv; apps: Map<string, App> } | null = null;
+/**
+ * Latency mode: how long each request waited for its admission (the gateway's
+ * consuming check, at the guard or at its location's lease holder), by location.
+ * In a Worker's isolate, performance.now() moves only across I/O; a wait for
+ * another object is I/O, so the reads at its two ends take the wait as the
+ * request saw it, queueing in the isolate included.
+ */
+const admissionWaits: Record<string, number[]> = {};
 
 /**
  * Variant "noguard": a namespace whose stubs answer every check in the isolate,
@@ -90,8 +113,18 @@ function guardsFor(variant: string, env: BenchEnv): DurableObjectNamespace<KeyGu
   return env.KEY_GUARD;
 }
 
-function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch } = {}): App {
+function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch; location?: string } = {}): App {
   const variant = override.variant ?? env.BENCH_VARIANT ?? "";
+  const distance = distanceOf(env.BENCH_DISTANCE);
+  const at = override.location;
+  // The guards live at the home; a location's lease holders live there, near its gateway.
+  const observe = (method: string, ms: number) => {
+    if (method !== "check" || at === undefined) return;
+    admissionWaits[at] ??= [];
+    admissionWaits[at].push(ms);
+  };
+  const guards = distance === null || at === undefined ? guardsFor(variant, env) : delayed(guardsFor(variant, env), () => toHome(distance, at), observe);
+  const holders = distance === null || env.LEASE_HOLDER === undefined ? env.LEASE_HOLDER : delayed(env.LEASE_HOLDER, () => distance.nearMs, observe);
   // As src/index.ts: ROUTE_POLICY is not set in the bench, so keyward.policy.json applies
   // (the metered service has a policy of its own, with a metered route).
   const policy = compilePolicy(env.BENCH_POLICY ? JSON.parse(env.BENCH_POLICY) : policyFile);
@@ -99,7 +132,8 @@ function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch
     config: loadConfig(env),
     policy,
     kv: countingKv(env.KEYS, counters.kv),
-    guards: countingNamespace(guardsFor(variant, env), counters.guard),
+    guards: countingNamespace(guards, counters.guard),
+    holders: holders === undefined ? undefined : countingNamespace(holders, counters.holder),
     ledgers: env.ORG_LEDGER,
     fetch:
       override.fetch ??
@@ -155,6 +189,20 @@ async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext
     );
     return Response.json({ orgLimited: records.length });
   }
+  if (path === "/__bench/admission-waits") {
+    // Latency mode: the waits recorded since the last read, by location; reading clears them.
+    const waits = { ...admissionWaits };
+    for (const loc of Object.keys(admissionWaits)) delete admissionWaits[loc];
+    return Response.json(waits);
+  }
+  if (path === "/__bench/holders" && request.method === "POST") {
+    // Lease holders' own counts (asks to the guard, admitted, forwarded) for a key at the given locations.
+    const { keyId, locations } = (await request.json()) as { keyId: string; locations: string[] };
+    const holders = env.LEASE_HOLDER;
+    if (holders === undefined) return Response.json({ error: "no LEASE_HOLDER binding" }, { status: 500 });
+    const described = await Promise.all(locations.map((loc) => holders.get(holders.idFromName(holderName(keyId, loc))).describe()));
+    return Response.json(Object.fromEntries(locations.map((loc, i) => [loc, described[i]])));
+  }
   return new Response("unknown bench route", { status: 404 });
 }
 
@@ -163,6 +211,14 @@ export default {
     const path = new URL(request.url).pathname;
     if (path.startsWith("/__bench/")) return benchRoute(request, env, ctx, path);
     counters.requests++;
+    const distance = distanceOf(env.BENCH_DISTANCE);
+    if (distance !== null) {
+      if (located === null || located.env !== env) located = { env, apps: new Map() };
+      const location = request.headers.get(DEV_LOCATION_HEADER) ?? distance.home;
+      const app = located.apps.get(location) ?? build(env, { location });
+      located.apps.set(location, app);
+      return app.fetch(request, env, ctx);
+    }
     if (built === null || built.env !== env) built = { env, app: build(env) };
     return built.app.fetch(request, env, ctx);
   },

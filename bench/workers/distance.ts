@@ -1,0 +1,77 @@
+/**
+ * Simulated distance for the bench's latency mode (docs/performance.md), in the
+ * bench's own Keyward build only: src/ never sees it. Every key's guard lives at
+ * one home location. A call that crosses from another location to the home (a
+ * gateway's check of a central key, a lease holder's ask) takes `farMs` longer; a
+ * call within a location (a gateway to its location's lease holder, a gateway at
+ * home to the guard) takes `nearMs` longer. Each is a round trip: half is waited
+ * before the call is sent, half after its answer arrives, so that what the callee
+ * decides happens in the middle, as over a real link.
+ */
+
+/** BENCH_DISTANCE (JSON): the guards' home, and the round trips added to far and near calls, in ms. */
+export interface Distance {
+  home: string;
+  farMs: number;
+  nearMs: number;
+}
+
+/** The service's distance, or null when it has none (every service but the latency mode's). */
+export function distanceOf(text: string | undefined): Distance | null {
+  if (text === undefined || text === "") return null;
+  const d = JSON.parse(text) as Partial<Distance>;
+  if (typeof d.home !== "string" || !(Number(d.farMs) >= 0) || !(Number(d.nearMs) >= 0)) {
+    throw new Error(`BENCH_DISTANCE: expected {"home": "<location>", "farMs": <ms>, "nearMs": <ms>}, got ${text}`);
+  }
+  return { home: d.home, farMs: Number(d.farMs), nearMs: Number(d.nearMs) };
+}
+
+/** The round trip from `location` to the guards' home. */
+export const toHome = (d: Distance, location: string): number => (location === d.home ? d.nearMs : d.farMs);
+
+/**
+ * The location a lease holder speaks for, read from what it sends its guard: an
+ * ask or a hand-back names it (`holder`), a forwarded check carries `location`.
+ */
+export function callerLocation(arg: unknown, fallback: string): string {
+  const a = arg as { holder?: unknown; location?: unknown } | null;
+  if (typeof a?.holder === "string") return a.holder;
+  if (typeof a?.location === "string") return a.location;
+  return fallback;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Wraps a Durable Object namespace so that every RPC on its stubs takes the
+ * round trip `roundTripMs(method, first argument)` longer. Stubs are otherwise
+ * passed through unchanged. `observe` hears each call's whole duration, distance
+ * included, as its caller waits for it.
+ */
+export function delayed<T>(real: T, roundTripMs: (method: string, arg: unknown) => number, observe?: (method: string, ms: number) => void): T {
+  const wrapStub = (stub: Record<string, unknown>) =>
+    new Proxy(stub, {
+      get(target, property) {
+        if (typeof property !== "string" || property === "then") return Reflect.get(target, property);
+        // Called as a method of the stub itself (an RPC property has no usable Function.prototype).
+        return async (...args: unknown[]) => {
+          const started = performance.now();
+          const ms = roundTripMs(property, args[0]);
+          if (ms > 0) await sleep(ms / 2);
+          const answer = await (target[property] as (...a: unknown[]) => unknown)(...args);
+          if (ms > 0) await sleep(ms / 2);
+          observe?.(property, performance.now() - started);
+          return answer;
+        };
+      },
+    });
+  return new Proxy(real as object, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (property === "get" || property === "getByName") {
+        return (...args: unknown[]) => wrapStub((value as (...a: unknown[]) => Record<string, unknown>).apply(target, args));
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as T;
+}
