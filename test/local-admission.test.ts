@@ -119,6 +119,22 @@ describe("local admission inside workerd, three simulated locations", () => {
     expect(admitted).toBeGreaterThanOrEqual(limit - Math.ceil(limit / 10) + 1);
   });
 
+  it("a lowered limit binds every location from its next request: the limit change recalls the leases granted under the old one (threats.md 151)", async () => {
+    const h = harness();
+    const { key, record } = await seedKey({ limit: 100, admission: "local" });
+    // Each location takes a lease of 10 (a tenth of the limit) and uses one of it.
+    for (const loc of LOCATIONS) expect((await at(h, key, loc)).status).toBe(200);
+    // KV still says 100 (the gateway's record is older): the guard's newer word wins.
+    await guardStub(record.id).setLimit({ settings: settingsOf(record, 2), limit: 5, windowSeconds: 60 });
+    // Three are used in the window, so two are left under the new limit, wherever they are asked for;
+    // the 27 units the old leases still had are gone.
+    const after: number[] = [];
+    for (let round = 0; round < 4; round++) for (const loc of LOCATIONS) after.push((await at(h, key, loc)).status);
+    expect(after.filter((s) => s === 200).length).toBe(2);
+    expect(after.filter((s) => s !== 200).every((s) => s === 429)).toBe(true);
+    expect(h.calls.origin.length).toBe(3 + 2);
+  });
+
   it("production ignores X-Keyward-Dev-Location: the request is decided by the key's guard, no holder of that name is asked", async () => {
     const prod = harness({
       vars: {
