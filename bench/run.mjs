@@ -10,6 +10,7 @@ import { shutdown, stopChildren } from "./lib/processes.mjs";
 import { runAccuracy } from "./phases/accuracy.mjs";
 import { runColdStart } from "./phases/cold-start.mjs";
 import { runCost } from "./phases/cost.mjs";
+import { runLatency } from "./phases/latency.mjs";
 import { readMetering } from "./phases/metering.mjs";
 import { runMicro } from "./phases/micro.mjs";
 import { prime } from "./phases/prime.mjs";
@@ -33,8 +34,9 @@ async function run() {
   const accuracy = cli["skip-accuracy"] ? [] : await runAccuracy(bench);
   const { cost, costRegimes } = cli["skip-cost"] ? { cost: [], costRegimes: null } : await runCost(bench);
   const metering = await readMetering(bench, scenarioSet);
+  const latency = cli["skip-latency"] ? null : await runLatency(bench);
   stopChildren();
-  writeReport(bench, scenarioSet, { throughput, runs, profile, micro, accuracy, cost, costRegimes, metering, coldStart });
+  writeReport(bench, scenarioSet, { throughput, runs, profile, micro, accuracy, cost, costRegimes, metering, coldStart, latency });
 }
 
 let code = 0;

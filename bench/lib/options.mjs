@@ -23,7 +23,7 @@ const HELP = `npm run bench -- [options]
                         and delay; floor and peer at most 66; quick 0), then until workerd is idle
   --micro-profile OP    with --micro: also CPU-profile 20,000 runs of one operation (bench/.build/micro-OP.cpuprofile)
   --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
-  --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart`;
+  --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart | --skip-latency`;
 
 /** A key limit no scenario reaches. */
 export const BIG_LIMIT = { limit: 1_000_000_000, windowSeconds: 60 };
@@ -50,6 +50,7 @@ export function readOptions() {
       "skip-accuracy": { type: "boolean", default: false },
       "skip-cost": { type: "boolean", default: false },
       "skip-coldstart": { type: "boolean", default: false },
+      "skip-latency": { type: "boolean", default: false },
       micro: { type: "boolean", default: false },
       "micro-profile": { type: "string" },
       settle: { type: "string" },

@@ -15,7 +15,7 @@ import { BENCH_DIR } from "../lib/workerd.mjs";
  * Writes the report files and prints the report.
  * @param {import("./setup.mjs").Bench} bench
  * @param {import("./scenarios.mjs").Scenarios} scenarioSet
- * @param {{ throughput: any, runs: any[], profile: any, micro: any, accuracy: any[], cost: any[], costRegimes: any, metering: object, coldStart: any }} results
+ * @param {{ throughput: any, runs: any[], profile: any, micro: any, accuracy: any[], cost: any[], costRegimes: any, metering: object, coldStart: any, latency: { result: object, lines: string[] } | null }} results
  */
 export function writeReport({ quick, plan, manyCount }, { scenarios, manyId }, results) {
   const { throughput, profile, costRegimes, coldStart } = results;
@@ -35,6 +35,7 @@ export function writeReport({ quick, plan, manyCount }, { scenarios, manyId }, r
     costRegimes,
     metering: results.metering,
     coldStart,
+    latency: results.latency?.result ?? null,
     runs: results.runs,
   };
   const resultsDir = path.join(BENCH_DIR, "results");
@@ -88,6 +89,7 @@ export function writeReport({ quick, plan, manyCount }, { scenarios, manyId }, r
       `cold start keyward: listening ${k.listenMs.toFixed(0)} ms (CPU ${k.listenCpuMs.toFixed(0)} ms), first response ${k.firstMs.toFixed(1)} ms (CPU ${k.firstCpuMs.toFixed(1)} ms); pass-through: ${p.listenMs.toFixed(0)} ms (CPU ${p.listenCpuMs.toFixed(0)} ms), ${p.firstMs.toFixed(1)} ms (CPU ${p.firstCpuMs.toFixed(1)} ms); main module ${(coldStart.bundle.modules[0].gzipBytes / 1024).toFixed(0)} KiB gzip`,
     );
   }
+  for (const line of results.latency?.lines ?? []) console.log(line);
   if (profile?.floorSplit) {
     for (const line of floorSplitLines(profile.floorSplit)) console.log(line);
   }

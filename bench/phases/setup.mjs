@@ -12,6 +12,7 @@ import { json, measurer } from "../lib/measure.mjs";
 import { BIG_LIMIT, METERED_POLICY } from "../lib/options.mjs";
 import { removeAtEnd, startOrigin, startWorkerd } from "../lib/processes.mjs";
 import { BUILD_DIR, bundle, resetStorage, writeConfig } from "../lib/workerd.mjs";
+import { latencyServices } from "./latency.mjs";
 
 // Durable Object storage: tmpfs when the machine has one (local-disk fsyncs are
 // not what a Durable Object costs in production, and they dominate scenario (c)
@@ -53,6 +54,8 @@ export async function setup({ cli, quick, plan }) {
     // Metering (docs/metering.md): a route that holds 100 credits at admission and is settled
     // from the origin's Keyward-Charge (37), beside plain credits on the hot key.
     { name: "keyward-metered", vars: { BENCH_POLICY: JSON.stringify(METERED_POLICY) } },
+    // The latency mode (bench/phases/latency.mjs): the same Keyward with and without a simulated distance.
+    ...(cli["skip-latency"] ? [] : latencyServices()),
   ];
   const profiledVariants = ["nolog", "noguard", "nolog+noguard"];
   if (cli.profile) for (const v of profiledVariants) keywardServices.push({ name: `keyward-${v.replaceAll("+", "-")}`, variant: v });
