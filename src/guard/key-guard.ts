@@ -22,7 +22,7 @@
  * 6. settleHold(): hold-settlement.ts closes a metered request's hold.
  * 7. alarm(): guard-alarm.ts: a due scheduled revocation, expired holds,
  *    usage-reporter.ts's report to the ledger, and the storage's end.
- * Beside the request: lease() (lease-grant.ts, local admission) and the admin
+ * Beside the request: lease() and returnLease() (lease-grant.ts, local admission) and the admin
  * verbs, each an adopt, a change and a commit (GuardRoom.change; guard-changes.ts
  * for those that recall leases or check a balance).
  */
@@ -39,8 +39,8 @@ import { GuardRoom, type GuardRoomEnv, units } from "./guard-room";
 import type { GuardState } from "./guard-state";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
 import { settleHold } from "./hold-settlement";
-import { grantLease } from "./lease-grant";
-import type { LeaseAnswer, LeaseAsk } from "./lease-types";
+import { grantLease, takeBackLease } from "./lease-grant";
+import type { LeaseAnswer, LeaseAsk, LeaseReturn } from "./lease-types";
 import type { NamedLimit } from "./named-limits";
 import { askOrg } from "./org-ask";
 import type { OrgLimit } from "./org-limit";
@@ -143,6 +143,11 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
   /** A location's lease holder asks for a share of the window (lease-grant.ts). */
   lease(ask: LeaseAsk): LeaseAnswer {
     return grantLease(this.#room, ask);
+  }
+
+  /** A location's lease holder gives its lease back unasked, idle or ended (lease-grant.ts). */
+  returnLease(back: LeaseReturn): void {
+    takeBackLease(this.#room, back);
   }
 
   /** Revokes now, or schedules it (`at`, for a rotation grace period). Idempotent. */

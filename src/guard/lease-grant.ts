@@ -1,7 +1,7 @@
 /** The guard's side of local admission: deciding a location's lease ask (lease-book.ts, lease-desk.ts). */
 import { decide } from "./decide";
 import type { GuardRoom } from "./guard-room";
-import type { LeaseAnswer, LeaseAsk } from "./lease-types";
+import type { LeaseAnswer, LeaseAsk, LeaseReturn } from "./lease-types";
 
 /**
  * A location's lease holder asks for a share of the window (local admission,
@@ -30,4 +30,17 @@ export function grantLease(room: GuardRoom, ask: LeaseAsk): LeaseAnswer {
   if (!result.granted) return { kind: "refused", verdict: { kind: "limited", limit: state.limit, windowSeconds, retryAfterMs: result.retryAfterMs } };
   const { lease } = result;
   return { kind: "lease", grant: { id: lease.id, units: lease.units, ttlMs: lease.expiresAt - now, epoch: lease.epoch, limit: state.limit, windowSeconds } };
+}
+
+/**
+ * A holder gives its lease back unasked (idle, or at its end: lease-holder.ts):
+ * its unused units are free at once, its used ones stay reserved until their
+ * last use plus the window (lease-book.ts settle). A report of a lease the book
+ * no longer holds (recalled, or replaced meanwhile) frees nothing: what the book
+ * keeps for it stays, which is the conservative side.
+ */
+export function takeBackLease(room: GuardRoom, back: LeaseReturn): void {
+  const now = Date.now();
+  const state = room.adopt(back.settings, now);
+  room.leaseUsed(room.leases.settle(back.holder, back.report, now, state.windowMs), back.report.refused, back.org, now);
 }

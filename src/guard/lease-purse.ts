@@ -9,6 +9,15 @@ import type { LeaseReport } from "./lease-book";
 /** Uses closer together than this are reported as one group (at the group's latest use). */
 const GROUP_MS = 250;
 
+/**
+ * A lease unused for this long is handed back by its holder's alarm (lease-holder.ts),
+ * so that its unused units are free for other locations at once, not only once the
+ * guard can tell the lease is over (its expiry plus the window). Short against the
+ * lease's life (LEASE_TTL_MS, 5 s): a location that pauses this long asks again on
+ * its next request, one round trip to the guard.
+ */
+export const LEASE_IDLE_MS = 1_000;
+
 /** A lease as its guard granted it. */
 export interface LeaseGrant {
   id: number;
@@ -25,6 +34,8 @@ interface Held {
   left: number;
   /** The holder's clock: no admission at or after it. */
   expiresAt: number;
+  /** When the holder asked for it (the holder's clock). */
+  askedAt: number;
   /** Groups of uses: [latest use, count]. */
   uses: Array<[number, number]>;
 }
@@ -65,8 +76,20 @@ export class LeasePurse {
    */
   install(grant: LeaseGrant, askedAt: number): boolean {
     if (grant.epoch < this.epochSeen) return false;
-    this.held = { grant, left: grant.units, expiresAt: askedAt + grant.ttlMs, uses: [] };
+    this.held = { grant, left: grant.units, expiresAt: askedAt + grant.ttlMs, askedAt, uses: [] };
     return true;
+  }
+
+  /**
+   * When the lease should be handed back unasked: `idleMs` after its latest use
+   * (or after it was asked for, if unused), or at its expiry if that is sooner;
+   * null when nothing is held.
+   */
+  handBackAt(idleMs: number): number | null {
+    const h = this.held;
+    if (h === null) return null;
+    const lastUse = h.uses.at(-1)?.[0] ?? h.askedAt;
+    return Math.min(h.expiresAt, lastUse + idleMs);
   }
 
   /** Gives the lease up at `now`: nothing more is admitted from it; answers the report for the guard. */

@@ -12,6 +12,14 @@ export interface LeaseAsk {
   report: LeaseReport | null;
 }
 
+/** A holder gives its lease back unasked (idle or ended, lease-holder.ts): the guard frees what it did not use. */
+export interface LeaseReturn {
+  holder: string;
+  settings: KeySettings;
+  org?: string;
+  report: LeaseReport;
+}
+
 export type LeaseAnswer =
   | { kind: "lease"; grant: LeaseGrant }
   /** The key may not be used (revoked, expired, disabled) or nothing is free (limited): the holder answers this. */
@@ -33,5 +41,5 @@ export interface LeaseHolders {
 /** The guards' namespace as a lease holder uses it (structural, for the same reason). */
 export interface LeaseGuards {
   idFromName(name: string): DurableObjectId;
-  get(id: DurableObjectId): { lease(ask: LeaseAsk): unknown; check(input: GuardCheck): unknown };
+  get(id: DurableObjectId): { lease(ask: LeaseAsk): unknown; returnLease(back: LeaseReturn): unknown; check(input: GuardCheck): unknown };
 }
