@@ -119,11 +119,20 @@ describe("key guard durability (threats.md 17, 28)", () => {
   it("schedules a revocation for later and applies it at that time (alarm)", async () => {
     const s = settings();
     const stub = guardStub(s.keyId);
-    const at = Date.now() + 150;
+    // An hour ahead, and the alarm run with a fake clock: no real wait, and no
+    // race between the admission below and a deadline a few milliseconds away.
+    const at = Date.now() + 3_600_000;
     const status = await stub.revoke({ settings: { ...s, version: 2 }, at });
     expect(status).toMatchObject({ revoked: false, revokeAt: at });
+    // The guard's alarm fires by then.
+    const alarm = await runInDurableObject(stub, (_g: KeyGuard, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm).toBeLessThanOrEqual(at);
     expect(await admitN(s.keyId, s, 1)).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // An alarm a moment early leaves the key usable.
+    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(at - 1));
+    expect(await admitN(s.keyId, s, 1)).toBe(1);
+    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(at));
     expect((await stub.check({ requestId: "r", consume: true, settings: s })).kind).toBe("revoked");
   });
 });
