@@ -60,4 +60,44 @@ describe("storage schema versions (an org ledger's wake)", () => {
       expect(storedVersion(state.storage.sql)).toBe(LEDGER_SCHEMA_VERSION);
     });
   });
+
+  it("folds schema 3's usage_buckets (a row per bucket) into usage_days (a row per key and day) and drops it, the views unchanged", async () => {
+    const org = `org_${crypto.randomUUID().slice(0, 8)}`;
+    const day = Date.UTC(2026, 11, 1);
+    const hour = (h: number) => day + h * 3_600_000;
+    await runInDurableObject(ledgerStub(org), (ledger: OrgLedger, state) => {
+      const sql = state.storage.sql;
+      ledger.addKey(seededKey(1), created(seededKey(1).id));
+      // As ledger schema 3 left it: one row per key, span and start.
+      sql.exec("DROP TABLE usage_days");
+      sql.exec(`CREATE TABLE usage_buckets (key_id TEXT NOT NULL, span TEXT NOT NULL, start INTEGER NOT NULL, admitted INTEGER NOT NULL,
+        refused TEXT NOT NULL, PRIMARY KEY (key_id, span, start))`);
+      sql.exec("CREATE INDEX usage_buckets_by_time ON usage_buckets (span, start)");
+      const id = seededKey(1).id;
+      for (const [span, start, admitted, refused] of [
+        ["hour", hour(3), 5, "{}"],
+        ["hour", hour(4), 7, '{"RATE_LIMITED":2}'],
+        ["day", day, 12, '{"RATE_LIMITED":2}'],
+        ["hour", hour(24 + 1), 1, "{}"],
+        ["day", day + 86_400_000, 1, "{}"],
+      ] as const) {
+        sql.exec("INSERT INTO usage_buckets VALUES (?, ?, ?, ?, ?)", id, span, start, admitted, refused);
+      }
+      sql.exec("UPDATE keyward_schema SET version = 3");
+      new OrgLedger(state, {});
+      expect(storedVersion(sql)).toBe(LEDGER_SCHEMA_VERSION);
+      expect(sql.exec("SELECT name FROM sqlite_master WHERE name LIKE 'usage_buckets%'").toArray()).toEqual([]);
+      expect(sql.exec("SELECT day, admitted FROM usage_days ORDER BY day").toArray()).toEqual([
+        { day, admitted: 12 },
+        { day: day + 86_400_000, admitted: 1 },
+      ]);
+      const hours = ledger.keyUsage(id, "hour", day, day + 2 * 86_400_000)?.buckets;
+      expect(hours).toEqual([
+        { start: hour(3), admitted: 5, refused: {} },
+        { start: hour(4), admitted: 7, refused: { RATE_LIMITED: 2 } },
+        { start: hour(25), admitted: 1, refused: {} },
+      ]);
+      expect(ledger.orgUsage("day", day, day + 2 * 86_400_000).totals).toEqual({ admitted: 13, refused: { RATE_LIMITED: 2 } });
+    });
+  });
 });

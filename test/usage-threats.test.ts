@@ -143,7 +143,7 @@ describe("threat 54: usage data holds no secret and bad queries are 400s", () =>
     );
     const guard = await dumpStorage(guardStub(id));
     const ledgerUsage = await runInDurableObject(ledgerStub(org), (_l, state) =>
-      JSON.stringify(["key_usage", "usage_buckets", "anomalies"].map((t) => state.storage.sql.exec(`SELECT * FROM ${t}`).toArray())),
+      JSON.stringify(["key_usage", "usage_days", "anomalies"].map((t) => state.storage.sql.exec(`SELECT * FROM ${t}`).toArray())),
     );
     // The guard did count the requests: the search below is over real usage data, not an empty store.
     expect(guard).toContain("DE");

@@ -11,7 +11,7 @@ import { createUsageTables } from "./usage-store";
  * (src/storage/schema-version.ts), so a wake of an up-to-date ledger reads one
  * row instead of running about 25 statements.
  */
-export const LEDGER_SCHEMA_VERSION = 3;
+export const LEDGER_SCHEMA_VERSION = 4;
 
 /** Creates the ledger's tables or brings them up to date, once per schema version, in one transaction. */
 export function openLedgerSchema(storage: DurableObjectStorage): void {
@@ -52,6 +52,7 @@ function migrateLedger(sql: SqlStorage): void {
   addColumn(sql, "audit", "count", "INTEGER NOT NULL DEFAULT 1");
   sql.exec("CREATE INDEX IF NOT EXISTS audit_by_key ON audit (key_id, seq)");
   sql.exec("CREATE INDEX IF NOT EXISTS keys_by_created ON keys (created_at, id)");
+  // Version 4: usage in one row per key and day (usage_days), the per-bucket usage_buckets folded into it and dropped.
   createUsageTables(sql);
   createAnomalyTable(sql);
   createWebhookTables(sql);

@@ -1,23 +1,36 @@
 import type { BucketView, Granularity, Locations } from "../usage/usage-book";
-import { DAY_MS, HOUR_MS } from "../usage/usage-book";
+import { DAY_MS, floorTo } from "../usage/usage-book";
 import type { UsageReport } from "../usage/usage-report";
 import type { KeyName } from "./key-names";
 
 /**
- * The org ledger's copy of its keys' usage, as their guards report it (at most
- * once a minute per key): last use and places per key, and hour (7 days) and
- * day (90 days) buckets per key. Org views read only this, in one call.
+ * The org ledger's copy of its keys' usage, as their guards report it: last use
+ * and places per key (`key_usage`), and one row per key and day (`usage_days`)
+ * holding the day's counts and its hour buckets. Org views read only this, in
+ * one call.
+ *
+ * One row per key and day, not one per bucket (docs/performance.md, issue 23):
+ * a report updates its day's row in place, one row written, where an hour bucket
+ * of its own was a row plus two index entries, and the day bucket another row.
+ * For a key used about once an hour that was most of what its report cost.
+ * WITHOUT ROWID: the primary key is the table, so a new day's row is written
+ * once, plus its entry in the day index the org-wide views scan.
  */
 export function createUsageTables(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS key_usage (
     key_id TEXT PRIMARY KEY, last_used_at INTEGER, locations TEXT NOT NULL, reported_at INTEGER NOT NULL, reports INTEGER NOT NULL)`);
-  sql.exec(`CREATE TABLE IF NOT EXISTS usage_buckets (
-    key_id TEXT NOT NULL, span TEXT NOT NULL, start INTEGER NOT NULL, admitted INTEGER NOT NULL, refused TEXT NOT NULL,
-    PRIMARY KEY (key_id, span, start))`);
-  sql.exec("CREATE INDEX IF NOT EXISTS usage_buckets_by_time ON usage_buckets (span, start)");
+  sql.exec(`CREATE TABLE IF NOT EXISTS usage_days (
+    key_id TEXT NOT NULL, day INTEGER NOT NULL, admitted INTEGER NOT NULL, refused TEXT NOT NULL, hours TEXT NOT NULL,
+    PRIMARY KEY (key_id, day)) WITHOUT ROWID`);
+  sql.exec("CREATE INDEX IF NOT EXISTS usage_days_by_day ON usage_days (day)");
+  foldBucketTable(sql);
 }
 
-const KEEP_MS = { hour: 7 * 24 * HOUR_MS, day: 90 * DAY_MS } as const;
+/** Day rows are kept 90 days, the hour buckets inside them with them (the usage API asks for 7 days of hours at most). */
+const KEEP_DAYS_MS = 90 * DAY_MS;
+
+type Counts = { admitted: number; refused: Record<string, number> };
+type HourCounts = Counts & { start: number };
 
 /** Higher of two counts per code: reports carry absolute counts, and a guard that lost some in a crash must not lower them. */
 function maxMerge(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
@@ -26,7 +39,41 @@ function maxMerge(a: Record<string, number>, b: Record<string, number>): Record<
   return out;
 }
 
-/** Stores one guard's report. Idempotent: the same report twice leaves the same rows. */
+/** A day's stored row, or an empty one. */
+function readDay(sql: SqlStorage, keyId: string, day: number): { found: boolean; totals: Counts; hours: HourCounts[] } {
+  const row = sql.exec("SELECT admitted, refused, hours FROM usage_days WHERE key_id = ? AND day = ?", keyId, day).toArray()[0];
+  if (!row) return { found: false, totals: { admitted: 0, refused: {} }, hours: [] };
+  return {
+    found: true,
+    totals: { admitted: Number(row.admitted), refused: JSON.parse(String(row.refused)) as Record<string, number> },
+    hours: JSON.parse(String(row.hours)) as HourCounts[],
+  };
+}
+
+/** Merges a report's buckets of one day into its stored row (absolute counts, the higher of each) and writes the row once. */
+function mergeDay(sql: SqlStorage, keyId: string, day: number, total: Counts | null, hours: HourCounts[]): void {
+  const stored = readDay(sql, keyId, day);
+  const totals =
+    total === null ? stored.totals : { admitted: Math.max(stored.totals.admitted, total.admitted), refused: maxMerge(stored.totals.refused, total.refused) };
+  const byStart = new Map(stored.hours.map((h) => [h.start, h]));
+  for (const h of hours) {
+    const old = byStart.get(h.start);
+    byStart.set(h.start, old ? { start: h.start, admitted: Math.max(old.admitted, h.admitted), refused: maxMerge(old.refused, h.refused) } : { ...h });
+  }
+  const merged = [...byStart.values()].sort((a, b) => a.start - b.start);
+  // An update in place of the non-key columns: one row written, the index untouched.
+  sql.exec(
+    `INSERT INTO usage_days (key_id, day, admitted, refused, hours) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(key_id, day) DO UPDATE SET admitted = excluded.admitted, refused = excluded.refused, hours = excluded.hours`,
+    keyId,
+    day,
+    totals.admitted,
+    JSON.stringify(totals.refused),
+    JSON.stringify(merged),
+  );
+}
+
+/** Stores one guard's report: the key's row, then one write per day the report touches. Idempotent: the same report twice leaves the same rows. */
 export function storeReport(sql: SqlStorage, report: UsageReport): void {
   sql.exec(
     `INSERT INTO key_usage (key_id, last_used_at, locations, reported_at, reports) VALUES (?, ?, ?, ?, 1)
@@ -37,28 +84,47 @@ export function storeReport(sql: SqlStorage, report: UsageReport): void {
     JSON.stringify(report.locations),
     report.at,
   );
-  for (const [span, buckets] of [
-    ["hour", report.hours],
-    ["day", report.days],
-  ] as const) {
-    for (const b of buckets) {
-      const row = sql.exec("SELECT admitted, refused FROM usage_buckets WHERE key_id = ? AND span = ? AND start = ?", report.keyId, span, b.start).toArray()[0];
-      const admitted = Math.max(b.admitted, row ? Number(row.admitted) : 0);
-      const refused = row ? maxMerge(JSON.parse(String(row.refused)) as Record<string, number>, b.refused) : b.refused;
-      // An update in place, not REPLACE's delete and insert: a later report of the same
-      // bucket writes its one row, not the row and both its index entries again.
-      sql.exec(
-        `INSERT INTO usage_buckets (key_id, span, start, admitted, refused) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(key_id, span, start) DO UPDATE SET admitted = excluded.admitted, refused = excluded.refused`,
-        report.keyId,
-        span,
-        b.start,
-        admitted,
-        JSON.stringify(refused),
-      );
+  const days = new Map<number, { total: Counts | null; hours: HourCounts[] }>();
+  const dayOf = (start: number) => {
+    const day = floorTo(start, DAY_MS);
+    let entry = days.get(day);
+    if (!entry) {
+      entry = { total: null, hours: [] };
+      days.set(day, entry);
     }
-    sql.exec("DELETE FROM usage_buckets WHERE key_id = ? AND span = ? AND start < ?", report.keyId, span, report.at - KEEP_MS[span]);
+    return entry;
+  };
+  for (const b of report.days) dayOf(b.start).total = { admitted: b.admitted, refused: b.refused };
+  for (const b of report.hours) dayOf(b.start).hours.push({ start: b.start, admitted: b.admitted, refused: b.refused });
+  for (const [day, { total, hours }] of days) mergeDay(sql, report.keyId, day, total, hours);
+  // Rows past their keeping: none on most reports (a DELETE that finds nothing writes nothing).
+  sql.exec("DELETE FROM usage_days WHERE key_id = ? AND day < ?", report.keyId, report.at - KEEP_DAYS_MS);
+}
+
+/**
+ * Ledger schema 4: the per-bucket table of schemas 1-3 (`usage_buckets`, one
+ * row per key, span and start) folded into `usage_days`, then dropped. Runs
+ * inside the migration's transaction: a wake cut short keeps the old table.
+ */
+function foldBucketTable(sql: SqlStorage): void {
+  if (sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'usage_buckets'").toArray().length === 0) return;
+  const byKeyDay = new Map<string, { keyId: string; day: number; total: Counts | null; hours: HourCounts[] }>();
+  for (const row of sql.exec("SELECT key_id, span, start, admitted, refused FROM usage_buckets").toArray()) {
+    const keyId = String(row.key_id);
+    const start = Number(row.start);
+    const day = floorTo(start, DAY_MS);
+    const id = `${day}:${keyId}`;
+    let entry = byKeyDay.get(id);
+    if (!entry) {
+      entry = { keyId, day, total: null, hours: [] };
+      byKeyDay.set(id, entry);
+    }
+    const counts = { admitted: Number(row.admitted), refused: JSON.parse(String(row.refused)) as Record<string, number> };
+    if (row.span === "day") entry.total = counts;
+    else entry.hours.push({ start, ...counts });
   }
+  for (const { keyId, day, total, hours } of byKeyDay.values()) mergeDay(sql, keyId, day, total, hours);
+  sql.exec("DROP TABLE usage_buckets");
 }
 
 /** One key's last use and places as last reported. */
@@ -72,20 +138,43 @@ export function keyUsageRow(sql: SqlStorage, keyId: string): { lastUsedAt: numbe
   };
 }
 
-const toBucket = (row: Record<string, SqlStorageValue>): BucketView & { keyId: string } => ({
-  keyId: String(row.key_id),
-  start: Number(row.start),
-  admitted: Number(row.admitted),
-  refused: JSON.parse(String(row.refused)) as Record<string, number>,
-});
-
-/** Stored buckets of one key, or of every key (keyId null), starting in [from, to), oldest first. */
-export function bucketRows(sql: SqlStorage, span: Exclude<Granularity, "minute">, from: number, to: number, keyId: string | null) {
+/**
+ * Stored buckets of one key, or of every key (keyId null), starting in [from, to),
+ * oldest first: day rows as they are, or the hour buckets inside them.
+ */
+export function bucketRows(
+  sql: SqlStorage,
+  span: Exclude<Granularity, "minute">,
+  from: number,
+  to: number,
+  keyId: string | null,
+): (HourCounts & { keyId: string })[] {
+  const dayFrom = span === "hour" ? floorTo(from, DAY_MS) : from;
   const rows =
     keyId === null
-      ? sql.exec("SELECT * FROM usage_buckets WHERE span = ? AND start >= ? AND start < ? ORDER BY start", span, from, to)
-      : sql.exec("SELECT * FROM usage_buckets WHERE key_id = ? AND span = ? AND start >= ? AND start < ? ORDER BY start", keyId, span, from, to);
-  return rows.toArray().map(toBucket);
+      ? sql.exec(
+          `SELECT key_id, day, admitted, refused${span === "hour" ? ", hours" : ""} FROM usage_days WHERE day >= ? AND day < ? ORDER BY day`,
+          dayFrom,
+          to,
+        )
+      : sql.exec(
+          `SELECT key_id, day, admitted, refused${span === "hour" ? ", hours" : ""} FROM usage_days WHERE key_id = ? AND day >= ? AND day < ? ORDER BY day`,
+          keyId,
+          dayFrom,
+          to,
+        );
+  const out: (HourCounts & { keyId: string })[] = [];
+  for (const row of rows) {
+    const key = String(row.key_id);
+    if (span === "day") {
+      out.push({ keyId: key, start: Number(row.day), admitted: Number(row.admitted), refused: JSON.parse(String(row.refused)) as Record<string, number> });
+      continue;
+    }
+    for (const h of JSON.parse(String(row.hours)) as HourCounts[]) {
+      if (h.start >= from && h.start < to) out.push({ keyId: key, start: h.start, admitted: h.admitted, refused: h.refused });
+    }
+  }
+  return out.sort((a, b) => a.start - b.start);
 }
 
 /** One key's reported usage as the usage API shows it. */
