@@ -24,14 +24,20 @@ async function play(times: number[], until: number) {
     const alarmsUntil = async (t: number) => {
       for (let due = reporter.nextReportAt(); due !== null && due <= t; due = reporter.nextReportAt()) await reporter.reportIfDue(due);
     };
+    let fromRequests = 0;
     for (const t of times) {
       await alarmsUntil(t);
-      reporter.count(t, { admitted: true }, { org: "org_period" }, "key_period");
+      // As the guard does (key-guard.ts count): a key quiet longer than its period reports from the request.
+      const first = reporter.count(t, { admitted: true }, { org: "org_period" }, "key_period");
+      if (first && reporter.reportsFromRequest(t)) {
+        fromRequests++;
+        await reporter.reportFromRequest(t, () => undefined);
+      }
     }
     await alarmsUntil(until);
     // Each request is in the first report made at or after it.
     const waited = times.map((t) => (sent.find((r) => r.at >= t)?.at ?? Number.POSITIVE_INFINITY) - t);
-    return { reports: sent.length, longestWait: Math.max(...waited) };
+    return { reports: sent.length, longestWait: Math.max(...waited), fromRequests };
   });
 }
 
@@ -60,12 +66,29 @@ describe("usage report period", () => {
     expect(longestWait).toBeLessThanOrEqual(270_000);
   });
 
-  it("reports a key used once an hour once per request, 5 s after it", async () => {
-    const { reports, longestWait } = await play(
-      Array.from({ length: 3 }, (_, i) => t0 + i * HOUR),
-      t0 + 3 * HOUR,
+  it("reports a key used once an hour once per request: the first from its alarm 5 s after it, the rest from the request itself", async () => {
+    const { reports, longestWait, fromRequests } = await play(
+      Array.from({ length: 24 }, (_, i) => t0 + i * HOUR),
+      t0 + 25 * HOUR,
     );
-    expect(reports).toBe(3);
+    expect(reports).toBe(24);
+    // No report yet: the first waits for the alarm (a new key's first requests often come in a burst).
     expect(longestWait).toBe(5_000);
+    expect(fromRequests).toBe(23);
+  });
+
+  it("reports from the request only once the key has been quiet a whole quiet period since its last report", async () => {
+    // Every 4 minutes: the alarm's report comes 4.5 minutes after the last, before each next request.
+    const every4 = await play(
+      Array.from({ length: 15 }, (_, i) => t0 + i * 4 * MINUTE),
+      t0 + HOUR + 10 * MINUTE,
+    );
+    expect(every4.fromRequests).toBe(0);
+    // Every 10 minutes, each request after the first reports itself.
+    const every10 = await play(
+      Array.from({ length: 6 }, (_, i) => t0 + i * 10 * MINUTE),
+      t0 + HOUR + 10 * MINUTE,
+    );
+    expect(every10).toEqual({ reports: 6, longestWait: 5_000, fromRequests: 5 });
   });
 });

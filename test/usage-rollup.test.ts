@@ -1,10 +1,10 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { UsageReporter } from "../src/guard/usage-reporter";
 import type { LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
-import { nextReportAt, QUIET_REPORT_PERIOD_MS, REPORT_DELAY_MS, REPORT_PERIOD_MS, reportDelayOf } from "../src/usage/usage-report";
+import { nextReportAt, QUIET_REPORT_PERIOD_MS, REPORT_DELAY_MS, REPORT_PERIOD_MS, reportDelayOf, type UsageReport } from "../src/usage/usage-report";
 import { countingNamespace } from "../test-support/counting";
 import { guardStub, harness } from "./support/harness";
 import { SEEDED_AT, seededKey } from "./support/ledger-keys";
@@ -29,11 +29,12 @@ async function ledgerUsage(org: string, keyId: string) {
   return runInDurableObject(ledgerStub(org), (ledger: OrgLedger) => {
     const sql = (ledger as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
     const row = sql.exec("SELECT reports, last_used_at FROM key_usage WHERE key_id = ?", keyId).toArray()[0];
-    const hours = sql.exec("SELECT admitted, refused FROM usage_buckets WHERE key_id = ? AND span = 'hour'", keyId).toArray();
+    const days = sql.exec("SELECT hours FROM usage_days WHERE key_id = ?", keyId).toArray();
+    const hours = days.flatMap((d) => JSON.parse(String(d.hours)) as { admitted: number }[]);
     return {
       reports: row ? Number(row.reports) : 0,
       lastUsedAt: row ? row.last_used_at : null,
-      admitted: hours.reduce((n, r) => n + Number(r.admitted), 0),
+      admitted: hours.reduce((n, r) => n + r.admitted, 0),
     };
   });
 }
@@ -131,13 +132,117 @@ describe("usage roll-up to the org ledger", () => {
       await runInDurableObject(ledgerStub(org), () => restoreLedger());
       return { calls, guardRows: guard.rows, ledgerRows: ledger.rows };
     };
-    // The first: the guard's usage row; at the ledger, the key's usage row and its hour
-    // and day buckets inserted, each with its index entries.
-    expect(await report(t0)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 8 });
-    // A later one in the same hour and day: the same rows updated in place (REPLACE, before,
-    // deleted and inserted each bucket with its two index entries: 7 rows here).
-    expect(await report(t0 + REPORT_DELAY_MS + 1_000 + QUIET_REPORT_PERIOD_MS)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 3 });
+    // The first: the guard's usage row; at the ledger, the key's usage row (and its key index entry) and its day's row
+    // (its hour buckets inside) with its day-index entry. Before ledger schema 4: 8 rows (an hour
+    // bucket and a day bucket of their own, each with two index entries).
+    expect(await report(t0)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 4 });
+    // A later one the same day: both rows updated in place, whatever hour it is (3 before schema 4
+    // in the same hour, 6 in a new hour).
+    expect(await report(t0 + REPORT_DELAY_MS + 1_000 + QUIET_REPORT_PERIOD_MS)).toEqual({ calls: { report: 1 }, guardRows: 1, ledgerRows: 2 });
     expect((await ledgerUsage(org, id)).reports).toBe(2);
+  });
+
+  /** The clock moved on: the guard's last report `ms` ago, saved so that a wake reads it (a fake clock for the period). */
+  const ageLastReport = (id: string, ms: number) =>
+    runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+      const reporter = KeyGuard.hooks(g).room.reporter;
+      expect(reporter.usage.dirtySince).toBeNull();
+      reporter.usage.reportedAt = Date.now() - ms;
+      reporter.save();
+      // The alarm that ran the last report (tick() plays it; the stored one would have fired by now).
+      await state.storage.deleteAlarm();
+    });
+
+  /** One check on the guard after a wake, the ledger namespace swapped for `ledgers`: rows written, alarms set, the verdict. */
+  const wakeAndCheck = async (id: string, org: string, ledgers: (real: DurableObjectNamespace<OrgLedger>) => DurableObjectNamespace<OrgLedger>) => {
+    await evictDurableObject(guardStub(id));
+    return runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+      const rows = { rows: 0 };
+      let alarmSets = 0;
+      const setAlarm = state.storage.setAlarm.bind(state.storage);
+      state.storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
+        alarmSets++;
+        return setAlarm(...args);
+      };
+      const guardEnv = (g as unknown as { env: { ORG_LEDGER: DurableObjectNamespace<OrgLedger> } }).env;
+      const real = guardEnv.ORG_LEDGER;
+      // The reports sent, so that the test can wait for them (the guard does not: its verdict goes first).
+      const sent: Promise<unknown>[] = [];
+      const inner = ledgers(real);
+      guardEnv.ORG_LEDGER = {
+        idFromName: (name: string) => inner.idFromName(name),
+        get: (ledgerId: DurableObjectId) => ({
+          report: (r: UsageReport) => {
+            const p = Promise.resolve(inner.get(ledgerId).report(r));
+            sent.push(p.catch(() => undefined));
+            return p;
+          },
+        }),
+      } as unknown as DurableObjectNamespace<OrgLedger>;
+      const restore = countRowsWritten(state, rows);
+      const at = Date.now();
+      const settings = { keyId: id, version: 1, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null };
+      const verdict = await g.check({ requestId: crypto.randomUUID(), consume: true, settings, org, caller: null });
+      await Promise.all(sent);
+      // Then the guard's own handling of the answer, and the admission's flush (the next tick).
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(KeyGuard.hooks(g).room.log.pendingCount).toBe(0);
+      restore();
+      guardEnv.ORG_LEDGER = real;
+      return { at, verdict: verdict.kind, rows: rows.rows, alarmSets, alarm: await state.storage.getAlarm(), reports: sent.length };
+    });
+  };
+
+  it("reports a key quiet longer than its report period from the request that woke it: one ledger call, no alarm, only the admission row", async () => {
+    const h = harness();
+    const org = ORG();
+    const { id, key } = await createKey(h, org);
+    expect((await h.call(key)).status).toBe(200);
+    await tick(id, Date.now() + REPORT_DELAY_MS);
+    expect((await ledgerUsage(org, id)).reports).toBe(1);
+    await ageLastReport(id, QUIET_REPORT_PERIOD_MS);
+
+    const calls: Record<string, number> = {};
+    const woke = await wakeAndCheck(id, org, (real) => countingNamespace(real, calls));
+    expect(woke).toMatchObject({ verdict: "admitted", alarmSets: 0, alarm: null, reports: 1 });
+    expect(calls).toEqual({ report: 1 });
+    // The admission's own row carries the report's mark: no usage row, no setAlarm (the alarm's report wrote both).
+    expect(woke.rows).toBe(1);
+    expect(await ledgerUsage(org, id)).toEqual({ reports: 2, lastUsedAt: woke.at, admitted: 2 });
+    // A wake after it knows the report went: nothing to report, no alarm.
+    await evictDurableObject(guardStub(id));
+    const after = await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => ({
+      usage: KeyGuard.hooks(g).room.reporter.usage,
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(after.usage).toMatchObject({ reportedAt: woke.at, dirtySince: null });
+    expect(after.alarm).toBeNull();
+  });
+
+  it("keeps the counts of a report from the request that the ledger did not take, saved, and retries from the alarm", async () => {
+    const h = harness();
+    const org = ORG();
+    const { id, key } = await createKey(h, org);
+    expect((await h.call(key)).status).toBe(200);
+    await tick(id, Date.now() + REPORT_DELAY_MS);
+    await ageLastReport(id, QUIET_REPORT_PERIOD_MS);
+    const down = () =>
+      ({
+        idFromName: (name: string) => name,
+        get: () => ({ report: () => Promise.reject(new Error("ledger down")) }),
+      }) as unknown as DurableObjectNamespace<OrgLedger>;
+    const woke = await wakeAndCheck(id, org, down);
+    expect(woke).toMatchObject({ verdict: "admitted", reports: 1 });
+    // The admission row, then the usage row saying "not reported", and the retry alarm.
+    expect(woke.rows).toBe(2);
+    expect(woke.alarmSets).toBe(1);
+    expect(woke.alarm).toBe(woke.at + REPORT_PERIOD_MS);
+    await evictDurableObject(guardStub(id));
+    const stored = await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).room.reporter.usage.dirtySince);
+    expect(stored).toBe(woke.at);
+    // The retry reaches the ledger with the request counted.
+    await tick(id, woke.at + REPORT_PERIOD_MS);
+    expect(await ledgerUsage(org, id)).toMatchObject({ reports: 2, admitted: 2 });
   });
 
   it("keeps a scheduled revocation's alarm when usage arms its own", async () => {

@@ -133,9 +133,23 @@ export class GuardRoom {
     return { ...statusOf(this.state, { ...live, ...this.counters }, now), ...metering };
   }
 
-  /** Counts one outcome; the first unreported one arms the report alarm (once per report period at most). */
-  count(now: number, outcome: Outcome, input: Pick<GuardCheck, "org" | "caller">, times = 1): void {
+  /**
+   * Counts one outcome; the first unreported one arms the report alarm (once per
+   * report period at most), or, on a key quiet longer than its report period,
+   * sends the report from this request (usage-reporter.ts reportsFromRequest).
+   * `fromRequest` false: counts a lease holder handed back, which no write of
+   * the guard's own follows to carry the report's mark.
+   */
+  count(now: number, outcome: Outcome, input: Pick<GuardCheck, "org" | "caller">, times = 1, fromRequest = true): void {
     const first = this.reporter.count(now, outcome, input, this.state?.keyId ?? null, times);
+    if (first && fromRequest && this.reporter.reportsFromRequest(now)) {
+      // Not awaited: the verdict goes first. A failure saves the counts as unreported and arms the retry.
+      void this.reporter.reportFromRequest(now, () => {
+        if (this.ended) return;
+        this.counters.rowsWritten += this.reporter.save();
+        void this.rearm();
+      });
+    }
     if (first || this.schedule.unset) void this.rearm();
     // A refusal writes no admission, so no flush carries its count: the usage row is written
     // within a second instead (one row however many refusals), so an eviction keeps it.
@@ -168,8 +182,8 @@ export class GuardRoom {
     if (used > 0) this.lastUsedAt = now;
     if (!this.reporter.counting) return;
     const who = { ...(org !== undefined ? { org } : {}), caller: null };
-    if (used > 0) this.count(now, { admitted: true }, who, used);
-    if (refused > 0) this.count(now, { admitted: false, code: "RATE_LIMITED" }, who, refused);
+    if (used > 0) this.count(now, { admitted: true }, who, used, false);
+    if (refused > 0) this.count(now, { admitted: false, code: "RATE_LIMITED" }, who, refused, false);
   }
 
   /** Invalidates every location's lease; resolves once none can admit (lease-desk.ts). */

@@ -13,7 +13,7 @@ import {
   recordUsage,
   type UsageState,
 } from "../usage/usage-book";
-import { buildReport, nextReportAt, REPORT_PERIOD_MS, reportDelayOf, reportPeriodAfter } from "../usage/usage-report";
+import { buildReport, nextReportAt, QUIET_REPORT_PERIOD_MS, REPORT_PERIOD_MS, reportDelayOf, reportPeriodAfter } from "../usage/usage-report";
 import type { GuardCheck, GuardUsage, GuardVerdict } from "./guard-types";
 
 /** A usage report that the ledger has not taken within this is retried later. */
@@ -63,8 +63,9 @@ export function outcomeOf(verdict: GuardVerdict, refusal: string | undefined): O
  * One key's usage counts (docs/usage.md) and their report to the org's ledger.
  * Counts are kept in memory and written inside the admissions row each flush
  * writes anyway, or in the one-row `usage` table after a report and within a
- * second of refusals (saveSoon); reports go from the guard's alarm only, never
- * on a request.
+ * second of refusals (saveSoon). Reports go from the guard's alarm, or, for a
+ * key quiet longer than its report period, from the request that woke it, after
+ * its verdict (reportFromRequest).
  */
 export class UsageReporter {
   usage: UsageState = emptyUsage();
@@ -159,14 +160,52 @@ export class UsageReporter {
   }
 
   /**
+   * True when the request just counted, the first unreported one (count()
+   * answered true), may carry the report itself: the key's last report is at least
+   * QUIET_REPORT_PERIOD_MS old (a key used about once an hour). Its report would
+   * otherwise cost an alarm: the setAlarm, the alarm's invocation and a usage row
+   * after it (docs/performance.md, "Cost in four traffic regimes"). Never for a
+   * key that has not reported yet (a new key's first requests often come in a
+   * burst, which the alarm's delay gathers into one report), nor while a failed
+   * report waits for its retry.
+   */
+  reportsFromRequest(now: number): boolean {
+    const { reportedAt } = this.usage;
+    return this.counting && this.retry === null && reportedAt !== null && now - reportedAt >= QUIET_REPORT_PERIOD_MS;
+  }
+
+  /**
+   * Sends the report now, from the request that counted it, without making the
+   * request wait (the caller does not await it; its verdict goes first). The
+   * period is marked reported at once, so the write that follows the count
+   * anyway (the admission's flush, or saveSoon for a refusal) carries the mark:
+   * no row of its own. `failed` runs when the ledger did not take it: the counts
+   * are unreported again and must be saved, since that write may already have
+   * said otherwise, and the retry alarm armed.
+   */
+  reportFromRequest(now: number, failed: () => void): Promise<void> {
+    return this.send(now).then((result) => {
+      if (result === "failed") failed();
+    });
+  }
+
+  /**
    * Sends the usage summary to the org's ledger when a report is due at `now`,
-   * and answers the storage rows written. The period is marked reported before
-   * the call so that requests counted meanwhile stay fresh for the next report;
-   * a failed call is retried a period later, its findings carried over.
+   * and answers the storage rows written (the usage row, once the ledger has it).
    */
   async reportIfDue(now: number): Promise<number> {
     const due = this.nextReportAt();
     if (due === null || now < due) return 0;
+    return (await this.send(now)) === "sent" ? this.save() : 0;
+  }
+
+  /**
+   * Sends the report of everything unreported at `now`. The period is marked
+   * reported before the call so that requests counted meanwhile stay fresh for
+   * the next report; a failed call is retried a period later, its findings
+   * carried over. "none": nothing to send it to (no org or key id yet).
+   */
+  private async send(now: number): Promise<"sent" | "failed" | "none"> {
     const { org, keyId } = this.usage;
     // Requests counted while the report is on its way go into the next one.
     const carried = this.unreported;
@@ -174,7 +213,7 @@ export class UsageReporter {
     this.lastReported = carried;
     if (org === null || keyId === null) {
       markReported(this.usage, now);
-      return 0;
+      return "none";
     }
     const previous = this.usage.reportedAt;
     const report = buildReport(keyId, this.usage, now, this.thresholds);
@@ -188,9 +227,9 @@ export class UsageReporter {
       this.usage.dirtySince = Math.min(this.usage.dirtySince ?? now, dirtySince ?? now);
       this.retry = { at: now + REPORT_PERIOD_MS, anomalies: report.anomalies };
       this.unreported += carried;
-      return 0;
+      return "failed";
     }
     this.retry = null;
-    return this.save();
+    return "sent";
   }
 }
