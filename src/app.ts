@@ -57,6 +57,8 @@ export type KeywardDeps = GatewayOptions & {
 export interface AdminApps {
   api: Hono<KeywardEnv>;
   pages?: Hono<KeywardEnv>;
+  /** The identity provider's name for the console's "Sign in with …" button; absent: no button. */
+  signInWith?: string | undefined;
 }
 
 /** The Worker's execution context; none under app.request() in tests. */
@@ -90,7 +92,7 @@ function lazyAdmin(
   const requestIds = new WeakMap<Request, string>();
   let loaded: Promise<Hono<KeywardEnv>> | null = null;
   const build = async () => {
-    const [{ api, pages }, { consoleRoutes }] = await Promise.all([load(), import("./console/routes")]);
+    const [{ api, pages, signInWith }, { consoleRoutes }] = await Promise.all([load(), import("./console/routes")]);
     const app = new Hono<KeywardEnv>();
     app.use(async (c, next) => {
       c.set("requestId", requestIds.get(c.req.raw) ?? crypto.randomUUID());
@@ -98,7 +100,7 @@ function lazyAdmin(
     });
     app.route("/_keyward/v1", api);
     if (pages) app.route("/_keyward/console", pages);
-    app.route("/_keyward/console", consoleRoutes());
+    app.route("/_keyward/console", consoleRoutes({ signInWith }));
     app.get("/_keyward/console/", (c) => c.redirect("/_keyward/console", 301));
     app.all("*", (c) => {
       throw notAKeywardRoute(c.req.raw);
@@ -239,7 +241,7 @@ export interface KeywardOptions {
   originService?: { fetch: typeof fetch } | undefined;
   /** Fetches GitHub's secret scanning public keys document (defaults to `fetch`). */
   secretScanningFetch?: typeof fetch;
-  /** Fetches the identity provider's JWKS (defaults to `fetch`). */
+  /** Fetches from the identity provider: its JWKS, and for the console's sign-in its discovery document and token endpoint (defaults to `fetch`). */
   jwksFetch?: typeof fetch;
   /** Resolves a webhook URL's host when it is set (defaults to DNS-over-HTTPS through `fetch`). */
   resolveHost?: ResolveHost;
@@ -292,10 +294,22 @@ export function createKeyward(options: KeywardOptions): Hono<KeywardEnv> {
     // Loaded on the first admin request, not with the request path: the request
     // path never builds it (cold start, docs/performance.md).
     admin: async () => {
-      const [{ adminApi }, { portalPages }] = await Promise.all([import("./admin/admin-api"), import("./sessions/portal-pages")]);
+      const [{ adminApi }, { portalPages }, { oidcPages }, { providerClient }] = await Promise.all([
+        import("./admin/admin-api"),
+        import("./sessions/portal-pages"),
+        import("./sessions/oidc-pages"),
+        import("./sessions/oidc-provider-client"),
+      ]);
+      const secure = config.environment === "production";
+      const oidc = config.consoleOidc;
+      const provider = oidc === null ? null : providerClient({ config: oidc, fetch: options.jwksFetch ?? options.fetch, now, log });
+      const pages = portalPages({ sessions, secure, now, log });
+      pages.route("/", oidcPages({ config: oidc, provider, sessions, verifier, claims: config.userTokens.claims, secure, now, log }));
       return {
         api: adminApi({ config, verifier, ledger, revoker, guards, keys, sessions, now, log, resolveHost: options.resolveHost ?? dohResolver(options.fetch) }),
-        pages: portalPages({ sessions, secure: config.environment === "production", now, log }),
+        pages,
+        // The button only where a sign-in can finish: with a session store to hold it.
+        signInWith: oidc !== null && sessions !== undefined ? oidc.providerName : undefined,
       };
     },
     leaks: leakRoutes({

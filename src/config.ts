@@ -5,6 +5,7 @@ import { retentionMs } from "./guard/storage-end";
 import { type PublishedKey, parsePublishedKeys } from "./identity/published-keys";
 import { assertTypePrefix } from "./keys/key-format";
 import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
+import { type ConsoleOidcConfig, OidcConfigProblem, parseConsoleOidc } from "./sessions/oidc-config";
 import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";
 import { reportDelayOf } from "./usage/usage-report";
 
@@ -47,6 +48,8 @@ export interface Config {
   leaks: LeakConfig;
   /** ADMIN_CORS_ORIGINS: browser origins allowed to call the admin API (src/admin/cors-origins.ts); empty: none. */
   adminCorsOrigins: string[];
+  /** CONSOLE_OIDC_*: the console's sign-in with the identity provider (src/sessions/oidc-config.ts); null: off. */
+  consoleOidc: ConsoleOidcConfig | null;
 }
 
 /** Leaked-key reports (docs/leaks.md). */
@@ -250,10 +253,21 @@ export function loadConfig(env: Record<string, unknown>): Config {
     throw new ConfigError("ADMIN_CORS_ORIGINS", (error as Error).message);
   }
 
+  const jwksTimeoutMs = intVar("USER_JWKS_TIMEOUT_MS", 3_000, 50, 30_000)(env.USER_JWKS_TIMEOUT_MS);
+  const audience = str(env, "USER_TOKEN_AUDIENCE");
+  let consoleOidc: ConsoleOidcConfig | null;
+  try {
+    consoleOidc = parseConsoleOidc(env, { production, hasProviderKeys: jwksUrl !== null || publicKey !== null, audience, timeoutMs: jwksTimeoutMs });
+  } catch (error) {
+    if (error instanceof OidcConfigProblem) throw new ConfigError(error.variable, error.message);
+    throw error;
+  }
+
   return {
     environment,
     originUrl,
     adminCorsOrigins,
+    consoleOidc,
     usageCounting: usageCounting === "on",
     anomalyThresholds,
     guardRetentionMs,
@@ -278,9 +292,9 @@ export function loadConfig(env: Record<string, unknown>): Config {
       devSecret: production ? null : devSecret,
       algorithms,
       issuer: str(env, "USER_TOKEN_ISSUER"),
-      audience: str(env, "USER_TOKEN_AUDIENCE"),
+      audience,
       clockSkewSeconds: intVar("USER_TOKEN_CLOCK_SKEW_SECONDS", 30, 0, 300)(env.USER_TOKEN_CLOCK_SKEW_SECONDS),
-      jwksTimeoutMs: intVar("USER_JWKS_TIMEOUT_MS", 3_000, 50, 30_000)(env.USER_JWKS_TIMEOUT_MS),
+      jwksTimeoutMs,
       claims: claimNames(env),
     },
     leaks: {

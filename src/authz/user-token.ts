@@ -37,6 +37,13 @@ export interface UserClaims {
 export interface UserTokenVerifier {
   /** Verifies a user JWT. Throws 401 INVALID_USER_TOKEN, or 503 when the JWKS cannot be fetched. */
   verify(token: string): Promise<UserClaims>;
+  /**
+   * Verifies an OpenID ID token the same way (keys, pinned algorithms, issuer,
+   * clock skew, claim names), for the audience `clientId` instead of
+   * USER_TOKEN_AUDIENCE. Answers the claims and the payload (the caller checks
+   * `nonce` and `azp`). Never used on the request path: the console's sign-in only.
+   */
+  verifyIdToken(token: string, clientId: string): Promise<{ claims: UserClaims; payload: JWTPayload }>;
 }
 
 export interface UserTokenVerifierOptions {
@@ -130,88 +137,92 @@ export function userTokenVerifier(options: UserTokenVerifierOptions): UserTokenV
     keySource = Promise.resolve(new TextEncoder().encode(config.devSecret));
   }
 
-  return {
-    async verify(token) {
-      if (keySource === null) throw invalid("this deployment does not accept user tokens");
-      if (token.length > MAX_TOKEN_CHARS) throw invalid("it is too long");
-      let header: ReturnType<typeof decodeProtectedHeader>;
-      try {
-        header = decodeProtectedHeader(token);
-      } catch {
-        throw invalid("it is not a well-formed JWT");
-      }
-      for (const name of FORBIDDEN_HEADERS) {
-        if (name in header) throw invalid(`its "${name}" header is not accepted; keys come only from Keyward's configuration`);
-      }
-      if (header.kid !== undefined && (typeof header.kid !== "string" || !KID_SHAPE.test(header.kid))) throw invalid("its key id (kid) is not acceptable");
-      if (typeof header.alg !== "string" || !config.algorithms.includes(header.alg)) {
-        throw invalid(`it is signed with ${JSON.stringify(header.alg)}; accepted: ${config.algorithms.join(", ")}`);
-      }
+  async function check(token: string, audience: string | null): Promise<{ claims: UserClaims; payload: JWTPayload }> {
+    if (keySource === null) throw invalid("this deployment does not accept user tokens");
+    if (token.length > MAX_TOKEN_CHARS) throw invalid("it is too long");
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw invalid("it is not a well-formed JWT");
+    }
+    for (const name of FORBIDDEN_HEADERS) {
+      if (name in header) throw invalid(`its "${name}" header is not accepted; keys come only from Keyward's configuration`);
+    }
+    if (header.kid !== undefined && (typeof header.kid !== "string" || !KID_SHAPE.test(header.kid))) throw invalid("its key id (kid) is not acceptable");
+    if (typeof header.alg !== "string" || !config.algorithms.includes(header.alg)) {
+      throw invalid(`it is signed with ${JSON.stringify(header.alg)}; accepted: ${config.algorithms.join(", ")}`);
+    }
 
-      let backendFailed = false;
-      const source = await keySource.catch(() => {
-        // A configured key that does not import: nothing can be verified (fail closed).
-        options.log.error("user_public_key_unusable", {});
-        throw backendUnavailable("the configured user token key (USER_PUBLIC_KEY does not import)", 60);
-      });
-      const key =
-        typeof source === "function"
-          ? async (...args: Parameters<JWTVerifyGetKey>) => {
-              try {
-                return await source(...args);
-              } catch (error) {
-                // A missing kid is the token's fault; a JWKS we cannot fetch is ours (503).
-                if (!(error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)) backendFailed = true;
-                throw error;
-              }
+    let backendFailed = false;
+    const source = await keySource.catch(() => {
+      // A configured key that does not import: nothing can be verified (fail closed).
+      options.log.error("user_public_key_unusable", {});
+      throw backendUnavailable("the configured user token key (USER_PUBLIC_KEY does not import)", 60);
+    });
+    const key =
+      typeof source === "function"
+        ? async (...args: Parameters<JWTVerifyGetKey>) => {
+            try {
+              return await source(...args);
+            } catch (error) {
+              // A missing kid is the token's fault; a JWKS we cannot fetch is ours (503).
+              if (!(error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)) backendFailed = true;
+              throw error;
             }
-          : source;
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
-          algorithms: config.algorithms,
-          requiredClaims: ["exp"],
-          clockTolerance: config.clockSkewSeconds,
-          ...(config.issuer !== null ? { issuer: config.issuer } : {}),
-          ...(config.audience !== null ? { audience: config.audience } : {}),
-          ...(options.now ? { currentDate: new Date(options.now()) } : {}),
-        }));
-      } catch (error) {
-        if (backendFailed) {
-          options.log.error("jwks_unavailable", { error: error instanceof Error ? error.name : "unknown" });
-          throw backendUnavailable(fromJwks ? "the identity provider's key set (JWKS)" : "the user token key", 5);
-        }
-        const reason =
-          error instanceof errors.JWTExpired
-            ? "it has expired"
-            : error instanceof errors.JWTClaimValidationFailed
-              ? `its "${error.claim}" claim is wrong or missing`
-              : error instanceof errors.JWKSNoMatchingKey
-                ? "it was signed by an unknown key"
-                : "its signature or format is wrong";
-        throw invalid(reason);
+          }
+        : source;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
+        algorithms: config.algorithms,
+        requiredClaims: ["exp"],
+        clockTolerance: config.clockSkewSeconds,
+        ...(config.issuer !== null ? { issuer: config.issuer } : {}),
+        ...(audience !== null ? { audience } : {}),
+        ...(options.now ? { currentDate: new Date(options.now()) } : {}),
+      }));
+    } catch (error) {
+      if (backendFailed) {
+        options.log.error("jwks_unavailable", { error: error instanceof Error ? error.name : "unknown" });
+        throw backendUnavailable(fromJwks ? "the identity provider's key set (JWKS)" : "the user token key", 5);
       }
+      const reason =
+        error instanceof errors.JWTExpired
+          ? "it has expired"
+          : error instanceof errors.JWTClaimValidationFailed
+            ? `its "${error.claim}" claim is wrong or missing`
+            : error instanceof errors.JWKSNoMatchingKey
+              ? "it was signed by an unknown key"
+              : "its signature or format is wrong";
+      throw invalid(reason);
+    }
 
-      const { claims } = config;
-      const subject = payload[claims.subject];
-      if (typeof subject !== "string" || subject === "") throw invalid(`its "${claims.subject}" claim is missing`);
-      // Decided here, before the key's guard is asked: a subject that cannot be an
-      // identity header (CR/LF, other controls, bidi controls) is the token's fault,
-      // refused as 401 without spending quota, never a 500 after admission.
-      if (!isSafeIdentity(subject)) throw invalid(`its "${claims.subject}" claim cannot identify a user (control or bidi characters, or over 1024 characters)`);
-      const org = payload[claims.org];
-      const role = payload[claims.role];
-      return {
-        subject,
-        org: typeof org === "string" ? org : null,
-        role: typeof role === "string" ? role : null,
-        permissions: permissionClaim(payload[claims.permissions]),
-        scopes: permissionClaim(payload[claims.scope], true),
-        resources: listClaim(payload[claims.resources]),
-        appRole: typeof payload[options.roleClaim ?? "role"] === "string" ? (payload[options.roleClaim ?? "role"] as string) : null,
-        // jwtVerify was told `exp` is required, so it is a number here.
-        expiresAt: (payload.exp as number) * 1000,
-      };
-    },
+    const { claims } = config;
+    const subject = payload[claims.subject];
+    if (typeof subject !== "string" || subject === "") throw invalid(`its "${claims.subject}" claim is missing`);
+    // Decided here, before the key's guard is asked: a subject that cannot be an
+    // identity header (CR/LF, other controls, bidi controls) is the token's fault,
+    // refused as 401 without spending quota, never a 500 after admission.
+    if (!isSafeIdentity(subject)) throw invalid(`its "${claims.subject}" claim cannot identify a user (control or bidi characters, or over 1024 characters)`);
+    const org = payload[claims.org];
+    const role = payload[claims.role];
+    const read: UserClaims = {
+      subject,
+      org: typeof org === "string" ? org : null,
+      role: typeof role === "string" ? role : null,
+      permissions: permissionClaim(payload[claims.permissions]),
+      scopes: permissionClaim(payload[claims.scope], true),
+      resources: listClaim(payload[claims.resources]),
+      appRole: typeof payload[options.roleClaim ?? "role"] === "string" ? (payload[options.roleClaim ?? "role"] as string) : null,
+      // jwtVerify was told `exp` is required, so it is a number here.
+      expiresAt: (payload.exp as number) * 1000,
+    };
+    return { claims: read, payload };
+  }
+
+  return {
+    verify: async (token) => (await check(token, config.audience)).claims,
+    verifyIdToken: (token, clientId) => check(token, clientId),
   };
 }

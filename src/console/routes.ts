@@ -15,14 +15,35 @@ const SECURITY_HEADERS = {
   "Cache-Control": "no-store",
 };
 
+export interface ConsoleRoutesOptions {
+  /** The identity provider's name: the sign-in card offers "Sign in with <name>" (src/sessions/oidc-pages.ts). */
+  signInWith?: string | undefined;
+}
+
+/** Where page.html's sign-in card takes the identity provider's button. */
+const SIGN_IN_WITH_MARK = "<!-- keyward:sign-in-with -->";
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** The page, with the identity provider's button when it is configured (a plain link: it works before the script runs). */
+export function consolePage(signInWith: string | undefined): string {
+  if (signInWith === undefined) return CONSOLE_HTML;
+  const label = signInWith.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+  return CONSOLE_HTML.replace(
+    SIGN_IN_WITH_MARK,
+    `<p class="idp"><a id="signin-idp" class="button" href="/_keyward/console/oidc/start">Sign in with ${label}</a></p><p class="muted">Or, for development and operators:</p>`,
+  );
+}
+
 /**
  * Settings → API Keys, served by Keyward itself at /_keyward/console: a static page
  * (page.html, page.css) and its browser program (browser/, bundled at build by
  * scripts/build-console.mjs) that talks to the admin API with the admin's token.
  */
-export function consoleRoutes(): Hono<KeywardEnv> {
+export function consoleRoutes(options: ConsoleRoutesOptions = {}): Hono<KeywardEnv> {
   const app = new Hono<KeywardEnv>();
-  app.get("/", (c) => c.body(CONSOLE_HTML, 200, { ...SECURITY_HEADERS, "Content-Type": "text/html; charset=utf-8" }));
+  const html = consolePage(options.signInWith);
+  app.get("/", (c) => c.body(html, 200, { ...SECURITY_HEADERS, "Content-Type": "text/html; charset=utf-8" }));
   app.get("/app.js", (c) => c.body(CONSOLE_JS, 200, { ...SECURITY_HEADERS, "Content-Type": "text/javascript; charset=utf-8" }));
   app.get("/app.css", (c) => c.body(CONSOLE_CSS, 200, { ...SECURITY_HEADERS, "Content-Type": "text/css; charset=utf-8" }));
   return app;

@@ -25,6 +25,23 @@ export interface PortalLink {
   expiresAt: number;
 }
 
+/**
+ * A sign-in at the identity provider under way (src/sessions/oidc-pages.ts): what
+ * the callback needs, found by the SHA-256 of its `state`, usable once.
+ */
+export interface SignInFlow {
+  stateHash: string;
+  nonce: string;
+  /** The PKCE code verifier: sent to the token endpoint, never to the browser. */
+  verifier: string;
+  redirectUri: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** What taking a flow answers: the flow (now deleted), or why there is none. */
+export type TakenFlow = { ok: true; flow: SignInFlow } | { ok: false; reason: "expired" | "unknown" };
+
 /** Why a link opened nothing. */
 export type LinkRefusal = "used" | "expired" | "unknown";
 
@@ -116,6 +133,41 @@ export class ConsoleSessions extends DurableObject<unknown> {
     await this.scheduleCleanup(session.createdAt);
   }
 
+  /** Stores a sign-in flow until its callback takes it or it expires. */
+  async beginFlow(flow: SignInFlow): Promise<void> {
+    this.sql.exec(
+      "INSERT INTO oidc_flows (state_hash, nonce, verifier, redirect_uri, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      flow.stateHash,
+      flow.nonce,
+      flow.verifier,
+      flow.redirectUri,
+      flow.createdAt,
+      flow.expiresAt,
+    );
+    await this.scheduleCleanup(flow.createdAt);
+  }
+
+  /**
+   * Takes a flow once: it is deleted whatever the outcome, so a replayed callback
+   * (the same state and code again) finds nothing, and no code is ever exchanged twice.
+   */
+  async takeFlow(stateHash: string, now: number): Promise<TakenFlow> {
+    const row = this.sql.exec("DELETE FROM oidc_flows WHERE state_hash = ? RETURNING *", stateHash).toArray()[0];
+    if (row === undefined) return { ok: false, reason: "unknown" };
+    if (now >= Number(row.expires_at)) return { ok: false, reason: "expired" };
+    return {
+      ok: true,
+      flow: {
+        stateHash,
+        nonce: String(row.nonce),
+        verifier: String(row.verifier),
+        redirectUri: String(row.redirect_uri),
+        createdAt: Number(row.created_at),
+        expiresAt: Number(row.expires_at),
+      },
+    };
+  }
+
   /** The open session whose secret hashes to `hash`, renewed by this use; null (and deleted) once it has ended. */
   async authenticate(hash: string, now: number): Promise<Authenticated> {
     const row = this.sql.exec("SELECT * FROM sessions WHERE hash = ?", hash).toArray()[0];
@@ -146,12 +198,15 @@ export class ConsoleSessions extends DurableObject<unknown> {
       .filter((s) => isOpen(s, now));
   }
 
-  /** Drops ended sessions and long-expired links; the object's storage ends once nothing is left. */
+  /** Drops ended sessions, long-expired links and expired flows; the object's storage ends once nothing is left. */
   async alarm(): Promise<void> {
     const now = Date.now();
     this.sql.exec("DELETE FROM sessions WHERE idle_until <= ? OR ends_at <= ?", now, now);
     this.sql.exec("DELETE FROM portal_links WHERE expires_at <= ?", now - LINK_KEEP_MS);
-    const left = Number(this.sql.exec("SELECT (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM portal_links) AS n").one().n);
+    this.sql.exec("DELETE FROM oidc_flows WHERE expires_at <= ?", now);
+    const left = Number(
+      this.sql.exec("SELECT (SELECT COUNT(*) FROM sessions) + (SELECT COUNT(*) FROM portal_links) + (SELECT COUNT(*) FROM oidc_flows) AS n").one().n,
+    );
     if (left === 0) {
       await this.ctx.storage.deleteAll();
       // The tables went with everything else; a later call in this same instance needs them.

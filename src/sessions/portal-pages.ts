@@ -3,9 +3,8 @@ import type { KeywardEnv } from "../http/keyward-env";
 import type { Logger } from "../log";
 import type { LinkRefusal } from "./console-sessions";
 import type { SessionClient } from "./session-client";
-import { hintCookie, sessionCookie } from "./session-cookie";
-import { expiresAt } from "./session-policy";
-import { cookieValue, isSecret } from "./session-secrets";
+import { isSecret } from "./session-secrets";
+import { type PageText, signedIn, signInPage } from "./sign-in-page";
 
 export interface PortalPagesOptions {
   sessions: SessionClient | undefined;
@@ -17,15 +16,7 @@ export interface PortalPagesOptions {
 
 const ORG = /^[A-Za-z0-9_-]{1,128}$/;
 
-/** Headers of every answer here: never cached, never referred (the link's code is in the path), never framed. */
-const PAGE_HEADERS = {
-  "Cache-Control": "no-store",
-  "Referrer-Policy": "no-referrer",
-  "Content-Security-Policy": "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  "X-Content-Type-Options": "nosniff",
-};
-
-const REFUSALS: Record<LinkRefusal | "unavailable", { status: 404 | 410 | 503; title: string; text: string }> = {
+const REFUSALS: Record<LinkRefusal | "unavailable", PageText> = {
   used: {
     status: 410,
     title: "This sign-in link has already been used",
@@ -48,11 +39,8 @@ const REFUSALS: Record<LinkRefusal | "unavailable", { status: 404 | 410 | 503; t
   },
 };
 
-/** A small page of our own text only: nothing from the request is echoed into it. */
 function refusalPage(reason: keyof typeof REFUSALS): Response {
-  const r = REFUSALS[reason];
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${r.title} · Keyward</title><link rel="stylesheet" href="/_keyward/console/app.css"></head><body><main id="content"><section class="card signin"><h1 id="link-refused">${r.title}</h1><p>${r.text}</p></section></main></body></html>`;
-  return new Response(html, { status: r.status, headers: { ...PAGE_HEADERS, "Content-Type": "text/html; charset=utf-8" } });
+  return signInPage(REFUSALS[reason], { id: "link-refused" });
 }
 
 /**
@@ -79,11 +67,7 @@ export function portalPages(options: PortalPagesOptions): Hono<KeywardEnv> {
       return refusalPage(opened.reason);
     }
     options.log.info("portal_session_started", { requestId: c.get("requestId"), org, session: opened.session.id });
-    const cookie = sessionCookie(cookieValue(org, opened.secret), { secure: options.secure, expiresAt: expiresAt(opened.session), now });
-    const headers = new Headers({ ...PAGE_HEADERS, Location: "/_keyward/console#/keys" });
-    headers.append("Set-Cookie", cookie);
-    headers.append("Set-Cookie", hintCookie({ secure: options.secure, endsAt: opened.session.endsAt, now }));
-    return new Response(null, { status: 303, headers });
+    return signedIn(org, opened, { secure: options.secure, now });
   });
   return app;
 }

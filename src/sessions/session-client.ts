@@ -2,7 +2,7 @@ import { backendUnavailable } from "../errors";
 import { randomId } from "../keys/key-format";
 import type { Logger } from "../log";
 import { withTimeout } from "../timeout";
-import type { Authenticated, ConsoleSessions, LinkRefusal, SessionRecord } from "./console-sessions";
+import type { Authenticated, ConsoleSessions, LinkRefusal, SessionRecord, SignInFlow, TakenFlow } from "./console-sessions";
 import { LINK_TTL_MS, type SessionVia, sessionTimes } from "./session-policy";
 import { newSecret, secretHash } from "./session-secrets";
 
@@ -12,6 +12,13 @@ export interface SessionClientOptions {
   timeoutMs: number;
   log: Logger;
 }
+
+/**
+ * The ConsoleSessions object that holds sign-ins at the identity provider under
+ * way (the org is only known once the provider answers). Not a valid org id (`~`),
+ * so it is never an org's object.
+ */
+export const SIGN_IN_FLOWS = "~oidc-sign-in-flows";
 
 /** Who a new session is for. */
 export interface SessionGrant {
@@ -31,6 +38,10 @@ export interface SessionClient {
   authenticate(org: string, secret: string, now: number): Promise<Authenticated>;
   end(org: string, by: { id: string } | { secret: string }): Promise<boolean>;
   list(org: string, now: number): Promise<SessionRecord[]>;
+  /** Stores a sign-in flow at the identity provider (in the SIGN_IN_FLOWS object). */
+  beginFlow(flow: SignInFlow): Promise<void>;
+  /** Takes a sign-in flow by its state's hash, once. */
+  takeFlow(stateHash: string, now: number): Promise<TakenFlow>;
 }
 
 export function sessionClient(options: SessionClientOptions): SessionClient {
@@ -77,6 +88,8 @@ export function sessionClient(options: SessionClientOptions): SessionClient {
       const key = "id" in by ? { id: by.id } : { hash: await secretHash(by.secret) };
       return call(org, "end", async (stub): Promise<boolean> => await stub.end(key));
     },
+    beginFlow: (flow) => call(SIGN_IN_FLOWS, "beginFlow", (stub) => stub.beginFlow(flow) as Promise<void>),
+    takeFlow: (stateHash, now) => call(SIGN_IN_FLOWS, "takeFlow", async (stub): Promise<TakenFlow> => (await stub.takeFlow(stateHash, now)) as TakenFlow),
     list: (org, now) => call(org, "list", async (stub): Promise<SessionRecord[]> => (await stub.list(now)) as SessionRecord[]),
   };
 }
