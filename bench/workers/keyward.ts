@@ -196,7 +196,7 @@ async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext
     return Response.json(waits);
   }
   if (path === "/__bench/holders" && request.method === "POST") {
-    // Lease holders' own counts (asks to the guard, admitted, forwarded) for a key at the given locations.
+    // Lease holders' own counts (asks to the guard, admitted, forwarded, returned) for a key at the given locations.
     const { keyId, locations } = (await request.json()) as { keyId: string; locations: string[] };
     const holders = env.LEASE_HOLDER;
     if (holders === undefined) return Response.json({ error: "no LEASE_HOLDER binding" }, { status: 500 });
