@@ -10,12 +10,13 @@ import { keyCap, machine } from "../lib/machine.mjs";
 import { PRICES } from "../lib/options.mjs";
 import { renderMarkdown } from "../lib/report.mjs";
 import { BENCH_DIR } from "../lib/workerd.mjs";
+import { ratioOfScenarios } from "./metering.mjs";
 
 /**
  * Writes the report files and prints the report.
  * @param {import("./setup.mjs").Bench} bench
  * @param {import("./scenarios.mjs").Scenarios} scenarioSet
- * @param {{ throughput: any, runs: any[], profile: any, micro: any, accuracy: any[], cost: any[], costRegimes: any, metering: object, coldStart: any, latency: { result: object, lines: string[] } | null }} results
+ * @param {{ throughput: any, runs: any[], profile: any, micro: any, accuracy: any[], cost: any[], costRegimes: any, metering: Record<string, any>, coldStart: any, latency: { result: object, lines: string[] } | null }} results
  */
 export function writeReport({ quick, plan, manyCount }, { scenarios, manyId }, results) {
   const { throughput, profile, costRegimes, coldStart } = results;
@@ -54,6 +55,14 @@ export function writeReport({ quick, plan, manyCount }, { scenarios, manyId }, r
   for (const s of scenarios.slice(1)) {
     const overall = throughput.overall[s.id];
     console.log(`ratio ${s.id}/pass-through: ${overall ? overall.rpsRatio.median.toFixed(2) : "n/a"}`);
+  }
+  // Metered against plain credits on the hot key (the target: within 10 %), per round and concurrency.
+  const metered = ratioOfScenarios(results.runs, "keyward-hot-metered", "keyward-hot-credits");
+  console.log(
+    `ratio keyward-metered/keyward-credits: ${metered ? `${metered.median.toFixed(2)} (min ${metered.min.toFixed(2)}, max ${metered.max.toFixed(2)}, ${metered.values.length} runs)` : "n/a"}`,
+  );
+  for (const [id, m] of Object.entries(results.metering)) {
+    console.log(`rows per admitted request, ${id}: ${m.rowsPerAdmitted.toFixed(3)}; guard RPCs per admitted request: ${m.guardRpcsPerAdmitted.toFixed(3)}`);
   }
   // Against the design's own floor, under fixed names (the many-keys count is in the tables).
   const pairs = [

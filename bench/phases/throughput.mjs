@@ -12,8 +12,9 @@ import { summarizeThroughput } from "../lib/throughput-summary.mjs";
  * @param {import("./setup.mjs").Bench} bench
  * @param {import("./scenarios.mjs").Scenario[]} scenarios
  * @param {Map<string, number>} settledAt when each Keyward service's many keys last finished reporting (from priming)
+ * @param {ReturnType<typeof import("./metering.mjs").meteringCounter>} metering counts rows and guard calls around the metering scenarios' runs
  */
-export async function runThroughput({ cli, plan, settle, sweep, measure }, scenarios, settledAt) {
+export async function runThroughput({ cli, plan, settle, sweep, measure }, scenarios, settledAt, metering) {
   const runs = [];
   const deferred = [];
   if (!cli["skip-throughput"]) {
@@ -35,14 +36,16 @@ export async function runThroughput({ cli, plan, settle, sweep, measure }, scena
           swept = await settle(Math.min(plan.settleSeconds, 6));
         }
         let requests = scenario.sweep ? scenario.keys.length : 0;
-        for (const connections of plan.connections) {
-          const result = await measure(scenario, connections, plan.seconds, plan.warmup);
-          runs.push({ round, connections, scenario: scenario.id, ...result });
-          requests += result.requests;
-          log(
-            `  [${elapsed()}] r${round} c=${connections} ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
-          );
-        }
+        await metering.around(round, scenario, async () => {
+          for (const connections of plan.connections) {
+            const result = await measure(scenario, connections, plan.seconds, plan.warmup);
+            runs.push({ round, connections, scenario: scenario.id, ...result });
+            requests += result.requests;
+            log(
+              `  [${elapsed()}] r${round} c=${connections} ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
+            );
+          }
+        });
         if (scenario.sweep) {
           // Keyward's many-keys scenario leaves thousands of guards with a report due.
           const ms = swept + (await settle(reporting ? plan.settleSeconds : Math.min(plan.settleSeconds, 66)));

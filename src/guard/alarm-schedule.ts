@@ -34,4 +34,11 @@ export class AlarmSchedule {
     this.at = at;
     await this.ctx.storage.setAlarm(at);
   }
+
+  /** Sets the alarm to `at` unless it is set no later already (a job added; never a scan of the others). */
+  async earlier(at: number): Promise<void> {
+    if (this.at !== null && this.at <= at) return;
+    this.at = at;
+    await this.ctx.storage.setAlarm(at);
+  }
 }

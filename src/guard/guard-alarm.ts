@@ -1,7 +1,7 @@
 /** The key guard's alarm work: due revocations, expired holds, the usage report, and the storage's end. */
 import type { GuardRoom } from "./guard-room";
 import { applyDueRevocation } from "./guard-state";
-import { closeHold, type HoldGuards } from "./hold-settlement";
+import { expireHolds, type HoldGuards } from "./hold-settlement";
 
 /**
  * The alarm's work at `now`: applies a scheduled revocation that is due, and
@@ -12,7 +12,7 @@ export async function runAlarm(room: GuardRoom, guards: HoldGuards, now: number)
   if (room.ended) return;
   if (applyDueRevocation(room.state, now)) room.writeState();
   // Holds never settled are charged their reserve; closed ones past their keeping are forgotten.
-  for (const hold of room.meter.book.due(now)) await closeHold(room, guards, hold, hold.reserve, "expiry", now);
+  await expireHolds(room, guards, room.meter.book.due(now), now);
   room.counters.rowsWritten += room.meter.book.prune(room.ctx.storage.sql, now, room.meter.keepMs);
   // Requests may be decided while the report is on its way; they count into the next one.
   room.counters.rowsWritten += await room.reporter.reportIfDue(now);

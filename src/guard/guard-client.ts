@@ -12,6 +12,7 @@ import type { LeaseHolder } from "./lease-holder";
 import type { LocalCheck } from "./lease-types";
 import type { NamedLimit } from "./named-limits";
 import type { OrgLimit } from "./org-limit";
+import { settleBatcher } from "./settle-batcher";
 
 export interface GuardClientOptions {
   namespace: DurableObjectNamespace<KeyGuard>;
@@ -42,7 +43,11 @@ export interface GuardClient {
   roll(settings: KeySettings, secrets: { replaced: string; next: string; until: number }): Promise<GuardStatus>;
   setOrgLimit(settings: KeySettings, orgLimit: OrgLimit | null): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
-  /** Settles a metered request's hold, exactly once (docs/metering.md). */
+  /**
+   * Settles a metered request's hold, exactly once (docs/metering.md). Coalesced
+   * per key in this isolate (settle-batcher.ts): resolves once the batch RPC
+   * carrying it is answered.
+   */
   settle(keyId: string, requestId: string, charge: number): Promise<SettleResult>;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
@@ -96,6 +101,9 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     }
   }
 
+  // A batch is safe to retry: a hold settles once, and a repeat answers the first settlement.
+  const settle = settleBatcher((keyId, items) => call(keyId, "settle", (stub) => stub.settleHolds({ items }) as Promise<SettleResult[]>));
+
   return {
     check: (input, deadlines) => call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines),
     checkLocal: (input, deadlines) => {
@@ -116,7 +124,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     roll: (settings, secrets) => call(settings.keyId, "roll", (stub) => stub.roll({ settings, ...secrets }) as Promise<GuardStatus>),
     setOrgLimit: (settings, orgLimit) => call(settings.keyId, "setOrgLimit", (stub) => stub.setOrgLimit({ settings, orgLimit }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
-    settle: (keyId, requestId, charge) => call(keyId, "settle", (stub) => stub.settleHold({ requestId, charge }) as Promise<SettleResult>),
+    settle: (keyId, requestId, charge) => settle(keyId, { requestId, charge }),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),
   };

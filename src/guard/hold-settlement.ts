@@ -1,4 +1,4 @@
-/** Closing a metered request's hold (docs/metering.md): by its settlement, or at its reserve on expiry. */
+/** Closing metered requests' holds (docs/metering.md): by their settlement, or at their reserve on expiry. */
 import type { Closing, Hold, SettleResult } from "../metering/holds";
 import { withTimeout } from "../timeout";
 import { raiseAlerts } from "./balance-alerts";
@@ -7,47 +7,71 @@ import type { GuardRoom } from "./guard-room";
 import type { GuardState } from "./guard-state";
 import { Meter } from "./meter";
 import { ORG_GUARD_TIMEOUT_MS, orgGuardName } from "./org-limit";
+import type { SettleItem } from "./settle-batcher";
 
 /** The guards' namespace as a settlement uses it (structural: this file need not import the guard class). */
 export interface HoldGuards {
   idFromName(name: string): DurableObjectId;
-  get(id: DurableObjectId): { settleHold(input: { requestId: string; charge: number }): unknown };
+  get(id: DurableObjectId): { settleHolds(input: { items: SettleItem[] }): unknown };
 }
 
 /**
- * Settles a metered request's hold with what it cost (docs/metering.md),
- * exactly once: a hold already closed answers its first closing and changes
- * nothing; one past its expiry is expired now, at its reserve. The balance and
- * the hold are written in one step; the org's guard, if it holds the request
- * too, is told before this answers.
+ * Settles metered requests' holds with what each cost (docs/metering.md), in
+ * order, each exactly once: a hold already closed (earlier, or by an item
+ * before it in the same batch) answers its first closing and changes nothing;
+ * one past its expiry is expired now, at its reserve. Every hold the batch
+ * closed and the balance are written in one storage step; the org's guard, if
+ * it holds the requests too, is told (in one call) before this answers. One
+ * result per item, in order.
  */
-export async function settleHold(room: GuardRoom, guards: HoldGuards, input: { requestId: string; charge: number }): Promise<SettleResult> {
-  const hold = room.meter.book.find(input.requestId);
-  if (hold === undefined || room.state === null) return { kind: "unknown" };
-  if (hold.charge !== null) return Meter.closedAnswer(hold);
+export async function settleHolds(room: GuardRoom, guards: HoldGuards, items: readonly SettleItem[]): Promise<SettleResult[]> {
   const now = Date.now();
-  if (now >= hold.expiresAt) {
-    await closeHold(room, guards, hold, hold.reserve, "expiry", now);
-    return { kind: "expired", charged: hold.charge ?? hold.reserve };
-  }
-  const closing = await closeHold(room, guards, hold, input.charge, "settle", now);
-  return { kind: "settled", charged: closing.charged, uncharged: closing.uncharged, repeated: false };
+  const closed: SettleItem[] = [];
+  const results = items.map((item): SettleResult => {
+    const hold = room.meter.book.find(item.requestId);
+    if (hold === undefined || room.state === null) return { kind: "unknown" };
+    if (hold.charge !== null) return Meter.closedAnswer(hold);
+    if (now >= hold.expiresAt) {
+      closed.push({ requestId: hold.id, charge: hold.reserve });
+      closeOpen(room, hold, hold.reserve, "expiry", now);
+      return { kind: "expired", charged: hold.charge ?? hold.reserve };
+    }
+    closed.push({ requestId: hold.id, charge: item.charge });
+    const closing = closeOpen(room, hold, item.charge, "settle", now);
+    return { kind: "settled", charged: closing.charged, uncharged: closing.uncharged, repeated: false };
+  });
+  await written(room, guards, closed);
+  return results;
 }
 
-/** Closes an open hold against the balance (its refund, or a charge above the reserve), writes both, tells the org. */
-export async function closeHold(room: GuardRoom, guards: HoldGuards, hold: Hold, charge: number, by: "settle" | "expiry", now: number): Promise<Closing> {
+/** Charges every due hold its reserve (the alarm): written in one step, the org told in one call. */
+export async function expireHolds(room: GuardRoom, guards: HoldGuards, due: readonly Hold[], now: number): Promise<void> {
+  for (const hold of due) closeOpen(room, hold, hold.reserve, "expiry", now);
+  await written(
+    room,
+    guards,
+    due.map((hold) => ({ requestId: hold.id, charge: hold.reserve })),
+  );
+}
+
+/** Closes an open hold against the balance (its refund, or a charge above the reserve), in memory; written() stores it. */
+function closeOpen(room: GuardRoom, hold: Hold, charge: number, by: "settle" | "expiry", now: number): Closing {
   const state = room.state as GuardState;
   const credits = state.credits === null ? null : refilled(state.credits, now);
   const { closing, rows } = room.meter.close(hold, charge, credits?.remaining ?? null, by);
   if (credits !== null) state.credits = { ...credits, remaining: credits.remaining + closing.refund };
   raiseAlerts(room);
-  room.writeState();
   room.counters.rowsWritten += rows;
-  const org = state.orgCredits;
-  if (org !== null) {
-    // Should this fail, the org's own alarm charges the org's hold its reserve, ORG_HOLD_GRACE_MS later (org-ask.ts).
-    const stub = guards.get(guards.idFromName(orgGuardName(org)));
-    await withTimeout(Promise.resolve(stub.settleHold({ requestId: hold.id, charge })), ORG_GUARD_TIMEOUT_MS, "org guard").catch(() => undefined);
-  }
   return closing;
+}
+
+/** Writes the balance the closed holds moved (their rows are in the same step), then tells the org's guard. */
+async function written(room: GuardRoom, guards: HoldGuards, closed: SettleItem[]): Promise<void> {
+  if (closed.length === 0) return;
+  room.writeState();
+  const org = room.state?.orgCredits ?? null;
+  if (org === null) return;
+  // Should this fail, the org's own alarm charges the org's holds their reserve, ORG_HOLD_GRACE_MS later (org-ask.ts).
+  const stub = guards.get(guards.idFromName(orgGuardName(org)));
+  await withTimeout(Promise.resolve(stub.settleHolds({ items: closed })), ORG_GUARD_TIMEOUT_MS, "org guard").catch(() => undefined);
 }

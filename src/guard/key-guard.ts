@@ -19,7 +19,8 @@
  *    org's guard when the org has a shared limit or credits, and a refusal there
  *    takes the admission back. balance-alerts.ts raises low-balance events.
  * 5. #settle(): usage-reporter.ts counts the outcome; GuardRoom.flush writes the batch.
- * 6. settleHold(): hold-settlement.ts closes a metered request's hold.
+ * 6. settleHolds(): hold-settlement.ts closes metered requests' holds (a batch
+ *    from one isolate, settle-batcher.ts).
  * 7. alarm(): guard-alarm.ts: a due scheduled revocation, expired holds,
  *    usage-reporter.ts's report to the ledger, and the storage's end.
  * Beside the request: lease() and returnLease() (lease-grant.ts, local admission) and the admin
@@ -38,12 +39,13 @@ import * as changes from "./guard-changes";
 import { GuardRoom, type GuardRoomEnv, units } from "./guard-room";
 import type { GuardState } from "./guard-state";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
-import { settleHold } from "./hold-settlement";
+import { settleHolds } from "./hold-settlement";
 import { grantLease, takeBackLease } from "./lease-grant";
 import type { LeaseAnswer, LeaseAsk, LeaseReturn } from "./lease-types";
 import type { NamedLimit } from "./named-limits";
 import { askOrg } from "./org-ask";
 import type { OrgLimit } from "./org-limit";
+import type { SettleItem } from "./settle-batcher";
 import { outcomeOf } from "./usage-reporter";
 
 export { pendingCap } from "./admission-log";
@@ -94,7 +96,10 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
       // A hold and the balance it took go in one storage step (docs/metering.md): never one without the other.
       room.writeState();
       room.holdsPeak = Math.max(room.holdsPeak, room.meter.book.open);
-      void room.rearm();
+      // The alarm no later than this hold's expiry. Not rearm(): its scans of every kept hold, per request,
+      // and an alarm moved (a storage write) each time the earliest open hold closed. An alarm that comes
+      // early finds nothing due and rearms.
+      void room.schedule.earlier(now + input.hold.holdMs);
     }
     const windows = room.meter.states(now);
     if (windows.length > 0) verdict.windows = windows;
@@ -119,9 +124,15 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     return verdict;
   }
 
-  /** Settles a metered request's hold with what it cost, exactly once (hold-settlement.ts). */
-  settleHold(input: { requestId: string; charge: number }): Promise<SettleResult> {
-    return settleHold(this.#room, this.env.KEY_GUARD, input);
+  /** Settles metered requests' holds with what each cost, each exactly once, in one storage step (hold-settlement.ts). */
+  settleHolds(input: { items: SettleItem[] }): Promise<SettleResult[]> {
+    return settleHolds(this.#room, this.env.KEY_GUARD, input.items);
+  }
+
+  /** One settlement (an isolate of the previous version during a deploy); settleHolds with one item. */
+  async settleHold(input: SettleItem): Promise<SettleResult> {
+    const [result] = await settleHolds(this.#room, this.env.KEY_GUARD, [input]);
+    return result ?? { kind: "unknown" };
   }
 
   /** Counts refusals the gateway decided without asking (a KV record that already says revoked), batched by the caller; nothing is decided here. */
