@@ -42,6 +42,8 @@ const price = (op) => op.kvReads * PRICES.kvRead + op.doRequests * PRICES.doRequ
  *   quiet one: src/usage/usage-report.ts), so min(1, 1 / (r x period)) per request; each one alarm invocation plus the calls to the ledger counted, the
  *   guard's usage row, one setAlarm (the first unreported request arms it) and the
  *   ledger's rows, weighted by how often a report opens a new hour or a new day.
+ * - A key whose requests are further apart than the quiet period (1 an hour):
+ *   keywardQuietRequest, from a quiet request counted end to end.
  * - Duration: a guard cannot hibernate while its flush timer (FLUSH_DELAY) is
  *   pending, so a busy guard is billed all the time (1 / r seconds per request),
  *   a sparse one for its check and its sparse flush delay (0 since 2026-12-06:
@@ -49,6 +51,9 @@ const price = (op) => op.kvReads * PRICES.kvRead + op.doRequests * PRICES.doRequ
  *   (the guard waits for the ledger) and the ledger's.
  */
 export function keywardPerRequest(r, m) {
+  const quietPeriodMs = m.quietReportPeriodMs ?? m.reportPeriodMs;
+  // Requests further apart than the quiet report period: each is priced as the quiet request was counted end to end.
+  if (m.report.quiet && 1 / r >= quietPeriodMs / 1000) return keywardQuietRequest(r, m);
   const busy = r >= 1 / (m.flushDelayMs / 1000);
   const path = busy ? m.busy : m.sparse;
   // A key whose report carries BUSY_REPORT_REQUESTS or more reports once a period; a quieter one once a quiet period.
@@ -57,7 +62,11 @@ export function keywardPerRequest(r, m) {
   const perHour = Math.min(3_600_000 / periodMs, 3600 * r);
   const newDay = Math.min(1, 1 / (24 * perHour));
   const newHour = Math.min(1, 1 / perHour);
-  const ledgerRows = m.report.ledgerRows.sameHour * (1 - newHour) + m.report.ledgerRows.newHour * (newHour - newDay) + m.report.ledgerRows.newDay * newDay;
+  // Each day row a key writes is deleted 90 days on (pruneRows), once per new day.
+  const ledgerRows =
+    m.report.ledgerRows.sameHour * (1 - newHour) +
+    m.report.ledgerRows.newHour * (newHour - newDay) +
+    (m.report.ledgerRows.newDay + (m.report.pruneRows ?? 0)) * newDay;
   const reportRows = m.report.guardRows + m.report.alarmWrites + ledgerRows;
   const sparseDelayMs = m.sparseFlushDelayMs ?? m.flushDelayMs;
   const activeSeconds =
@@ -68,6 +77,29 @@ export function keywardPerRequest(r, m) {
     rowsWritten: path.rowsWritten + reports * reportRows,
     gbSeconds: activeSeconds * DO_GB,
     reportsPerRequest: reports,
+  };
+}
+
+/**
+ * Keyward on a key whose requests are further apart than its quiet report period
+ * (1 an hour): every request is one such quiet request, priced as `m.report.quiet`
+ * counted it end to end (its check, its report however the code sends it: any
+ * alarm set and run, the calls to the ledger, every row on both sides), with the
+ * ledger's rows of a report opening a new day (and the prune of a day row 90 days
+ * on) in place of the counted same-day ones once in 24 x the requests an hour.
+ * Duration: the guard from its check until the report is at the ledger, and the
+ * ledger's own time for the report.
+ */
+function keywardQuietRequest(r, m) {
+  const q = m.report.quiet;
+  const newDay = Math.min(1, 1 / (24 * 3600 * r));
+  const ledgerRows = q.ledgerRows * (1 - newDay) + (m.report.ledgerRows.newDay + (m.report.pruneRows ?? 0)) * newDay;
+  return {
+    kvReads: Math.min(1, Math.max(m.busy.kvReads, 1 / (r * (m.cacheTtlMs / 1000)))),
+    doRequests: q.doRequests,
+    rowsWritten: q.guardRows + q.alarmWrites + ledgerRows,
+    gbSeconds: ((q.wallMs + m.report.ledgerMs) / 1000) * DO_GB,
+    reportsPerRequest: q.ledgerCalls,
   };
 }
 
@@ -123,7 +155,7 @@ export function regimeTable(costRegimes) {
         `| ${r.gateway} | ${r.regime} | ${f(r.perRequest.kvReads)} | ${f(r.perRequest.doRequests)} | ${f(r.perRequest.rowsWritten)} | ${f(r.perRequest.gbSeconds, 5)} | ${f(r.dollarsPerMillion)} |`,
     ),
     "",
-    `Inputs counted in this run: Keyward busy (${BUSY_RATE}/s) ${f(k.busy.kvReads)} KV / ${f(k.busy.doRequests)} DO / ${f(k.busy.rowsWritten)} rows per request, sparse ${f(k.sparse.doRequests)} DO / ${f(k.sparse.rowsWritten)} rows; a usage report: ${k.report.ledgerCalls} ledger call(s), guard ${k.report.guardRows} row(s) + ${k.report.alarmWrites} setAlarm, ledger ${k.report.ledgerRows.first} rows (a key's first report), ${k.report.ledgerRows.sameHour} (same hour), ${k.report.ledgerRows.newHour} (new hour), ${k.report.ledgerRows.newDay} (new day); report period ${k.reportPeriodMs / 1000} s (quiet ${(k.quietReportPeriodMs ?? k.reportPeriodMs) / 1000} s, below ${k.busyReportRequests ?? 0} requests a report), flush delay ${k.flushDelayMs} ms (sparse ${k.sparseFlushDelayMs ?? k.flushDelayMs} ms), KV cache ${k.cacheTtlMs / 1000} s; wall ms: check ${f(k.report.checkMs, 1)}, alarm ${f(k.report.alarmMs, 1)}, ledger report ${f(k.report.ledgerMs, 1)}. Peer busy ${f(p.busy.kvReads)} KV / ${f(p.busy.doRequests)} DO / ${f(p.busy.rowsWritten)} rows per request, one window per request ${f(p.window.doRequests)} DO / ${f(p.window.rowsWritten)} rows; wall ms: update ${f(p.wall.updateMs, 1)}, alarm ${f(p.wall.alarmMs, 1)}.`,
+    `Inputs counted in this run: Keyward busy (${BUSY_RATE}/s) ${f(k.busy.kvReads)} KV / ${f(k.busy.doRequests)} DO / ${f(k.busy.rowsWritten)} rows per request, sparse ${f(k.sparse.doRequests)} DO / ${f(k.sparse.rowsWritten)} rows; a usage report: ${k.report.ledgerCalls} ledger call(s), guard ${k.report.guardRows} row(s) + ${k.report.alarmWrites} setAlarm, ledger ${k.report.ledgerRows.first} rows (a key's first report), ${k.report.ledgerRows.sameHour} (same hour), ${k.report.ledgerRows.newHour} (new hour), ${k.report.ledgerRows.newDay} (new day); ${k.report.quiet ? `a quiet request (its key's last report an hour old) ${k.report.quiet.doRequests} DO (${k.report.quiet.alarms} alarm, ${k.report.quiet.ledgerCalls} ledger call) / guard ${k.report.quiet.guardRows} row(s) + ${k.report.quiet.alarmWrites} setAlarm / ledger ${k.report.quiet.ledgerRows} rows, ${f(k.report.quiet.wallMs, 1)} ms until the report is in; ` : ""}a day row's prune ${k.report.pruneRows ?? "n/a"} rows; report period ${k.reportPeriodMs / 1000} s (quiet ${(k.quietReportPeriodMs ?? k.reportPeriodMs) / 1000} s, below ${k.busyReportRequests ?? 0} requests a report), flush delay ${k.flushDelayMs} ms (sparse ${k.sparseFlushDelayMs ?? k.flushDelayMs} ms), KV cache ${k.cacheTtlMs / 1000} s; wall ms: check ${f(k.report.checkMs, 1)}, alarm ${f(k.report.alarmMs, 1)}, ledger report ${f(k.report.ledgerMs, 1)}. Peer busy ${f(p.busy.kvReads)} KV / ${f(p.busy.doRequests)} DO / ${f(p.busy.rowsWritten)} rows per request, one window per request ${f(p.window.doRequests)} DO / ${f(p.window.rowsWritten)} rows; wall ms: update ${f(p.wall.updateMs, 1)}, alarm ${f(p.wall.alarmMs, 1)}.`,
   ];
   return lines.join("\n");
 }

@@ -33,11 +33,41 @@ import { reportCost } from "./report-cost";
 
 export { KeyGuard };
 
-/** KeyGuard with one bench-only method: its constructor run again on its own storage (what waking an evicted guard does). */
+/**
+ * KeyGuard with bench-only methods: its constructor run again on its own storage
+ * (what waking an evicted guard does), and, for the cost phase's quiet request
+ * (report-cost.ts), its clock moved on since its last report and its setAlarm
+ * calls counted.
+ */
 export class BenchGuard extends KeyGuard {
+  private alarmSets = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const setAlarm = ctx.storage.setAlarm.bind(ctx.storage);
+    ctx.storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
+      this.alarmSets++;
+      return setAlarm(...args);
+    };
+  }
+
   construct(times: number): number {
     for (let i = 0; i < times; i++) new KeyGuard(this.ctx, this.env);
     return times;
+  }
+
+  /** The last usage report `ms` ago, saved, and no alarm pending: the guard as a key quiet that long finds it on its next request. */
+  async quietFor(ms: number): Promise<void> {
+    const { room } = KeyGuard.hooks(this);
+    room.reporter.usage.reportedAt = Date.now() - ms;
+    room.reporter.save();
+    await this.ctx.storage.deleteAlarm();
+    room.schedule.fired();
+  }
+
+  /** setAlarm calls since this instance started, and the stored alarm's time. */
+  async alarms(): Promise<{ sets: number; at: number | null }> {
+    return { sets: this.alarmSets, at: await this.ctx.storage.getAlarm() };
   }
 }
 export { OrgLedger } from "../../src/ledger/org-ledger";

@@ -36,11 +36,46 @@ export class BenchLedger extends OrgLedger {
   reportStats(): { reports: number; rows: number } {
     return { ...this.counted };
   }
+
+  /**
+   * Bench only: the rows written when a report's prune deletes one day row past
+   * its keeping (usage-store.ts storeReport), as every day row a key writes is
+   * deleted 90 days on. A row of day 0 (1970) is put in and deleted.
+   */
+  pruneCost(keyId: string): number {
+    const sql = this.ctx.storage.sql;
+    sql.exec("INSERT INTO usage_days (key_id, day, admitted, refused, hours) VALUES (?, 0, 1, '{}', '[]')", keyId);
+    return sql.exec("DELETE FROM usage_days WHERE key_id = ? AND day < ?", keyId, 1).rowsWritten;
+  }
 }
+
+/** The bench's guard class (keyward.ts BenchGuard), as this file calls it. */
+type QuietGuard = KeyGuard & { quietFor(ms: number): Promise<void>; alarms(): Promise<{ sets: number; at: number | null }> };
 
 interface Env {
   KEY_GUARD: DurableObjectNamespace<KeyGuard>;
   ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
+  BENCH_GUARD?: DurableObjectNamespace<QuietGuard>;
+}
+
+/**
+ * One request on a key quiet longer than its report period (a key used about
+ * once an hour), counted end to end whatever the code does with its report:
+ * the check, any alarm it sets and that alarm's run, the calls to the ledger,
+ * and the rows both sides write.
+ */
+export interface QuietRequestCost {
+  /** Durable Object requests: the check, the alarm invocations, the calls to the ledger. */
+  doRequests: number;
+  alarms: number;
+  ledgerCalls: number;
+  /** The guard's rows (its admission, and a usage row if the report wrote one) and its setAlarm calls (priced as rows). */
+  guardRows: number;
+  alarmWrites: number;
+  /** The ledger's rows for it (a day already holding the key's row). */
+  ledgerRows: number;
+  /** Wall time from the check to the report at the ledger (the guard cannot hibernate meanwhile). */
+  wallMs: number;
 }
 
 /** One report's cost as counted; each `*Ms` is a wall time seen from the caller (an upper bound on the callee's active time). */
@@ -60,6 +95,10 @@ export interface ReportCost {
   alarmMs: number;
   ledgerMs: number;
   checkMs: number;
+  /** Rows written deleting one day row past its keeping (each is deleted 90 days after it was written). */
+  pruneRows: number;
+  /** A request on a key quiet longer than its report period; null without the BENCH_GUARD binding. */
+  quiet: QuietRequestCost | null;
 }
 
 const ledgerStats = (ledger: DurableObjectStub<BenchLedger>) => ledger.reportStats() as Promise<{ reports: number; rows: number }>;
@@ -118,12 +157,13 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
   const hour = floorTo(now, HOUR_MS);
   const day = floorTo(now, DAY_MS);
   const otherHour = day + (((hour - day) / HOUR_MS + 1) % 24) * HOUR_MS;
-  const synthetic = (hourStart: number, dayStart: number, admitted: number): UsageReport => ({
+  // Shaped as buildReport makes them: every bucket from the previous report's hour and day on.
+  const synthetic = (hourStarts: number[], dayStarts: number[], admitted: number): UsageReport => ({
     keyId: record.id,
     at: Date.now(),
     lastUsedAt: Date.now(),
-    hours: [{ start: hourStart, admitted, refused: {} }],
-    days: [{ start: dayStart, admitted, refused: {} }],
+    hours: hourStarts.map((start) => ({ start, admitted, refused: {} })),
+    days: dayStarts.map((start) => ({ start, admitted, refused: {} })),
     locations: { countries: [], asns: [], colos: [] },
     anomalies: [],
   });
@@ -132,11 +172,13 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
     await ledger.report(report);
     return (await ledgerStats(ledger)).rows - before.rows;
   };
-  const sameHour = await priced(synthetic(hour, day, checks + 1));
+  const sameHour = await priced(synthetic([hour], [day], checks + 1));
   const t1 = Date.now();
-  const newHour = await priced(synthetic(otherHour, day, checks + 2));
+  const newHour = await priced(synthetic([hour, otherHour], [day], checks + 2));
   const ledgerMs = Date.now() - t1;
-  const newDay = await priced(synthetic(day + DAY_MS, day + DAY_MS, 1));
+  // The first report of a day: the previous day's last hour again (its row updated) and the new day's row.
+  const newDay = await priced(synthetic([day + DAY_MS - HOUR_MS, day + DAY_MS], [day, day + DAY_MS], checks + 3));
+  const pruneRows = await (ledger as unknown as DurableObjectStub<{ pruneCost(keyId: string): number }>).pruneCost(record.id);
   return {
     guardRows: rows1 - rows0,
     ledgerCalls: l1.reports - l0.reports,
@@ -145,5 +187,57 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
     alarmMs,
     ledgerMs,
     checkMs: checkMs / checks,
+    pruneRows,
+    quiet: env.BENCH_GUARD ? await quietRequest(env.BENCH_GUARD, ledger, record, org) : null,
+  };
+}
+
+/** QuietRequestCost, counted on a guard of its own (the BenchGuard class) for the same key and ledger. */
+async function quietRequest(
+  guards: DurableObjectNamespace<QuietGuard>,
+  ledger: DurableObjectStub<BenchLedger>,
+  record: KeyRecord,
+  org: string,
+): Promise<QuietRequestCost> {
+  const guard = guards.get(guards.idFromName(`quiet:${record.id}`));
+  const settings = settingsOf(record);
+  const check = () => guard.check({ requestId: crypto.randomUUID(), consume: true, settings, org, caller: null });
+  // Its first request and report (from the alarm, played at its time), then an hour of quiet.
+  await check();
+  await guard.runAlarm(Date.now() + 61_000);
+  await guard.quietFor(3_600_000);
+  await guard.flush();
+  const rows0 = (await guard.describe(settings)).rowsWritten;
+  const sets0 = (await guard.alarms()).sets;
+  const l0 = await ledgerStats(ledger);
+  const t0 = Date.now();
+  await check();
+  await guard.flush();
+  const checkMs = Date.now() - t0;
+  // A report sent from the request lands without waiting for anything: asked until it has (2 s at most).
+  let l1 = await ledgerStats(ledger);
+  while (l1.reports === l0.reports && Date.now() - t0 < 2_000) l1 = await ledgerStats(ledger);
+  let wallMs = Date.now() - t0;
+  // Otherwise the alarm sends it: played at its time.
+  let alarms = 0;
+  if (l1.reports === l0.reports) {
+    const { at } = await guard.alarms();
+    if (at !== null) {
+      const t1 = Date.now();
+      await guard.runAlarm(at);
+      wallMs = checkMs + (Date.now() - t1);
+      alarms = 1;
+      l1 = await ledgerStats(ledger);
+    }
+  }
+  const ledgerCalls = l1.reports - l0.reports;
+  return {
+    doRequests: 1 + alarms + ledgerCalls,
+    alarms,
+    ledgerCalls,
+    guardRows: (await guard.describe(settings)).rowsWritten - rows0,
+    alarmWrites: (await guard.alarms()).sets - sets0,
+    ledgerRows: l1.rows - l0.rows,
+    wallMs,
   };
 }
