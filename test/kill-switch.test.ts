@@ -100,6 +100,26 @@ describe("org kill switch (threats.md 61)", () => {
     expect(s.h.calls.guard.filter((m) => m === "revoke")).toEqual([]);
   });
 
+  it("a dry run counts what the call would revoke (already revoked apart), needs no confirm, and revokes nothing", async () => {
+    const s = await setup();
+    const a = await s.create({ label: "web" });
+    const b = await s.create({ label: "web-2" });
+    await s.create({ label: "ci", environment: "test" });
+    expect((await s.h.send(`/_keyward/v1/orgs/${s.org}/keys/${b.id}/revoke`, { method: "POST", headers: await s.admin(), body: "{}" })).status).toBe(200);
+    const revokesBefore = s.h.calls.guard.filter((m) => m === "revoke").length;
+    const res = await s.revokeAll({ dryRun: true, environment: "live" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ revoked: 1, alreadyRevoked: 1, dryRun: true });
+    expect(await (await s.revokeAll({ dryRun: true, labelPrefix: "web" })).json()).toEqual({ revoked: 1, alreadyRevoked: 1, dryRun: true });
+    expect(await (await s.revokeAll({ dryRun: true })).json()).toEqual({ revoked: 2, alreadyRevoked: 1, dryRun: true });
+    expect((await s.h.call(a.key)).status).toBe(200);
+    expect(s.h.calls.guard.filter((m) => m === "revoke").length).toBe(revokesBefore);
+    // A member may not even count.
+    expect((await s.revokeAll({ dryRun: true }, await s.admin(s.org, "org:member"))).status).toBe(403);
+    // dryRun false is the real call, which still needs the confirm.
+    expect((await s.revokeAll({ dryRun: false })).status).toBe(400);
+  });
+
   it("lets the operator use it", async () => {
     const s = await setup();
     const { key } = await s.create();

@@ -91,7 +91,7 @@ describe("key metadata", () => {
     expect(((await res.json()) as { field: string }).field).toBe(field);
   });
 
-  it("lets only org admins PATCH meta; other fields are refused", async () => {
+  it("lets only org admins PATCH meta and label; other fields are refused", async () => {
     const client = adminClient();
     const org = newOrg();
     const created = await client.create(org, { meta: { plan: "free" } });
@@ -99,10 +99,64 @@ describe("key metadata", () => {
       client.api(`/orgs/${org}/keys/${created.id}`, { method: "PATCH", headers, body: JSON.stringify(body) });
     expect((await patch({ meta: { plan: "x" } }, await adminHeaders(org, "org:member"))).status).toBe(403);
     expect((await patch({ meta: { plan: "x" } }, await adminHeaders(newOrg()))).status).toBe(404);
-    expect((await patch({ label: "new" }, await adminHeaders(org))).status).toBe(400);
+    expect((await patch({ label: "new" }, await adminHeaders(org, "org:member"))).status).toBe(403);
+    expect((await patch({ scopes: [] }, await adminHeaders(org))).status).toBe(400);
+    expect((await patch({ label: "new", environment: "test" }, await adminHeaders(org))).status).toBe(400);
+    expect((await patch({ label: "" }, await adminHeaders(org))).status).toBe(400);
+    expect((await patch({ label: "bad\u202Ename" }, await adminHeaders(org))).status).toBe(400);
     expect((await patch({}, await adminHeaders(org))).status).toBe(400);
     const view = await client.api(`/orgs/${org}/keys/${created.id}`, { headers: await adminHeaders(org) });
     expect(((await view.json()) as { meta: unknown }).meta).toEqual({ plan: "free" });
+  });
+
+  it("renames a key in one ledger call: the view, the listing's search and the audit log say the new name; the edge sees no new version", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org, { label: "billing worker", meta: { plan: "free" } });
+    const kvPuts = client.h.calls.kv.put;
+    const guardCalls = client.h.calls.guard.length;
+    const res = await client.api(`/orgs/${org}/keys/${created.id}`, {
+      method: "PATCH",
+      headers: await adminHeaders(org),
+      body: JSON.stringify({ label: "  Invoices worker " }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ label: "Invoices worker", meta: { plan: "free" } });
+    // A label is the ledger's alone: the guard is only asked for the view's live status, and KV is not written.
+    expect(client.h.calls.guard.slice(guardCalls)).toEqual(["describe"]);
+    expect(client.h.calls.kv.put).toBe(kvPuts);
+    const found = await client.api(`/orgs/${org}/keys?q=invoices`, { headers: await adminHeaders(org) });
+    expect(((await found.json()) as { keys: { id: string }[] }).keys.map((k) => k.id)).toEqual([created.id]);
+    const gone = await client.api(`/orgs/${org}/keys?q=billing`, { headers: await adminHeaders(org) });
+    expect(((await gone.json()) as { keys: unknown[] }).keys).toEqual([]);
+    expect((await client.events(org))[0]).toMatchObject({
+      action: "key.renamed",
+      keyId: created.id,
+      detail: { from: "billing worker", to: "Invoices worker" },
+    });
+    // The key still works, and renaming to the same name records nothing.
+    expect((await client.h.call(created.key)).status).toBe(200);
+    const same = await client.api(`/orgs/${org}/keys/${created.id}`, {
+      method: "PATCH",
+      headers: await adminHeaders(org),
+      body: JSON.stringify({ label: "Invoices worker" }),
+    });
+    expect(same.status).toBe(200);
+    expect((await client.events(org)).filter((e) => e.action === "key.renamed")).toHaveLength(1);
+  });
+
+  it("renames and replaces meta in one call: one audit entry says both", async () => {
+    const client = adminClient();
+    const org = newOrg();
+    const created = await client.create(org, { label: "a", meta: { plan: "free" } });
+    const res = await client.api(`/orgs/${org}/keys/${created.id}`, {
+      method: "PATCH",
+      headers: await adminHeaders(org),
+      body: JSON.stringify({ label: "b", meta: { plan: "pro" } }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ label: "b", meta: { plan: "pro" } });
+    expect((await client.events(org))[0]).toMatchObject({ action: "key.meta_changed", detail: { meta: { plan: "pro" }, label: { from: "a", to: "b" } } });
   });
 
   // threats.md 73: a 4 KB body nested 2,000 deep was a 500 (stack overflow in the recursive JSON schema).

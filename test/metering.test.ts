@@ -323,6 +323,9 @@ describe("low-balance events", () => {
     });
     expect(hook.status).toBe(200);
     const { id, key } = await client.create(org, { credits: { remaining: 10, alertBelow: 5 } });
+    // The key's view says the threshold (the console shows it), and a credits change that sets none keeps it.
+    const shown = await client.api(`/orgs/${org}/keys/${id}`, { headers: await adminHeaders(org) });
+    expect(((await shown.json()) as { credits: unknown }).credits).toMatchObject({ remaining: 10, alertBelow: 5 });
     const spend = async (n: number) => {
       for (let i = 0; i < n; i++) expect((await client.h.call(key, "/v1/models")).status).toBe(200);
     };

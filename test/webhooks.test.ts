@@ -5,7 +5,7 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { OrgLedger } from "../src/ledger/org-ledger";
 import { nextAttemptAt, RETRY_HORIZON_MS } from "../src/webhooks/backoff";
-import { dueExpiryNotices } from "../src/webhooks/webhook-events";
+import { dueExpiryNotices, WEBHOOK_EVENTS } from "../src/webhooks/webhook-events";
 import { checkWebhookUrl } from "../src/webhooks/webhook-url";
 import { githubSigner, keysDocument } from "./support/github-signer";
 import { type HarnessOptions, harness } from "./support/harness";
@@ -190,6 +190,28 @@ describe("webhook settings", () => {
     expect(res.status).toBe(400);
     expect(answer.field).toBe(field);
     expect((await s.api("/webhook")).status).toBe(404);
+  });
+
+  it("audits saving and removing the webhook (key id *), with the receiver and events but never the secret", async () => {
+    const s = await setup();
+    const { body } = await s.putWebhook({ url: "http://127.0.0.1:9/hook", events: ["key.revoked", "key.leaked"] });
+    await s.putWebhook({ url: "http://127.0.0.1:9/other" });
+    expect((await s.api("/webhook", { method: "DELETE" })).status).toBe(204);
+    const res = await s.api("/audit");
+    const text = await res.text();
+    expect(text).not.toContain(body.secret.slice(6, 20));
+    const events = (JSON.parse(text) as { events: { action: string; actor: string; keyId: string; detail: unknown }[] }).events;
+    expect(events.map((e) => [e.action, e.keyId, e.detail])).toEqual([
+      ["webhook.removed", "*", { url: "http://127.0.0.1:9/other" }],
+      ["webhook.set", "*", { url: "http://127.0.0.1:9/other", events: [...WEBHOOK_EVENTS] }],
+      ["webhook.set", "*", { url: "http://127.0.0.1:9/hook", events: ["key.revoked", "key.leaked"] }],
+    ]);
+    expect(new Set(events.map((e) => e.actor))).toEqual(new Set(["user:user_1"]));
+    // A DELETE with no webhook records nothing.
+    expect((await s.api("/webhook", { method: "DELETE" })).status).toBe(404);
+    expect(((await (await s.api("/audit")).json()) as { events: unknown[] }).events).toHaveLength(3);
+    // The audit log's action filter knows the new actions.
+    expect((await s.api("/audit?action=webhook.set")).status).toBe(200);
   });
 
   it("is for org admins only", async () => {

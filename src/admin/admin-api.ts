@@ -210,13 +210,19 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
   // The org kill switch: every matching key, guards first. The org id typed
   // again in `confirm` guards against a slip of the wrong org or a replayed form.
   table.add(routes.revokeAllRoute, async (c, { params: { org }, who: { by }, body }) => {
-    if (body.confirm !== org) {
+    if (body.dryRun !== true && body.confirm !== org) {
       throw new KeywardError("INVALID_REQUEST", "confirm: must be the org id exactly, typed again; nothing was revoked", { field: "confirm" });
     }
     const createdBefore = body.createdBefore === undefined ? null : Date.parse(body.createdBefore);
     const matching = (await everyKey(ledger, org, body.environment ?? null, options.now)).filter(
       (k) => (createdBefore === null || k.createdAt < createdBefore) && (body.labelPrefix === undefined || k.label.startsWith(body.labelPrefix)),
     );
+    if (body.dryRun === true) {
+      // What the same call would do, counted as revokeMany counts: a key already revoked (or due) is not revoked again.
+      const now = options.now();
+      const already = matching.filter((k) => revokedAtAsOf(k.revokedAt, k.revokeAt, now) !== null).length;
+      return { revoked: matching.length - already, alreadyRevoked: already, dryRun: true };
+    }
     const filters = { environment: body.environment ?? null, createdBefore: body.createdBefore ?? null, labelPrefix: body.labelPrefix ?? null };
     const result = await revoker.revokeMany(org, matching, { now: options.now(), actor: by, requestId: c.get("requestId"), detail: { killSwitch: filters } });
     options.log.info("keys_revoked_all", { requestId: c.get("requestId"), org, by, ...result });
@@ -279,12 +285,25 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
 
   // Metadata: guard first, so that a gateway whose record is older learns the new
   // meta from the guard on the very next request; then the ledger, then KV.
+  // A label alone lives in the ledger only (neither KV nor the guard holds it): one
+  // ledger call renames it, with no new version for the edge to catch up with.
   table.add(routes.patchKeyRoute, async (c, { params: { org, id }, who: { by }, body }) => {
     const now = options.now();
     const k = await changeableKey(org, id, now);
+    const { meta, label } = body;
+    const renamed = label === undefined || label === k.label ? null : { from: k.label, to: label };
+    if (meta === undefined) {
+      const event = renamed === null ? null : auditEvent(whoOf(c, by, now), "key.renamed", k.id, renamed);
+      const key = event === null ? k : ((await ledger.updateKey(org, k.id, { label: renamed?.to ?? k.label }, event)) ?? k);
+      return view(key, now, await liveStatus(key));
+    }
     const step = {
-      guard: (settings: KeySettings) => options.guards.setMeta(settings, body.meta),
-      ledger: () => ({ change: { meta: body.meta }, action: "key.meta_changed" as const, detail: { meta: body.meta } }),
+      guard: (settings: KeySettings) => options.guards.setMeta(settings, meta),
+      ledger: () => ({
+        change: renamed === null ? { meta } : { meta, label: renamed.to },
+        action: "key.meta_changed" as const,
+        detail: renamed === null ? { meta } : { meta, label: renamed },
+      }),
     };
     const { key } = await changeKey(org, k, whoOf(c, by, now), step, "The new metadata already reaches the origin.");
     return view(key, now, await liveStatus(key));

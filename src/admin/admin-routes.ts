@@ -118,7 +118,7 @@ export const revokeAllRoute = defineRoute({
   method: "post",
   path: "/orgs/:org/keys/revoke-all",
   summary:
-    "Org kill switch (org admin or operator): revoke every matching key now, guards first. confirm must repeat the org id. A failure part-way is 503 with detail; repeating completes it",
+    "Org kill switch (org admin or operator): revoke every matching key now, guards first. confirm must repeat the org id (dryRun: count only, revoke nothing). A failure part-way is 503 with detail; repeating completes it",
   access: "orgAdminOrOperator",
   params: { org },
   body: { schema: revokeAllBody, required: true },

@@ -10,6 +10,7 @@ import type {
   getWebhookRoute,
   keyUsageRoute,
   listKeysRoute,
+  listSessionsRoute,
   meRoute,
   orgUsageRoute,
   putOrgCreditsRoute,
@@ -45,6 +46,7 @@ export type RevokeAllInput = RequestOf<typeof revokeAllRoute>;
 export type RevokeAllResult = ResponseOf<typeof revokeAllRoute>;
 // Console sessions (console main.ts).
 export type SessionSelf = ResponseOf<typeof currentSessionRoute>;
+export type SessionList = ResponseOf<typeof listSessionsRoute>;
 // Org credits (console panels/org-credits.ts).
 export type OrgCreditsView = ResponseOf<typeof getOrgCreditsRoute>;
 export type OrgCreditsInput = RequestOf<typeof putOrgCreditsRoute>;

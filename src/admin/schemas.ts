@@ -67,18 +67,25 @@ export const metaInput = z
   })
   .describe("sent to the origin with every request (context token `meta` claim, X-Keyward-Meta); shown to admins; never put secrets here");
 
-export const patchKeyBody = z.strictObject({ meta: metaInput.nullable().describe("replaces the key's metadata; null removes it") });
+// Labels are shown in terminals, logs and the console: a control character (NUL,
+// ESC sequences, CR/LF) or a bidi override (U+202E) could forge or reorder what
+// an admin sees, so they are refused rather than stripped.
+const keyLabel = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(100, "must be at most 100 characters")
+  .refine((label) => !UNSAFE_TEXT.test(label), "must not contain control characters or bidirectional-control characters (such as U+202E)");
+
+export const patchKeyBody = z
+  .strictObject({
+    meta: metaInput.nullable().optional().describe("replaces the key's metadata; null removes it"),
+    label: keyLabel.optional().describe("renames the key (admins see it; the origin does not)"),
+  })
+  .refine((b) => b.meta !== undefined || b.label !== undefined, { message: "send meta, label or both", path: ["meta"] });
 
 export const createKeyBody = z.strictObject({
-  // Labels are shown in terminals, logs and the console: a control character (NUL,
-  // ESC sequences, CR/LF) or a bidi override (U+202E) could forge or reorder what
-  // an admin sees, so they are refused rather than stripped.
-  label: z
-    .string()
-    .trim()
-    .min(1, "must not be empty")
-    .max(100, "must be at most 100 characters")
-    .refine((label) => !UNSAFE_TEXT.test(label), "must not contain control characters or bidirectional-control characters (such as U+202E)"),
+  label: keyLabel,
   environment: z.enum(["live", "test"]).optional().describe("live (default) or test; test keys can be routed to ORIGIN_URL_TEST"),
   scopes: z
     .array(z.string().regex(SCOPE_PATTERN, `must be ${SCOPE_RULE}`))
@@ -126,13 +133,18 @@ export const deliveryView = z.object({
 export const deliveryList = z.object({ deliveries: z.array(deliveryView) });
 
 export const revokeAllBody = z.strictObject({
-  confirm: z.string().max(128).describe("the org id, typed again: the call revokes every matching key"),
+  confirm: z.string().max(128).optional().describe("the org id, typed again: the call revokes every matching key; required unless dryRun"),
+  dryRun: z.boolean().optional().describe("true: revoke nothing, answer how many keys the same call would revoke (the console's confirmation says it)"),
   environment: z.enum(["live", "test"]).optional().describe("only keys of this environment"),
   createdBefore: isoTime.optional().describe("only keys created before this time"),
   labelPrefix: z.string().min(1).max(100).optional().describe("only keys whose label starts with this"),
 });
 
-export const revokeAllResult = z.object({ revoked: z.number().int(), alreadyRevoked: z.number().int() });
+export const revokeAllResult = z.object({
+  revoked: z.number().int().describe("keys revoked; with dryRun, keys the call would revoke"),
+  alreadyRevoked: z.number().int(),
+  dryRun: z.boolean().optional().describe("true when nothing was revoked (a dry run)"),
+});
 
 export const revokeBody = z.strictObject({
   at: isoTime.optional().describe("revoke later, for a rotation grace period; default now"),
@@ -256,6 +268,7 @@ export const keyView = z.object({
       remaining: z.number().int().describe("the live balance, after any refill due"),
       refill: z.object({ interval: z.enum(["daily", "monthly"]), amount: z.number().int(), refillDay: z.number().int().nullable() }).nullable(),
       nextRefillAt: isoTime.nullable(),
+      alertBelow: z.number().int().nullable().describe("the balance below which credits.low is raised; null: no alert"),
     })
     .nullable()
     .describe("null: unlimited"),

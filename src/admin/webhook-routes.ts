@@ -1,5 +1,6 @@
 import { backendUnavailable, KeywardError } from "../errors";
 import type { RouteTable } from "../http/route-table";
+import { auditEvent } from "../ledger/audit-log";
 import type { DeliveryView, LedgerClient } from "../ledger/ledger-client";
 import { newWebhookSecret } from "../webhooks/deliver";
 import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
@@ -36,7 +37,10 @@ const deliveryView = (d: DeliveryView) => ({
 export function webhookRoutes(table: RouteTable<{ actor: Actor; by: string }>, options: WebhookRoutesOptions): void {
   const { ledger } = options;
 
-  table.add(putWebhookRoute, async (_c, { params: { org }, body }) => {
+  // Saving and removing are audited (key id `*`: org-wide) with the receiver and the
+  // events, never the secret. The entry follows the change in a second ledger call, as
+  // the org credits' does: a failure between the two is a 503 with the change made.
+  table.add(putWebhookRoute, async (c, { params: { org }, who: { by }, body }) => {
     const verdict = await checkWebhookUrl(body.url, { production: options.production(), resolve: options.resolveHost });
     if (!verdict.ok) {
       if ("unavailable" in verdict) throw backendUnavailable("the DNS resolver (to check the webhook URL)", 5);
@@ -44,6 +48,8 @@ export function webhookRoutes(table: RouteTable<{ actor: Actor; by: string }>, o
     }
     const config = { org, url: verdict.url, events: body.events ?? [...WEBHOOK_EVENTS], secret: newWebhookSecret(), createdAt: options.now() };
     await ledger.setWebhook(org, config);
+    const who = { at: config.createdAt, actor: by, requestId: c.get("requestId") };
+    await ledger.record(org, auditEvent(who, "webhook.set", "*", { url: config.url, events: config.events }));
     return { url: config.url, events: config.events, createdAt: iso(config.createdAt) as string, secret: config.secret };
   });
 
@@ -53,8 +59,10 @@ export function webhookRoutes(table: RouteTable<{ actor: Actor; by: string }>, o
     return { url: hook.url, events: hook.events, createdAt: iso(hook.createdAt) as string };
   });
 
-  table.add(deleteWebhookRoute, async (_c, { params: { org } }) => {
-    if (!(await ledger.removeWebhook(org))) throw new KeywardError("NOT_FOUND", "This organisation has no webhook.");
+  table.add(deleteWebhookRoute, async (c, { params: { org }, who: { by } }) => {
+    const hook = await ledger.getWebhook(org);
+    if (hook === null || !(await ledger.removeWebhook(org))) throw new KeywardError("NOT_FOUND", "This organisation has no webhook.");
+    await ledger.record(org, auditEvent({ at: options.now(), actor: by, requestId: c.get("requestId") }, "webhook.removed", "*", { url: hook.url }));
     return null;
   });
 

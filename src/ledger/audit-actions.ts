@@ -17,6 +17,7 @@ export const AUDIT_ACTIONS = [
   "key.enabled",
   "key.credits_changed",
   "key.meta_changed",
+  "key.renamed",
   "key.rolled",
   "key.previous_secret_leaked",
   "org.rate_limit_set",
@@ -26,6 +27,8 @@ export const AUDIT_ACTIONS = [
   "key.leaked",
   "key.leak_reported_again",
   "anomaly.acknowledged",
+  "webhook.set",
+  "webhook.removed",
 ] as const;
 
 /** What the audit log records. */

@@ -52,7 +52,7 @@ export type ListedKey = LedgerKey & { lastUsedAt: number | null };
 export type KeyChange = Partial<
   Pick<
     LedgerKey,
-    "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "meta" | "limit" | "windowSeconds" | "admission" | "version" | "leak" | "hash" | "prefix"
+    "revokedAt" | "revokeAt" | "disabledAt" | "credits" | "meta" | "limit" | "windowSeconds" | "admission" | "version" | "leak" | "hash" | "prefix" | "label"
   >
 >;
 
@@ -139,7 +139,7 @@ export function readKeyPage(sql: SqlStorage, query: KeyPageQuery): { keys: Liste
 /** Writes the fields of `next` that change after creation. */
 export function writeKey(sql: SqlStorage, next: LedgerKey): void {
   sql.exec(
-    "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, meta = ?, limit_n = ?, window_s = ?, admission = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ?, hash = ?, prefix = ? WHERE id = ?",
+    "UPDATE keys SET revoked_at = ?, revoke_at = ?, disabled_at = ?, credits = ?, meta = ?, limit_n = ?, window_s = ?, admission = ?, version = ?, leaked_at = ?, leak_url = ?, leak_source = ?, hash = ?, prefix = ?, label = ?, label_fold = ? WHERE id = ?",
     next.revokedAt,
     next.revokeAt,
     next.disabledAt,
@@ -154,6 +154,9 @@ export function writeKey(sql: SqlStorage, next: LedgerKey): void {
     next.leak?.source ?? null,
     next.hash,
     next.prefix,
+    next.label,
+    // The search compares the folded label (key-pages.ts): a rename is found by its new name.
+    foldForSearch(next.label),
     next.id,
   );
 }

@@ -10,6 +10,9 @@ export interface KeyFilter {
 
 export const DEFAULT_FILTER: KeyFilter = { query: "", status: "active", environment: "all" };
 
+/** A key that can still be revoked: active, or disabled (suspended is not revoked: its Revoke stays). */
+export const revocable = (k: KeyView) => k.status === "active" || k.status === "disabled";
+
 /** A key whose revocation is scheduled but not yet in force. */
 export const isScheduled = (k: KeyView) => k.status === "active" && k.revokeAt !== null;
 

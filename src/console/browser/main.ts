@@ -91,6 +91,7 @@ function startSession(api: AdminClient, controller: AbortController, me: Me, coo
     org: api.org,
     me,
     notify,
+    sessionId: cookie?.id ?? null,
     navigate(hash) {
       if (location.hash === hash) route();
       else location.hash = hash;

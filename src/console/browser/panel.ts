@@ -9,6 +9,8 @@ export interface ConsoleContext {
   /** Who the token is and what it may do here (GET …/me at sign-in). */
   readonly me: Me;
   readonly notify: Notifier;
+  /** The id of this console session when signed in with the session cookie; null with a pasted token. */
+  readonly sessionId: string | null;
   /** Goes to a view: `#/keys`, `#/keys/key_…`, `#/audit?key=…`. */
   navigate(hash: string): void;
   /** Tells every panel that keys changed (created, revoked), so lists refresh. */

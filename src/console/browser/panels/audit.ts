@@ -7,6 +7,8 @@ import { loading } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
 
 const PAGE_SIZE = 25;
+/** The key id of an org-wide entry. */
+const ORG_WIDE = "*";
 
 /**
  * Who created, revoked or changed what, when: filtered by key and action (by the
@@ -62,6 +64,7 @@ function auditPanel(ctx: ConsoleContext): Panel {
   );
 
   const keyName = (id: string) => {
+    if (id === ORG_WIDE) return "whole organisation";
     const k = names.get(id);
     return k ? `${k.label} (${k.prefix}…)` : id;
   };
@@ -94,7 +97,14 @@ function auditPanel(ctx: ConsoleContext): Panel {
           h("td", { "data-label": "When" }, when(e.at)),
           h("td", { "data-label": "Who" }, actorName(e.actor)),
           h("td", { "data-label": "What" }, describe(e)),
-          h("td", { "data-label": "Key" }, h("a", { href: `#/keys/${e.keyId}` }, e.keyLabel ?? "key"), " ", h("code", { class: "mono sub" }, e.keyId)),
+          h(
+            "td",
+            { "data-label": "Key" },
+            // `*`: an org-wide change (org limit, org credits, webhook), of no one key.
+            ...(e.keyId === ORG_WIDE
+              ? ["whole organisation"]
+              : [h("a", { href: `#/keys/${e.keyId}` }, e.keyLabel ?? "key"), " ", h("code", { class: "mono sub" }, e.keyId)]),
+          ),
           h("td", { "data-label": "Request" }, h("code", { class: "mono" }, e.requestId)),
         ),
       ),

@@ -4,6 +4,7 @@ import { confirmRevoke } from "../dialogs/revoke-dialog";
 import { confirmRoll } from "../dialogs/roll-dialog";
 import { h, present, relative, srOnly, when } from "../dom";
 import { keyDetailSections } from "../extensions";
+import { revocable } from "../key-list";
 import { loading } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
 import { statusBadge } from "./keys";
@@ -61,7 +62,7 @@ function keyDetailPanel(ctx: ConsoleContext): Panel {
   function render(k: KeyView, events: AuditEvent[], reload: () => void): void {
     heading.replaceChildren(k.label, " ", h("span", { class: "muted mono" }, `${k.prefix}…`));
     const revoke =
-      k.status === "active" && ctx.me.can.revokeKeys
+      revocable(k) && ctx.me.can.revokeKeys
         ? h("button", { id: "detail-revoke", type: "button", class: "danger" }, k.revokeAt === null ? "Revoke" : "Revoke sooner", srOnly(` ${k.label}`))
         : null;
     revoke?.addEventListener("click", () =>

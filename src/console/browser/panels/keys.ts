@@ -3,7 +3,7 @@ import { confirmRevoke } from "../dialogs/revoke-dialog";
 import { showSecret } from "../dialogs/secret-dialog";
 import { h, present, relative, srOnly, when } from "../dom";
 import { keyBadges } from "../extensions";
-import { DEFAULT_FILTER, isScheduled, type KeyFilter, keepsStatus, Pages, pageQuery } from "../key-list";
+import { DEFAULT_FILTER, isScheduled, type KeyFilter, keepsStatus, Pages, pageQuery, revocable } from "../key-list";
 import { loading, run } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
 import { allowedIpsField } from "./leaks";
@@ -133,9 +133,7 @@ function keysPanel(ctx: ConsoleContext): Panel {
 
   function row(k: KeyView): HTMLTableRowElement {
     const revoke =
-      k.status === "active" && ctx.me.can.revokeKeys
-        ? h("button", { type: "button", class: "danger", "data-action": "revoke" }, "Revoke", srOnly(` ${k.label}`))
-        : null;
+      revocable(k) && ctx.me.can.revokeKeys ? h("button", { type: "button", class: "danger", "data-action": "revoke" }, "Revoke", srOnly(` ${k.label}`)) : null;
     revoke?.addEventListener("click", () =>
       confirmRevoke(k, {
         api: ctx.api,

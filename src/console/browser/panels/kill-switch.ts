@@ -14,6 +14,12 @@ export function revokeAllInput(confirm: string, filters: { environment: string; 
   };
 }
 
+/** What the confirmation says the call will do, from its dry run. */
+export const willRevokeText = (r: RevokeAllResult) =>
+  r.revoked === 0
+    ? `No unrevoked key matches${r.alreadyRevoked ? ` (${r.alreadyRevoked} already revoked)` : ""}: there is nothing to revoke.`
+    : `This revokes ${r.revoked} key${r.revoked === 1 ? "" : "s"}${r.alreadyRevoked ? ` (${r.alreadyRevoked} more already revoked)` : ""}.`;
+
 /** What was done, in a sentence. */
 export const revokedText = (r: RevokeAllResult) =>
   `Revoked ${r.revoked} key${r.revoked === 1 ? "" : "s"}${r.alreadyRevoked ? ` (${r.alreadyRevoked} already revoked)` : ""}. Each is refused from its next request.`;
@@ -61,7 +67,10 @@ function killSwitchPanel(ctx: ConsoleContext): Panel {
   const filters = () => ({ environment: environment.value, labelPrefix: labelPrefix.value, createdBefore: createdBefore.value });
 
   function confirmDialog(): void {
-    const typed = h("input", { id: "kill-switch-confirm", autocomplete: "off", spellcheck: "false", "aria-describedby": "kill-switch-what" });
+    const typed = h("input", { id: "kill-switch-confirm", autocomplete: "off", spellcheck: "false", "aria-describedby": "kill-switch-count kill-switch-what" });
+    const count = h("p", { id: "kill-switch-count", class: "notice", "aria-live": "polite" }, "Counting the matching keys…");
+    /** How many keys the call would revoke (its dry run); null until known, or if it could not be counted. */
+    let willRevoke: number | null = null;
     const go = h(
       "button",
       { id: "kill-switch-go", type: "submit", class: "danger-solid", disabled: true },
@@ -83,6 +92,7 @@ function killSwitchPanel(ctx: ConsoleContext): Panel {
       "form",
       { method: "dialog" },
       h("h2", { id: "kill-switch-dialog-title" }, `Revoke every key of ${ctx.org}?`),
+      count,
       h(
         "p",
         { id: "kill-switch-what" },
@@ -96,9 +106,21 @@ function killSwitchPanel(ctx: ConsoleContext): Panel {
       h("div", { class: "actions" }, go, cancel),
     );
     const dialog = h("dialog", { id: "kill-switch-dialog", "aria-labelledby": "kill-switch-dialog-title" }, form);
+    // Nothing to revoke: nothing to confirm. An unknown count (still counting, or the count failed) does not block: the server decides.
+    const ready = () => typed.value === ctx.org && willRevoke !== 0;
     typed.addEventListener("input", () => {
-      go.disabled = typed.value !== ctx.org;
+      go.disabled = !ready();
     });
+    void ctx.api.call(revokeAllRoute, { body: { ...revokeAllInput("", f), confirm: undefined, dryRun: true } }).then(
+      (preview) => {
+        willRevoke = preview.revoked;
+        count.textContent = willRevokeText(preview);
+        go.disabled = !ready();
+      },
+      () => {
+        count.textContent = "The matching keys could not be counted; the revocation still applies to every one of them.";
+      },
+    );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (typed.value !== ctx.org) return;
@@ -106,7 +128,7 @@ function killSwitchPanel(ctx: ConsoleContext): Panel {
       const done = await run(notify, go, "Revoking…", () => ctx.api.call(revokeAllRoute, { body: revokeAllInput(typed.value, f) }));
       if (done === undefined) {
         // A 503 part-way: the server says what was done; repeating completes it.
-        go.disabled = typed.value !== ctx.org;
+        go.disabled = !ready();
         return;
       }
       dialog.close();

@@ -30,6 +30,10 @@ export function refillText(credits: KeyView["credits"]): string {
   return `back to ${count(refill.amount)} ${cadence}${next}`;
 }
 
+/** The key's alertBelow in words: when credits.low is raised. */
+export const alertText = (below: number) =>
+  below === 0 ? "credits.exhausted at zero only (alert below 0)" : `credits.low when the balance falls below ${count(below)}`;
+
 /** Whether this key can still be suspended or resumed: revoked and expired keys stay as they are. */
 export const canToggle = (k: KeyView) => k.status === "active" || k.status === "disabled";
 
@@ -54,6 +58,9 @@ function planSection(k: KeyView, ctx: ConsoleContext): Node {
     ),
     h("dt", null, "Refill"),
     h("dd", { id: "credit-refill" }, credits === null ? "not applicable" : refillText(credits)),
+    ...(credits !== null && credits.alertBelow !== null
+      ? [h("dt", null, "Low-balance alert"), h("dd", { id: "credit-alert" }, alertText(credits.alertBelow))]
+      : []),
     // Metered routes (docs/metering.md): holds in flight and the latest settlements, as the key's guard holds them.
     ...(k.holds && (k.holds.open.length > 0 || k.holds.recent.length > 0)
       ? [

@@ -5,24 +5,32 @@ import type { ConsoleContext, Panel, PanelFactory } from "../panel";
 import { setOpenAnomalies, startAnomalyBadges } from "../usage/anomaly-badges";
 import { anomalyItem } from "../usage/anomaly-items";
 import { stackedBars } from "../usage/charts";
-import { codesText, denseSeries, HOUR_MS, totals } from "../usage/series";
+import { codesText, denseSeries, totals, USAGE_RANGES, type UsageRange } from "../usage/series";
 import { type AnomalyStatus, anomalies, orgUsage } from "../usage/usage-api";
 
 /** A key as the usage and anomaly answers name it. */
 type Named = { keyId: string; keyLabel: string | null; keyPrefix: string | null };
 
 /**
- * Usage: the organisation's admitted and refused requests per hour over 24 hours,
- * its busiest keys, and its anomalies (open, acknowledged or all) with an
+ * Usage: the organisation's admitted and refused requests over 24 hours (per hour),
+ * 7 or 30 days (per day), its busiest keys over that range, and its anomalies (open, acknowledged or all) with an
  * Acknowledge button for admins. Three admin calls, all answered by the ledger.
  */
 function usagePanel(ctx: ConsoleContext): Panel {
   let loads = 0;
   let status: AnomalyStatus = "open";
+  let range: UsageRange = "24h";
   startAnomalyBadges(ctx);
 
   const heading = h("h1", { id: "usage-panel-title", tabindex: "-1", "data-focus": true }, "Usage and anomalies");
   const chart = h("div", { id: "org-usage" }, loading("usage"));
+  const rangeSelect = h(
+    "select",
+    { id: "usage-range" },
+    h("option", { value: "24h" }, "Last 24 hours"),
+    h("option", { value: "7d" }, "Last 7 days"),
+    h("option", { value: "30d" }, "Last 30 days"),
+  );
   const statusSelect = h(
     "select",
     { id: "anomaly-status" },
@@ -35,7 +43,13 @@ function usagePanel(ctx: ConsoleContext): Panel {
     "section",
     { id: "usage", class: "card", "aria-labelledby": "usage-panel-title" },
     heading,
-    h("section", { "aria-labelledby": "org-usage-title" }, h("h2", { id: "org-usage-title" }, "Requests in the last 24 hours"), chart),
+    h(
+      "section",
+      { "aria-labelledby": "org-usage-title" },
+      h("h2", { id: "org-usage-title" }, "Requests"),
+      h("div", { class: "toolbar" }, h("label", null, "Range", rangeSelect)),
+      chart,
+    ),
     h(
       "section",
       { "aria-labelledby": "anomalies-title" },
@@ -49,10 +63,11 @@ function usagePanel(ctx: ConsoleContext): Panel {
   const keyName = (k: Named) => (k.keyLabel === null ? k.keyId : `${k.keyLabel} (${k.keyPrefix ?? ""}…)`);
   const keyLink = (k: Named) => h("a", { href: `#/keys/${k.keyId}`, class: "key-link" }, keyName(k));
 
-  function renderChart(usage: OrgUsage): void {
-    const slots = denseSeries([usage.buckets], HOUR_MS, 24, Date.now());
+  function renderChart(usage: OrgUsage, shown: UsageRange, now: number): void {
+    const { span, count, title, per } = USAGE_RANGES[shown];
+    const slots = denseSeries([usage.buckets], span, count, now);
     const sum = totals(slots);
-    const label = `Requests per hour over the last 24 hours: ${sum.admitted} admitted, ${sum.refused} refused`;
+    const label = `Requests per ${per} over ${title}: ${sum.admitted} admitted, ${sum.refused} refused`;
     chart.replaceChildren(
       ...present(
         h(
@@ -64,7 +79,7 @@ function usagePanel(ctx: ConsoleContext): Panel {
           `${sum.refused} refused`,
           sum.refused ? h("span", { class: "sub" }, `refused: ${codesText(sum.codes)}`) : null,
         ),
-        h("div", { class: "chart-box" }, stackedBars(slots, HOUR_MS, label)),
+        h("div", { class: "chart-box" }, stackedBars(slots, span, label)),
         usage.topKeys.length
           ? h(
               "ol",
@@ -102,9 +117,15 @@ function usagePanel(ctx: ConsoleContext): Panel {
     const mine = ++loads;
     list.replaceChildren(loading("anomalies"));
     try {
-      const [usage, flags, open] = await Promise.all([orgUsage(ctx.api), anomalies(ctx.api, status), status === "open" ? null : anomalies(ctx.api, "open")]);
+      const shown = range;
+      const now = Date.now();
+      const [usage, flags, open] = await Promise.all([
+        orgUsage(ctx.api, shown, now),
+        anomalies(ctx.api, status),
+        status === "open" ? null : anomalies(ctx.api, "open"),
+      ]);
       if (mine !== loads) return;
-      renderChart(usage);
+      renderChart(usage, shown, now);
       renderAnomalies(flags);
       setOpenAnomalies(ctx, open ?? flags);
     } catch (error) {
@@ -115,6 +136,10 @@ function usagePanel(ctx: ConsoleContext): Panel {
     }
   }
 
+  rangeSelect.addEventListener("change", () => {
+    range = rangeSelect.value as UsageRange;
+    void load();
+  });
   statusSelect.addEventListener("change", () => {
     status = statusSelect.value as AnomalyStatus;
     void load();

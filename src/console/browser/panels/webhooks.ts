@@ -1,8 +1,8 @@
 import type { DeliveryList, WebhookCreated, WebhookInput, WebhookView } from "../../../admin/api-types";
-import { deleteWebhookRoute, deliveriesRoute, getWebhookRoute, putWebhookRoute } from "../../../admin/route-refs.js";
+import { deleteWebhookRoute, deliveriesRoute, getWebhookRoute, putWebhookRoute, redeliverRoute } from "../../../admin/route-refs.js";
 import { WEBHOOK_EVENTS } from "../../../webhooks/webhook-events";
 import { ApiError } from "../api";
-import { h, when } from "../dom";
+import { h, srOnly, when } from "../dom";
 import { loading, run } from "../notify";
 import type { ConsoleContext, Panel, PanelFactory } from "../panel";
 
@@ -167,6 +167,20 @@ function webhooksPanel(ctx: ConsoleContext): Panel {
     save.textContent = "Save and make a new secret";
   }
 
+  /** Redeliver: the delivery goes out again now (same webhook-id, signed afresh), whatever became of it. */
+  function redeliverButton(d: DeliveryList["deliveries"][number]): HTMLButtonElement | null {
+    // A pending delivery is already queued: sending it again now would only jump its backoff.
+    if (d.status === "pending") return null;
+    const button = h("button", { type: "button", class: "secondary", "data-action": "redeliver" }, "Redeliver", srOnly(` ${d.type} ${d.id}`));
+    button.addEventListener("click", async () => {
+      const queued = await run(ctx.notify, button, "Queuing…", () => ctx.api.call(redeliverRoute, { params: { id: d.id } }));
+      if (queued === undefined) return;
+      ctx.notify.status(`The ${d.type} delivery is queued again: it goes out within a few seconds.`);
+      void load();
+    });
+    return button;
+  }
+
   function renderDeliveries(list: DeliveryList["deliveries"]): void {
     if (list.length === 0) {
       deliveries.replaceChildren(h("p", { class: "muted" }, "None yet."));
@@ -176,7 +190,16 @@ function webhooksPanel(ctx: ConsoleContext): Panel {
       h(
         "table",
         { class: "stack" },
-        h("thead", null, h("tr", null, ...["Event", "Status", "Attempts", "Last answer", "Created"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "thead",
+          null,
+          h(
+            "tr",
+            null,
+            ...["Event", "Status", "Attempts", "Last answer", "Created"].map((t) => h("th", { scope: "col" }, t)),
+            h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")),
+          ),
+        ),
         h(
           "tbody",
           { id: "delivery-rows" },
@@ -189,6 +212,7 @@ function webhooksPanel(ctx: ConsoleContext): Panel {
               h("td", { "data-label": "Attempts" }, String(d.attempts)),
               h("td", { "data-label": "Last answer" }, d.lastStatus !== null ? `HTTP ${d.lastStatus}` : (d.lastError ?? "—")),
               h("td", { "data-label": "Created" }, when(d.createdAt)),
+              h("td", null, redeliverButton(d)),
             ),
           ),
         ),

@@ -1,6 +1,7 @@
 import type { AnomalyView, Me } from "../../../admin/api-types";
 import { actorName } from "../audit-text";
 import { h, present, relative, srOnly, when } from "../dom";
+import { auditSentences } from "../extensions";
 import { run } from "../notify";
 import type { ConsoleContext } from "../panel";
 import { acknowledge } from "./usage-api";
@@ -68,3 +69,10 @@ export function anomalyItem(
     h("div", { class: "actions" }, action),
   );
 }
+
+// An acknowledgement in the audit log reads as what the admin did, not as its raw fields (anomalyId, type).
+auditSentences["anomaly.acknowledged"] = (e) => {
+  const type = typeof e.detail.type === "string" ? e.detail.type : null;
+  const label = type === null ? "an" : `the “${ANOMALY_LABELS[type as AnomalyView["type"]] ?? type.replace(/_/g, " ")}”`;
+  return `Acknowledged ${label} anomaly: marked as seen`;
+};

@@ -11,6 +11,21 @@ export interface Slot {
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The org usage chart's ranges: 24 hours from the ledger's hour buckets, 7 and 30
+ * days from its day buckets (UTC days, the current one so far). One ledger call each.
+ */
+export const USAGE_RANGES = {
+  "24h": { granularity: "hour", span: HOUR_MS, count: 24, title: "the last 24 hours", per: "hour" },
+  "7d": { granularity: "day", span: DAY_MS, count: 7, title: "the last 7 days", per: "day (UTC)" },
+  "30d": { granularity: "day", span: DAY_MS, count: 30, title: "the last 30 days", per: "day (UTC)" },
+} as const;
+export type UsageRange = keyof typeof USAGE_RANGES;
+
+/** Where the range's first slot starts: `count` slots of `span` ending with the one holding `now` (as denseSeries lays them). */
+export const rangeStart = (span: number, count: number, now: number) => Math.floor(now / span) * span - (count - 1) * span;
 
 /**
  * `count` slots of `span` ms ending with the one holding `now`, filled from sparse
@@ -19,7 +34,7 @@ export const HOUR_MS = 60 * MINUTE_MS;
  * that only grows, so the slot keeps the larger figure per code, never their sum.
  */
 export function denseSeries(sources: readonly (readonly UsageBucket[])[], span: number, count: number, now: number): Slot[] {
-  const first = Math.floor(now / span) * span - (count - 1) * span;
+  const first = rangeStart(span, count, now);
   const slots: Slot[] = Array.from({ length: count }, (_, i) => ({ start: first + i * span, admitted: 0, refused: 0, codes: {} }));
   for (const buckets of sources) {
     // Buckets finer than the span are summed per source first, then merged by maximum.

@@ -1,6 +1,7 @@
 import type { AnomalyView, KeyUsage, OrgUsage } from "../../../admin/api-types";
 import { acknowledgeRoute, anomaliesRoute, keyUsageRoute, orgUsageRoute } from "../../../admin/route-refs.js";
 import type { AdminClient } from "../api";
+import { rangeStart, USAGE_RANGES, type UsageRange } from "./series";
 
 /** The usage and anomaly routes of the admin API (docs/usage.md), typed with the server's shapes. */
 export type Granularity = KeyUsage["granularity"];
@@ -10,8 +11,11 @@ export type AnomalyStatus = "open" | "acknowledged" | "all";
 export const keyUsage = (api: AdminClient, id: string, granularity: Granularity): Promise<KeyUsage> =>
   api.call(keyUsageRoute, { params: { id }, query: { granularity } });
 
-/** The organisation's totals, hourly buckets (last 24 h) and busiest keys. */
-export const orgUsage = (api: AdminClient): Promise<OrgUsage> => api.call(orgUsageRoute, { query: { granularity: "hour" } });
+/** The organisation's totals, buckets and busiest keys over one of the console's ranges (one ledger call). */
+export function orgUsage(api: AdminClient, range: UsageRange, now: number): Promise<OrgUsage> {
+  const { granularity, span, count } = USAGE_RANGES[range];
+  return api.call(orgUsageRoute, { query: { granularity, from: new Date(rangeStart(span, count, now)).toISOString() } });
+}
 
 export async function anomalies(api: AdminClient, status: AnomalyStatus = "open"): Promise<AnomalyView[]> {
   return (await api.call(anomaliesRoute, { query: { status } })).anomalies;
