@@ -15,7 +15,7 @@ export type SignInRefusal =
   | "denied"
   | "provider_error";
 
-const NOTHING = "Nothing was signed in.";
+const NOTHING = "You are not signed in to the console.";
 
 /**
  * The page for each refusal: what happened and what to do, in our own words
@@ -92,13 +92,13 @@ export function refusalText(refusal: SignInRefusal, provider: string, claims: Cl
       return {
         status: 403,
         title: "Your account names no organisation",
-        text: `${provider} signed you in, but your token carries no organisation (claim "${claims.org}"), so there are no keys to show. ${NOTHING} Ask an admin to add you to your organisation at ${provider}.`,
+        text: `${provider} knows you, but your token carries no organisation (claim "${claims.org}"), so there are no keys to show. ${NOTHING} Ask an admin to add you to your organisation at ${provider}.`,
       };
     case "no_role":
       return {
         status: 403,
         title: "Your account has no role in its organisation",
-        text: `${provider} signed you in, but your token carries no role (claim "${claims.role}"). ${NOTHING} Ask an admin of your organisation to give you one at ${provider}.`,
+        text: `${provider} knows you, but your token carries no role (claim "${claims.role}"). ${NOTHING} Ask an admin of your organisation to give you one at ${provider}.`,
       };
   }
 }
