@@ -4,9 +4,10 @@
  * one home location. A call that crosses from another location to the home (a
  * gateway's check of a central key, a lease holder's ask) takes `farMs` longer; a
  * call within a location (a gateway to its location's lease holder, a gateway at
- * home to the guard) takes `nearMs` longer. Each is a round trip: half is waited
- * before the call is sent, half after its answer arrives, so that what the callee
- * decides happens in the middle, as over a real link.
+ * home to the guard) takes `nearMs` longer. Each is a round trip, waited once,
+ * after the answer arrives: one timer per call, because on a busy machine every
+ * timer's wake-up comes late, and two per call would count that lateness twice.
+ * (The callee decides half a round trip early; no latency depends on that.)
  */
 
 /** BENCH_DISTANCE (JSON): the guards' home, and the round trips added to far and near calls, in ms. */
@@ -57,9 +58,8 @@ export function delayed<T>(real: T, roundTripMs: (method: string, arg: unknown) 
         return async (...args: unknown[]) => {
           const started = performance.now();
           const ms = roundTripMs(property, args[0]);
-          if (ms > 0) await sleep(ms / 2);
           const answer = await (target[property] as (...a: unknown[]) => unknown)(...args);
-          if (ms > 0) await sleep(ms / 2);
+          if (ms > 0) await sleep(ms);
           observe?.(property, performance.now() - started);
           return answer;
         };
