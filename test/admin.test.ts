@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import * as adminRoutes from "../src/admin/admin-routes";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { kvKeyFor } from "../src/lookup/key-record";
 import { REPORT_DELAY_MS } from "../src/usage/usage-report";
 import { guardStub, harness } from "./support/harness";
@@ -63,7 +63,7 @@ describe("key lifecycle through the admin API", () => {
     expect(res.status).toBe(200);
     // Last use reaches the listing with the guard's next usage report (its alarm), not by asking the guard.
     expect(((await list(org))[0] as KeyView).lastUsedAt).toBeNull();
-    await runInDurableObject(guardStub(created.id), (g: KeyGuard) => g.runAlarm(Date.now() + REPORT_DELAY_MS));
+    await runInDurableObject(guardStub(created.id), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(Date.now() + REPORT_DELAY_MS));
     const after = (await list(org))[0] as KeyView;
     expect(after.lastUsedAt).not.toBeNull();
   });

@@ -15,7 +15,7 @@ const ledgerOf = (org: string) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(o
 async function seed(org: string, events: Partial<AuditEvent>[], start = Date.UTC(2026, 6, 1)) {
   const ledger = ledgerOf(org);
   for (const [i, e] of events.entries()) {
-    await ledger.record({
+    await ledger.recordAudit({
       at: start + i * 1000,
       actor: "user:a",
       action: "key.meta_changed",
@@ -126,11 +126,11 @@ describe("86. repeated leak reports of one key are one entry with a count", () =
     const start = Date.UTC(2026, 6, 1);
     const again = (keyId: string, at: number) => ({ action: "key.leak_reported_again" as const, keyId, actor: "report", at });
     const ledger = ledgerOf(org);
-    for (let i = 0; i < 30; i++) await ledger.record({ requestId: `req_a${i}`, detail: {}, ...again(keyA, start + i * 1000) });
-    await ledger.record({ requestId: "req_b", detail: {}, ...again(keyB, start + 5000) });
+    for (let i = 0; i < 30; i++) await ledger.recordAudit({ requestId: `req_a${i}`, detail: {}, ...again(keyA, start + i * 1000) });
+    await ledger.recordAudit({ requestId: "req_b", detail: {}, ...again(keyB, start + 5000) });
     // A minute after the first of keyA's: a new entry.
-    await ledger.record({ requestId: "req_a_later", detail: {}, ...again(keyA, start + 60_000) });
-    await ledger.record({ requestId: "req_admin", detail: {}, action: "key.disabled", keyId: keyA, actor: "user:a", at: start + 61_000 });
+    await ledger.recordAudit({ requestId: "req_a_later", detail: {}, ...again(keyA, start + 60_000) });
+    await ledger.recordAudit({ requestId: "req_admin", detail: {}, action: "key.disabled", keyId: keyA, actor: "user:a", at: start + 61_000 });
     const page = (await (await client.api(`/orgs/${org}/audit`, { headers: await adminHeaders(org) })).json()) as Page;
     expect(page.events.map((e) => [e.action, e.keyId, e.count, e.requestId])).toEqual([
       ["key.disabled", keyA, 1, "req_admin"],

@@ -1,8 +1,9 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { createLocalJWKSet } from "jose";
 import { describe, expect, it } from "vitest";
 import { compilePolicy } from "../src/authz/policy";
 import { ConfigError } from "../src/config";
+import { KeyGuard } from "../src/guard/key-guard";
 import { randomId } from "../src/keys/key-format";
 import { verifyKeywardContext } from "../src/origin/verify-context";
 import { adminClient, adminHeaders, codeOf, newOrg, operatorHeaders } from "./support/admin-client";
@@ -153,7 +154,7 @@ describe("credits through the gateway", () => {
       headers: operatorHeaders(),
       body: JSON.stringify({ limit: 500, windowSeconds: 60 }),
     });
-    await guardStub(id).flush();
+    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).flush());
     await evictDurableObject(guardStub(id));
     const statuses = [];
     for (let i = 0; i < 7; i++) statuses.push((await other.call(key)).status);

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { KeySettings } from "../src/guard/guard-types";
-import { type KeyGuard, pendingCap } from "../src/guard/key-guard";
+import { KeyGuard, pendingCap } from "../src/guard/key-guard";
 import { randomId } from "../src/keys/key-format";
 import { guardStub, harness, seedKey } from "./support/harness";
 
@@ -34,7 +34,7 @@ describe("key guard durability (threats.md 17, 28)", () => {
   it("still enforces exactly the limit after a restart mid-window, once pending writes are flushed", async () => {
     const s = settings({ limit: 40 });
     expect(await admitN(s.keyId, s, 25)).toBe(25);
-    await guardStub(s.keyId).flush();
+    await runInDurableObject(guardStub(s.keyId), (g: KeyGuard) => KeyGuard.hooks(g).flush());
     await evictDurableObject(guardStub(s.keyId));
     expect(await runInDurableObject(guardStub(s.keyId), (guard: KeyGuard) => guard.describe(s).inWindow)).toBe(25);
     expect(await admitN(s.keyId, s, 30)).toBe(15);
@@ -107,12 +107,12 @@ describe("key guard durability (threats.md 17, 28)", () => {
     const s = settings({ limit: 40 });
     const stub = guardStub(s.keyId);
     await admitN(s.keyId, s, 40);
-    await stub.flush();
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).flush());
     const afterAdmitted = (await stub.describe(s)).rowsWritten;
     expect(afterAdmitted).toBeGreaterThan(0);
     expect(afterAdmitted).toBeLessThanOrEqual(40);
     await admitN(s.keyId, s, 20);
-    await stub.flush();
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).flush());
     expect((await stub.describe(s)).rowsWritten).toBe(afterAdmitted);
   });
 
@@ -130,9 +130,9 @@ describe("key guard durability (threats.md 17, 28)", () => {
     expect(alarm).toBeLessThanOrEqual(at);
     expect(await admitN(s.keyId, s, 1)).toBe(1);
     // An alarm a moment early leaves the key usable.
-    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(at - 1));
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(at - 1));
     expect(await admitN(s.keyId, s, 1)).toBe(1);
-    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(at));
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(at));
     expect((await stub.check({ requestId: "r", consume: true, settings: s })).kind).toBe("revoked");
   });
 });

@@ -94,7 +94,7 @@ describe("key names in usage, anomalies and audit", () => {
     expect((await api(org, `/keys/${key.id}/revoke`, "org:admin", { method: "POST", body: "{}" })).status).toBe(200);
     // A creation rolled back (its KV write failed) leaves audit entries for a key that is gone.
     await runInDurableObject(ledgerStub(org), (ledger: OrgLedger) => {
-      ledger.record({ at: Date.now(), actor: "user:x", action: "key.created", keyId: "key_00000000000000000000", requestId: "r", detail: {} });
+      ledger.recordAudit({ at: Date.now(), actor: "user:x", action: "key.created", keyId: "key_00000000000000000000", requestId: "r", detail: {} });
     });
     const events = ((await (await api(org, "/audit")).json()) as { events: (Named & { action: string })[] }).events;
     expect(events.filter((e) => e.keyId === key.id).map((e) => [e.action, e.keyLabel, e.keyPrefix])).toEqual([

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generateKey, hashKey } from "../src/keys/key-format";
 import { derToRaw, rawToDer } from "../src/leaks/ecdsa-der";
-import type { OrgLedger } from "../src/ledger/org-ledger";
+import { OrgLedger } from "../src/ledger/org-ledger";
 import { githubSigner, keysDocument } from "./support/github-signer";
 import { type HarnessOptions, harness } from "./support/harness";
 import { devToken } from "./support/tokens";
@@ -365,7 +365,7 @@ describe("87. concurrent reports of one key: exactly one is the first", () => {
     expect(hook.status).toBe(200);
     // A receiver that answers, so the ledger's alarm delivers without reaching the network.
     await runInDurableObject(env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(s.org)), (ledger: OrgLedger) => {
-      ledger.outbound = { now: () => Date.now(), fetch: async () => new Response("ok"), timeoutMs: 1_000 };
+      OrgLedger.hooks(ledger).setOutbound({ now: () => Date.now(), fetch: async () => new Response("ok"), timeoutMs: 1_000 });
     });
     return s;
   }

@@ -77,7 +77,7 @@ describe("ledger client: deadline and fail-closed answers", () => {
     const org = ORG();
     const reads: string[] = [];
     const client = ledgerClient({
-      namespace: faultyLedgers({ listKeyPage: "retryable", record: "retryable" }, reads),
+      namespace: faultyLedgers({ listKeyPage: "retryable", recordAudit: "retryable" }, reads),
       timeoutMs: 1_000,
       log: captureLogger([]),
     });
@@ -89,8 +89,8 @@ describe("ledger client: deadline and fail-closed answers", () => {
     expect(reads).toEqual(["listKeyPage", "listKeyPage"]);
     reads.length = 0;
     const event = { at: 1, actor: "x", action: "key.revoked" as const, keyId: "key_00000000000000000000", requestId: "r", detail: {} };
-    await expect(client.record(org, event)).rejects.toMatchObject({ code: "AUTH_BACKEND_UNAVAILABLE" });
-    expect(reads).toEqual(["record"]);
+    await expect(client.recordAudit(org, event)).rejects.toMatchObject({ code: "AUTH_BACKEND_UNAVAILABLE" });
+    expect(reads).toEqual(["recordAudit"]);
   });
 });
 
@@ -123,7 +123,7 @@ describe("the audit log is append-only", () => {
 
   it("logs a failed rollback that the ledger could not even note", async () => {
     const org = ORG();
-    const h = harness({ kv: failingKv, ledgers: faultyLedgers({ rollBackKey: "throw", record: "throw" }) });
+    const h = harness({ kv: failingKv, ledgers: faultyLedgers({ rollBackKey: "throw", recordAudit: "throw" }) });
     const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: '{"label":"x"}' });
     expect(res.status).toBe(503);
     expect(h.logs.some((l) => l.includes('"key_rollback_failed"'))).toBe(true);

@@ -1,10 +1,11 @@
 // Local admission through the real gateway, key guard and lease holders inside
 // workerd, several locations simulated by X-Keyward-Dev-Location (development).
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { KeySettings } from "../src/guard/guard-types";
 import { holderName } from "../src/guard/lease-desk";
+import { LeaseHolder } from "../src/guard/lease-holder";
 import { DEV_LOCATION_HEADER } from "../src/guard/lease-location";
 import type { KeyRecord } from "../src/lookup/key-record";
 import { guardStub, harness, seedKey } from "./support/harness";
@@ -16,7 +17,7 @@ const holder = (keyId: string, location: string) => env.LEASE_HOLDER?.get(env.LE
 async function asks(keyId: string, location: string): Promise<number> {
   const stub = holder(keyId, location);
   if (!stub) throw new Error("no LEASE_HOLDER binding");
-  return (await stub.describe()).asks;
+  return runInDurableObject(stub, (h: LeaseHolder) => LeaseHolder.hooks(h).describe().asks);
 }
 
 const settingsOf = (record: KeyRecord, version: number): KeySettings => ({

@@ -1,6 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { adminClient, adminHeaders, codeOf, newOrg, operatorHeaders } from "./support/admin-client";
 import { guardStub, type HarnessOptions } from "./support/harness";
 
@@ -121,9 +121,9 @@ describe("holds against a key's credits", () => {
     const { id, key } = await paidKey(client, 1000);
     await chat(client, key);
     const token = client.h.calls.origin[0]?.headers.get("x-keyward-context") as string;
-    await runInDurableObject(guardStub(id), (g: KeyGuard) => g.runAlarm(Date.now() + 30_000));
+    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(Date.now() + 30_000));
     expect((await statusOf(id)).holdsOpen).toBe(1);
-    await runInDurableObject(guardStub(id), (g: KeyGuard) => g.runAlarm(Date.now() + 61_000));
+    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(Date.now() + 61_000));
     expect(await statusOf(id)).toMatchObject({ holdsOpen: 0, credits: { remaining: 900 } });
     const late = await settleWith(client, token, 10);
     expect(late.status).toBe(409);
@@ -138,7 +138,10 @@ describe("holds against a key's credits", () => {
       await chat(client, key);
       const token = client.h.calls.origin[i]?.headers.get("x-keyward-context") as string;
       const before = (await statusOf(id)).credits?.remaining as number;
-      const [settled] = await Promise.all([settleWith(client, token, 7), runInDurableObject(guardStub(id), (g: KeyGuard) => g.runAlarm(Date.now() + 61_000))]);
+      const [settled] = await Promise.all([
+        settleWith(client, token, 7),
+        runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(Date.now() + 61_000)),
+      ]);
       const after = (await statusOf(id)).credits?.remaining as number;
       if (settled.status === 200) expect(after - before).toBe(100 - 7);
       else {

@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { type SettleItem, settleBatcher } from "../src/guard/settle-batcher";
 import type { SettleResult } from "../src/metering/holds";
 import { adminClient, newOrg, operatorHeaders } from "./support/admin-client";
@@ -164,7 +164,7 @@ describe("settling metered requests in batches, through the gateway", () => {
     const ids = client.h.calls.origin.map((r) => r.headers.get("x-keyward-request-id"));
     expect(failed.map((l) => l.requestId).sort()).toEqual([...ids].sort());
     expect(await statusOf(id)).toMatchObject({ holdsOpen: 20, credits: { remaining: 10_000 - 20 * 100 } });
-    await runInDurableObject(guardStub(id), (g: KeyGuard) => g.runAlarm(Date.now() + 61_000));
+    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(Date.now() + 61_000));
     expect(await statusOf(id)).toMatchObject({ holdsOpen: 0, credits: { remaining: 10_000 - 20 * 100 } });
   });
 

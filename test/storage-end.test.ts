@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { DEFAULT_RETENTION_DAYS, retentionMs, storageEndsAt } from "../src/guard/storage-end";
 import type { OrgLedger } from "../src/ledger/org-ledger";
 import { guardStub, harness } from "./support/harness";
@@ -11,7 +11,7 @@ import { devToken } from "./support/tokens";
 // Storage that ends (docs/storage.md, "Retention"): a leak-report limiter once its
 // window is empty, a key's guard a retention period after the key was revoked or
 // expired. Each deletes its storage with deleteAll() from its alarm; the alarm's
-// clock is passed in (runAlarm), never waited for.
+// clock is passed in (KeyGuard.hooks runAlarm), never waited for.
 
 const DAY = 86_400_000;
 const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
@@ -30,7 +30,7 @@ async function stored(keyId: string) {
   });
 }
 
-const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => g.runAlarm(at));
+const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(at));
 
 async function admin(org: string) {
   return { authorization: `Bearer ${await devToken({ org, role: "org:admin" })}`, "content-type": "application/json" };
@@ -52,7 +52,7 @@ describe("leak-report limiters", () => {
     expect((await report(h, address)).status).toBe(202);
     expect((await report(h, address)).status).toBe(202);
     expect((await report(h, address)).status).toBe(429);
-    await runInDurableObject(guardStub(name), (g: KeyGuard) => g.flush());
+    await runInDurableObject(guardStub(name), (g: KeyGuard) => KeyGuard.hooks(g).flush());
     const before = await stored(name);
     expect(before.rows.admissions).toBeGreaterThan(0);
     expect(before.rows.guard_state).toBe(1);

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import type { OrgLedger } from "../src/ledger/org-ledger";
 import type { AnomalyFinding } from "../src/usage/anomaly-rules";
 import { REPORT_DELAY_MS, REPORT_PERIOD_MS, type UsageReport } from "../src/usage/usage-report";
@@ -11,7 +11,7 @@ import { devToken } from "./support/tokens";
 
 const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
 const ledgerStub = (org: string) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => g.runAlarm(at));
+const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(at));
 
 async function as(org: string, role = "org:admin") {
   return {

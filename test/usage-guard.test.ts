@@ -121,7 +121,7 @@ describe("usage counting in the key guard", () => {
     expect(armed).not.toBeNull();
     const setsAfterWake = async () => {
       // Written first, as the flush timer does within 250 ms; an eviction comes after seconds idle.
-      await runInDurableObject(stub, (guard: KeyGuard) => guard.flush());
+      await runInDurableObject(stub, (guard: KeyGuard) => KeyGuard.hooks(guard).flush());
       await evictDurableObject(stub);
       return runInDurableObject(stub, async (guard: KeyGuard, state) => {
         let sets = 0;

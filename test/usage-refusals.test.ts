@@ -4,7 +4,7 @@
 // minute view and, after its next report, in the org's roll-up.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { REFUSAL_SAVE_DELAY_MS } from "../src/guard/usage-reporter";
 import { QUIET_REPORT_PERIOD_MS, REPORT_DELAY_MS } from "../src/usage/usage-report";
 import { adminClient, adminHeaders, newOrg } from "./support/admin-client";
@@ -31,9 +31,9 @@ describe("84. refusals after a usage report survive an eviction", () => {
     const stub = guardStub(id);
     // A full window (the default 60), then its report.
     for (let i = 0; i < 60; i++) expect((await client.h.call(key)).status).toBe(200);
-    await runInDurableObject(stub, (g: KeyGuard) => g.flush());
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).flush());
     const reportedAt = Date.now() + REPORT_DELAY_MS + 1_000;
-    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(reportedAt));
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(reportedAt));
     const rowsBefore = (await stub.describe({ keyId: id, version: 1, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null }))
       .rowsWritten;
 
@@ -53,7 +53,7 @@ describe("84. refusals after a usage report survive an eviction", () => {
 
     // The woken guard still owes a report of them: its next one takes them to the ledger
     // (a woken guard does not know its last report's size, so it waits a quiet key's period).
-    await runInDurableObject(stub, (g: KeyGuard) => g.runAlarm(reportedAt + QUIET_REPORT_PERIOD_MS + 1_000));
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(reportedAt + QUIET_REPORT_PERIOD_MS + 1_000));
     const rollUp = (await (await client.api(`/orgs/${org}/usage`, { headers })).json()) as { totals: Bucket; topKeys: { keyId: string; refused: number }[] };
     expect(rollUp.totals.admitted).toBe(60);
     expect(rollUp.totals.refused).toEqual({ RATE_LIMITED: 100 });

@@ -42,7 +42,7 @@ async function ledgerUsage(org: string, keyId: string) {
 /** Counts the rows written through an object's SQL handle until the returned function is called. */
 const countRowsWritten = (state: DurableObjectState, into: { rows: number }) => watchSql(state, (_query, cursor) => (into.rows += cursor.rowsWritten));
 
-const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => g.runAlarm(at));
+const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(at));
 
 describe("usage roll-up to the org ledger", () => {
   it("reports a few seconds after the first unreported request, and never twice within a minute", () => {
@@ -111,7 +111,7 @@ describe("usage roll-up to the org ledger", () => {
       expect((await h.call(key)).status).toBe(200);
       const at = Math.max(notBefore, Date.now() + REPORT_DELAY_MS + 1);
       // The admission is written by its own flush, not by the report.
-      await runInDurableObject(guardStub(id), (g: KeyGuard) => g.flush());
+      await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).flush());
       const guard = { rows: 0 };
       const ledger = { rows: 0 };
       const calls: Record<string, number> = {};
@@ -123,7 +123,7 @@ describe("usage roll-up to the org ledger", () => {
         const real = guardEnv.ORG_LEDGER;
         guardEnv.ORG_LEDGER = countingNamespace(real, calls);
         try {
-          await g.runAlarm(at);
+          await KeyGuard.hooks(g).runAlarm(at);
         } finally {
           guardEnv.ORG_LEDGER = real;
           restore();

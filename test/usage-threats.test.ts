@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { KeyGuard } from "../src/guard/key-guard";
+import { KeyGuard } from "../src/guard/key-guard";
 import { hashKey } from "../src/keys/key-format";
 import type { OrgLedger } from "../src/ledger/org-ledger";
 import type { AnomalyFinding } from "../src/usage/anomaly-rules";
@@ -14,7 +14,7 @@ import { devToken } from "./support/tokens";
 
 const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
 const ledgerStub = (org: string) => env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
-const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => g.runAlarm(at));
+const tick = (keyId: string, at: number) => runInDurableObject(guardStub(keyId), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(at));
 
 async function asRole(org: string, role: string) {
   return { authorization: `Bearer ${await devToken({ org, role, sub: `user_${role.replace(":", "_")}` })}`, "content-type": "application/json" };

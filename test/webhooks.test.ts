@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { OrgLedger } from "../src/ledger/org-ledger";
+import { OrgLedger } from "../src/ledger/org-ledger";
 import { nextAttemptAt, RETRY_HORIZON_MS } from "../src/webhooks/backoff";
 import { dueExpiryNotices, WEBHOOK_EVENTS } from "../src/webhooks/webhook-events";
 import { checkWebhookUrl } from "../src/webhooks/webhook-url";
@@ -51,7 +51,7 @@ async function setup(options: HarnessOptions = {}) {
   const stub = env.ORG_LEDGER.get(env.ORG_LEDGER.idFromName(org));
   const useReceiver = (fetcher: typeof fetch, timeoutMs = 10_000) =>
     runInDurableObject(stub, (ledger: OrgLedger) => {
-      ledger.outbound = { now: () => Date.now(), fetch: fetcher, timeoutMs };
+      OrgLedger.hooks(ledger).setOutbound({ now: () => Date.now(), fetch: fetcher, timeoutMs });
     });
   const putWebhook = async (body: Record<string, unknown> = { url: "http://127.0.0.1:9/hook" }) => {
     const res = await api("/webhook", { method: "PUT", body: JSON.stringify(body) });
@@ -462,7 +462,9 @@ describe("event delivery (threats.md 64)", () => {
     await s.useReceiver(r.fetch);
     await s.putWebhook({ url: "http://127.0.0.1:9/hook", events: ["usage.anomaly"] });
     const { id } = await s.create();
-    const queued = await s.stub.enqueueEvent("usage.anomaly", { keyId: id, anomaly: { type: "spike" } });
+    const queued = await runInDurableObject(s.stub, (ledger: OrgLedger) =>
+      OrgLedger.hooks(ledger).enqueueEvent("usage.anomaly", { keyId: id, anomaly: { type: "spike" } }),
+    );
     expect(queued).toMatch(/^msg_/);
     await runDurableObjectAlarm(s.stub);
     expect(r.received.map((x) => JSON.parse(x.body) as { type: string; data: unknown })).toEqual([

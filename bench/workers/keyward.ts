@@ -27,52 +27,17 @@ import { consoleLogger, silentLogger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
 import { BUSY_REPORT_REQUESTS, QUIET_REPORT_PERIOD_MS, REPORT_PERIOD_MS } from "../../src/usage/usage-report";
 import { countingKv, countingNamespace, type KvCounts } from "../../test-support/counting";
+import type { BenchLeaseHolder } from "./bench-lease-holder";
 import { delayed, distanceOf, toHome } from "./distance";
 import { micro } from "./micro";
 import { reportCost } from "./report-cost";
 
-export { KeyGuard };
-
-/**
- * KeyGuard with bench-only methods: its constructor run again on its own storage
- * (what waking an evicted guard does), and, for the cost phase's quiet request
- * (report-cost.ts), its clock moved on since its last report and its setAlarm
- * calls counted.
- */
-export class BenchGuard extends KeyGuard {
-  private alarmSets = 0;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    const setAlarm = ctx.storage.setAlarm.bind(ctx.storage);
-    ctx.storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
-      this.alarmSets++;
-      return setAlarm(...args);
-    };
-  }
-
-  construct(times: number): number {
-    for (let i = 0; i < times; i++) new KeyGuard(this.ctx, this.env);
-    return times;
-  }
-
-  /** The last usage report `ms` ago, saved, and no alarm pending: the guard as a key quiet that long finds it on its next request. */
-  async quietFor(ms: number): Promise<void> {
-    const { room } = KeyGuard.hooks(this);
-    room.reporter.usage.reportedAt = Date.now() - ms;
-    room.reporter.save();
-    await this.ctx.storage.deleteAlarm();
-    room.schedule.fired();
-  }
-
-  /** setAlarm calls since this instance started, and the stored alarm's time. */
-  async alarms(): Promise<{ sets: number; at: number | null }> {
-    return { sets: this.alarmSets, at: await this.ctx.storage.getAlarm() };
-  }
-}
 export { OrgLedger } from "../../src/ledger/org-ledger";
+/** KeyGuard with bench-only verbs (bench-guard.ts). */
+export { BenchGuard } from "./bench-guard";
 export { BenchLeaseHolder } from "./bench-lease-holder";
 export { BenchLedger } from "./report-cost";
+export { KeyGuard };
 
 type BenchEnv = Env & {
   BENCH_VARIANT?: string;
@@ -230,7 +195,9 @@ async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext
     const { keyId, locations } = (await request.json()) as { keyId: string; locations: string[] };
     const holders = env.LEASE_HOLDER;
     if (holders === undefined) return Response.json({ error: "no LEASE_HOLDER binding" }, { status: 500 });
-    const described = await Promise.all(locations.map((loc) => holders.get(holders.idFromName(holderName(keyId, loc))).describe()));
+    // BenchLeaseHolder's counts(): the holder's describe is a test hook, no RPC method (bench-lease-holder.ts).
+    const bench = holders as unknown as DurableObjectNamespace<BenchLeaseHolder>;
+    const described = await Promise.all(locations.map((loc) => bench.get(bench.idFromName(holderName(keyId, loc))).counts()));
     return Response.json(Object.fromEntries(locations.map((loc, i) => [loc, described[i]])));
   }
   return new Response("unknown bench route", { status: 404 });

@@ -8,13 +8,13 @@
  * same hour, one that opens a new hour, and one that opens a new day.
  */
 
-import type { KeyGuard } from "../../src/guard/key-guard";
 import { settingsOf } from "../../src/keys/key-model";
 import { OrgLedger } from "../../src/ledger/org-ledger";
 import type { KeyRecord } from "../../src/lookup/key-record";
 import { DAY_MS, floorTo, HOUR_MS } from "../../src/usage/usage-book";
 import type { UsageReport } from "../../src/usage/usage-report";
 import { watchSql } from "../../test/support/sql-spy";
+import type { BenchGuard } from "./bench-guard";
 
 /** OrgLedger with its reports' written rows counted (bound as ORG_LEDGER in the bench's Keyward services). */
 export class BenchLedger extends OrgLedger {
@@ -49,13 +49,10 @@ export class BenchLedger extends OrgLedger {
   }
 }
 
-/** The bench's guard class (keyward.ts BenchGuard), as this file calls it. */
-type QuietGuard = KeyGuard & { quietFor(ms: number): Promise<void>; alarms(): Promise<{ sets: number; at: number | null }> };
-
 interface Env {
-  KEY_GUARD: DurableObjectNamespace<KeyGuard>;
+  /** KeyGuard with its flush and alarm reachable (bench-guard.ts): the guard's report is run there. */
+  BENCH_GUARD?: DurableObjectNamespace<BenchGuard>;
   ORG_LEDGER: DurableObjectNamespace<OrgLedger>;
-  BENCH_GUARD?: DurableObjectNamespace<QuietGuard>;
 }
 
 /**
@@ -132,7 +129,8 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
     },
     { at: now, actor: "bench", action: "key.created", keyId: record.id, requestId: crypto.randomUUID(), detail: {} },
   );
-  const guard = env.KEY_GUARD.get(env.KEY_GUARD.idFromName(record.id));
+  if (!env.BENCH_GUARD) throw new Error("no BENCH_GUARD binding");
+  const guard = env.BENCH_GUARD.get(env.BENCH_GUARD.idFromName(record.id));
   const settings = settingsOf(record);
   // Sequential checks: the round trip of one (the guard's answer, its hop included).
   let checkMs = 0;
@@ -143,12 +141,12 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
     checkMs += Date.now() - t;
   }
   // The admissions are written by their own flush, not by the report.
-  await guard.flush();
+  await guard.flushNow();
   const rows0 = (await guard.describe(settings)).rowsWritten;
   const l0 = await ledgerStats(ledger);
   const t0 = Date.now();
   // The report due a minute on (the alarm's clock passed in, as the tests do).
-  await guard.runAlarm(Date.now() + 61_000);
+  await guard.alarmAt(Date.now() + 61_000);
   const alarmMs = Date.now() - t0;
   const rows1 = (await guard.describe(settings)).rowsWritten;
   const l1 = await ledgerStats(ledger);
@@ -194,7 +192,7 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
 
 /** QuietRequestCost, counted on a guard of its own (the BenchGuard class) for the same key and ledger. */
 async function quietRequest(
-  guards: DurableObjectNamespace<QuietGuard>,
+  guards: DurableObjectNamespace<BenchGuard>,
   ledger: DurableObjectStub<BenchLedger>,
   record: KeyRecord,
   org: string,
@@ -204,15 +202,15 @@ async function quietRequest(
   const check = () => guard.check({ requestId: crypto.randomUUID(), consume: true, settings, org, caller: null });
   // Its first request and report (from the alarm, played at its time), then an hour of quiet.
   await check();
-  await guard.runAlarm(Date.now() + 61_000);
+  await guard.alarmAt(Date.now() + 61_000);
   await guard.quietFor(3_600_000);
-  await guard.flush();
+  await guard.flushNow();
   const rows0 = (await guard.describe(settings)).rowsWritten;
   const sets0 = (await guard.alarms()).sets;
   const l0 = await ledgerStats(ledger);
   const t0 = Date.now();
   await check();
-  await guard.flush();
+  await guard.flushNow();
   const checkMs = Date.now() - t0;
   // A report sent from the request lands without waiting for anything: asked until it has (2 s at most).
   let l1 = await ledgerStats(ledger);
@@ -224,7 +222,7 @@ async function quietRequest(
     const { at } = await guard.alarms();
     if (at !== null) {
       const t1 = Date.now();
-      await guard.runAlarm(at);
+      await guard.alarmAt(at);
       wallMs = checkMs + (Date.now() - t1);
       alarms = 1;
       l1 = await ledgerStats(ledger);

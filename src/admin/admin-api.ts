@@ -107,7 +107,7 @@ export function adminApi(options: AdminApiOptions): Hono<KeywardEnv> {
     } catch {
       const note = event("key.rollback_failed", { reason: "the ledger did not confirm the rollback", remedy: "revoke this key id" });
       options.log.error("key_rollback_failed", { requestId: note.requestId, org, keyId });
-      await ledger.record(org, note).catch(() => options.log.error("key_rollback_unaudited", { requestId: note.requestId, org, keyId }));
+      await ledger.recordAudit(org, note).catch(() => options.log.error("key_rollback_unaudited", { requestId: note.requestId, org, keyId }));
       return false;
     }
   }

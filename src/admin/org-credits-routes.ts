@@ -78,7 +78,7 @@ export function orgCreditsRoutes(table: RouteTable<{ actor: Actor; by: string }>
     const now = options.now();
     const credits = creditsOf(body, now);
     const status = await guards.putCredits(orgCreditsSettings(org), credits);
-    await ledger.record(org, auditEvent({ at: now, actor: by, requestId: c.get("requestId") }, "org.credits_set", "*", { to: body }));
+    await ledger.recordAudit(org, auditEvent({ at: now, actor: by, requestId: c.get("requestId") }, "org.credits_set", "*", { to: body }));
     const keys = await pushOrgCredits(org, true);
     return { ...view(status.credits ?? { ...credits, nextRefillAt: null }), keys };
   });
@@ -92,7 +92,7 @@ export function orgCreditsRoutes(table: RouteTable<{ actor: Actor; by: string }>
   table.add(deleteOrgCreditsRoute, async (c, { params: { org }, who: { by } }) => {
     const now = options.now();
     await guards.putCredits(orgCreditsSettings(org), null);
-    await ledger.record(org, auditEvent({ at: now, actor: by, requestId: c.get("requestId") }, "org.credits_cleared", "*", {}));
+    await ledger.recordAudit(org, auditEvent({ at: now, actor: by, requestId: c.get("requestId") }, "org.credits_cleared", "*", {}));
     return { remaining: null, keys: await pushOrgCredits(org, false) };
   });
 }

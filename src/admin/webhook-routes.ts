@@ -49,7 +49,7 @@ export function webhookRoutes(table: RouteTable<{ actor: Actor; by: string }>, o
     const config = { org, url: verdict.url, events: body.events ?? [...WEBHOOK_EVENTS], secret: newWebhookSecret(), createdAt: options.now() };
     await ledger.setWebhook(org, config);
     const who = { at: config.createdAt, actor: by, requestId: c.get("requestId") };
-    await ledger.record(org, auditEvent(who, "webhook.set", "*", { url: config.url, events: config.events }));
+    await ledger.recordAudit(org, auditEvent(who, "webhook.set", "*", { url: config.url, events: config.events }));
     return { url: config.url, events: config.events, createdAt: iso(config.createdAt) as string, secret: config.secret };
   });
 
@@ -62,7 +62,7 @@ export function webhookRoutes(table: RouteTable<{ actor: Actor; by: string }>, o
   table.add(deleteWebhookRoute, async (c, { params: { org }, who: { by } }) => {
     const hook = await ledger.getWebhook(org);
     if (hook === null || !(await ledger.removeWebhook(org))) throw new KeywardError("NOT_FOUND", "This organisation has no webhook.");
-    await ledger.record(org, auditEvent({ at: options.now(), actor: by, requestId: c.get("requestId") }, "webhook.removed", "*", { url: hook.url }));
+    await ledger.recordAudit(org, auditEvent({ at: options.now(), actor: by, requestId: c.get("requestId") }, "webhook.removed", "*", { url: hook.url }));
     return null;
   });
 

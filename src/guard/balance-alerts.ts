@@ -22,7 +22,12 @@ export function raiseAlerts(room: GuardRoom): void {
   if (org === null) return;
   const ledger = room.env.ORG_LEDGER.get(room.env.ORG_LEDGER.idFromName(org));
   for (const type of alerts) {
-    const data = { keyId: orgGuard ? "*" : s.keyId, scope: orgGuard ? "org" : "key", remaining: credits.remaining, alertBelow: credits.alertBelow ?? null };
-    void withTimeout(Promise.resolve(ledger.enqueueEvent(type, data)), ORG_GUARD_TIMEOUT_MS, "org ledger").catch(() => undefined);
+    const data = {
+      keyId: orgGuard ? "*" : s.keyId,
+      scope: orgGuard ? ("org" as const) : ("key" as const),
+      remaining: credits.remaining,
+      alertBelow: credits.alertBelow ?? null,
+    };
+    void withTimeout(Promise.resolve(ledger.raiseCreditAlert(type, data)), ORG_GUARD_TIMEOUT_MS, "org ledger").catch(() => undefined);
   }
 }

@@ -66,9 +66,13 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     this.#room = new GuardRoom(ctx, env);
   }
 
-  /** Test hooks, with the object in hand (runInDurableObject): static, so no RPC method (test/rpc-surface.test.ts). */
-  static hooks(guard: KeyGuard): { room: GuardRoom } {
-    return { room: guard.#room };
+  /**
+   * Test hooks, with the object in hand (runInDurableObject; the bench's BenchGuard):
+   * static, so no RPC method (test/rpc-surface.test.ts). `flush` writes pending
+   * admissions now; `runAlarm` does the alarm's work at a clock of the caller's.
+   */
+  static hooks(guard: KeyGuard): { room: GuardRoom; flush(): void; runAlarm(now: number): Promise<void> } {
+    return { room: guard.#room, flush: () => guard.#room.flush(), runAlarm: (now) => runAlarm(guard.#room, guard.env.KEY_GUARD, now) };
   }
 
   /** Decides one request: revoked, expired, limited, or admitted (and counted). */
@@ -224,18 +228,9 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     return this.#room.snapshot();
   }
 
-  /** Writes pending admissions now (also run by a timer, and once pendingCap(limit) are waiting). */
-  flush(): void {
-    this.#room.flush();
-  }
-
   override async alarm(): Promise<void> {
     this.#room.schedule.fired();
-    await this.runAlarm(Date.now());
-  }
-
-  /** The alarm's work at `now` (guard-alarm.ts); alarm() passes the clock, tests pass a fake one. */
-  runAlarm(now: number): Promise<void> {
-    return runAlarm(this.#room, this.env.KEY_GUARD, now);
+    // Due revocations, expired holds, the usage report and the storage's end (guard-alarm.ts).
+    await runAlarm(this.#room, this.env.KEY_GUARD, Date.now());
   }
 }

@@ -22,6 +22,15 @@ export interface LeaseHolderEnv {
   KEY_GUARD: LeaseGuards;
 }
 
+/** A holder's counts since it started: asks to the guard, requests admitted and forwarded, leases returned idle. */
+export interface HolderCounts {
+  asks: number;
+  admitted: number;
+  forwarded: number;
+  returned: number;
+  usable: boolean;
+}
+
 export class LeaseHolder extends DurableObject<LeaseHolderEnv> {
   #purse = new LeasePurse();
   /**
@@ -37,8 +46,12 @@ export class LeaseHolder extends DurableObject<LeaseHolderEnv> {
   #counters = { asks: 0, admitted: 0, forwarded: 0, returned: 0 };
 
   /** Test hooks, with the object in hand (runInDurableObject): static, so no RPC method. */
-  static hooks(holder: LeaseHolder): { sweep(now: number): Promise<void> } {
-    return { sweep: (now) => holder.#sweep(now) };
+  static hooks(holder: LeaseHolder): { sweep(now: number): Promise<void>; describe(): HolderCounts } {
+    return {
+      sweep: (now) => holder.#sweep(now),
+      // What this holder did since it started (tests, and the bench's BenchLeaseHolder).
+      describe: () => ({ ...holder.#counters, usable: holder.#purse.usable(Date.now()) }),
+    };
   }
 
   /** Decides one consuming request from the lease; asks the guard when the lease cannot. */
@@ -130,11 +143,6 @@ export class LeaseHolder extends DurableObject<LeaseHolderEnv> {
   /** The guard's recall: from now on nothing is admitted from the lease, nor from a grant older than `epoch`. */
   recall(input: { epoch: number }): LeaseReport | null {
     return this.#purse.recall(input.epoch, Date.now());
-  }
-
-  /** What this holder did since it started (tests, and the bench). */
-  describe(): { asks: number; admitted: number; forwarded: number; returned: number; usable: boolean } {
-    return { ...this.#counters, usable: this.#purse.usable(Date.now()) };
   }
 
   #guard(keyId: string) {

@@ -1,5 +1,5 @@
 import { settleBounded } from "../bounded";
-import { deliver } from "../webhooks/deliver";
+import { DELIVERY_TIMEOUT_MS, deliver } from "../webhooks/deliver";
 import { dueExpiryNotices, nextExpiryNoticeAt, type WebhookEventType } from "../webhooks/webhook-events";
 import { abandonPending, dueDeliveries, nextDeliveryAt, pruneDeliveries, readWebhook, recordAttempt } from "../webhooks/webhook-store";
 import { type AuditEvent, SCHEDULE_ACTOR } from "./audit-log";
@@ -12,12 +12,18 @@ export interface Outbound {
   timeoutMs: number;
 }
 
+/** The real clock and network. */
+export const REAL_OUTBOUND: Outbound = { now: () => Date.now(), fetch: (input, init) => fetch(input, init), timeoutMs: DELIVERY_TIMEOUT_MS };
+
+/** Queues a webhook event (OrgLedger's #enqueueEvent); answers the delivery id, or null when no webhook takes it. */
+export type EnqueueEvent = (type: WebhookEventType, data: { keyId: string } & Record<string, unknown>, at?: number) => string | null;
+
 /** What the alarm asks of its ledger. */
 export interface LedgerAlarmHost {
   outbound(): Outbound;
   /** A key's change with its audit event, in one transaction (OrgLedger.updateKey). */
   updateKey(id: string, change: KeyChange, event: AuditEvent): void;
-  /** Queues a webhook event (OrgLedger.enqueueEvent). */
+  /** Queues a webhook event (OrgLedger's #enqueueEvent). */
   enqueueEvent(type: WebhookEventType, data: { keyId: string } & Record<string, unknown>, at: number): string | null;
 }
 

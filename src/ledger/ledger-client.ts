@@ -40,7 +40,7 @@ export interface LedgerClient {
   removeWebhook(org: string): Promise<boolean>;
   deliveries(org: string): Promise<DeliveryView[]>;
   redeliver(org: string, id: string): Promise<DeliveryView | null>;
-  record(org: string, event: AuditEvent): Promise<void>;
+  recordAudit(org: string, event: AuditEvent): Promise<void>;
   /** One page of the audit log, newest first (audit-pages.ts). */
   auditPage(org: string, query: AuditPageQuery): Promise<AuditPage>;
   keyUsage(org: string, keyId: string, span: "hour" | "day", from: number, to: number): Promise<KeyUsage | null>;
@@ -119,7 +119,7 @@ export function ledgerClient(options: LedgerClientOptions): LedgerClient {
     redeliver: (org, id) => call(org, "redeliver", true, async (stub): Promise<DeliveryView | null> => await stub.redeliver(id)),
     markSyncedMany: (org, entries) => call(org, "markSyncedMany", true, async (stub) => void (await stub.markSyncedMany(entries))),
     markSynced: (org, id, version) => call(org, "markSynced", true, async (stub) => void (await stub.markSynced(id, version))),
-    record: (org, event) => call(org, "record", false, async (stub) => void (await stub.record(event))),
+    recordAudit: (org, event) => call(org, "recordAudit", false, async (stub) => void (await stub.recordAudit(event))),
     auditPage: (org, query) => call(org, "auditPage", true, async (stub): Promise<AuditPage> => await stub.auditPage(query)),
     keyUsage: (org, keyId, span, from, to) => call(org, "keyUsage", true, async (stub): Promise<KeyUsage | null> => await stub.keyUsage(keyId, span, from, to)),
     orgUsage: (org, span, from, to) => call(org, "orgUsage", true, async (stub): Promise<NamedOrgUsage> => await stub.orgUsage(span, from, to)),

@@ -5,30 +5,27 @@
  * The key guard stays the authority for enforcement; this is the book of record.
  * It reads no binding (`this.env` is never used), so it is declared without one.
  *
- * A reader's path: ledger-schema.ts (the tables, migrated once per version on a
- * wake); key-store.ts (the keys) and audit-log.ts (every change, append-only),
- * written together in one transaction by the verbs below; usage-store.ts and
- * anomaly-store.ts (what the guards report); webhook-store.ts (the org's
- * webhook and its queue); ledger-alarm.ts (scheduled revocations, expiry
- * notices and deliveries, from the alarm only).
+ * A reader's path: ledger-schema.ts (tables, migrated once per version); key-store.ts
+ * (keys) and ledger-events.ts (audit-log.ts, and the webhook queue), written in one
+ * transaction by the verbs below; usage-store.ts and anomaly-store.ts (what guards
+ * report); ledger-alarm.ts (revocations, expiry notices, deliveries; alarm only).
+ * Only the RPC verbs are on the prototype: helpers and test hooks are `#` members.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { CreditAlert } from "../guard/credits";
 import type { OrgLimit } from "../guard/org-limit";
-import { randomId } from "../keys/key-format";
-import type { AnomalyFinding } from "../usage/anomaly-rules";
 import type { Granularity } from "../usage/usage-book";
 import type { UsageReport } from "../usage/usage-report";
-import { DELIVERY_TIMEOUT_MS } from "../webhooks/deliver";
-import type { WebhookEventType } from "../webhooks/webhook-events";
-import { type Delivery, deleteWebhook, enqueue, readWebhook, recentDeliveries, redeliver, type WebhookConfig, writeWebhook } from "../webhooks/webhook-store";
-import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, listAnomalies, upsertAnomaly } from "./anomaly-store";
-import { type AuditEvent, appendAudit } from "./audit-log";
+import { type Delivery, deleteWebhook, readWebhook, recentDeliveries, redeliver, type WebhookConfig, writeWebhook } from "../webhooks/webhook-store";
+import { type Anomaly, type AnomalyStatus, acknowledgeAnomaly, listAnomalies } from "./anomaly-store";
+import type { AuditEvent } from "./audit-log";
 import { type AuditEntry, type AuditPageQuery, readAuditPage } from "./audit-pages";
 import { type KeyName, withKeyNames } from "./key-names";
 import type { KeyPageQuery } from "./key-pages";
 import { insertKey, type KeyChange, type LedgerKey, type ListedKey, markSynced, readKey, readKeyPage, writeKey } from "./key-store";
 import { type LeakMark, leakChange } from "./leak-mark";
-import { LedgerAlarm, type Outbound } from "./ledger-alarm";
+import { type EnqueueEvent, LedgerAlarm, type Outbound } from "./ledger-alarm";
+import { LedgerEvents } from "./ledger-events";
 import { openLedgerSchema } from "./ledger-schema";
 import { readOrgLimit, writeOrgLimit } from "./org-settings";
 import { type KeyUsageView, keyUsageView, type NamedOrgUsage, orgUsage, storeReport } from "./usage-store";
@@ -38,42 +35,45 @@ export type { LedgerKey } from "./key-store";
 export class OrgLedger extends DurableObject<unknown> {
   private readonly jobs: LedgerAlarm;
   private readonly sql: SqlStorage;
+  /** The audit log and the webhook queue (ledger-events.ts). */
+  readonly #events: LedgerEvents;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env);
     openLedgerSchema(ctx.storage);
     this.sql = ctx.storage.sql;
     this.jobs = new LedgerAlarm(ctx, {
-      outbound: () => this.outbound,
+      outbound: () => this.#events.outbound,
       updateKey: (id, change, event) => void this.updateKey(id, change, event),
-      enqueueEvent: (type, data, at) => this.enqueueEvent(type, data, at),
+      enqueueEvent: (type, data, at) => this.#events.enqueue(type, data, at),
     });
+    this.#events = new LedgerEvents(this.sql, this.jobs);
   }
 
-  /** The clock and the network as webhook delivery sees them; tests replace them (runInDurableObject). */
-  outbound: Outbound = {
-    now: () => Date.now(),
-    fetch: (input, init) => fetch(input, init),
-    timeoutMs: DELIVERY_TIMEOUT_MS,
-  };
+  /** Test hooks, with the object in hand (runInDurableObject): static, so no RPC method (test/rpc-surface.test.ts). */
+  static hooks(ledger: OrgLedger): { enqueueEvent: EnqueueEvent; setOutbound(outbound: Outbound): void } {
+    return {
+      enqueueEvent: (type, data, at) => ledger.#events.enqueue(type, data, at),
+      setOutbound: (outbound) => {
+        ledger.#events.outbound = outbound;
+      },
+    };
+  }
 
   addKey(key: LedgerKey, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       insertKey(this.sql, key);
-      this.record(event);
+      this.#events.audit(event);
     });
     // Its expiry notices need the alarm at the right time.
     if (key.expiresAt !== null) void this.jobs.schedule().catch(() => {});
   }
 
-  /**
-   * Undoes a create whose KV write failed, so that no half-made key is listed. The audit log is
-   * append-only: `key.created` stays, and the rollback is recorded after it in the same transaction.
-   */
+  /** Undoes a create whose KV write failed (no half-made key is listed); `key.created` stays, the rollback follows it. */
   rollBackKey(id: string, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("DELETE FROM keys WHERE id = ?", id);
-      this.record(event);
+      this.#events.audit(event);
     });
   }
 
@@ -94,20 +94,8 @@ export class OrgLedger extends DurableObject<unknown> {
     if (this.sql.exec("SELECT 1 FROM keys WHERE id = ?", report.keyId).toArray().length === 0) return;
     this.ctx.storage.transactionSync(() => {
       storeReport(this.sql, report);
-      for (const finding of report.anomalies) this.raiseAnomaly(report.keyId, finding, report.at);
+      for (const finding of report.anomalies) this.#events.raiseAnomaly(report.keyId, finding, report.at);
     });
-  }
-
-  /**
-   * The one place an anomaly is raised: opens a flag, or updates the open one
-   * of that type for the key. Anything that must follow a raised anomaly (a
-   * notification, a webhook event) belongs here and nowhere else.
-   */
-  private raiseAnomaly(keyId: string, finding: AnomalyFinding, at: number): { anomaly: Anomaly; opened: boolean } {
-    const raised = upsertAnomaly(this.sql, keyId, finding, at, () => randomId("anm"));
-    // Announced once per flag, when it opens (updates of an open flag are not news).
-    if (raised.opened) this.enqueueEvent("usage.anomaly", { keyId, anomaly: raised.anomaly }, at);
-    return raised;
   }
 
   /** One key's reported usage (hour or day buckets in [from, to)); null when the org has no such key. */
@@ -132,7 +120,7 @@ export class OrgLedger extends DurableObject<unknown> {
       const result = acknowledgeAnomaly(this.sql, id, by, at);
       if (result?.changed) {
         const a = result.anomaly;
-        this.record({ at, actor: by, action: "anomaly.acknowledged", keyId: a.keyId, requestId, detail: { anomalyId: a.id, type: a.type } });
+        this.#events.audit({ at, actor: by, action: "anomaly.acknowledged", keyId: a.keyId, requestId, detail: { anomalyId: a.id, type: a.type } });
       }
       return result === null ? null : (withKeyNames(this.sql, [result.anomaly])[0] ?? null);
     });
@@ -140,16 +128,16 @@ export class OrgLedger extends DurableObject<unknown> {
 
   /** Writes a changed key and its audit events together. Only changed fields are passed. */
   updateKey(id: string, change: KeyChange, event: AuditEvent | AuditEvent[] | null): ListedKey | null {
-    return this.ctx.storage.transactionSync(() => this.applyChange(id, change, event === null ? [] : Array.isArray(event) ? event : [event]));
+    return this.ctx.storage.transactionSync(() => this.#applyChange(id, change, event === null ? [] : Array.isArray(event) ? event : [event]));
   }
 
   /** One key's change and its audit events; the caller holds the transaction. */
-  private applyChange(id: string, change: KeyChange, events: AuditEvent[]): ListedKey | null {
+  #applyChange(id: string, change: KeyChange, events: AuditEvent[]): ListedKey | null {
     const current = this.getKey(id);
     if (!current) return null;
     const next = { ...current, ...change };
     writeKey(this.sql, next);
-    for (const e of events) this.record(e);
+    for (const e of events) this.#events.audit(e);
     // A scheduled revocation is recorded by the alarm when it comes due (ledger-alarm.ts).
     if (next.revokedAt === null && next.revokeAt !== null && next.revokeAt !== current.revokeAt) this.jobs.wakeAt(next.revokeAt);
     return next;
@@ -166,7 +154,7 @@ export class OrgLedger extends DurableObject<unknown> {
       const current = this.getKey(id);
       if (current === null) return null;
       const { change, events } = leakChange(current, mark);
-      return this.applyChange(id, change, events);
+      return this.#applyChange(id, change, events);
     });
   }
 
@@ -174,7 +162,7 @@ export class OrgLedger extends DurableObject<unknown> {
   updateKeys(updates: { id: string; change: KeyChange; events: AuditEvent[] }[]): ListedKey[] {
     return this.ctx.storage.transactionSync(() =>
       updates.flatMap((u) => {
-        const next = this.applyChange(u.id, u.change, u.events);
+        const next = this.#applyChange(u.id, u.change, u.events);
         return next === null ? [] : [next];
       }),
     );
@@ -196,17 +184,6 @@ export class OrgLedger extends DurableObject<unknown> {
   auditPage(query: AuditPageQuery): { events: (AuditEntry & KeyName)[]; nextCursor: string | null } {
     const page = readAuditPage(this.sql, query);
     return { events: withKeyNames(this.sql, page.events), nextCursor: page.nextCursor };
-  }
-
-  /**
-   * THE way to raise an event for the org's webhook (audit, anomalies, expiry notices, anything
-   * added later): queued in the caller's transaction when there is one, delivered by the alarm,
-   * never on a request's path. Answers the delivery id (webhook-id), or null when no webhook takes it.
-   */
-  enqueueEvent(type: WebhookEventType, data: { keyId: string } & Record<string, unknown>, at: number = this.outbound.now()): string | null {
-    const id = enqueue(this.sql, type, data, at);
-    if (id !== null) this.jobs.wakeAt(at);
-    return id;
   }
 
   /** Sets the org's webhook (replacing any before it). */
@@ -231,9 +208,9 @@ export class OrgLedger extends DurableObject<unknown> {
   }
 
   redeliver(id: string): Omit<Delivery, "payload"> | null {
-    const d = redeliver(this.sql, id, this.outbound.now());
+    const d = redeliver(this.sql, id, this.#events.outbound.now());
     if (d === null) return null;
-    this.jobs.wakeAt(this.outbound.now());
+    this.jobs.wakeAt(this.#events.outbound.now());
     const { payload: _payload, ...rest } = d;
     return rest;
   }
@@ -252,13 +229,20 @@ export class OrgLedger extends DurableObject<unknown> {
   setOrgLimit(limit: OrgLimit | null, event: AuditEvent): void {
     this.ctx.storage.transactionSync(() => {
       writeOrgLimit(this.sql, limit);
-      this.record(event);
+      this.#events.audit(event);
     });
   }
 
-  /** Appends one audit event, and queues it for the webhook when it is also a webhook event. */
-  record(event: AuditEvent): void {
-    const hook = appendAudit(this.sql, event);
-    if (hook !== null) this.enqueueEvent(hook.type, hook.data, event.at);
+  /** One audit event with no key change (a create's rollback note, an org's credits), queued for the webhook too when it is one. */
+  recordAudit(event: AuditEvent): void {
+    this.#events.audit(event);
+  }
+
+  /**
+   * A key guard's low-balance event (credits.ts creditAlerts), for the org's webhook. The one
+   * event a guard raises, so the one the RPC takes: no other event can be queued through it.
+   */
+  raiseCreditAlert(type: CreditAlert, data: { keyId: string; scope: "key" | "org"; remaining: number; alertBelow: number | null }): string | null {
+    return this.#events.enqueue(type, data);
   }
 }

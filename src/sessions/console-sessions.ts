@@ -94,7 +94,7 @@ export class ConsoleSessions extends DurableObject<unknown> {
       link.createdAt,
       link.expiresAt,
     );
-    await this.scheduleCleanup(link.createdAt);
+    await this.#scheduleCleanup(link.createdAt);
   }
 
   /**
@@ -122,15 +122,15 @@ export class ConsoleSessions extends DurableObject<unknown> {
     };
     this.ctx.storage.transactionSync(() => {
       this.sql.exec("UPDATE portal_links SET used_at = ? WHERE hash = ?", input.now, input.hash);
-      this.insert(session, input.sessionHash);
+      this.#insert(session, input.sessionHash);
     });
     return { ok: true, session };
   }
 
   /** Starts a session another way (signing in with the identity provider). */
   async start(session: SessionRecord, hash: string): Promise<void> {
-    this.insert(session, hash);
-    await this.scheduleCleanup(session.createdAt);
+    this.#insert(session, hash);
+    await this.#scheduleCleanup(session.createdAt);
   }
 
   /** Stores a sign-in flow until its callback takes it or it expires. */
@@ -144,7 +144,7 @@ export class ConsoleSessions extends DurableObject<unknown> {
       flow.createdAt,
       flow.expiresAt,
     );
-    await this.scheduleCleanup(flow.createdAt);
+    await this.#scheduleCleanup(flow.createdAt);
   }
 
   /**
@@ -214,7 +214,7 @@ export class ConsoleSessions extends DurableObject<unknown> {
     } else await this.ctx.storage.setAlarm(now + CLEANUP_MS);
   }
 
-  private insert(session: SessionRecord, hash: string): void {
+  #insert(session: SessionRecord, hash: string): void {
     this.sql.exec(
       "INSERT INTO sessions (id, hash, via, subject, role, return_url, created_at, seen_at, idle_until, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       session.id,
@@ -230,7 +230,7 @@ export class ConsoleSessions extends DurableObject<unknown> {
     );
   }
 
-  private async scheduleCleanup(now: number): Promise<void> {
+  async #scheduleCleanup(now: number): Promise<void> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Math.max(now, Date.now()) + CLEANUP_MS);
   }
 }
