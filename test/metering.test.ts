@@ -1,6 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
+import { orgGuardName } from "../src/guard/org-limit";
 import { adminClient, adminHeaders, codeOf, newOrg, operatorHeaders } from "./support/admin-client";
 import { guardStub, type HarnessOptions } from "./support/harness";
 
@@ -269,6 +270,20 @@ describe("org credits", () => {
     expect((await client.h.call(key, "/v1/models")).status).toBe(200);
     expect(client.h.calls.guard.slice(before)).toEqual(["check"]);
     expect((await statusOf(id)).orgCalls).toBe(0);
+  });
+
+  it("writes the org credits its keys spent with the org guard's batch, so an eviction gives none back", async () => {
+    const client = metered();
+    const org = newOrg();
+    await client.api(`/orgs/${org}/credits`, { method: "PUT", headers: operatorHeaders(), body: JSON.stringify({ remaining: 100 }) });
+    const { key } = await client.create(org);
+    for (let i = 0; i < 10; i++) expect((await client.h.call(key, "/v1/models")).status).toBe(200);
+    const orgGuard = guardStub(orgGuardName(org));
+    // The batch's timer, run now (no real wait); before, it wrote nothing for an org guard (no window, no admissions).
+    await runInDurableObject(orgGuard, (g: KeyGuard) => KeyGuard.hooks(g).room.flush());
+    await evictDurableObject(orgGuard);
+    const left = await client.api(`/orgs/${org}/credits`, { headers: operatorHeaders() });
+    expect(await left.json()).toMatchObject({ remaining: 90 });
   });
 
   it("holds a metered request's reserve in the org credits too, and settles both", async () => {

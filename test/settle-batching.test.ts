@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
 import { type SettleItem, settleBatcher } from "../src/guard/settle-batcher";
@@ -186,5 +186,66 @@ describe("settling metered requests in batches, through the gateway", () => {
       { kind: "unknown" },
     ]);
     expect((await statusOf(id)).credits?.remaining).toBe(990);
+  });
+});
+
+/** The guard's settings as a caller with an old record sends them (version 0: the guard's own state wins). */
+const oldSettings = (id: string) => ({ keyId: id, version: 0, limit: 1, windowSeconds: 1, expiresAt: null, revoked: false, revokeAt: null });
+
+/** What the guard's storage holds now: hold rows, open ones, and the balance row's remaining credits. */
+function stored(storage: DurableObjectStorage) {
+  const holds = storage.sql.exec<{ n: number; open: number }>("SELECT count(*) AS n, count(*) - count(charge) AS open FROM holds").one();
+  const row = storage.sql.exec<{ credits: string | null }>("SELECT credits FROM guard_state WHERE id = 1").one();
+  return { holds: holds.n, open: holds.open, remaining: (JSON.parse(row.credits ?? "null") as { remaining: number } | null)?.remaining ?? null };
+}
+
+describe("holds written with their admissions' batch (docs/metering.md, Durability)", () => {
+  /** A key with one open hold (its first metered request), everything written. */
+  async function keyWithOneHold() {
+    const client = adminClient({ policy: POLICY, origin: () => new Response("{}") });
+    const { id, key } = await paidKey(client, 1_000_000);
+    expect((await client.h.call(key, "/v1/chat", { method: "POST" })).status).toBe(200);
+    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).room.flush());
+    return id;
+  }
+  const metered = (id: string, requestId: string) => ({
+    requestId,
+    consume: true,
+    cost: 1,
+    hold: { reserve: 100, holdMs: 60_000 },
+    settings: oldSettings(id),
+  });
+
+  it("writes ten admissions' holds in one step with the balance they took, not one step per admission", async () => {
+    const id = await keyWithOneHold();
+    await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+      expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 100 });
+      for (let i = 0; i < 10; i++) expect(await g.check(metered(id, `req_batch_${i}`))).toMatchObject({ kind: "admitted" });
+      // Admitted and held in memory; neither the holds nor the balance written yet, never one without the other.
+      expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 100 });
+      KeyGuard.hooks(g).room.flush();
+      expect(stored(state.storage)).toEqual({ holds: 11, open: 11, remaining: 1_000_000 - 1100 });
+    });
+  });
+
+  it("forgets unwritten holds together with the balance they took on an abrupt restart, and a settlement writes everything before it answers", async () => {
+    const id = await keyWithOneHold();
+    await runInDurableObject(guardStub(id), async (g: KeyGuard) => {
+      for (let i = 0; i < 10; i++) await g.check(metered(id, `req_lost_${i}`));
+      // The crash comes before the batch's timer (FLUSH_DELAY_MS): the timer never runs.
+      KeyGuard.hooks(g).room.log.unschedule();
+    });
+    await evictDurableObject(guardStub(id));
+    expect(await statusOf(id)).toMatchObject({ holdsOpen: 1, credits: { remaining: 1_000_000 - 100 } });
+    // Ten more, then one of them settled: the settlement writes them all, the balance and itself, before it answers.
+    await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+      for (let i = 0; i < 10; i++) await g.check(metered(id, `req_kept_${i}`));
+      expect(await g.settleHolds({ items: [{ requestId: "req_kept_0", charge: 30 }] })).toEqual([
+        { kind: "settled", charged: 30, uncharged: 0, repeated: false },
+      ]);
+      expect(stored(state.storage)).toEqual({ holds: 11, open: 10, remaining: 1_000_000 - 100 - 900 - 30 });
+    });
+    await evictDurableObject(guardStub(id));
+    expect(await statusOf(id)).toMatchObject({ holdsOpen: 10, credits: { remaining: 1_000_000 - 1030 } });
   });
 });

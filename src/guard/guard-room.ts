@@ -98,9 +98,10 @@ export class GuardRoom {
     return state;
   }
 
+  /** Writes the state row, and with it every hold not yet written: the balance never goes to storage without the holds it reflects. */
   writeState(): void {
     if (!this.state) return;
-    this.counters.rowsWritten += writeState(this.ctx.storage.sql, this.state);
+    this.counters.rowsWritten += writeState(this.ctx.storage.sql, this.state) + this.meter.book.writePending(this.ctx.storage.sql);
     this.stateStored = true;
     this.log.stateWritten();
   }
@@ -160,19 +161,25 @@ export class GuardRoom {
     }
   }
 
-  /** Writes pending admissions now (also run by a timer, and once pendingCap(limit) are waiting). */
+  /**
+   * Writes pending admissions now (also run by a timer, and once pendingCap(limit) are waiting),
+   * with the balance they spent and the holds they took; an org's guard asked for credits only
+   * has spends and holds but no admissions to write.
+   */
   flush(): void {
     this.log.unschedule();
     const state = this.state;
-    if (!state || this.log.pendingCount === 0) return;
-    // The balance goes with its admissions: a crash forgets both, never one alone.
+    if (!state || (this.log.pendingCount === 0 && !this.log.creditsDirty && this.meter.book.pending === 0)) return;
+    // The balance goes with its admissions and holds: a crash forgets all of them, never one alone.
     if (this.log.creditsDirty) this.writeState();
+    else this.counters.rowsWritten += this.meter.book.writePending(this.ctx.storage.sql);
     // Stamps are kept as long as the longest requests window needs them (a wake rebuilds it from them).
-    this.counters.rowsWritten += this.log.write(this.ctx.storage.sql, Math.max(state.windowMs, this.meter.requestsMs), () =>
+    const rows = this.log.write(this.ctx.storage.sql, Math.max(state.windowMs, this.meter.requestsMs), () =>
       this.reporter.counting ? this.reporter.snapshot() : null,
     );
+    this.counters.rowsWritten += rows;
     // The row just written holds every count so far, refusals included.
-    if (this.reporter.counting) this.reporter.carried();
+    if (rows > 0 && this.reporter.counting) this.reporter.carried();
   }
 
   /** Counts a lease's uses and its holder's refusals as the guard counts its own. */

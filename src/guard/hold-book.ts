@@ -11,12 +11,16 @@ export function createHoldsTable(sql: SqlStorage): void {
  * A guard's holds: open ones in memory (the guard decides on them) and in the
  * holds table (so a restart loses none); closed ones kept a while, so that a
  * repeated settle is answered with the first and a charge window can be rebuilt.
- * Each write is one row, made in the same storage step as the balance it moved
- * (the guard writes its state beside it), so the two never disagree.
+ * A new hold is written with the balance it took, in the admissions' batch
+ * (the guard's writeState writes every pending hold beside the balance), so the
+ * two never disagree: an abrupt crash forgets both, never one. A settlement
+ * writes its hold and the balance before it answers.
  */
 export class HoldBook {
   private holds = new Map<string, Hold>();
   private openCount = 0;
+  /** Holds taken (or closed) since the last write of the guard's balance: written with it (writePending). */
+  private unwritten = new Set<string>();
 
   /** Reads every kept hold (a wake). */
   static load(sql: SqlStorage): HoldBook {
@@ -45,17 +49,40 @@ export class HoldBook {
     return this.holds.get(id);
   }
 
-  /** Records a new open hold; answers the rows written. */
-  take(sql: SqlStorage, hold: Hold): number {
+  /**
+   * Records a new open hold, in memory: its row is written with the balance it
+   * took (writePending, from the guard's writeState), never before or alone.
+   */
+  take(hold: Hold): void {
     this.holds.set(hold.id, hold);
     this.openCount++;
-    return sql.exec(
-      "INSERT OR REPLACE INTO holds (id, at, reserve, expires_at, charge, closed_by, uncharged) VALUES (?, ?, ?, ?, NULL, NULL, 0)",
-      hold.id,
-      hold.at,
-      hold.reserve,
-      hold.expiresAt,
-    ).rowsWritten;
+    this.unwritten.add(hold.id);
+  }
+
+  /** Holds not yet written. */
+  get pending(): number {
+    return this.unwritten.size;
+  }
+
+  /** Writes every hold not yet written, as it stands (open, or already closed); answers the rows written. */
+  writePending(sql: SqlStorage): number {
+    let rows = 0;
+    for (const id of this.unwritten) {
+      const h = this.holds.get(id);
+      if (h === undefined) continue;
+      rows += sql.exec(
+        "INSERT OR REPLACE INTO holds (id, at, reserve, expires_at, charge, closed_by, uncharged) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        h.id,
+        h.at,
+        h.reserve,
+        h.expiresAt,
+        h.charge,
+        h.closedBy,
+        h.uncharged,
+      ).rowsWritten;
+    }
+    this.unwritten.clear();
+    return rows;
   }
 
   /** Forgets an open hold whose request was refused after all (the org refused it); answers the rows written. */
@@ -64,15 +91,17 @@ export class HoldBook {
     if (hold === undefined) return 0;
     this.holds.delete(id);
     if (hold.charge === null) this.openCount--;
+    if (this.unwritten.delete(id)) return 0;
     return sql.exec("DELETE FROM holds WHERE id = ?", id).rowsWritten;
   }
 
-  /** Closes an open hold with what was charged; answers the rows written. */
+  /** Closes an open hold with what was charged; answers the rows written (none for a hold not yet written: it is written closed). */
   close(sql: SqlStorage, hold: Hold, charge: number, uncharged: number, by: "settle" | "expiry"): number {
     if (hold.charge === null) this.openCount--;
     hold.charge = charge;
     hold.uncharged = uncharged;
     hold.closedBy = by;
+    if (this.unwritten.has(hold.id)) return 0;
     return sql.exec("UPDATE holds SET charge = ?, closed_by = ?, uncharged = ? WHERE id = ?", charge, by, uncharged, hold.id).rowsWritten;
   }
 
@@ -110,6 +139,7 @@ export class HoldBook {
     for (const h of [...this.holds.values()]) {
       if (h.charge === null || Math.max(h.expiresAt, h.at + keepMs) + CLOSED_HOLD_KEPT_MS > now) continue;
       this.holds.delete(h.id);
+      if (this.unwritten.delete(h.id)) continue;
       rows += sql.exec("DELETE FROM holds WHERE id = ?", h.id).rowsWritten;
     }
     return rows;

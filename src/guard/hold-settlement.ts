@@ -68,7 +68,9 @@ function closeOpen(room: GuardRoom, hold: Hold, charge: number, by: "settle" | "
 /** Writes the balance the closed holds moved (their rows are in the same step), then tells the org's guard. */
 async function written(room: GuardRoom, guards: HoldGuards, closed: SettleItem[]): Promise<void> {
   if (closed.length === 0) return;
+  // The balance with every hold not yet written (these among them), then the admissions before them: one storage step.
   room.writeState();
+  room.flush();
   const org = room.state?.orgCredits ?? null;
   if (org === null) return;
   // Should this fail, the org's own alarm charges the org's holds their reserve, ORG_HOLD_GRACE_MS later (org-ask.ts).

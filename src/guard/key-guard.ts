@@ -97,8 +97,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     if (spent !== null) raiseAlerts(room);
     room.counters.rowsWritten += room.meter.admit(now, input.requestId, cost, input.hold ? input.hold.holdMs : null);
     if (input.hold) {
-      // A hold and the balance it took go in one storage step (docs/metering.md): never one without the other.
-      room.writeState();
+      // The hold is written with the balance it took, in the admissions' batch (#settle's flushSoon; docs/metering.md):
+      // one storage step for many admissions, never a hold without its balance or the reverse.
       room.holdsPeak = Math.max(room.holdsPeak, room.meter.book.open);
       // The alarm no later than this hold's expiry. Not rearm(): its scans of every kept hold, per request,
       // and an alarm moved (a storage write) each time the earliest open hold closed. An alarm that comes

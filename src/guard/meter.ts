@@ -70,16 +70,21 @@ export class Meter {
 
   /**
    * Records an admission in every extra window, and its hold (a metered request)
-   * or its charge (an unmetered one on a key with a charge window). Answers the
-   * rows written; the caller writes its balance in the same step.
+   * or its charge (an unmetered one on a key with a charge window), in memory:
+   * the hold is written with the balance (hold-book.ts writePending). Answers the
+   * rows written (none).
    */
   admit(now: number, id: string, units: number, holdMs: number | null): number {
     for (const { limit, window } of this.extras)
       window.add(now, limit.unit === "requests" ? 1 : units, limit.unit === "charge" && holdMs !== null ? id : undefined);
-    if (holdMs !== null) return this.book.take(this.sql, { id, at: now, reserve: units, expiresAt: now + holdMs, charge: null, closedBy: null, uncharged: 0 });
+    if (holdMs !== null) {
+      this.book.take({ id, at: now, reserve: units, expiresAt: now + holdMs, charge: null, closedBy: null, uncharged: 0 });
+      return 0;
+    }
     if (!this.charging) return 0;
     const row: Hold = { id, at: now, reserve: units, expiresAt: now, charge: null, closedBy: null, uncharged: 0 };
-    return this.book.take(this.sql, row) + this.book.close(this.sql, row, units, 0, "settle");
+    this.book.take(row);
+    return this.book.close(this.sql, row, units, 0, "settle");
   }
 
   /** Takes back an admission the org refused; only the hold row (windows drop its entry by correcting it to 0). */
