@@ -180,9 +180,10 @@ describe("usage roll-up to the org ledger", () => {
         }),
       } as unknown as DurableObjectNamespace<OrgLedger>;
       const restore = countRowsWritten(state, rows);
-      const at = Date.now();
       const settings = { keyId: id, version: 1, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null };
       const verdict = await g.check({ requestId: crypto.randomUUID(), consume: true, settings, org, caller: null });
+      // The check's own clock (the request's time as the guard counted it).
+      const at = KeyGuard.hooks(g).room.lastUsedAt as number;
       await Promise.all(sent);
       // Then the guard's own handling of the answer, and the admission's flush (the next tick).
       await new Promise((resolve) => setTimeout(resolve, 0));
