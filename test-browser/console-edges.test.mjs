@@ -106,6 +106,46 @@ describe("the console's rough edges", () => {
     await context.close();
   });
 
+  it("a member sees the org's keys and usage read-only: no action offered, and the server refuses the member's writes", async () => {
+    const org = uniqueOrg("edgesmember");
+    const admin = adminApi(env.keyward, org, await env.keyward.adminToken(org));
+    const { body: k } = await admin("POST", "/keys", { label: "shared key", meta: { plan: "team" } });
+    const memberToken = await env.keyward.adminToken(org, "org:member", { subject: "mo-member" });
+
+    const { context, page, errors } = await openPage(env.browser);
+    await signIn(page, env.keyward, org, memberToken);
+    expect(await page.textContent("#read-only")).toContain("Read-only");
+    expect(await page.locator("#key-rows tr").count()).toBe(1);
+    expect(await page.textContent("#key-rows tr .label-cell")).toBe("shared key");
+    expect(await page.isVisible("#create-form")).toBe(false);
+    expect(await page.locator("#keys button[data-action]").count()).toBe(0);
+    expect(await page.locator("nav#nav a").allTextContents()).toEqual(["Keys", "Usage"]);
+
+    await page.click("#key-rows tr a");
+    await page.waitForSelector("#key-facts");
+    expect(JSON.parse((await page.textContent("#meta-json")) ?? "")).toEqual({ plan: "team" });
+    for (const action of ["#detail-revoke", "#detail-roll", "#key-disable", "#key-enable", "#edit-form", "#detail-audit"]) {
+      expect(await page.locator(action).count(), action).toBe(0);
+    }
+    await page.click("nav#nav a[href='#/usage']");
+    await page.waitForSelector("#org-usage svg.chart");
+
+    // The server refuses what the page does not offer.
+    const member = adminApi(env.keyward, org, memberToken);
+    for (const [method, path, body] of [
+      ["POST", "/keys", { label: "sneaky" }],
+      ["POST", `/keys/${k.id}/revoke`, {}],
+      ["PATCH", `/keys/${k.id}`, { label: "renamed" }],
+      ["PUT", "/webhook", { url: `${receiver.url}/member` }],
+    ]) {
+      const res = await member(String(method), String(path), body);
+      expect(res.status, `${method} ${path}`).toBe(403);
+    }
+    expect((await admin("GET", "/keys")).body.keys.map((x) => [x.label, x.status])).toEqual([["shared key", "active"]]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("the kill switch says how many keys it will revoke before the org id is typed, and offers nothing when none match", async () => {
     const org = uniqueOrg("edgesks");
     const token = await env.keyward.adminToken(org);

@@ -237,6 +237,37 @@ describe("admin API refusals change nothing (threats.md 41-44)", () => {
     expect(await list(org)).toEqual([]);
   });
 
+  it("lets a member read the org's keys (list and one key) and refuses every change 403, changing nothing", async () => {
+    const { api, create, list, audit } = setup();
+    const org = ORG();
+    const { id, key } = await create(org, { label: "shared", meta: { plan: "free" } });
+    const member = await admin(org, "org:member");
+    const listed = await api(`/orgs/${org}/keys`, { headers: member });
+    expect(listed.status).toBe(200);
+    expect(((await listed.json()) as { keys: KeyView[] }).keys.map((k) => k.id)).toEqual([id]);
+    const one = await api(`/orgs/${org}/keys/${id}`, { headers: member });
+    expect(one.status).toBe(200);
+    expect(JSON.stringify(await one.json())).not.toContain(key);
+    // Another org's member still learns nothing.
+    expect((await api(`/orgs/${org}/keys`, { headers: await admin(ORG(), "org:member") })).status).toBe(404);
+    const before = JSON.stringify(await list(org));
+    const events = (await audit(org)).length;
+    for (const [method, path, body] of [
+      ["POST", "/keys", { label: "x" }],
+      ["POST", `/keys/${id}/revoke`, {}],
+      ["POST", `/keys/${id}/roll`, {}],
+      ["POST", `/keys/${id}/disable`, {}],
+      ["PATCH", `/keys/${id}`, { label: "renamed" }],
+      ["POST", `/keys/${id}/credits`, { operation: "decrement", value: 1 }],
+      ["POST", "/keys/revoke-all", { confirm: org }],
+    ] as const) {
+      const res = await api(`/orgs/${org}${path}`, { method, headers: member, body: JSON.stringify(body) });
+      expect(res.status, `${method} ${path}`).toBe(403);
+    }
+    expect(JSON.stringify(await list(org))).toBe(before);
+    expect((await audit(org)).length).toBe(events);
+  });
+
   it("lets the operator create keys in any org, and refuses org admins on rate limits", async () => {
     const { api, create, operator, list } = setup();
     const org = ORG();

@@ -86,8 +86,9 @@ export const createKeyRoute = defineRoute({
 export const listKeysRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/keys",
-  summary: "One page of the org's keys (org admin or operator), with last use as reported by the guards",
-  access: "orgAdmin",
+  summary: "One page of the org's keys (any user of the org, read-only for members; operator), with last use as reported by the guards",
+  // Members read keys as they read usage (threats.md 52): every change stays the admins'.
+  access: "orgUser",
   params: { org },
   query: keyListQuery,
   reply: { status: 200, description: "keys", schema: keyList },
@@ -96,8 +97,8 @@ export const listKeysRoute = defineRoute({
 export const getKeyRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/keys/:id",
-  summary: "One key (org admin or operator)",
-  access: "orgAdmin",
+  summary: "One key (any user of the org; operator)",
+  access: "orgUser",
   params: theKey,
   reply: aKey,
 });

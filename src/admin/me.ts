@@ -22,7 +22,8 @@ export function whoAmI(actor: Actor, org: string): Me {
       can: { listKeys: true, createKeys: true, revokeKeys: true, readAudit: true, changeRateLimits: true, grantCredits: true },
     };
   }
-  const admin = actor.org === org && actor.role === ADMIN_ROLE;
+  const member = actor.org === org;
+  const admin = member && actor.role === ADMIN_ROLE;
   return {
     org,
     actor: "user",
@@ -31,6 +32,7 @@ export function whoAmI(actor: Actor, org: string): Me {
     role: actor.role,
     tokenExpiresAt: iso(actor.expiresAt),
     // Org admins grant no money while their org has no org credits (src/admin/money-grants.ts).
-    can: { listKeys: admin, createKeys: admin, revokeKeys: admin, readAudit: admin, changeRateLimits: false, grantCredits: false },
+    // Any user of the org reads its keys (read-only for members); only admins change them.
+    can: { listKeys: member, createKeys: admin, revokeKeys: admin, readAudit: admin, changeRateLimits: false, grantCredits: false },
   };
 }

@@ -305,10 +305,10 @@ export const keyListQuery = z.strictObject({
 });
 /**
  * A key named where a view mentions it, so that a reader needs no listing to name it.
- * Null when the ledger no longer holds the key, and for readers who may not list keys (members).
+ * Null when the ledger no longer holds the key. (Every reader of these views may list the org's keys.)
  */
 const keyName = {
-  keyLabel: z.string().nullable().describe("the key's label; null if the key is gone, or for a reader who may not list keys"),
+  keyLabel: z.string().nullable().describe("the key's label; null if the key is gone"),
   keyPrefix: z.string().nullable().describe("the key's display prefix; null as keyLabel"),
 };
 export const auditList = z.object({

@@ -2,12 +2,12 @@ import { KeywardError } from "../errors";
 import type { GuardClient } from "../guard/guard-client";
 import type { RouteTable } from "../http/route-table";
 import type { Anomaly } from "../ledger/anomaly-store";
-import { type KeyName, NO_NAME } from "../ledger/key-names";
+import type { KeyName } from "../ledger/key-names";
 import type { ListedKey } from "../ledger/key-store";
 import type { LedgerClient } from "../ledger/ledger-client";
 import type { BucketView, Granularity } from "../usage/usage-book";
 import { DAY_MS, HOUR_MS, RETENTION, SPAN_MS } from "../usage/usage-book";
-import { type Actor, ADMIN_ROLE } from "./admin-auth";
+import type { Actor } from "./admin-auth";
 import { acknowledgeRoute, anomaliesRoute, keyUsageRoute, orgUsageRoute } from "./admin-routes";
 import { iso, settingsOfLedger } from "./key-view";
 
@@ -49,15 +49,6 @@ const anomalyView = (a: Anomaly & KeyName) => ({
 });
 
 /**
- * Keys are named (label, prefix) only for readers who may list them: members
- * may read usage (threats.md 52) but not the key list, and reading usage must
- * not tell them more about the org's keys than ids.
- */
-function named<T extends KeyName>(actor: Actor, item: T): T {
-  return actor.kind === "operator" || actor.role === ADMIN_ROLE ? item : { ...item, ...NO_NAME };
-}
-
-/**
  * Usage and anomaly routes (docs/usage.md). Org views read the org's ledger
  * only (one call, whatever the number of keys); a key's minute view asks that
  * key's guard (one call) for counts that are fresh to the request. Members of
@@ -94,7 +85,7 @@ export function usageRoutes(table: RouteTable<{ actor: Actor; by: string }>, opt
     };
   });
 
-  table.add(orgUsageRoute, async (_c, { params: { org }, query: q, who: { actor } }) => {
+  table.add(orgUsageRoute, async (_c, { params: { org }, query: q }) => {
     const { from, to } = rangeOf(q, q.granularity, options.now());
     const usage = await ledger.orgUsage(org, q.granularity, from, to);
     return {
@@ -102,12 +93,13 @@ export function usageRoutes(table: RouteTable<{ actor: Actor; by: string }>, opt
       granularity: q.granularity,
       totals: usage.totals,
       buckets: usage.buckets.map(bucketView),
-      topKeys: usage.topKeys.map((k) => named(actor, k)),
+      // Named for every reader: each may list the org's keys (members read-only, threats.md 52).
+      topKeys: usage.topKeys,
     };
   });
 
-  table.add(anomaliesRoute, async (_c, { params: { org }, query: q, who: { actor } }) => ({
-    anomalies: (await ledger.anomalies(org, q.status)).map((a) => anomalyView(named(actor, a))),
+  table.add(anomaliesRoute, async (_c, { params: { org }, query: q }) => ({
+    anomalies: (await ledger.anomalies(org, q.status)).map(anomalyView),
   }));
 
   table.add(acknowledgeRoute, async (c, { params: { org, id }, who: { by } }) => {

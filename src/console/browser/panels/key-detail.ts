@@ -95,7 +95,14 @@ function keyDetailPanel(ctx: ConsoleContext): Panel {
     body.replaceChildren(
       ...present(
         facts(k, events),
-        h("div", { class: "actions" }, roll, revoke, h("a", { href: `#/audit?key=${encodeURIComponent(k.id)}`, id: "detail-audit" }, "Audit log of this key")),
+        h(
+          "div",
+          { class: "actions" },
+          roll,
+          revoke,
+          // The audit log is the admins' (a member has no Audit tab to land on).
+          ctx.me.can.readAudit ? h("a", { href: `#/audit?key=${encodeURIComponent(k.id)}`, id: "detail-audit" }, "Audit log of this key") : null,
+        ),
         ...keyDetailSections.map((section) => section(k, ctx)),
         h(
           "section",

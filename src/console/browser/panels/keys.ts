@@ -117,7 +117,19 @@ function keysPanel(ctx: ConsoleContext): Panel {
   const prev = h("button", { id: "page-prev", type: "button", class: "secondary" }, "Previous", srOnly(" page"));
   const next = h("button", { id: "page-next", type: "button", class: "secondary" }, "Next", srOnly(" page"));
   const pager = h("nav", { class: "pager", "aria-label": "Pages of keys" }, range, h("div", { class: "buttons" }, prev, next));
-  const element = h("section", { id: "keys", class: "card", "aria-labelledby": "keys-title" }, heading, createForm, toolbar, state, table, pager);
+  // Members read the org's keys and usage; the server refuses them every change, and the page offers none.
+  const readOnly = ctx.me.can.revokeKeys
+    ? null
+    : h(
+        "p",
+        { id: "read-only", class: "notice" },
+        `Read-only: as ${ctx.me.role ?? "a user"} of ${ctx.org} you see its keys and usage. Creating, revoking and changing keys is for its admins.`,
+      );
+  const element = h(
+    "section",
+    { id: "keys", class: "card", "aria-labelledby": "keys-title" },
+    ...present(heading, readOnly, createForm, toolbar, state, table, pager),
+  );
 
   const fieldFor = (field: string) => ({ label, environment, scopes, expiresAt: expires, allowedIps: allowedIps.input })[field.split(".")[0] ?? field] ?? null;
 
