@@ -16,6 +16,7 @@ const UNREACHABLE_HOST =
 const DEVELOPMENT_ONLY = {
   KEYWARD_DEV_JWT_SECRET: "is the development token secret: remove it (configure USER_JWKS_URL or USER_PUBLIC_KEY for real tokens)",
   KEYWARD_DEV_REPORT_DELAY_MS: "is a test setting (a shorter usage report delay): remove it",
+  KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: "is a bench setting (a shorter usage report period for quiet keys): remove it",
 };
 /** Secrets that must never be plain [vars] (readable in the dashboard, in wrangler.toml, in git). */
 const SECRETS = ["KEYWARD_SIGNING_KEY", "KEYWARD_OPERATOR_TOKEN"];

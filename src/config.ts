@@ -7,7 +7,7 @@ import { assertTypePrefix } from "./keys/key-format";
 import { GITHUB_SECRET_SCANNING_KEYS } from "./leaks/github-keys";
 import { type ConsoleOidcConfig, OidcConfigProblem, parseConsoleOidc } from "./sessions/oidc-config";
 import { type AnomalyThresholds, parseThresholds } from "./usage/anomaly-rules";
-import { reportDelayOf } from "./usage/usage-report";
+import { quietReportPeriodOf, reportDelayOf } from "./usage/usage-report";
 
 /**
  * Keyward's configuration, read from the Worker's variables and secrets once per
@@ -193,6 +193,8 @@ export function loadConfig(env: Record<string, unknown>): Config {
   }
   const reportDelay = reportDelayOf(env);
   if (reportDelay.error !== null) throw new ConfigError("KEYWARD_DEV_REPORT_DELAY_MS", reportDelay.error);
+  const quietPeriod = quietReportPeriodOf(env);
+  if (quietPeriod.error !== null) throw new ConfigError("KEYWARD_DEV_QUIET_REPORT_PERIOD_MS", quietPeriod.error);
 
   const devSecret = str(env, "KEYWARD_DEV_JWT_SECRET");
   if (production) {

@@ -4,7 +4,15 @@ import { describe, expect, it } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
 import { UsageReporter } from "../src/guard/usage-reporter";
 import type { LedgerKey, OrgLedger } from "../src/ledger/org-ledger";
-import { nextReportAt, QUIET_REPORT_PERIOD_MS, REPORT_DELAY_MS, REPORT_PERIOD_MS, reportDelayOf, type UsageReport } from "../src/usage/usage-report";
+import {
+  nextReportAt,
+  QUIET_REPORT_PERIOD_MS,
+  quietReportPeriodOf,
+  REPORT_DELAY_MS,
+  REPORT_PERIOD_MS,
+  reportDelayOf,
+  type UsageReport,
+} from "../src/usage/usage-report";
 import { countingNamespace } from "../test-support/counting";
 import { guardStub, harness } from "./support/harness";
 import { SEEDED_AT, seededKey } from "./support/ledger-keys";
@@ -73,6 +81,38 @@ describe("usage roll-up to the org ledger", () => {
       }),
     );
     expect(due).toEqual([1_200, 1_000 + REPORT_DELAY_MS]);
+  });
+
+  it("shortens a quiet key's report period only in development, with KEYWARD_DEV_QUIET_REPORT_PERIOD_MS (the bench's setting), never beyond the default", () => {
+    expect(quietReportPeriodOf({ KEYWARD_ENV: "development", KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: "60000" })).toEqual({ periodMs: 60_000, error: null });
+    expect(quietReportPeriodOf({ KEYWARD_ENV: "development" })).toEqual({ periodMs: QUIET_REPORT_PERIOD_MS, error: null });
+    expect(quietReportPeriodOf({ KEYWARD_ENV: "production", KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: "60000" })).toEqual({
+      periodMs: QUIET_REPORT_PERIOD_MS,
+      error: "is for local development only; remove it",
+    });
+    expect(quietReportPeriodOf({ KEYWARD_ENV: "development", KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: "300000" }).periodMs).toBe(QUIET_REPORT_PERIOD_MS);
+  });
+
+  it("a guard's reporter waits the development quiet period after a quiet report, and still a minute after a busy one", async () => {
+    const h = harness();
+    const org = ORG();
+    const t0 = Date.now();
+    /** A report of `requests` requests at t0 + REPORT_DELAY_MS, then one more request: when the next report is due. */
+    const dueAfterReport = async (vars: Record<string, string>, requests: number) => {
+      const { id } = await createKey(h, org);
+      return runInDurableObject(guardStub(id), async (_g: KeyGuard, state) => {
+        const reporter = new UsageReporter({ ...env, ...vars }, state.storage.sql, null);
+        reporter.count(t0, { admitted: true }, { org }, id, requests);
+        await reporter.reportIfDue(t0 + REPORT_DELAY_MS);
+        reporter.count(t0 + 10_000, { admitted: true }, { org }, id);
+        return reporter.nextReportAt();
+      });
+    };
+    const dev = (ms: string) => ({ KEYWARD_ENV: "development", KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: ms });
+    expect(await dueAfterReport(dev("60000"), 1)).toBe(t0 + REPORT_DELAY_MS + 60_000);
+    expect(await dueAfterReport({}, 1)).toBe(t0 + REPORT_DELAY_MS + QUIET_REPORT_PERIOD_MS);
+    // A busy report (BUSY_REPORT_REQUESTS or more) keeps the minute, whatever the setting.
+    expect(await dueAfterReport(dev("0"), 30)).toBe(t0 + REPORT_DELAY_MS + REPORT_PERIOD_MS);
   });
 
   it("rolls up from the guard's alarm, at most once per 4.5 minutes for a quiet key, never on the request path", async () => {

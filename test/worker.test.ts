@@ -44,6 +44,11 @@ describe("configuration is validated once, with errors that name the variable", 
       /KEYWARD_DEV_REPORT_DELAY_MS must be a whole number of milliseconds from 0 to 5000/,
     ],
     ["KEYWARD_DEV_REPORT_DELAY_MS", { KEYWARD_DEV_REPORT_DELAY_MS: "0.5" }, /KEYWARD_DEV_REPORT_DELAY_MS must be a whole number/],
+    [
+      "KEYWARD_DEV_QUIET_REPORT_PERIOD_MS",
+      { KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: "600000" },
+      /KEYWARD_DEV_QUIET_REPORT_PERIOD_MS must be a whole number of milliseconds from 0 to 270000/,
+    ],
     ["KEYWARD_WEBSOCKET_MAX_SECONDS (zero)", { KEYWARD_WEBSOCKET_MAX_SECONDS: "0" }, /KEYWARD_WEBSOCKET_MAX_SECONDS must be a whole number from 1 to 86400/],
     ["KEYWARD_WEBSOCKET_MAX_SECONDS (not a number)", { KEYWARD_WEBSOCKET_MAX_SECONDS: "1h" }, /KEYWARD_WEBSOCKET_MAX_SECONDS must be a whole number/],
   ])("refuses a bad %s", (_name, override, message) => {
@@ -61,6 +66,9 @@ describe("configuration is validated once, with errors that name the variable", 
   it("refuses a development report delay in production", () => {
     const production = { ...base, KEYWARD_ENV: "production", KEYWARD_DEV_JWT_SECRET: "", KEYWARD_OPERATOR_TOKEN: "ab".repeat(20) };
     expect(() => loadConfig({ ...production, KEYWARD_DEV_REPORT_DELAY_MS: "0" })).toThrow(/KEYWARD_DEV_REPORT_DELAY_MS is for local development only/);
+    expect(() => loadConfig({ ...production, KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: "60000" })).toThrow(
+      /KEYWARD_DEV_QUIET_REPORT_PERIOD_MS is for local development only/,
+    );
   });
 
   it("defaults to production when KEYWARD_ENV is unset", () => {

@@ -13,7 +13,7 @@ import {
   recordUsage,
   type UsageState,
 } from "../usage/usage-book";
-import { buildReport, nextReportAt, QUIET_REPORT_PERIOD_MS, REPORT_PERIOD_MS, reportDelayOf, reportPeriodAfter } from "../usage/usage-report";
+import { buildReport, nextReportAt, quietReportPeriodOf, REPORT_PERIOD_MS, reportDelayOf, reportPeriodAfter } from "../usage/usage-report";
 import type { GuardCheck, GuardUsage, GuardVerdict } from "./guard-types";
 
 /** A usage report that the ledger has not taken within this is retried later. */
@@ -35,6 +35,8 @@ export interface UsageReporterEnv {
   KEYWARD_ENV?: unknown;
   /** Development only (usage-report.ts reportDelayOf). */
   KEYWARD_DEV_REPORT_DELAY_MS?: unknown;
+  /** Development only (usage-report.ts quietReportPeriodOf). */
+  KEYWARD_DEV_QUIET_REPORT_PERIOD_MS?: unknown;
 }
 
 const ADMITTED: Outcome = { admitted: true };
@@ -72,6 +74,7 @@ export class UsageReporter {
   readonly counting: boolean;
   private readonly thresholds: AnomalyThresholds;
   private readonly reportDelayMs: number;
+  private readonly quietPeriodMs: number;
   /** After a failed report: not before this time, and its findings go with the next one. */
   private retry: { at: number; anomalies: AnomalyFinding[] } | null = null;
   /** Requests (admitted and refused) counted since the last report, and how many the last report carried (memory only: after a wake the key counts as quiet). */
@@ -96,6 +99,7 @@ export class UsageReporter {
     this.thresholds = thresholds;
     // A bad or production value: the Worker refuses to start (config.ts); the guard keeps the default.
     this.reportDelayMs = reportDelayOf(env).delayMs;
+    this.quietPeriodMs = quietReportPeriodOf(env).periodMs;
     const saved = sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0];
     // The newest copy wins: the admissions rows and the usage row are written at different times.
     for (const copy of [parseUsage(latestFlush), parseUsage(saved ? String(saved.data) : null)]) {
@@ -120,7 +124,10 @@ export class UsageReporter {
   nextReportAt(): number | null {
     const dirtySince = this.usage.dirtySince;
     if (!this.counting || dirtySince === null) return null;
-    return Math.max(this.retry?.at ?? 0, nextReportAt(this.usage.reportedAt, dirtySince, this.reportDelayMs, reportPeriodAfter(this.lastReported)));
+    return Math.max(
+      this.retry?.at ?? 0,
+      nextReportAt(this.usage.reportedAt, dirtySince, this.reportDelayMs, reportPeriodAfter(this.lastReported, this.quietPeriodMs)),
+    );
   }
 
   /** The key's usage as held here (fresh to the request), for the usage API. */
@@ -162,7 +169,8 @@ export class UsageReporter {
   /**
    * True when the request just counted, the first unreported one (count()
    * answered true), may carry the report itself: the key's last report is at least
-   * QUIET_REPORT_PERIOD_MS old (a key used about once an hour). Its report would
+   * the quiet period old (QUIET_REPORT_PERIOD_MS unless a development setting says
+   * less; a key used about once an hour). Its report would
    * otherwise cost an alarm: the setAlarm, the alarm's invocation and a usage row
    * after it (docs/performance.md, "Cost in four traffic regimes"). Never for a
    * key that has not reported yet (a new key's first requests often come in a
@@ -171,7 +179,7 @@ export class UsageReporter {
    */
   reportsFromRequest(now: number): boolean {
     const { reportedAt } = this.usage;
-    return this.counting && this.retry === null && reportedAt !== null && now - reportedAt >= QUIET_REPORT_PERIOD_MS;
+    return this.counting && this.retry === null && reportedAt !== null && now - reportedAt >= this.quietPeriodMs;
   }
 
   /**
