@@ -18,9 +18,12 @@ const HELP = `npm run bench -- [options]
                         nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>;
                         many-<variant> on the many-keys set; floor-noguard: the floor with no Durable Object
   --micro               also measure the request path's pieces one at a time (workerd CPU per operation, no profiler)
-  --settle S            seconds to wait after priming and after Keyward's many-keys scenario before the next, and
-                        between its keys' last reports and its next sweep (default 276: a quiet key's report period
-                        and delay; floor and peer at most 66; quick 0), then until workerd is idle
+  --report-period S     a quiet key's usage report period on the many-keys Keyward services (default 60; production
+                        270), as KEYWARD_DEV_QUIET_REPORT_PERIOD_MS: the same reports, sooner (docs/performance.md)
+  --settle S            seconds between the last reports of Keyward's many keys and their next sweep (default: the
+                        report period + 6); 0 (quick) skips every wait. After a many-keys scenario the bench waits until
+                        its deferred work is due and done (Keyward's reports, the peer's window alarms, evictions), then
+                        until workerd is idle
   --micro-profile OP    with --micro: also CPU-profile 20,000 runs of one operation (bench/.build/micro-OP.cpuprofile)
   --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
   --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart | --skip-latency`;
@@ -54,6 +57,7 @@ export function readOptions() {
       micro: { type: "boolean", default: false },
       "micro-profile": { type: "string" },
       settle: { type: "string" },
+      "report-period": { type: "string" },
       "cold-samples": { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -76,18 +80,19 @@ export function readOptions() {
     // Sequential requests of the sparse kinds (the slow regimes are computed from them: bench/lib/cost-regimes.mjs).
     sparseRequests: quick ? 3 : 10,
     profileRounds: quick ? 1 : 3,
-    // After priming and after Keyward's many-keys scenario: a quiet key's guard reports at
-    // most once per 4.5 minutes, 5 s after its first unreported request
-    // (QUIET_REPORT_PERIOD_MS and REPORT_DELAY_MS in src/usage/usage-report.ts). Thousands
-    // of guards used within seconds of each other report together up to 275 s later; the
-    // wait lets that deferred work finish before the next scenario instead of landing on it,
-    // and a sweep of those keys waits as long after their last reports, so that its own
-    // reports come 5 s after it, before the measured runs. The floor's and the peer's
-    // many-keys scenarios wait at most 66 s (the peer's window alarms, 60 s).
-    settleSeconds: Number(cli.settle ?? (quick ? 0 : 276)),
+    // A quiet key's guard reports at most once per report period, 5 s after its first
+    // unreported request (QUIET_REPORT_PERIOD_MS, 4.5 minutes, and REPORT_DELAY_MS in
+    // src/usage/usage-report.ts). The many-keys Keyward services run with a shorter period
+    // (KEYWARD_DEV_QUIET_REPORT_PERIOD_MS): the same reports, each round's coming a minute
+    // after its sweep instead of 4.5 minutes. It must be longer than from the sweep to the
+    // end of the measured runs (about 45 s), or reports land in them (the bench warns).
+    reportPeriodSeconds: Number(cli["report-period"] ?? 60),
     coldStartSamples: Number(cli["cold-samples"] ?? (quick ? 3 : 9)),
   };
-  return { cli, quick, plan };
+  // A sweep of Keyward's many keys waits this long after their last reports, so that its own
+  // reports come with it, before the measured runs. (After each many-keys scenario the
+  // throughput phase waits for its deferred work: bench/phases/throughput.mjs deferredUntil.)
+  return { cli, quick, plan: { ...plan, settleSeconds: Number(cli.settle ?? (quick ? 0 : plan.reportPeriodSeconds + 6)) } };
 }
 
 /** @typedef {ReturnType<typeof readOptions>} Options */

@@ -25,6 +25,8 @@ process.on("exit", cleanup);
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     cleanup();
+    // The storage of a killed workerd is no use to anyone (tmpfs holds it in memory).
+    for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   });
 }

@@ -4,8 +4,37 @@
 // usage reports) waited for and counted outside the measured runs.
 import { setTimeout as sleep } from "node:timers/promises";
 import { elapsed, log } from "../lib/log.mjs";
+import { BIG_LIMIT } from "../lib/options.mjs";
 import { median } from "../lib/stats.mjs";
 import { summarizeThroughput } from "../lib/throughput-summary.mjs";
+
+/** A key's report comes this long after its first unreported request (REPORT_DELAY_MS in src/usage/usage-report.ts). */
+const REPORT_DELAY_MS = 5_000;
+
+/** workerd evicts an object left idle for 10 s; a margin on top. */
+const EVICTED_AFTER_MS = 12_000;
+
+/**
+ * When the deferred work a many-keys scenario leaves is due and done (ms since the epoch):
+ * - Keyward's: each key's next report, a report period after its sweep's (which came with
+ *   the sweep's request or 5 s after it), or after the runs' if those outlasted the period; then the
+ *   guards' eviction after it (the alarm woke them);
+ * - the peer's: a window alarm per key 60 s (BIG_LIMIT's window) after the request that
+ *   opened the window, the sweep's, or the runs' if those outlasted it; then the eviction;
+ * - the floor's: its objects' eviction after the runs (nothing else is deferred).
+ */
+function deferredUntil(scenario, reporting, { sweptStart, sweptEnd, measuredEnd }, reportPeriodSeconds) {
+  const after = (start, ms) => Math.max(start + ms, measuredEnd) + EVICTED_AFTER_MS;
+  if (reporting) {
+    const periodMs = reportPeriodSeconds * 1000;
+    return after(measuredEnd > sweptStart + periodMs ? measuredEnd : sweptEnd, REPORT_DELAY_MS + periodMs);
+  }
+  if (scenario.service === "peer") {
+    const windowMs = BIG_LIMIT.windowSeconds * 1000;
+    return after(measuredEnd > sweptStart + windowMs ? measuredEnd : sweptEnd, windowMs);
+  }
+  return measuredEnd + EVICTED_AFTER_MS;
+}
 
 /**
  * Runs the throughput phase (none with --skip-throughput); returns every run and their summary.
@@ -25,15 +54,19 @@ export async function runThroughput({ cli, plan, settle, sweep, measure }, scena
       // Rotate the order each round so that no scenario always runs first or last.
       const order = scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]);
       for (const scenario of order) {
-        // The sweep itself leaves a report due on every key: let it run before measuring. It comes
-        // 5 s after the sweep only once the keys' last reports are a quiet period old (see settleSeconds).
+        // The sweep brings a report from every key: let it be sent before measuring. It comes with
+        // the sweep (from the request, or the alarm 5 s later) only once the keys' last reports are
+        // a quiet period old (see settleSeconds); else a period after them, in the runs.
         const reporting = scenario.sweep && scenario.service.startsWith("keyward");
         const lastSettled = settledAt.get(scenario.service);
         if (reporting && lastSettled !== undefined) await sleep(Math.max(0, lastSettled + plan.settleSeconds * 1000 - Date.now()));
         let swept = 0;
+        const times = { sweptStart: Date.now(), sweptEnd: Date.now(), measuredEnd: 0 };
         if (scenario.sweep) {
           await sweep(scenario);
-          swept = await settle(Math.min(plan.settleSeconds, 6));
+          times.sweptEnd = Date.now();
+          // Only Keyward's sweep leaves work due right after it (its keys' reports).
+          swept = await settle(reporting ? Math.min(plan.settleSeconds, 6) : 0);
         }
         let requests = scenario.sweep ? scenario.keys.length : 0;
         await metering.around(round, scenario, async () => {
@@ -46,9 +79,17 @@ export async function runThroughput({ cli, plan, settle, sweep, measure }, scena
             );
           }
         });
+        times.measuredEnd = Date.now();
+        if (reporting && plan.settleSeconds > 0 && times.measuredEnd > times.sweptStart + plan.reportPeriodSeconds * 1000) {
+          // Its keys' next reports are due a report period after the sweep's (at the earliest the sweep itself).
+          log(
+            `  warning: ${scenario.id}: its keys' next usage reports may have come during its measured runs (${((times.measuredEnd - times.sweptStart) / 1000).toFixed(0)} s from the sweep to their end, report period ${plan.reportPeriodSeconds} s): raise --report-period`,
+          );
+        }
         if (scenario.sweep) {
-          // Keyward's many-keys scenario leaves thousands of guards with a report due.
-          const ms = swept + (await settle(reporting ? plan.settleSeconds : Math.min(plan.settleSeconds, 66)));
+          // A many-keys scenario leaves deferred work behind: wait until it is due and done (deferredUntil), then until workerd is idle.
+          const after = plan.settleSeconds > 0 ? Math.max(0, deferredUntil(scenario, reporting, times, plan.reportPeriodSeconds) - Date.now()) / 1000 : 0;
+          const ms = swept + (await settle(after));
           if (reporting) settledAt.set(scenario.service, Date.now());
           const entry = { round, scenario: scenario.id, ms, requests, microsPerRequest: (ms * 1000) / Math.max(1, requests) };
           deferred.push(entry);
