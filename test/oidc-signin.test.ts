@@ -3,9 +3,14 @@
 // PKCE, state and nonce, against an OpenID provider faked in the test's process.
 // Every refusal is a page, sets no session cookie, and (where the check comes
 // first) never reaches the provider's token endpoint.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config";
+import type { ConsoleSessions } from "../src/sessions/console-sessions";
 import { FLOW_TTL_MS } from "../src/sessions/oidc-flow-cookie";
+import { SIGN_IN_FLOWS } from "../src/sessions/session-client";
+import { secretHash } from "../src/sessions/session-secrets";
 import { operatorHeaders } from "./support/admin-client";
 import { API_AUDIENCE, type Approval, CLIENT_ID, fakeIdp, IDP, OIDC_VARS } from "./support/fake-idp";
 import { harness } from "./support/harness";
@@ -240,6 +245,26 @@ describe("signing in with the identity provider", () => {
     const tokenDown = await signIn({ idClaims: ACME });
     expect(tokenDown.res.status).toBe(503);
     expect(tokenDown.session).toBeNull();
+  });
+
+  it("stores a flow under its state's hash only, and its store's alarm deletes it once its 10 minutes are over", async () => {
+    const { start, clock } = await setup();
+    // A flow started 11 minutes ago (the clock Keyward is given), and one started now.
+    clock.now = Date.now() - FLOW_TTL_MS - 60_000;
+    const old = await start();
+    clock.now = Date.now();
+    const fresh = await start();
+    const namespace = env.CONSOLE_SESSIONS as DurableObjectNamespace<ConsoleSessions>;
+    const stub = namespace.get(namespace.idFromName(SIGN_IN_FLOWS));
+    const [oldHash, freshHash] = [await secretHash(old.query.get("state") ?? ""), await secretHash(fresh.query.get("state") ?? "")];
+    const rows = () =>
+      runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT * FROM oidc_flows WHERE state_hash IN (?, ?)", oldHash, freshHash).toArray());
+    const before = await rows();
+    expect(before.map((r) => r.state_hash).sort()).toEqual([oldHash, freshHash].sort());
+    // Neither state is stored as it is, only its SHA-256.
+    for (const row of before) expect(Object.values(row)).not.toContain(old.query.get("state"));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await rows()).map((r) => r.state_hash)).toEqual([freshHash]);
   });
 
   it("is off without CONSOLE_OIDC_CLIENT_ID: no button, and its routes say so", async () => {
