@@ -146,6 +146,63 @@ describe("the console's rough edges", () => {
     await context.close();
   });
 
+  it("the operator sets a key's credits (with its alert) and the org's shared limit from the console; the gateway obeys both", async () => {
+    const org = uniqueOrg("edgesgrant");
+    const operator = adminApi(env.keyward, org, env.keyward.operatorToken);
+    const { body: k } = await operator("POST", "/keys", { label: "paid key" });
+
+    const { context, page, errors } = await openPage(env.browser);
+    await signIn(page, env.keyward, org, env.keyward.operatorToken);
+    await page.goto(`${env.keyward.url}/_keyward/console#/keys/${k.id}`);
+    await page.waitForSelector("#credits-form");
+    expect(await page.textContent("#credit-balance")).toBe("unlimited (no credit balance)");
+    await page.selectOption("#credits-operation", "set");
+    await page.fill("#credits-value", "3");
+    await page.fill("#credits-alert", "1");
+    await page.click("#credits-apply");
+    await expect.poll(() => page.textContent("#status")).toBe("paid key: 3 credits left.");
+    await expect.poll(() => page.textContent("#credit-balance")).toBe("3 credits left");
+    expect(await page.textContent("#credit-alert")).toBe("credits.low when the balance falls below 1");
+    await page.selectOption("#credits-operation", "increment");
+    await page.fill("#credits-value", "2");
+    await page.click("#credits-apply");
+    await expect.poll(() => page.textContent("#credit-balance")).toBe("5 credits left");
+    expect((await operator("GET", `/keys/${k.id}`)).body.credits).toMatchObject({ remaining: 5, alertBelow: 1 });
+    // A bad amount is the server's 400, shown on its field.
+    await page.selectOption("#credits-operation", "decrement");
+    await page.fill("#credits-value", "");
+    await page.click("#credits-apply");
+    await page.waitForSelector("#problem:not([hidden])");
+    expect(await page.getAttribute("#credits-value", "aria-invalid")).toBe("true");
+
+    // The org's shared limit: 2 requests per minute across every key.
+    await page.click("nav#nav a[href='#/org-limit']");
+    await page.waitForSelector("#org-limit-none");
+    await page.fill("#org-limit-limit", "2");
+    await page.fill("#org-limit-window", "60");
+    await page.click("#org-limit-save");
+    await expect.poll(() => page.textContent("#org-limit-state")).toMatch(/^2 requests per 60 s, shared by every key/);
+    expect((await operator("GET", "/rate-limit")).body).toEqual({ limit: 2, windowSeconds: 60 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await env.call(k.key)).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    await page.click("#org-limit-clear");
+    await page.waitForSelector("#org-limit-none");
+    expect((await operator("GET", "/rate-limit")).status).toBe(404);
+    // "No org limit" is GET's 404, which the browser logs as a failed load; the refused credits call is a 400.
+    expect(errors.filter((e) => !/status of (404|400)/.test(e))).toEqual([]);
+    await context.close();
+
+    // An org admin (no org credits) is offered neither.
+    const admin = await openPage(env.browser);
+    await signIn(admin.page, env.keyward, org);
+    expect(await admin.page.locator("nav#nav a[href='#/org-limit']").count()).toBe(0);
+    await admin.page.goto(`${env.keyward.url}/_keyward/console#/keys/${k.id}`);
+    await admin.page.waitForSelector("#plan-facts");
+    expect(await admin.page.locator("#credits-form").count()).toBe(0);
+    await admin.context.close();
+  });
+
   it("the kill switch says how many keys it will revoke before the org id is typed, and offers nothing when none match", async () => {
     const org = uniqueOrg("edgesks");
     const token = await env.keyward.adminToken(org);

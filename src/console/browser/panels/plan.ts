@@ -1,5 +1,5 @@
 import type { KeyView } from "../../../admin/api-types";
-import { disableKeyRoute, enableKeyRoute } from "../../../admin/route-refs.js";
+import { creditsRoute, disableKeyRoute, enableKeyRoute } from "../../../admin/route-refs.js";
 import { h, present, srOnly, when } from "../dom";
 import { auditSentences, keyBadges, keyDetailSections } from "../extensions";
 import { holdsInFlightText, settlementText } from "../holds-text";
@@ -43,6 +43,62 @@ export const canToggle = (k: KeyView) => k.status === "active" || k.status === "
 function creditsBadge(k: KeyView): Node | null {
   if (k.credits === null) return null;
   return h("span", { class: "sub credits" }, k.credits.refill === null ? "uses credits" : `uses credits, refilled ${k.credits.refill.interval}`);
+}
+
+/**
+ * Set, add to or take from a key's credits (POST …/keys/{id}/credits), with its
+ * low-balance alert: a grant of money, so it is offered to those who may grant
+ * (the operator; an org admin only within org credits, me.can.grantCredits).
+ */
+function creditsForm(k: KeyView, ctx: ConsoleContext): HTMLFormElement {
+  const operation = h(
+    "select",
+    { id: "credits-operation" },
+    h("option", { value: "set" }, "Set the balance to"),
+    h("option", { value: "increment" }, "Add"),
+    h("option", { value: "decrement" }, "Take away"),
+  );
+  const value = h("input", { id: "credits-value", type: "number", min: "0", step: "1", placeholder: "empty with Set: unlimited" });
+  const alertBelow = h("input", { id: "credits-alert", type: "number", min: "0", step: "1", value: k.credits?.alertBelow ?? "" });
+  const apply = h("button", { id: "credits-apply", type: "submit", class: "secondary" }, "Change credits");
+  const form = h(
+    "form",
+    { id: "credits-form", "aria-label": "Change credits", novalidate: true },
+    h(
+      "div",
+      { class: "row" },
+      h("label", null, "Credits", operation),
+      h("label", null, "Amount", value),
+      h("label", null, "Alert below (empty: none)", alertBelow),
+    ),
+    h("div", { class: "actions" }, apply),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    value.removeAttribute("aria-invalid");
+    alertBelow.removeAttribute("aria-invalid");
+    const op = operation.value === "increment" || operation.value === "decrement" ? operation.value : "set";
+    const amount = value.value.trim();
+    const alert = alertBelow.value.trim();
+    const body = {
+      operation: op,
+      // Set with no amount makes the key unlimited (the server says so); add and take away need one.
+      ...(amount === "" ? {} : { value: Number(amount) }),
+      ...(alert === "" ? (k.credits?.alertBelow != null ? { alertBelow: null } : {}) : { alertBelow: Number(alert) }),
+    } as const;
+    const done = await run(
+      ctx.notify,
+      apply,
+      "Changing…",
+      () => ctx.api.call(creditsRoute, { params: { id: k.id }, body }),
+      (field) => (field === "value" ? value : field === "alertBelow" ? alertBelow : null),
+    );
+    if (done === undefined) return;
+    ctx.notify.status(`${k.label}: ${balanceText(done.credits)}.`);
+    ctx.keysChanged();
+    ctx.navigate(`#/keys/${k.id}`);
+  });
+  return form;
 }
 
 function planSection(k: KeyView, ctx: ConsoleContext): Node {
@@ -99,6 +155,7 @@ function planSection(k: KeyView, ctx: ConsoleContext): Node {
     { id: "plan", "aria-labelledby": "plan-title" },
     h("h2", { id: "plan-title" }, "Plan"),
     facts,
+    ctx.me.can.grantCredits && canToggle(k) ? creditsForm(k, ctx) : null,
     ...present(
       toggle
         ? h(
