@@ -377,7 +377,7 @@ describe("87. concurrent reports of one key: exactly one is the first", () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as Feedback).map((f) => f.label)).toEqual(Array(16).fill("true_positive"));
     expect(await outcome(s)).toEqual({
-      counts: { "key.created": 1, "key.revoked": 1, "key.leaked": 1 },
+      counts: { "key.created": 1, "webhook.set": 1, "key.revoked": 1, "key.leaked": 1 },
       queued: { "key.revoked": 1, "key.leaked": 1 },
     });
     expect((await s.h.call(key)).status).toBe(403);
@@ -400,7 +400,7 @@ describe("87. concurrent reports of one key: exactly one is the first", () => {
     expect(statuses).toEqual(Array(10).fill(202));
     await s.h.settle();
     expect(await outcome(s)).toEqual({
-      counts: { "key.created": 1, "key.revoked": 1, "key.leaked": 1, "key.leak_reported_again": 9 },
+      counts: { "key.created": 1, "webhook.set": 1, "key.revoked": 1, "key.leaked": 1, "key.leak_reported_again": 9 },
       queued: { "key.revoked": 1, "key.leaked": 1 },
     });
     expect(await s.view(id)).toMatchObject({ status: "revoked", leaked: { source: "report" } });
@@ -415,7 +415,7 @@ describe("87. concurrent reports of one key: exactly one is the first", () => {
     ]);
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(await outcome(s)).toEqual({
-      counts: { "key.created": 1, "key.revoked": 1, "key.leaked": 1, "key.leak_reported_again": 1 },
+      counts: { "key.created": 1, "webhook.set": 1, "key.revoked": 1, "key.leaked": 1, "key.leak_reported_again": 1 },
       queued: { "key.revoked": 1, "key.leaked": 1 },
     });
   });
@@ -433,7 +433,7 @@ describe("87. concurrent reports of one key: exactly one is the first", () => {
       ),
     );
     await s.h.settle();
-    expect(await outcome(s)).toEqual({ counts: { "key.created": 1, "key.leaked": 1, "key.leak_reported_again": 4 }, queued: { "key.leaked": 1 } });
+    expect(await outcome(s)).toEqual({ counts: { "key.created": 1, "webhook.set": 1, "key.leaked": 1, "key.leak_reported_again": 4 }, queued: { "key.leaked": 1 } });
     expect((await s.h.call(key)).status).toBe(200);
   });
 });
