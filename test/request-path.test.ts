@@ -93,6 +93,9 @@ describe("KV reads on a cache miss", () => {
 
 describe("one timer per request for its deadlines", () => {
   afterEach(() => {
+    // The spies wrap the fake timers: undone first, or restoring them later (at the
+    // end of the file) would put the fake setTimeout back for every file after this one.
+    vi.restoreAllMocks();
     vi.useRealTimers();
   });
 
