@@ -14,6 +14,7 @@ import type { KeyGuard } from "./guard/key-guard";
 import type { LeaseHolder } from "./guard/lease-holder";
 import { errorResponse } from "./http/error-response";
 import type { KeywardEnv } from "./http/keyward-env";
+import { type AdminApps, lazyAdmin, notAKeywardRoute } from "./http/lazy-admin";
 import { contextSigner } from "./identity/context-token";
 import { keyParser } from "./keys/key-format";
 import { secretScanningKeys } from "./leaks/github-keys";
@@ -39,6 +40,8 @@ import { dohResolver, type ResolveHost } from "./webhooks/webhook-url";
  * is the HTTP layer over the built services.
  */
 
+export type { AdminApps } from "./http/lazy-admin";
+
 /** The built services the HTTP layer needs: the gateway's, plus the admin and leak routes. */
 export type KeywardDeps = GatewayOptions & {
   /**
@@ -52,14 +55,6 @@ export type KeywardDeps = GatewayOptions & {
   /** Workers Analytics Engine dataset for fleet analytics (optional; nothing is written without it). */
   analytics?: AnalyticsEngineDataset | undefined;
 };
-
-/** What the admin loader builds: the API under /_keyward/v1, and the console's sign-in pages under /_keyward/console. */
-export interface AdminApps {
-  api: Hono<KeywardEnv>;
-  pages?: Hono<KeywardEnv>;
-  /** The identity provider's name for the console's "Sign in with …" button; absent: no button. */
-  signInWith?: string | undefined;
-}
 
 /** The Worker's execution context; none under app.request() in tests. */
 function executionContext(c: { executionCtx: unknown }): ExecutionContext | undefined {
@@ -78,55 +73,6 @@ function deferrer(c: { executionCtx: { waitUntil(work: Promise<unknown>): void }
   } catch {
     return undefined;
   }
-}
-
-/**
- * The admin API and the console, loaded on their first request: the request
- * path never parses or builds them (cold start, docs/performance.md). They run
- * as their own small app under the same request id; errors are thrown on, so
- * that the main app's error handler answers them as before.
- */
-function lazyAdmin(
-  load: () => Promise<AdminApps>,
-): (request: Request, requestId: string, env: unknown, ctx: ExecutionContext | undefined) => Promise<Response> {
-  const requestIds = new WeakMap<Request, string>();
-  let loaded: Promise<Hono<KeywardEnv>> | null = null;
-  const build = async () => {
-    const [{ api, pages, signInWith }, { consoleRoutes }] = await Promise.all([load(), import("./console/routes")]);
-    const app = new Hono<KeywardEnv>();
-    app.use(async (c, next) => {
-      c.set("requestId", requestIds.get(c.req.raw) ?? crypto.randomUUID());
-      await next();
-    });
-    app.route("/_keyward/v1", api);
-    if (pages) app.route("/_keyward/console", pages);
-    app.route("/_keyward/console", consoleRoutes({ signInWith }));
-    app.get("/_keyward/console/", (c) => c.redirect("/_keyward/console", 301));
-    app.all("*", (c) => {
-      throw notAKeywardRoute(c.req.raw);
-    });
-    app.onError((error) => {
-      throw error;
-    });
-    return app;
-  };
-  return async (request, requestId, env, ctx) => {
-    // A failed load is not kept: the next admin request tries again.
-    loaded ??= build().catch((error) => {
-      loaded = null;
-      throw error;
-    });
-    const app = await loaded;
-    requestIds.set(request, requestId);
-    return app.fetch(request, env, ctx);
-  };
-}
-
-function notAKeywardRoute(request: Request): KeywardError {
-  return new KeywardError(
-    "NOT_FOUND",
-    `${request.method} ${new URL(request.url).pathname} is not a Keyward route. See /_keyward/ for the admin API, its OpenAPI document and the console.`,
-  );
 }
 
 /** What GET /_keyward/ answers: Keyward's own routes, so nobody has to guess them. */

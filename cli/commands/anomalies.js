@@ -9,7 +9,7 @@ import { ORG } from "./common.js";
 
 /** @import * as z from "zod" */
 /** @import { AnomalyView } from "../../src/admin/api-types" */
-/** @import { anomalyListQuery } from "../../src/admin/schemas" */
+/** @import { anomalyListQuery } from "../../src/admin/usage-schemas" */
 
 export const anomalies = defineCommand({
   name: "anomalies",

@@ -1,59 +1,43 @@
 import * as z from "zod";
-import type { PathParam } from "../http/route-def";
 import { defineRoute } from "../http/route-def";
-import { KEY_ID_PATTERN } from "../keys/key-format";
 import { meView } from "./me-schema";
 import { rollBody, rolledKey } from "./roll-schemas";
+import { aKey, anomalyId, org, theKey } from "./route-params";
 import {
-  anomalyList,
-  anomalyListQuery,
-  anomalyView,
   auditList,
   auditListQuery,
   createdKey,
   createKeyBody,
   creditsBody,
-  deliveryList,
-  deliveryView,
   emptyBody,
   keyList,
   keyListQuery,
   keyRateLimitBody,
-  keyUsageQuery,
-  keyUsageView,
   keyView,
   orgCreditsBody,
   orgCreditsCleared,
   orgCreditsView,
   orgLimitCleared,
   orgLimitSet,
-  orgUsageQuery,
-  orgUsageView,
   patchKeyBody,
   rateLimitBody,
   revokeAllBody,
   revokeAllResult,
   revokeBody,
-  webhookBody,
-  webhookCreated,
-  webhookView,
 } from "./schemas";
-import { portalSessionBody, portalSessionCreated, sessionList, sessionSelf } from "./session-schemas";
+import { anomalyList, anomalyListQuery, anomalyView, keyUsageQuery, keyUsageView, orgUsageQuery, orgUsageView } from "./usage-schemas";
 
 /**
  * Every route of the admin API under /_keyward/v1, defined once: who may call it,
  * what it takes and what it answers. admin-api.ts and usage-routes.ts mount each
  * with its handler; openapi.ts documents them; api-types.ts reads the console's
- * types off them. A route that is not here is not served.
+ * types off them. A route that is not here is not served (or re-exported here:
+ * the session and webhook routes are defined in files of their own).
  */
 
-// A malformed org or id names nothing that exists: the same 404 as a miss.
-const org: PathParam = { pattern: /^[A-Za-z0-9_-]{1,128}$/, notFound: "No such key in this organisation." };
-const keyId: PathParam = { pattern: KEY_ID_PATTERN, notFound: "No such key in this organisation." };
-const deliveryId: PathParam = { pattern: /^msg_[0-9a-f]{20}$/, notFound: "No such delivery for this organisation." };
-const anomalyId: PathParam = { pattern: /^anm_[0-9a-f]{20}$/, notFound: "No such anomaly in this organisation." };
-const theKey = { org, id: keyId };
-const aKey = { status: 200, description: "the key", schema: keyView } as const;
+// Defined in files of their own, and part of this table all the same.
+export * from "./session-route-defs";
+export * from "./webhook-route-defs";
 
 export const openApiRoute = defineRoute({
   method: "get",
@@ -186,52 +170,6 @@ export const creditsRoute = defineRoute({
   errors: [409],
 });
 
-export const putWebhookRoute = defineRoute({
-  method: "put",
-  path: "/orgs/:org/webhook",
-  summary: "Set the org's event webhook (org admin or operator); answers the whsec_ signing secret, once",
-  access: "orgAdmin",
-  params: { org },
-  body: { schema: webhookBody, required: true },
-  reply: { status: 200, description: "the webhook and its secret", schema: webhookCreated },
-});
-
-export const getWebhookRoute = defineRoute({
-  method: "get",
-  path: "/orgs/:org/webhook",
-  summary: "The org's webhook, without its secret (org admin or operator)",
-  access: "orgAdmin",
-  params: { org },
-  reply: { status: 200, description: "the webhook", schema: webhookView },
-});
-
-export const deleteWebhookRoute = defineRoute({
-  method: "delete",
-  path: "/orgs/:org/webhook",
-  summary: "Remove the org's webhook (org admin or operator)",
-  access: "orgAdmin",
-  params: { org },
-  reply: { status: 204, description: "removed" },
-});
-
-export const deliveriesRoute = defineRoute({
-  method: "get",
-  path: "/orgs/:org/webhook/deliveries",
-  summary: "Recent deliveries with status and attempts (org admin or operator)",
-  access: "orgAdmin",
-  params: { org },
-  reply: { status: 200, description: "deliveries", schema: deliveryList },
-});
-
-export const redeliverRoute = defineRoute({
-  method: "post",
-  path: "/orgs/:org/webhook/deliveries/:id/redeliver",
-  summary: "Send a delivery again, same webhook-id, fresh 24 h of retries (org admin or operator)",
-  access: "orgAdmin",
-  params: { org, id: deliveryId },
-  reply: { status: 202, description: "queued", schema: deliveryView },
-});
-
 export const getOrgLimitRoute = defineRoute({
   method: "get",
   path: "/orgs/:org/rate-limit",
@@ -338,53 +276,6 @@ export const acknowledgeRoute = defineRoute({
   params: { org, id: anomalyId },
   body: { schema: emptyBody, required: false },
   reply: { status: 200, description: "the anomaly", schema: anomalyView },
-});
-
-const sessionId: PathParam = { pattern: /^ses_[0-9a-f]{20}$/, notFound: "No such open session in this organisation." };
-
-export const createPortalSessionRoute = defineRoute({
-  method: "post",
-  path: "/orgs/:org/portal-sessions",
-  summary:
-    "Mint a one-time console sign-in link for a customer of the org (operator): redirect them to `url`, and they land in the console signed in with that role",
-  access: "operator",
-  params: { org },
-  body: { schema: portalSessionBody, required: true },
-  reply: { status: 201, description: "the link, valid once for 5 minutes", schema: portalSessionCreated },
-});
-
-export const currentSessionRoute = defineRoute({
-  method: "get",
-  path: "/session",
-  summary: "The console session of this cookie, with its CSRF token (session cookie only; a bearer token has no session)",
-  access: "token",
-  reply: { status: 200, description: "the session", schema: sessionSelf },
-});
-
-export const signOutRoute = defineRoute({
-  method: "delete",
-  path: "/session",
-  summary: "Sign out: ends this cookie's session on the server (session cookie only)",
-  access: "token",
-  reply: { status: 204, description: "ended" },
-});
-
-export const listSessionsRoute = defineRoute({
-  method: "get",
-  path: "/orgs/:org/sessions",
-  summary: "The org's open console sessions (org admin or operator)",
-  access: "orgAdminOrOperator",
-  params: { org },
-  reply: { status: 200, description: "sessions", schema: sessionList },
-});
-
-export const endSessionRoute = defineRoute({
-  method: "delete",
-  path: "/orgs/:org/sessions/:id",
-  summary: "End one of the org's console sessions (org admin or operator): its next call is 401",
-  access: "orgAdminOrOperator",
-  params: { org, id: sessionId },
-  reply: { status: 204, description: "ended" },
 });
 
 export const rollKeyRoute = defineRoute({

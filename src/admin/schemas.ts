@@ -7,14 +7,12 @@ import { KEY_ID_PATTERN } from "../keys/key-format";
 import { SCOPE_PATTERN, SCOPE_RULE } from "../keys/key-model";
 import { AUDIT_ACTIONS } from "../ledger/audit-actions";
 import { MAX_ALLOWED_IPS, normaliseAllowList } from "../net/ip-allow-list";
-import { ANOMALY_TYPES } from "../usage/anomaly-rules";
-import { WEBHOOK_EVENTS } from "../webhooks/webhook-events";
 
 /**
  * Admin API input and output, as Zod schemas. They validate requests and are
  * also the source of /_keyward/v1/openapi.json, so the two cannot drift apart.
  */
-const isoTime = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp, e.g. 2027-01-31T00:00:00Z");
+export const isoTime = z.iso.datetime({ offset: true }).describe("RFC 3339 timestamp, e.g. 2027-01-31T00:00:00Z");
 
 const wholeCredits = z.number().int("must be a whole number").min(0, "must be 0 or more").max(MAX_CREDITS, `must be at most ${MAX_CREDITS}`);
 
@@ -111,26 +109,6 @@ export const createKeyBody = z.strictObject({
   credits: creditsInput.optional(),
   meta: metaInput.optional(),
 });
-
-export const webhookBody = z.strictObject({
-  url: z.string().min(1).max(2048).describe("https URL of the receiver (development: http to 127.0.0.1 too)"),
-  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, "must name at least one event").optional().describe("default: every event"),
-});
-
-export const webhookView = z.object({ url: z.string(), events: z.array(z.enum(WEBHOOK_EVENTS)), createdAt: isoTime });
-export const webhookCreated = webhookView.extend({ secret: z.string().describe("whsec_… signing secret: shown in this response only, never again") });
-export const deliveryView = z.object({
-  id: z.string().describe("the webhook-id, the same on every attempt"),
-  type: z.enum(WEBHOOK_EVENTS),
-  status: z.enum(["pending", "delivered", "failed"]),
-  attempts: z.number().int(),
-  createdAt: isoTime,
-  lastAttemptAt: isoTime.nullable(),
-  lastStatus: z.number().int().nullable(),
-  lastError: z.string().nullable(),
-  nextAttemptAt: isoTime.nullable(),
-});
-export const deliveryList = z.object({ deliveries: z.array(deliveryView) });
 
 export const revokeAllBody = z.strictObject({
   confirm: z.string().max(128).optional().describe("the org id, typed again: the call revokes every matching key; required unless dryRun"),
@@ -307,7 +285,7 @@ export const keyListQuery = z.strictObject({
  * A key named where a view mentions it, so that a reader needs no listing to name it.
  * Null when the ledger no longer holds the key. (Every reader of these views may list the org's keys.)
  */
-const keyName = {
+export const keyName = {
   keyLabel: z.string().nullable().describe("the key's label; null if the key is gone"),
   keyPrefix: z.string().nullable().describe("the key's display prefix; null as keyLabel"),
 };
@@ -354,49 +332,3 @@ export const errorBody = z.object({
   field: z.string().optional().describe("the input at fault (INVALID_REQUEST): a parameter, a body field such as scopes.0, or body"),
   detail: z.record(z.string(), z.unknown()).optional().describe("what was done before a failure part-way, so a repeat completes it"),
 });
-
-const usageCounts = { admitted: z.number().int(), refused: z.record(z.string(), z.number().int()).describe("refusals by error code") };
-const usageBucket = z.object({ start: isoTime, ...usageCounts });
-const usageRange = {
-  from: isoTime.optional().describe("start of the range (default: 1 h back for minute, 24 h for hour, 30 days for day)"),
-  to: isoTime.optional().describe("end of the range, exclusive (default: now)"),
-};
-
-/** Query of GET /orgs/{org}/keys/{id}/usage. */
-export const keyUsageQuery = z.strictObject({
-  granularity: z.enum(["minute", "hour", "day"]).default("hour").describe("minute: fresh from the key's guard (last 60 min); hour, day: as last reported"),
-  ...usageRange,
-});
-/** Query of GET /orgs/{org}/usage. */
-export const orgUsageQuery = z.strictObject({ granularity: z.enum(["hour", "day"]).default("hour"), ...usageRange });
-
-export const keyUsageView = z.object({
-  keyId: z.string(),
-  granularity: z.enum(["minute", "hour", "day"]),
-  buckets: z.array(usageBucket).describe("buckets with traffic, oldest first; empty ones are left out"),
-  locations: z.object({ countries: z.array(z.string()), asns: z.array(z.string()), colos: z.array(z.string()) }),
-  lastUsedAt: isoTime.nullable(),
-  reportedAt: isoTime.nullable().describe("when the key's guard last reported (hour and day views are as fresh as this)"),
-});
-export const orgUsageView = z.object({
-  org: z.string(),
-  granularity: z.enum(["hour", "day"]),
-  totals: z.object(usageCounts),
-  buckets: z.array(usageBucket),
-  topKeys: z.array(z.object({ keyId: z.string(), ...keyName, admitted: z.number().int(), refused: z.number().int() })),
-});
-
-export const anomalyView = z.object({
-  id: z.string(),
-  type: z.enum(ANOMALY_TYPES),
-  keyId: z.string(),
-  ...keyName,
-  message: z.string().describe("what was seen, in a sentence"),
-  details: z.record(z.string(), z.unknown()).describe("the numbers behind it"),
-  firstSeenAt: isoTime,
-  lastSeenAt: isoTime,
-  acknowledgedAt: isoTime.nullable(),
-  acknowledgedBy: z.string().nullable(),
-});
-export const anomalyListQuery = z.strictObject({ status: z.enum(["open", "acknowledged", "all"]).default("open") });
-export const anomalyList = z.object({ anomalies: z.array(anomalyView) });
