@@ -433,7 +433,10 @@ describe("87. concurrent reports of one key: exactly one is the first", () => {
       ),
     );
     await s.h.settle();
-    expect(await outcome(s)).toEqual({ counts: { "key.created": 1, "webhook.set": 1, "key.leaked": 1, "key.leak_reported_again": 4 }, queued: { "key.leaked": 1 } });
+    expect(await outcome(s)).toEqual({
+      counts: { "key.created": 1, "webhook.set": 1, "key.leaked": 1, "key.leak_reported_again": 4 },
+      queued: { "key.leaked": 1 },
+    });
     expect((await s.h.call(key)).status).toBe(200);
   });
 });
