@@ -194,9 +194,13 @@ describe("the session cookie on the admin API", () => {
     const { cookie } = await signIn(org, { role: "org:member", subject: "mo" });
     expect((await consoleCall(cookie, `/orgs/${other}/keys`)).status).toBe(404);
     expect((await consoleCall(cookie, `/orgs/${other}/usage`)).status).toBe(404);
-    // A member reads usage, and may not manage keys.
+    // A member reads usage and the org's keys (read-only), and may not create or change one.
     expect((await consoleCall(cookie, `/orgs/${org}/usage`)).status).toBe(200);
-    expect((await consoleCall(cookie, `/orgs/${org}/keys`)).status).toBe(403);
+    expect((await consoleCall(cookie, `/orgs/${org}/keys`)).status).toBe(200);
+    const me = (await (await consoleCall(cookie, "/session")).json()) as { csrfToken: string };
+    const create = await consoleCall(cookie, `/orgs/${org}/keys`, { method: "POST", csrf: me.csrfToken, body: JSON.stringify({ label: "member" }) });
+    expect(create.status).toBe(403);
+    expect(((await create.json()) as { code: string }).code).toBe("INSUFFICIENT_PERMISSIONS");
   });
 
   it("refuses a change without the CSRF token or from another site (403), and creates nothing", async () => {
