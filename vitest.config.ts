@@ -45,6 +45,8 @@ const HTTP_TESTS = ["test-node/*-http.test.mjs", "test-node/origin-package.test.
 
 export default defineConfig({
   test: {
+    // Both cores: vitest's default is cores - 1, one lane on a 2-core machine.
+    maxWorkers: 2,
     projects: [
       {
         // Everything that runs in the Workers runtime: inside workerd, against real local KV and Durable Objects.
