@@ -34,23 +34,20 @@ export function countingKv(real: KVNamespace, counts: KvCounts): KVNamespace {
 
 /**
  * Wraps a Durable Object namespace so that every RPC method call on a stub it
- * hands out is counted (by method name). Each such call is one billed Durable
- * Object request.
+ * hands out goes through `around(method, args, call)`, where `call()` makes the
+ * real call. Everything else on the namespace and its stubs is passed through.
  */
-export function countingNamespace<T extends DurableObjectNamespace>(real: T, calls: Record<string, number>): T {
+export function interceptNamespace<T>(real: T, around: (method: string, args: unknown[], call: () => unknown) => unknown): T {
   const wrapStub = (stub: Record<string, unknown>) =>
     new Proxy(stub, {
       get(target, property) {
         if (typeof property !== "string" || property === "then") return Reflect.get(target, property);
         // Called as a method of the stub itself: an RPC method property has no
         // usable Function.prototype (`.apply` would itself be sent as an RPC).
-        return (...args: unknown[]) => {
-          calls[property] = (calls[property] ?? 0) + 1;
-          return (target[property] as (...a: unknown[]) => unknown)(...args);
-        };
+        return (...args: unknown[]) => around(property, args, () => (target[property] as (...a: unknown[]) => unknown)(...args));
       },
     });
-  return new Proxy(real, {
+  return new Proxy(real as object, {
     get(target, property) {
       const value = Reflect.get(target, property);
       if (property === "get" || property === "getByName") {
@@ -59,4 +56,16 @@ export function countingNamespace<T extends DurableObjectNamespace>(real: T, cal
       return typeof value === "function" ? value.bind(target) : value;
     },
   }) as T;
+}
+
+/**
+ * Wraps a Durable Object namespace so that every RPC method call on a stub it
+ * hands out is counted (by method name). Each such call is one billed Durable
+ * Object request.
+ */
+export function countingNamespace<T extends DurableObjectNamespace>(real: T, calls: Record<string, number>): T {
+  return interceptNamespace(real, (method, _args, call) => {
+    calls[method] = (calls[method] ?? 0) + 1;
+    return call();
+  });
 }

@@ -2,42 +2,23 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ledgerClient } from "../src/ledger/ledger-client";
 import type { OrgLedger } from "../src/ledger/org-ledger";
+import { interceptNamespace } from "../test-support/counting";
+import { adminHeaders, newOrg } from "./support/admin-client";
 import { captureLogger, harness } from "./support/harness";
-import { devToken } from "./support/tokens";
-
-const ORG = () => `org_${crypto.randomUUID().slice(0, 8)}`;
 
 type Fault = "throw" | "hang" | "retryable" | "overloaded";
 
 /** The real ledgers, with chosen methods failing and every call counted by name. */
 function faultyLedgers(faults: Partial<Record<string, Fault>>, calls: string[] = []): DurableObjectNamespace<OrgLedger> {
-  const real = env.ORG_LEDGER;
-  return {
-    idFromName: (name: string) => real.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-      return new Proxy(
-        {},
-        {
-          get:
-            (_t, method: string) =>
-            async (...args: unknown[]) => {
-              calls.push(method);
-              const fault = faults[method];
-              if (fault === "hang") return new Promise(() => {});
-              if (fault === "throw") throw new Error("injected ledger fault");
-              if (fault === "retryable") throw Object.assign(new Error("reset"), { retryable: true });
-              if (fault === "overloaded") throw Object.assign(new Error("busy"), { overloaded: true });
-              return (stub[method] as (...a: unknown[]) => Promise<unknown>)(...args);
-            },
-        },
-      );
-    },
-  } as unknown as DurableObjectNamespace<OrgLedger>;
-}
-
-async function adminHeaders(org: string) {
-  return { authorization: `Bearer ${await devToken({ org, role: "org:admin" })}`, "content-type": "application/json" };
+  return interceptNamespace(env.ORG_LEDGER, async (method, _args, call) => {
+    calls.push(method);
+    const fault = faults[method];
+    if (fault === "hang") return new Promise(() => {});
+    if (fault === "throw") throw new Error("injected ledger fault");
+    if (fault === "retryable") throw Object.assign(new Error("reset"), { retryable: true });
+    if (fault === "overloaded") throw Object.assign(new Error("busy"), { overloaded: true });
+    return call();
+  });
 }
 
 const failingKv = { get: () => Promise.resolve(null), put: () => Promise.reject(new Error("KV down")) } as unknown as KVNamespace;
@@ -50,7 +31,7 @@ async function auditOf(org: string) {
 
 describe("ledger client: deadline and fail-closed answers", () => {
   it("answers 503 AUTH_BACKEND_UNAVAILABLE when the ledger never answers, within the deadline", async () => {
-    const org = ORG();
+    const org = newOrg();
     const calls: string[] = [];
     const h = harness({ ledgers: faultyLedgers({ listKeyPage: "hang" }, calls), vars: { GUARD_TIMEOUT_MS: "50" } });
     const started = Date.now();
@@ -64,7 +45,7 @@ describe("ledger client: deadline and fail-closed answers", () => {
   });
 
   it("answers 503 with a longer Retry-After when the ledger is overloaded, without retrying", async () => {
-    const org = ORG();
+    const org = newOrg();
     const calls: string[] = [];
     const h = harness({ ledgers: faultyLedgers({ listKeyPage: "overloaded" }, calls) });
     const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { headers: await adminHeaders(org) });
@@ -74,7 +55,7 @@ describe("ledger client: deadline and fail-closed answers", () => {
   });
 
   it("retries a retryable read once, but never an audited write", async () => {
-    const org = ORG();
+    const org = newOrg();
     const reads: string[] = [];
     const client = ledgerClient({
       namespace: faultyLedgers({ listKeyPage: "retryable", recordAudit: "retryable" }, reads),
@@ -96,7 +77,7 @@ describe("ledger client: deadline and fail-closed answers", () => {
 
 describe("the audit log is append-only", () => {
   it("records a rolled-back creation as its own entry after key.created, and lists no key", async () => {
-    const org = ORG();
+    const org = newOrg();
     const h = harness({ kv: failingKv });
     const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: '{"label":"x"}' });
     expect(res.status).toBe(503);
@@ -109,7 +90,7 @@ describe("the audit log is append-only", () => {
   });
 
   it("surfaces a failed rollback in the log, the audit and the answer, naming the key to revoke", async () => {
-    const org = ORG();
+    const org = newOrg();
     const h = harness({ kv: failingKv, ledgers: faultyLedgers({ rollBackKey: "throw" }) });
     const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: '{"label":"x"}' });
     expect(res.status).toBe(503);
@@ -122,7 +103,7 @@ describe("the audit log is append-only", () => {
   });
 
   it("logs a failed rollback that the ledger could not even note", async () => {
-    const org = ORG();
+    const org = newOrg();
     const h = harness({ kv: failingKv, ledgers: faultyLedgers({ rollBackKey: "throw", recordAudit: "throw" }) });
     const res = await h.send(`/_keyward/v1/orgs/${org}/keys`, { method: "POST", headers: await adminHeaders(org), body: '{"label":"x"}' });
     expect(res.status).toBe(503);

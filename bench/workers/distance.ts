@@ -10,6 +10,8 @@
  * (The callee decides half a round trip early; no latency depends on that.)
  */
 
+import { interceptNamespace } from "../../test-support/counting";
+
 /** BENCH_DISTANCE (JSON): the guards' home, and the round trips added to far and near calls, in ms. */
 export interface Distance {
   home: string;
@@ -50,28 +52,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * included, as its caller waits for it.
  */
 export function delayed<T>(real: T, roundTripMs: (method: string, arg: unknown) => number, observe?: (method: string, ms: number) => void): T {
-  const wrapStub = (stub: Record<string, unknown>) =>
-    new Proxy(stub, {
-      get(target, property) {
-        if (typeof property !== "string" || property === "then") return Reflect.get(target, property);
-        // Called as a method of the stub itself (an RPC property has no usable Function.prototype).
-        return async (...args: unknown[]) => {
-          const started = performance.now();
-          const ms = roundTripMs(property, args[0]);
-          const answer = await (target[property] as (...a: unknown[]) => unknown)(...args);
-          if (ms > 0) await sleep(ms);
-          observe?.(property, performance.now() - started);
-          return answer;
-        };
-      },
-    });
-  return new Proxy(real as object, {
-    get(target, property) {
-      const value = Reflect.get(target, property);
-      if (property === "get" || property === "getByName") {
-        return (...args: unknown[]) => wrapStub((value as (...a: unknown[]) => Record<string, unknown>).apply(target, args));
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as T;
+  return interceptNamespace(real, async (method, args, call) => {
+    const started = performance.now();
+    const ms = roundTripMs(method, args[0]);
+    const answer = await call();
+    if (ms > 0) await sleep(ms);
+    observe?.(method, performance.now() - started);
+    return answer;
+  });
 }

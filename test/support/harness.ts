@@ -11,7 +11,7 @@ import type { OrgLedger } from "../../src/ledger/org-ledger";
 import type { Logger } from "../../src/log";
 import { type KeyRecord, kvKeyFor } from "../../src/lookup/key-record";
 import type { BoundTimer } from "../../src/proxy/websocket-bound";
-import { countingKv, type KvCounts } from "../../test-support/counting";
+import { countingKv, interceptNamespace, type KvCounts } from "../../test-support/counting";
 
 /** A fault the guard wrapper raises instead of (or after) the real RPC. */
 export interface GuardFault {
@@ -61,49 +61,23 @@ export async function echo(request: Request): Promise<Response> {
 }
 
 function countingGuards(real: DurableObjectNamespace<KeyGuard>, calls: Calls, faults: GuardFault[]): DurableObjectNamespace<KeyGuard> {
-  return {
-    idFromName: (name: string) => real.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-      return new Proxy(
-        {},
-        {
-          get:
-            (_target, method: string) =>
-            async (...args: unknown[]) => {
-              calls.guard.push(method);
-              const fault = faults.shift();
-              if (fault?.hang) return new Promise(() => {});
-              if (fault && !fault.afterCall) throw Object.assign(new Error("injected guard fault"), fault);
-              const result = await (stub[method] as (...a: unknown[]) => Promise<unknown>)(...args);
-              if (fault) throw Object.assign(new Error("injected guard fault after the call"), fault);
-              return result;
-            },
-        },
-      );
-    },
-  } as unknown as DurableObjectNamespace<KeyGuard>;
+  return interceptNamespace(real, async (method, _args, call) => {
+    calls.guard.push(method);
+    const fault = faults.shift();
+    if (fault?.hang) return new Promise(() => {});
+    if (fault && !fault.afterCall) throw Object.assign(new Error("injected guard fault"), fault);
+    const result = await call();
+    if (fault) throw Object.assign(new Error("injected guard fault after the call"), fault);
+    return result;
+  });
 }
 
 /** A Durable Object namespace whose stubs record each RPC's method name in `log`. */
-function countingNamespace<T extends Rpc.DurableObjectBranded | undefined>(real: DurableObjectNamespace<T>, log: string[]): DurableObjectNamespace<T> {
-  return {
-    idFromName: (name: string) => real.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-      return new Proxy(
-        {},
-        {
-          get:
-            (_target, method: string) =>
-            (...args: unknown[]) => {
-              log.push(method);
-              return (stub[method] as (...a: unknown[]) => Promise<unknown>)(...args);
-            },
-        },
-      );
-    },
-  } as unknown as DurableObjectNamespace<T>;
+function loggingNamespace<T extends Rpc.DurableObjectBranded | undefined>(real: DurableObjectNamespace<T>, log: string[]): DurableObjectNamespace<T> {
+  return interceptNamespace(real, (method, _args, call) => {
+    log.push(method);
+    return call();
+  });
 }
 
 export interface SeedOptions {
@@ -187,7 +161,7 @@ export function harness(options: HarnessOptions = {}) {
     guards: countingGuards(env.KEY_GUARD, calls, faults),
     holders: env.LEASE_HOLDER,
     ledgers: options.ledgers ?? env.ORG_LEDGER,
-    sessions: env.CONSOLE_SESSIONS ? countingNamespace(env.CONSOLE_SESSIONS, calls.sessions) : undefined,
+    sessions: env.CONSOLE_SESSIONS ? loggingNamespace(env.CONSOLE_SESSIONS, calls.sessions) : undefined,
     policy: options.policy === undefined || options.policy === null ? null : compilePolicy(options.policy),
     fetch: async (input, init) => {
       const request = new Request(input, init);
