@@ -5,6 +5,7 @@
 // usage over 24 hours, 7 and 30 days, webhook redelivery, and the org's sessions.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebhookReceiver } from "../test-node/support/webhook-receiver.mjs";
+import { until } from "../test-support/until.mjs";
 import { adminApi, listed, openPage, PHONE, signIn, uniqueOrg, useKeywardAndChromium } from "./support.mjs";
 
 const env = useKeywardAndChromium();
@@ -15,17 +16,6 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
 });
 afterAll(() => receiver?.close());
-
-/** Waits (polling, bounded) until `check` answers something truthy. */
-async function until(check, what, ms = 60_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 describe("the console's rough edges", () => {
   it("keeps Revoke on a disabled key (list and detail), and shows the key's credit alert", async () => {
@@ -239,7 +229,7 @@ describe("the console's rough edges", () => {
     expect((await api("PUT", "/webhook", { url: `${receiver.url}/audit`, events: ["key.revoked"] })).status).toBe(200);
     // A request from a web page raises a browser_use anomaly with the guard's next report.
     expect((await env.call(k.key, { origin: "https://example.com", "sec-fetch-mode": "cors" })).status).toBe(200);
-    const anomaly = await until(async () => (await api("GET", "/anomalies")).body.anomalies[0], "the browser_use anomaly", 90_000);
+    const anomaly = await until(async () => (await api("GET", "/anomalies")).body.anomalies[0], "the browser_use anomaly", { ms: 90_000, everyMs: 500 });
     expect((await api("POST", `/anomalies/${anomaly.id}/acknowledge`, {})).status).toBe(200);
 
     const { context, page, errors } = await openPage(env.browser);
@@ -335,7 +325,10 @@ describe("the console's rough edges", () => {
     expect((await api("PUT", "/webhook", { url: `${receiver.url}${path}`, events: ["key.created"] })).status).toBe(200);
     expect((await api("POST", "/keys", { label: "announced" })).status).toBe(201);
     const mine = () => receiver.received.filter((r) => r.headers["webhook-id"] && r.body.includes(org));
-    await until(async () => (await api("GET", "/webhook/deliveries")).body.deliveries[0]?.status === "delivered", "the first delivery");
+    await until(async () => (await api("GET", "/webhook/deliveries")).body.deliveries[0]?.status === "delivered", "the first delivery", {
+      ms: 60_000,
+      everyMs: 500,
+    });
     expect(mine()).toHaveLength(1);
 
     const { context, page, errors } = await openPage(env.browser);
@@ -346,7 +339,7 @@ describe("the console's rough edges", () => {
     expect(await redo.count()).toBe(1);
     await redo.click();
     await expect.poll(() => page.textContent("#status")).toBe("The key.created delivery is queued again: it goes out within a few seconds.");
-    await until(() => mine().length === 2, "the redelivery");
+    await until(() => mine().length === 2, "the redelivery", { ms: 60_000, everyMs: 500 });
     expect(mine()[1]?.headers["webhook-id"]).toBe(mine()[0]?.headers["webhook-id"]);
     expect(errors).toEqual([]);
     await context.close();

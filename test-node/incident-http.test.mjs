@@ -6,6 +6,7 @@
 import { createPrivateKey, sign } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../test-support/until.mjs";
 import { githubStandIn, sharedKeyward } from "./support/shared.mjs";
 import { startWebhookReceiver } from "./support/webhook-receiver.mjs";
 
@@ -37,16 +38,6 @@ async function admin(org, method, path, body) {
 async function call(key, headers = {}) {
   const res = await fetch(`${keyward.url}/v1/things`, { headers: { authorization: `Bearer ${key}`, ...headers } });
   return { status: res.status, body: await res.json() };
-}
-
-async function until(check, what, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function githubReport(body, signature) {

@@ -6,6 +6,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startKeyward } from "../test-support/keyward-dev.mjs";
 import { startMeteredOrigin } from "../test-support/metered-origin.mjs";
+import { until } from "../test-support/until.mjs";
 import { startWebhookReceiver } from "./support/webhook-receiver.mjs";
 
 const POLICY = {
@@ -40,17 +41,6 @@ async function operator(method, path, body) {
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: res.status === 204 ? null : await res.json() };
-}
-
-/** Polls `check` every 100 ms until it is truthy, or fails after `ms`. */
-async function until(check, what, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const post = (key, path) => fetch(`${keyward.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}` } });

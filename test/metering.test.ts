@@ -2,7 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
 import { orgGuardName } from "../src/guard/org-limit";
-import { adminClient, adminHeaders, codeOf, newOrg, operatorHeaders } from "./support/admin-client";
+import { adminClient, adminHeaders, codeOf, newOrg, operatorHeaders, paidKey } from "./support/admin-client";
 import { guardStub, type HarnessOptions } from "./support/harness";
 
 /** Metered routes (docs/metering.md): holds at admission, settled from the response, later, or by expiry. */
@@ -27,18 +27,6 @@ function metered(answer: { charge?: string | null; status?: number } = {}, optio
     },
     ...options,
   });
-}
-
-/** A key given `credits` by the operator, with a window wide enough that only credits refuse. */
-async function paidKey(client: ReturnType<typeof adminClient>, credits: number, org = newOrg()) {
-  const created = await client.create(org, { credits: { remaining: credits } });
-  const res = await client.api(`/orgs/${org}/keys/${created.id}/rate-limit`, {
-    method: "PUT",
-    headers: operatorHeaders(),
-    body: JSON.stringify({ limit: 100_000, windowSeconds: 60 }),
-  });
-  expect(res.status).toBe(200);
-  return { org, ...created };
 }
 
 /** The guard's own status (version 0: the guard's state wins over these settings). */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
 import { type SettleItem, settleBatcher } from "../src/guard/settle-batcher";
 import type { SettleResult } from "../src/metering/holds";
-import { adminClient, newOrg, operatorHeaders } from "./support/admin-client";
+import { adminClient, paidKey } from "./support/admin-client";
 import { guardStub } from "./support/harness";
 
 /** Settlements coalesced per key in an isolate (src/guard/settle-batcher.ts, docs/metering.md "Settling"). */
@@ -115,18 +115,6 @@ function gatedClient() {
     },
   });
   return { client, release };
-}
-
-async function paidKey(client: ReturnType<typeof adminClient>, credits: number) {
-  const org = newOrg();
-  const created = await client.create(org, { credits: { remaining: credits } });
-  const res = await client.api(`/orgs/${org}/keys/${created.id}/rate-limit`, {
-    method: "PUT",
-    headers: operatorHeaders(),
-    body: JSON.stringify({ limit: 100_000, windowSeconds: 60 }),
-  });
-  expect(res.status).toBe(200);
-  return created;
 }
 
 describe("settling metered requests in batches, through the gateway", () => {

@@ -50,3 +50,15 @@ export function adminClient(options: HarnessOptions = {}) {
 export async function codeOf(res: Response): Promise<string> {
   return ((await res.clone().json()) as { code: string }).code;
 }
+
+/** A key given `credits` by the operator, with a window wide enough that only credits refuse. */
+export async function paidKey(client: ReturnType<typeof adminClient>, credits: number, org = newOrg()) {
+  const created = await client.create(org, { credits: { remaining: credits } });
+  const res = await client.api(`/orgs/${org}/keys/${created.id}/rate-limit`, {
+    method: "PUT",
+    headers: operatorHeaders(),
+    body: JSON.stringify({ limit: 100_000, windowSeconds: 60 }),
+  });
+  expect(res.status).toBe(200);
+  return { org, ...created };
+}
