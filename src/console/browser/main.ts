@@ -241,7 +241,7 @@ signinForm.addEventListener("submit", (event) => {
     return;
   }
   if (token === "") {
-    notify.problem(new ApiError("INVALID_REQUEST", "Admin token: paste a user token (see “How do I get a token?”).", 400, null, "token"), () => tokenInput);
+    notify.problem(new ApiError("INVALID_REQUEST", "User token: paste one (see “How do I get a token?”).", 400, null, "token"), () => tokenInput);
     return;
   }
   orgInput.removeAttribute("aria-invalid");
