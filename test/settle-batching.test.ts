@@ -1,15 +1,18 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
-import { type SettleItem, settleBatcher } from "../src/guard/settle-batcher";
-import type { SettleResult } from "../src/metering/holds";
+import { headerSettles, type SettleItem } from "../src/guard/settle-batcher";
 import { adminClient, paidKey } from "./support/admin-client";
 import { guardStub } from "./support/harness";
 
 /** Settlements coalesced per key in an isolate (src/guard/settle-batcher.ts, docs/metering.md "Settling"). */
 const POLICY = { rules: [{ method: "POST", path: "/v1/chat", permission: null, reserve: 100, holdSeconds: 60 }] };
 
-type Status = { credits: { remaining: number } | null; holdsOpen: number; holds: { recent: { id: string; charge: number | null; closedBy: string }[] } };
+type Status = {
+  credits: { remaining: number } | null;
+  holdsOpen: number;
+  holds: { open: { id: string }[]; recent: { id: string; charge: number | null; closedBy: string }[] };
+};
 
 const statusOf = async (id: string) =>
   (await runInDurableObject(guardStub(id), (g: KeyGuard) =>
@@ -18,88 +21,111 @@ const statusOf = async (id: string) =>
 
 /** A fake guard: records each batch and answers when the test says so. */
 function fakeGuard() {
-  const batches: { keyId: string; items: SettleItem[]; answer: (results: SettleResult[]) => void; fail: (e: unknown) => void }[] = [];
+  const batches: { keyId: string; items: SettleItem[]; answer: () => void; fail: (e: unknown) => void }[] = [];
   const send = (keyId: string, items: SettleItem[]) =>
-    new Promise<SettleResult[]>((answer, fail) => {
-      batches.push({ keyId, items, answer, fail });
+    new Promise<unknown>((answer, fail) => {
+      batches.push({ keyId, items, answer: () => answer(undefined), fail });
     });
-  const settledAll = (items: SettleItem[]): SettleResult[] => items.map((i) => ({ kind: "settled", charged: i.charge, uncharged: 0, repeated: false }));
-  return { batches, send, settledAll };
+  return { batches, send };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+const header = (requestId: string, charge = 1): SettleItem => ({ requestId, charge, fromHeader: true });
 
-describe("settleBatcher", () => {
-  it("sends the first settlement of a key at once and every one that arrived meanwhile as one batch when it returns", async () => {
-    const g = fakeGuard();
-    const settle = settleBatcher(g.send);
-    const results = Array.from({ length: 50 }, (_, i) => settle("key_a", { requestId: `r${i}`, charge: i }));
-    await tick();
-    expect(g.batches.map((b) => b.items.length)).toEqual([1]);
-    g.batches[0]?.answer(g.settledAll(g.batches[0].items));
-    await tick();
-    expect(g.batches.map((b) => b.items.length)).toEqual([1, 49]);
-    expect(g.batches[1]?.items.map((i) => i.requestId)).toEqual(Array.from({ length: 49 }, (_, i) => `r${i + 1}`));
-    g.batches[1]?.answer(g.settledAll(g.batches[1].items));
-    // Each caller gets its own answer: the charge it sent.
-    expect((await Promise.all(results)).map((r) => (r.kind === "settled" ? r.charged : -1))).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    // The lane is idle again: the next settlement goes at once, alone.
-    void settle("key_a", { requestId: "late", charge: 1 });
-    await tick();
-    expect(g.batches).toHaveLength(3);
-    expect(g.batches[2]?.items).toEqual([{ requestId: "late", charge: 1 }]);
+describe("headerSettles (src/guard/settle-batcher.ts)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
   });
 
-  it("never holds one key's settlements behind another key's batch", async () => {
+  it("carries every queued settlement of a key on its next check, and sends none on an RPC of its own", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const g = fakeGuard();
-    const settle = settleBatcher(g.send);
-    void settle("key_a", { requestId: "a1", charge: 1 });
-    void settle("key_b", { requestId: "b1", charge: 2 });
-    await tick();
-    expect(g.batches.map((b) => [b.keyId, b.items.length])).toEqual([
-      ["key_a", 1],
-      ["key_b", 1],
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const done = ["r0", "r1", "r2"].map((id) => settles.settle("key_a", header(id)));
+    const carried = settles.carry("key_a");
+    expect(carried?.items.map((i) => i.requestId)).toEqual(["r0", "r1", "r2"]);
+    expect(settles.carry("key_a")).toBeNull();
+    expect(settles.carry("key_b")).toBeNull();
+    carried?.answered();
+    await Promise.all(done);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(g.batches).toHaveLength(0);
+  });
+
+  it("sends the queue on one RPC when no check carries it within waitMs, and each key on its own", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const done = [settles.settle("key_a", header("a0")), settles.settle("key_b", header("b0")), settles.settle("key_a", header("a1"))];
+    await vi.advanceTimersByTimeAsync(49);
+    expect(g.batches).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(g.batches.map((b) => [b.keyId, b.items.map((i) => i.requestId)])).toEqual([
+      ["key_a", ["a0", "a1"]],
+      ["key_b", ["b0"]],
     ]);
+    for (const b of g.batches) b.answer();
+    await Promise.all(done);
   });
 
-  it("carries at most maxBatch settlements per RPC; the rest go in the next", async () => {
+  it("carries at most maxBatch settlements per RPC; the rest wait for the next", async () => {
     const g = fakeGuard();
-    const settle = settleBatcher(g.send, 4);
-    const results = Array.from({ length: 10 }, (_, i) => settle("key_a", { requestId: `r${i}`, charge: 1 }));
-    for (let round = 0; round < 4; round++) {
-      await tick();
-      const batch = g.batches[round];
-      batch?.answer(g.settledAll(batch.items));
-    }
-    await Promise.all(results);
-    expect(g.batches.map((b) => b.items.length)).toEqual([1, 4, 4, 1]);
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000, maxBatch: 4 });
+    for (let i = 0; i < 10; i++) void settles.settle("key_a", header(`r${i}`));
+    expect(settles.carry("key_a")?.items).toHaveLength(4);
+    expect(settles.carry("key_a")?.items).toHaveLength(4);
+    expect(settles.carry("key_a")?.items).toHaveLength(2);
+    expect(settles.carry("key_a")).toBeNull();
   });
 
-  it("rejects every settlement of a failed batch, only those, and sends the next batch all the same", async () => {
+  it("sends each settlement of a failed check again, alone (a repeat changes nothing)", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const g = fakeGuard();
-    const settle = settleBatcher(g.send);
-    const first = settle("key_a", { requestId: "r0", charge: 1 });
-    const queued = [settle("key_a", { requestId: "r1", charge: 1 }), settle("key_a", { requestId: "r2", charge: 1 })];
-    await tick();
-    g.batches[0]?.answer(g.settledAll(g.batches[0].items));
-    await tick();
-    g.batches[1]?.fail(new Error("guard unavailable"));
-    expect(await first).toMatchObject({ kind: "settled" });
-    expect(await Promise.allSettled(queued)).toEqual([
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const done = [settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))];
+    settles.carry("key_a")?.failed();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(g.batches.map((b) => b.items.map((i) => i.requestId))).toEqual([["r0"], ["r1"]]);
+    for (const b of g.batches) b.answer();
+    await Promise.all(done);
+  });
+
+  it("never strands a key's queue behind an RPC that never answers (its request cancelled): later ones go, the stranded one is sent again", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const stranded = settles.settle("key_a", header("lost"));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(g.batches).toHaveLength(1); // never answered
+    const later = settles.settle("key_a", header("later"));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(g.batches.map((b) => b.items.map((i) => i.requestId))).toEqual([["lost"], ["later"]]);
+    g.batches[1]?.answer();
+    await later;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(g.batches.map((b) => b.items.map((i) => i.requestId))).toEqual([["lost"], ["later"], ["lost"]]);
+    g.batches[2]?.answer();
+    await stranded;
+  });
+
+  it("rejects every settlement of a failed batch RPC, only those", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const failed = [settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))];
+    await vi.advanceTimersByTimeAsync(50);
+    const after = settles.settle("key_a", header("r2"));
+    g.batches[0]?.fail(new Error("guard unavailable"));
+    expect(await Promise.allSettled(failed)).toEqual([
       { status: "rejected", reason: new Error("guard unavailable") },
       { status: "rejected", reason: new Error("guard unavailable") },
     ]);
-    const after = settle("key_a", { requestId: "r3", charge: 5 });
-    await tick();
-    g.batches[2]?.answer(g.settledAll(g.batches[2].items));
-    expect(await after).toMatchObject({ kind: "settled", charged: 5 });
-  });
-
-  it("rejects a settlement the guard's answer has no result for", async () => {
-    const settle = settleBatcher(async () => []);
-    await expect(settle("key_a", { requestId: "r0", charge: 1 })).rejects.toThrow("0 results for 1 settlements");
+    await vi.advanceTimersByTimeAsync(50);
+    g.batches[1]?.answer();
+    await expect(after).resolves.toBeUndefined();
   });
 });
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
 
 /** A client whose origin answers every metered request with Keyward-Charge: 25, once `release()` is called. */
 function gatedClient() {
@@ -235,5 +261,93 @@ describe("holds written with their admissions' batch (docs/metering.md, Durabili
     });
     await evictDurableObject(guardStub(id));
     expect(await statusOf(id)).toMatchObject({ holdsOpen: 10, credits: { remaining: 1_000_000 - 1030 } });
+  });
+
+  it("deletes an open hold's row when its header settlement is written, in the step that writes the refund", async () => {
+    const id = await keyWithOneHold();
+    const requestId = await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).room.meter.book.view().open[0]?.id as string);
+    await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+      const rows = KeyGuard.hooks(g).room.counters.rowsWritten;
+      await g.check({ ...metered(id, "req_next"), settles: [{ requestId, charge: 30, fromHeader: true }] });
+      // Applied in memory: nothing written before the batch.
+      expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 100 });
+      KeyGuard.hooks(g).room.flush();
+      // The new hold's row, open; the settled one's row deleted (before: updated, kept, and deleted by the alarm later).
+      expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 30 - 100 });
+      expect(KeyGuard.hooks(g).room.counters.rowsWritten - rows).toBeLessThanOrEqual(5);
+    });
+  });
+
+  it("writes no hold row for requests settled from their header before their batch was written", async () => {
+    const client = adminClient({ policy: POLICY, origin: () => new Response("{}") });
+    const { id } = await paidKey(client, 1_000_000);
+    await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+      const rows = KeyGuard.hooks(g).room.counters.rowsWritten;
+      for (let i = 0; i < 10; i++) await g.check(metered(id, `req_quick_${i}`));
+      const settles = Array.from({ length: 10 }, (_, i) => ({ requestId: `req_quick_${i}`, charge: 25, fromHeader: true as const }));
+      await g.check({ ...metered(id, "req_quick_10"), settles });
+      KeyGuard.hooks(g).room.flush();
+      // One open hold (the last request's); before, ten closed hold rows too, each deleted by the alarm later.
+      expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 25 * 10 - 100 });
+      // The balance, that hold and the admissions' row.
+      expect(KeyGuard.hooks(g).room.counters.rowsWritten - rows).toBeLessThanOrEqual(4);
+    });
+  });
+
+  it("crash bound: an abrupt crash forgets a header settlement not yet written, and its hold is then charged its reserve; a POST settle repeat writes it first", async () => {
+    const id = await keyWithOneHold();
+    const first = await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).room.meter.book.view().open[0]?.id as string);
+    await runInDurableObject(guardStub(id), async (g: KeyGuard) => {
+      for (let i = 0; i < 2; i++) await g.check(metered(id, `req_crash_${i}`));
+      KeyGuard.hooks(g).room.flush();
+      expect(await g.settleHolds({ items: [{ requestId: first, charge: 10, fromHeader: true }] })).toEqual([
+        { kind: "settled", charged: 10, uncharged: 0, repeated: false },
+      ]);
+      // The origin repeats one with POST /settle: its 200 must outlive a crash, so everything pending is written first.
+      await g.settleHolds({ items: [{ requestId: "req_crash_0", charge: 20, fromHeader: true }] });
+      expect(await g.settleHolds({ items: [{ requestId: "req_crash_0", charge: 99 }] })).toEqual([
+        { kind: "settled", charged: 20, uncharged: 0, repeated: true },
+      ]);
+      await g.settleHolds({ items: [{ requestId: "req_crash_1", charge: 40, fromHeader: true }] });
+      KeyGuard.hooks(g).room.log.unschedule(); // the crash comes before the batch's timer
+    });
+    await evictDurableObject(guardStub(id));
+    // Forgotten: req_crash_1's settlement (its hold is open again, its reserve held). Kept: the two written before the repeat's answer.
+    const after = await statusOf(id);
+    expect(after).toMatchObject({ holdsOpen: 1, credits: { remaining: 1_000_000 - 10 - 20 - 100 } });
+    expect((after.holds as unknown as { open: { id: string }[] }).open.map((h) => h.id)).toEqual(["req_crash_1"]);
+    // Its expiry charges the reserve: 60 more than the forgotten charge of 40, never more than the reserve.
+    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(Date.now() + 61_000));
+    expect(await statusOf(id)).toMatchObject({ holdsOpen: 0, credits: { remaining: 1_000_000 - 10 - 20 - 100 } });
+  });
+
+  it("writes header settlements at once when the credits they moved reach pendingCap of the balance", async () => {
+    const client = adminClient({ policy: POLICY, origin: () => new Response("{}") });
+    const { id } = await paidKey(client, 10_000);
+    await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
+      for (let i = 0; i < 10; i++) await g.check(metered(id, `req_cap_${i}`));
+      KeyGuard.hooks(g).room.flush();
+      expect(stored(state.storage)).toMatchObject({ open: 10, remaining: 9_000 });
+      const settle = (requestId: string) => g.settleHolds({ items: [{ requestId, charge: 0, fromHeader: true }] });
+      // pendingCap(9,400) is 470: four refunds of 100 wait for the batch (its timer, or the next admissions)...
+      for (let i = 0; i < 4; i++) await settle(`req_cap_${i}`);
+      expect(stored(state.storage)).toMatchObject({ open: 10, remaining: 9_000 });
+      // ...the fifth (500 of pendingCap(9,500) = 475) is written at once, with the four before it.
+      await settle("req_cap_4");
+      expect(stored(state.storage)).toMatchObject({ open: 5, remaining: 9_500 });
+    });
+  });
+});
+
+describe("header settlements: carried on checks, applied in memory, written with the next batch (docs/metering.md)", () => {
+  it("carries each settlement of one connection's sequential requests on the next check: no settle RPC but the last", async () => {
+    const client = adminClient({ policy: POLICY, origin: () => new Response("{}", { headers: { "keyward-charge": "25" } }) });
+    const { id, key } = await paidKey(client, 100_000);
+    for (let i = 0; i < 20; i++) expect((await client.h.call(key, "/v1/chat", { method: "POST" })).status).toBe(200);
+    await client.h.settle();
+    // Before: one settleHolds RPC per request (nothing in flight to coalesce with at one connection).
+    expect(client.h.calls.guard.filter((m) => m.startsWith("settle"))).toEqual(["settleHolds"]);
+    expect(client.h.calls.guard.filter((m) => m === "check")).toHaveLength(20);
+    expect(await statusOf(id)).toMatchObject({ holdsOpen: 0, credits: { remaining: 100_000 - 25 * 20 } });
   });
 });

@@ -12,7 +12,7 @@ import type { LeaseHolder } from "./lease-holder";
 import type { LocalCheck } from "./lease-types";
 import type { NamedLimit } from "./named-limits";
 import type { OrgLimit } from "./org-limit";
-import { settleBatcher } from "./settle-batcher";
+import { headerSettles } from "./settle-batcher";
 
 export interface GuardClientOptions {
   namespace: DurableObjectNamespace<KeyGuard>;
@@ -44,11 +44,16 @@ export interface GuardClient {
   setOrgLimit(settings: KeySettings, orgLimit: OrgLimit | null): Promise<GuardStatus>;
   status(settings: KeySettings): Promise<GuardStatus>;
   /**
-   * Settles a metered request's hold, exactly once (docs/metering.md). Coalesced
-   * per key in this isolate (settle-batcher.ts): resolves once the batch RPC
-   * carrying it is answered.
+   * Settles a metered request's hold, exactly once (docs/metering.md), on an RPC
+   * of its own; the guard writes it before it answers (POST /_keyward/v1/settle).
    */
   settle(keyId: string, requestId: string, charge: number): Promise<SettleResult>;
+  /**
+   * Settles a hold from the response's Keyward-Charge header: queued per key in
+   * this isolate and carried on the key's next check RPC, or alone within
+   * CARRY_WAIT_MS (settle-batcher.ts). Resolves once the guard has applied it.
+   */
+  settleFromHeader(keyId: string, requestId: string, charge: number): Promise<void>;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
   /** The key's usage as its guard holds it (fresh minute buckets). */
@@ -102,13 +107,24 @@ export function guardClient(options: GuardClientOptions): GuardClient {
   }
 
   // A batch is safe to retry: a hold settles once, and a repeat answers the first settlement.
-  const settle = settleBatcher((keyId, items) => call(keyId, "settle", (stub) => stub.settleHolds({ items }) as Promise<SettleResult[]>));
+  const headers = headerSettles((keyId, items) => call(keyId, "settle", (stub) => stub.settleHolds({ items }) as Promise<SettleResult[]>), {
+    giveUpMs: 2 * options.timeoutMs,
+  });
+
+  /** A check of the key's guard, carrying the key's queued header settlements (settle-batcher.ts). */
+  function check(input: GuardCheck, deadlines?: RequestDeadlines): Promise<GuardVerdict> {
+    const carried = headers.carry(input.settings.keyId);
+    const sent = carried === null ? input : { ...input, settles: carried.items };
+    const answer = call(input.settings.keyId, "check", (stub) => stub.check(sent) as Promise<GuardVerdict>, deadlines);
+    if (carried !== null) answer.then(carried.answered, carried.failed);
+    return answer;
+  }
 
   return {
-    check: (input, deadlines) => call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines),
+    check,
     checkLocal: (input, deadlines) => {
       const holders = options.holders;
-      if (holders === undefined) return call(input.settings.keyId, "check", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines);
+      if (holders === undefined) return check(input, deadlines);
       const stubOf = () => holders.get(holders.idFromName(holderName(input.settings.keyId, input.location)));
       return callObject(stubOf, input.settings.keyId, "checkLocal", (stub) => stub.check(input) as Promise<GuardVerdict>, deadlines);
     },
@@ -124,7 +140,11 @@ export function guardClient(options: GuardClientOptions): GuardClient {
     roll: (settings, secrets) => call(settings.keyId, "roll", (stub) => stub.roll({ settings, ...secrets }) as Promise<GuardStatus>),
     setOrgLimit: (settings, orgLimit) => call(settings.keyId, "setOrgLimit", (stub) => stub.setOrgLimit({ settings, orgLimit }) as Promise<GuardStatus>),
     status: (settings) => call(settings.keyId, "describe", (stub) => stub.describe(settings) as Promise<GuardStatus>),
-    settle: (keyId, requestId, charge) => settle(keyId, { requestId, charge }),
+    settle: async (keyId, requestId, charge) => {
+      const [result] = await call(keyId, "settle", (stub) => stub.settleHolds({ items: [{ requestId, charge }] }) as Promise<SettleResult[]>);
+      return result ?? { kind: "unknown" };
+    },
+    settleFromHeader: (keyId, requestId, charge) => headers.settle(keyId, { requestId, charge, fromHeader: true }),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),
   };

@@ -4,6 +4,7 @@ import type { HoldView } from "../metering/holds";
 import type { BucketView, Caller, Locations } from "../usage/usage-book";
 import type { Credits } from "./credits";
 import type { NamedLimit, WindowState } from "./named-limits";
+import type { SettleItem } from "./settle-batcher";
 
 /** A key's security settings as the KV record (or the ledger) knows them. */
 export interface KeySettings {
@@ -54,6 +55,8 @@ export interface GuardCheck {
    * refuses a replaced secret past its grace, and a check that names none.
    */
   secret?: string;
+  /** Header settlements of this key from the caller's isolate, applied before the decision (settle-batcher.ts). */
+  settles?: SettleItem[];
 }
 
 /** A key's balance as a verdict reports it (for the quota headers and the origin). */

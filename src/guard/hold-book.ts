@@ -11,16 +11,28 @@ export function createHoldsTable(sql: SqlStorage): void {
  * A guard's holds: open ones in memory (the guard decides on them) and in the
  * holds table (so a restart loses none); closed ones kept a while, so that a
  * repeated settle is answered with the first and a charge window can be rebuilt.
- * A new hold is written with the balance it took, in the admissions' batch
+ * Every change is written with the balance it moved, in the admissions' batch
  * (the guard's writeState writes every pending hold beside the balance), so the
- * two never disagree: an abrupt crash forgets both, never one. A settlement
- * writes its hold and the balance before it answers.
+ * two never disagree: an abrupt crash forgets both, never one.
+ *
+ * A hold closed by its response's `Keyward-Charge` header needs no row once
+ * closed (docs/metering.md, Durability): nobody can settle it again but the
+ * origin with the request's token, and a repeat changes nothing whatever it is
+ * answered. So such a hold, unless a charge window rebuilds from it, is kept in
+ * memory only: never written when it closed before its batch was written, its
+ * open row deleted otherwise (in the batch that writes the refund).
  */
 export class HoldBook {
   private holds = new Map<string, Hold>();
   private openCount = 0;
-  /** Holds taken (or closed) since the last write of the guard's balance: written with it (writePending). */
+  /** Holds changed (taken or closed) since the last write of the guard's balance: written with it (writePending). */
   private unwritten = new Set<string>();
+  /** Holds that have a row in the holds table. */
+  private stored = new Set<string>();
+  /** Closed holds that need no row (closed from a response header, on a key without a charge window). */
+  private rowless = new Set<string>();
+  /** Credits that closings not yet written moved (refunds and charges above the reserve), for the guard's flush bound. */
+  private unwrittenUnits = 0;
 
   /** Reads every kept hold (a wake). */
   static load(sql: SqlStorage): HoldBook {
@@ -36,6 +48,7 @@ export class HoldBook {
         uncharged: Number(row.uncharged),
       };
       book.holds.set(hold.id, hold);
+      book.stored.add(hold.id);
       if (hold.charge === null) book.openCount++;
     }
     return book;
@@ -59,17 +72,30 @@ export class HoldBook {
     this.unwritten.add(hold.id);
   }
 
-  /** Holds not yet written. */
+  /** Holds changed and not yet written. */
   get pending(): number {
     return this.unwritten.size;
   }
 
-  /** Writes every hold not yet written, as it stands (open, or already closed); answers the rows written. */
+  /** Credits moved by closings not yet written (see unwrittenUnits). */
+  get pendingUnits(): number {
+    return this.unwrittenUnits;
+  }
+
+  /**
+   * Writes every hold changed since the last write, as it stands: open, or
+   * closed; a closed hold that needs no row is not written, and its open row,
+   * if it had one, is deleted. Answers the rows written.
+   */
   writePending(sql: SqlStorage): number {
     let rows = 0;
     for (const id of this.unwritten) {
       const h = this.holds.get(id);
       if (h === undefined) continue;
+      if (this.rowless.has(id)) {
+        if (this.stored.delete(id)) rows += sql.exec("DELETE FROM holds WHERE id = ?", id).rowsWritten;
+        continue;
+      }
       rows += sql.exec(
         "INSERT OR REPLACE INTO holds (id, at, reserve, expires_at, charge, closed_by, uncharged) VALUES (?, ?, ?, ?, ?, ?, ?)",
         h.id,
@@ -80,8 +106,10 @@ export class HoldBook {
         h.closedBy,
         h.uncharged,
       ).rowsWritten;
+      this.stored.add(id);
     }
     this.unwritten.clear();
+    this.unwrittenUnits = 0;
     return rows;
   }
 
@@ -89,20 +117,23 @@ export class HoldBook {
   drop(sql: SqlStorage, id: string): number {
     const hold = this.holds.get(id);
     if (hold === undefined) return 0;
-    this.holds.delete(id);
+    this.forget(id);
     if (hold.charge === null) this.openCount--;
-    if (this.unwritten.delete(id)) return 0;
-    return sql.exec("DELETE FROM holds WHERE id = ?", id).rowsWritten;
+    return this.stored.delete(id) ? sql.exec("DELETE FROM holds WHERE id = ?", id).rowsWritten : 0;
   }
 
-  /** Closes an open hold with what was charged; answers the rows written (none for a hold not yet written: it is written closed). */
-  close(sql: SqlStorage, hold: Hold, charge: number, uncharged: number, by: "settle" | "expiry"): number {
+  /**
+   * Closes an open hold with what was charged, in memory: written with the
+   * balance (writePending). `rowless`: the closed hold needs no row (see the class).
+   */
+  close(hold: Hold, charge: number, uncharged: number, by: "settle" | "expiry", rowless = false): void {
     if (hold.charge === null) this.openCount--;
+    this.unwrittenUnits += Math.abs(hold.reserve - charge);
     hold.charge = charge;
     hold.uncharged = uncharged;
     hold.closedBy = by;
-    if (this.unwritten.has(hold.id)) return 0;
-    return sql.exec("UPDATE holds SET charge = ?, closed_by = ?, uncharged = ? WHERE id = ?", charge, by, uncharged, hold.id).rowsWritten;
+    if (rowless) this.rowless.add(hold.id);
+    this.unwritten.add(hold.id);
   }
 
   /** Open holds whose time is up at `now`, oldest first. */
@@ -138,11 +169,17 @@ export class HoldBook {
     let rows = 0;
     for (const h of [...this.holds.values()]) {
       if (h.charge === null || Math.max(h.expiresAt, h.at + keepMs) + CLOSED_HOLD_KEPT_MS > now) continue;
-      this.holds.delete(h.id);
-      if (this.unwritten.delete(h.id)) continue;
-      rows += sql.exec("DELETE FROM holds WHERE id = ?", h.id).rowsWritten;
+      this.forget(h.id);
+      if (this.stored.delete(h.id)) rows += sql.exec("DELETE FROM holds WHERE id = ?", h.id).rowsWritten;
     }
     return rows;
+  }
+
+  /** Forgets a hold in memory (its row, if any, is the caller's). */
+  private forget(id: string): void {
+    this.holds.delete(id);
+    this.unwritten.delete(id);
+    this.rowless.delete(id);
   }
 
   /** Every kept hold, for a charge window's rebuild: open ones at their reserve, closed ones at their charge. */

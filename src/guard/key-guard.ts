@@ -39,7 +39,7 @@ import * as changes from "./guard-changes";
 import { GuardRoom, type GuardRoomEnv, units } from "./guard-room";
 import type { GuardState } from "./guard-state";
 import type { CreditsResult, GuardCheck, GuardNote, GuardStatus, GuardUsage, GuardVerdict, KeySettings } from "./guard-types";
-import { settleHolds } from "./hold-settlement";
+import { applyHeaderSettles, settleHolds } from "./hold-settlement";
 import { grantLease, takeBackLease } from "./lease-grant";
 import type { LeaseAnswer, LeaseAsk, LeaseReturn } from "./lease-types";
 import type { NamedLimit } from "./named-limits";
@@ -82,6 +82,8 @@ export class KeyGuard extends DurableObject<KeyGuardEnv> {
     if (seen) return seen; // a retried RPC: answer again, consume nothing twice
     const now = Date.now();
     const state = room.adopt(input.settings, now);
+    // Header settlements carried on this check (settle-batcher.ts): their holds free before the decision.
+    if (input.settles !== undefined) applyHeaderSettles(room, this.env.KEY_GUARD, input.settles);
     const cost = units(input);
     const noWindow = input.noWindow === true;
     const reserved = room.leases.reserved(now, state.windowMs);

@@ -84,7 +84,8 @@ export class Meter {
     if (!this.charging) return 0;
     const row: Hold = { id, at: now, reserve: units, expiresAt: now, charge: null, closedBy: null, uncharged: 0 };
     this.book.take(row);
-    return this.book.close(this.sql, row, units, 0, "settle");
+    this.book.close(row, units, 0, "settle");
+    return 0;
   }
 
   /** Takes back an admission the org refused; only the hold row (windows drop its entry by correcting it to 0). */
@@ -96,12 +97,15 @@ export class Meter {
   /**
    * Closes an open hold with its charge (a settlement) or its reserve (expiry),
    * against a balance with `available` left (null: unlimited). Corrects the
-   * charge windows; answers what it did and the rows written.
+   * charge windows; answers what it did. `fromHeader`: settled from the
+   * response's Keyward-Charge, so the closed hold needs no row unless a charge
+   * window rebuilds from it (hold-book.ts).
    */
-  close(hold: Hold, charge: number, available: number | null, by: "settle" | "expiry"): { closing: Closing; rows: number } {
+  close(hold: Hold, charge: number, available: number | null, by: "settle" | "expiry", fromHeader = false): Closing {
     const closing = closeHold(hold.reserve, charge, available);
     for (const { limit, window } of this.extras) if (limit.unit === "charge") window.correct(hold.id, charge);
-    return { closing, rows: this.book.close(this.sql, hold, closing.charged, closing.uncharged, by) };
+    this.book.close(hold, closing.charged, closing.uncharged, by, fromHeader && !this.charging);
+    return closing;
   }
 
   /** The answer to a settle of a hold already closed (exactly once: a repeat changes nothing). */

@@ -1,103 +1,168 @@
-import type { SettleResult } from "../metering/holds";
-
-/** One settlement for a key's guard: the hold of request `requestId`, with what it cost. */
+/**
+ * One settlement for a key's guard: the hold of request `requestId`, with what
+ * it cost. `fromHeader`: from the response's Keyward-Charge header, which nobody
+ * waits on, so the guard may write it with its next batch (hold-settlement.ts).
+ */
 export interface SettleItem {
   requestId: string;
   charge: number;
+  fromHeader?: true;
 }
 
-/** Sends one batch of a key's settlements to its guard; answers one result per item, in the same order. */
-export type SendSettles = (keyId: string, items: SettleItem[]) => Promise<SettleResult[]>;
+/** Sends one batch of a key's settlements to its guard on their own RPC; resolves once the guard has applied them. */
+export type SendSettles = (keyId: string, items: SettleItem[]) => Promise<unknown>;
 
 /** The most settlements one RPC carries; more wait for the next (a bound on the guard's turn and the message size). */
 export const MAX_SETTLE_BATCH = 256;
 
-interface Waiter {
-  item: SettleItem;
-  resolve: (result: SettleResult) => void;
-  reject: (error: unknown) => void;
-  /** Asks this waiter to send the next batch, from its own request (see settleBatcher). */
-  lead: () => void;
-  /** In a batch sent. */
-  sent: boolean;
+/** How long a header settlement waits for a check of its key to carry it before it goes on an RPC of its own. */
+export const CARRY_WAIT_MS = 50;
+
+/**
+ * A key's settlements carried on a check RPC: `answered` once that RPC answered
+ * (the guard applied them before deciding), `failed` when it failed (each is
+ * then sent again, alone, from its own request: a repeat changes nothing).
+ */
+export interface Carried {
+  items: SettleItem[];
+  answered(): void;
+  failed(): void;
 }
 
-interface Lane {
-  inFlight: boolean;
-  waiting: Waiter[];
+/** An isolate's header settlements, per key (see headerSettles). */
+export interface HeaderSettles {
+  /** Queues a header settlement; resolves once the guard has applied it, rejects when it could not be sent. */
+  settle(keyId: string, item: SettleItem): Promise<void>;
+  /** Takes the key's queued settlements (up to the batch bound) for a check RPC about to be sent; null: none. */
+  carry(keyId: string): Carried | null;
+}
+
+interface Waiter {
+  item: SettleItem;
+  /** Taken by a check or a batch RPC (no longer queued). */
+  taken: boolean;
+  done: boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  /** Sends this settlement alone, from its own request (a promise made there; see headerSettles). */
+  again: () => void;
+}
+
+export interface HeaderSettlesOptions {
+  /** See CARRY_WAIT_MS. */
+  waitMs?: number;
+  /** A settlement taken by another request's RPC that has not answered in this time is sent again, alone. */
+  giveUpMs: number;
+  maxBatch?: number;
 }
 
 /**
- * Coalesces one isolate's settlements per key (docs/metering.md, "Settling"):
- * at most one settle RPC per key is in flight; settlements arriving meanwhile
- * wait, and go together as one batch RPC when it returns. Each settlement's
- * promise resolves when the batch that carries it has been answered, so a caller
- * that hands it to waitUntil keeps its request alive until its own hold is
- * settled, as with one RPC per settlement. A failed batch rejects every
- * settlement in it (each caller logs its own); those holds expire as documented.
+ * Coalesces one isolate's header settlements per key (docs/metering.md,
+ * "Settling from the response"). A settlement waits up to CARRY_WAIT_MS in its
+ * key's queue: the key's next check RPC from this isolate takes every queued
+ * one with it (the guard applies them before it decides), so a busy key costs
+ * about one guard RPC per request. Should no check come in time, the oldest
+ * waiting sends the queue on one settle RPC of its own.
  *
  * Workers tie I/O to the request that started it and cancel what a finished or
- * cancelled request left running, and a promise's continuation runs in the
- * request that made the promise. So a batch is only ever sent from a request
- * whose own settlement is in it (that request stays open until the batch
- * answers): by a settlement that finds no batch in flight, or, when a batch
- * answers, by the first waiting settlement whose request can still run (each is
- * asked, through a promise made in its own request).
+ * cancelled request left running; a promise's continuation runs in the request
+ * that made the promise. A settlement's own request (its waitUntil) stays until
+ * it resolves, so every timer and every resend below is made in that request.
+ * A settlement carried by another request's RPC waits on that RPC, which its
+ * request needs for its own answer; should that request be cancelled and its
+ * RPC never answer, the settlement is sent again from its own request after
+ * `giveUpMs` (so a lost carrier never strands a queue, nor its holds).
  */
-export function settleBatcher(send: SendSettles, maxBatch = MAX_SETTLE_BATCH): (keyId: string, item: SettleItem) => Promise<SettleResult> {
-  const lanes = new Map<string, Lane>();
+export function headerSettles(send: SendSettles, options: HeaderSettlesOptions): HeaderSettles {
+  const waitMs = options.waitMs ?? CARRY_WAIT_MS;
+  const maxBatch = options.maxBatch ?? MAX_SETTLE_BATCH;
+  const queues = new Map<string, Waiter[]>();
 
-  /** Sends the waiting settlements (up to maxBatch) unless a batch is in flight. Runs in the request of the first one. */
-  function dispatch(keyId: string, lane: Lane): void {
-    if (lane.inFlight || lane.waiting.length === 0) return;
-    const batch = lane.waiting.splice(0, maxBatch);
-    for (const w of batch) w.sent = true;
-    lane.inFlight = true;
-    const answered = (settle: (w: Waiter, i: number) => void) => {
-      lane.inFlight = false;
-      if (lane.waiting.length === 0) lanes.delete(keyId);
-      // Every waiter is asked; the first whose request still runs sends the next batch, the others find it in flight.
-      else for (const w of lane.waiting) w.lead();
-      batch.forEach(settle);
-    };
-    Promise.resolve()
-      .then(() =>
-        send(
-          keyId,
-          batch.map((w) => w.item),
-        ),
-      )
-      .then(
-        (results) =>
-          answered((w, i) => {
-            const result = results[i];
-            if (result === undefined) w.reject(new Error(`the guard answered ${results.length} results for ${batch.length} settlements`));
-            else w.resolve(result);
-          }),
-        (error: unknown) => answered((w) => w.reject(error)),
-      );
+  /** Takes up to maxBatch queued settlements of a key, `first` first when given. */
+  function take(keyId: string, first?: Waiter): Waiter[] {
+    const queue = queues.get(keyId) ?? [];
+    const batch = first === undefined ? [] : [first];
+    const rest = queue.filter((w) => w !== first);
+    batch.push(...rest.splice(0, maxBatch - batch.length));
+    if (rest.length === 0) queues.delete(keyId);
+    else queues.set(keyId, rest);
+    for (const w of batch) w.taken = true;
+    return batch;
   }
 
-  return (keyId, item) =>
-    new Promise<SettleResult>((resolve, reject) => {
-      let lane = lanes.get(keyId);
-      if (lane === undefined) {
-        lane = { inFlight: false, waiting: [] };
-        lanes.set(keyId, lane);
-      }
-      const at = lane;
-      const waiter: Waiter = { item, resolve, reject, lead: () => {}, sent: false };
-      at.waiting.push(waiter);
-      dispatch(keyId, at);
-      // Waiting: a promise of this request for each time it is asked (a full batch may leave it waiting again).
-      const ask = (): void => {
+  /** Takes one settlement out of its key's queue. */
+  function unqueue(keyId: string, w: Waiter): void {
+    const rest = (queues.get(keyId) ?? []).filter((o) => o !== w);
+    if (rest.length === 0) queues.delete(keyId);
+    else queues.set(keyId, rest);
+    w.taken = true;
+  }
+
+  const answered = (batch: Waiter[]) => {
+    for (const w of batch) {
+      w.done = true;
+      w.resolve();
+    }
+  };
+
+  return {
+    settle: (keyId, item) => {
+      const timers: ReturnType<typeof setTimeout>[] = [];
+      const settled = new Promise<void>((resolve, reject) => {
+        const w: Waiter = { item, taken: false, done: false, resolve, reject, again: () => {} };
+        const queue = queues.get(keyId) ?? [];
+        queue.push(w);
+        queues.set(keyId, queue);
+        // Alone, from this request: a carrier that failed or never answered. A repeat changes nothing.
+        const alone = () => {
+          if (w.done) return;
+          if (!w.taken) unqueue(keyId, w);
+          send(keyId, [w.item]).then(
+            () => answered([w]),
+            (error: unknown) => {
+              w.done = true;
+              reject(error);
+            },
+          );
+        };
         new Promise<void>((go) => {
-          waiter.lead = go;
-        }).then(() => {
-          dispatch(keyId, at);
-          if (!waiter.sent) ask();
-        });
+          w.again = go;
+        }).then(alone);
+        const waited = setTimeout(() => {
+          if (w.taken) return;
+          // No check came: this one sends the key's queue (itself first) on one RPC, from this request.
+          const batch = take(keyId, w);
+          send(
+            keyId,
+            batch.map((o) => o.item),
+          ).then(
+            () => answered(batch),
+            (error: unknown) => {
+              for (const o of batch) {
+                o.done = true;
+                o.reject(error);
+              }
+            },
+          );
+        }, waitMs);
+        timers.push(waited, setTimeout(alone, waitMs + options.giveUpMs));
+      });
+      // In this request: its timers end with its settlement.
+      return settled.finally(() => {
+        for (const t of timers) clearTimeout(t);
+      });
+    },
+
+    carry: (keyId) => {
+      if (!queues.has(keyId)) return null;
+      const batch = take(keyId);
+      return {
+        items: batch.map((w) => w.item),
+        answered: () => answered(batch),
+        failed: () => {
+          for (const w of batch) w.again();
+        },
       };
-      if (!waiter.sent) ask();
-    });
+    },
+  };
 }
