@@ -77,7 +77,54 @@ export function bucketOf(module) {
   return module;
 }
 
-/** Self time (ms) per bucket; native frames (no URL) by their own name. */
+/**
+ * The stages of a request, for the many-keys split: each sample goes to the first
+ * stage (in this order) that any frame of its stack belongs to, so a native call
+ * (SQLite, `sign`) counts with the JavaScript that made it.
+ */
+/** @type {[string, (frame: { fn: string, module: string }) => boolean][]} */
+const STAGES = [
+  // The guard's wake: its constructor (schema check, reading its tables, the alarm).
+  ["guard wake (constructor, schema check, loading state)", (f) => /^(GuardRoom|_?KeyGuard\d*)$/.test(f.fn) && f.module.startsWith("src/guard/")],
+  // The sparse admission's write: GuardRoom.flush and what it calls (the row, its commit).
+  ["admission write (flush, its row and commit)", (f) => f.fn === "flush" && f.module === "src/guard/guard-room.ts"],
+  [
+    "usage-report bookkeeping (counting, the report, its alarm)",
+    (f) => f.module.startsWith("src/usage/") || f.module === "src/guard/usage-reporter.ts" || f.module === "src/guard/alarm-schedule.ts",
+  ],
+  ["context token (ES256 signature)", (f) => f.module.startsWith("node_modules/jose/") || f.module === "src/identity/context-token.ts"],
+  ["guard check (the rest: decide, window, dedupe)", (f) => f.module.startsWith("src/guard/") && f.module !== "src/guard/guard-client.ts"],
+];
+
+/** Self time (ms) per stage of `STAGES`, then the rest: gateway JavaScript, and native frames by name. */
+function stagesOf(profile, { bundleUrl, moduleOf }, self) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const frameOf = (node) => {
+    const { callFrame } = node;
+    const module = callFrame.url?.endsWith(bundleUrl) ? moduleOf(callFrame.lineNumber) : "";
+    return { fn: callFrame.functionName, module, url: callFrame.url };
+  };
+  const stages = {};
+  for (const [id, ms] of self) {
+    const frames = [];
+    for (let at = id; at !== undefined; at = parent.get(at)) frames.push(frameOf(byId.get(at)));
+    const found = STAGES.find(([, inStage]) => frames.some(inStage));
+    const leaf = frames[0];
+    const stage = found
+      ? found[0]
+      : leaf.fn.startsWith("(")
+        ? leaf.fn
+        : frames.some((f) => f.module)
+          ? "gateway and bindings (the rest of the JavaScript)"
+          : "native, outside any JavaScript stage";
+    stages[stage] = (stages[stage] ?? 0) + ms;
+  }
+  return stages;
+}
+
+/** Self time (ms) per bucket; native frames (no URL) by their own name. Also per stage of the request (STAGES). */
 export function summarize(profile, { bundleUrl, moduleOf }) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
@@ -102,5 +149,9 @@ export function summarize(profile, { bundleUrl, moduleOf }) {
     functions[fn] = (functions[fn] ?? 0) + ms;
   }
   const sorted = (o) => Object.fromEntries(Object.entries(o).sort((a, b) => b[1] - a[1]));
-  return { buckets: sorted(buckets), topFunctions: Object.fromEntries(Object.entries(sorted(functions)).slice(0, 25)) };
+  return {
+    buckets: sorted(buckets),
+    stages: sorted(stagesOf(profile, { bundleUrl, moduleOf }, self)),
+    topFunctions: Object.fromEntries(Object.entries(sorted(functions)).slice(0, 25)),
+  };
 }

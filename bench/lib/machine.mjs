@@ -16,15 +16,21 @@ function sh(command) {
 
 const CLK_TCK = Number(sh("getconf CLK_TCK") ?? 100);
 
-/** User plus system CPU time (ms) a process has used, from /proc/<pid>/stat (10 ms clock ticks). */
-export function cpuMs(pid) {
+/** User and system CPU time (ms) a process has used, from /proc/<pid>/stat (10 ms clock ticks). */
+export function cpuTimes(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+    return { user: (Number(fields[11]) * 1000) / CLK_TCK, system: (Number(fields[12]) * 1000) / CLK_TCK };
   } catch {
-    return Number.NaN;
+    return { user: Number.NaN, system: Number.NaN };
   }
+}
+
+/** User plus system CPU time (ms) a process has used. */
+export function cpuMs(pid) {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
 }
 
 const fdHard = Number(sh("ulimit -Hn")) || 1024;

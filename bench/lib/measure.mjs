@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { runLoad } from "./load.mjs";
 import { elapsed, log } from "./log.mjs";
-import { cpuMs } from "./machine.mjs";
+import { cpuMs, cpuTimes } from "./machine.mjs";
 
 /**
  * Fetches JSON, throwing on a non-2xx answer.
@@ -52,19 +52,46 @@ export function measurer({ workerd, origin, port }) {
     log(`  [${elapsed()}] swept ${scenario.keys.length} keys in ${result.seconds}s ${JSON.stringify(result.statuses)}`);
   }
 
-  /** One measured run of a scenario (after `warmup` unmeasured seconds), with the CPU per request of workerd, the origin and the load generator. */
+  /**
+   * A gateway's storage counts (bench/workers/storage-counts.ts: its objects' wakes, SQL
+   * statements, rows read and written) and its guard RPCs, or null for a service without them.
+   */
+  async function storageCounts(service) {
+    try {
+      const counters = await json(`http://127.0.0.1:${port(service)}/__bench/counters`);
+      if (!counters.storage) return null;
+      const rpcs = Object.values(counters.guard ?? {}).reduce((a, n) => a + Number(n), 0);
+      return { ...counters.storage, rpcs };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * One measured run of a scenario (after `warmup` unmeasured seconds), with the CPU per request of workerd
+   * (and its user and kernel parts), the origin and the load generator, and the gateway's storage counts per request.
+   */
   async function measure(scenario, connections, seconds, warmup) {
     const path = scenario.path ? { path: scenario.path } : {};
     if (warmup > 0) await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds: warmup, ...path });
-    const cpu0 = { workerd: workerdCpu(), origin: cpuMs(origin.child.pid), load: process.cpuUsage() };
+    const counts0 = await storageCounts(scenario.service);
+    const cpu0 = { workerd: cpuTimes(workerd.child.pid), origin: cpuMs(origin.child.pid), load: process.cpuUsage() };
     const result = await runLoad({ port: port(scenario.service), keys: scenario.keys, connections, seconds, ...path });
     const load = process.cpuUsage(cpu0.load);
+    const workerd1 = cpuTimes(workerd.child.pid);
+    const counts1 = await storageCounts(scenario.service);
     const per = (ms) => (ms * 1000) / Math.max(1, result.requests);
     result.cpuMicrosPerRequest = {
-      workerd: per(workerdCpu() - cpu0.workerd),
+      workerd: per(workerd1.user + workerd1.system - cpu0.workerd.user - cpu0.workerd.system),
+      workerdUser: per(workerd1.user - cpu0.workerd.user),
+      workerdSystem: per(workerd1.system - cpu0.workerd.system),
       origin: per(cpuMs(origin.child.pid) - cpu0.origin),
       loadGenerator: per((load.user + load.system) / 1000),
     };
+    if (counts0 && counts1) {
+      const n = Math.max(1, result.requests);
+      result.storagePerRequest = Object.fromEntries(Object.keys(counts1).map((k) => [k, (counts1[k] - counts0[k]) / n]));
+    }
     if (result.non2xx > 0 || result.errors > 0) {
       log(`  warning: ${scenario.id} c=${connections}: ${result.non2xx} non-2xx, ${result.errors} errors ${JSON.stringify(result.statuses)}`);
     }

@@ -223,6 +223,13 @@ workerd CPU ${fmt(split.workerd.keyward)} vs ${fmt(split.workerd.floor)} µs/req
       out.push(row(["---", "---:", "---:", "---:"]));
       for (const r of split.rows) out.push(row([r.bucket, fmt(r.keyward), fmt(r.floor), signed(r.delta)]));
       out.push("");
+      if (split.stages) {
+        out.push("By stage of the request (a sample counts with the first stage any frame of its stack is in; bench/lib/cpuprofile.mjs STAGES):\n");
+        out.push(row(["stage", split.scenario, split.floor, "difference"]));
+        out.push(row(["---", "---:", "---:", "---:"]));
+        for (const r of split.stages) out.push(row([r.stage, fmt(r.keyward), fmt(r.floor), signed(r.delta)]));
+        out.push("");
+      }
     }
   }
   if (report.coldStart) {

@@ -72,7 +72,7 @@ export async function runProfile(bench, { scenarios, scenarioById }) {
     const workerdMs = workerdCpu() - cpu0;
     // The raw profile too, for Chrome DevTools or a closer look (bench/.build is not committed).
     writeFileSync(path.join(BUILD_DIR, `profile-${scenario.id}.cpuprofile`), JSON.stringify(cpuProfile));
-    const { buckets, topFunctions } = summarize(cpuProfile, { bundleUrl: `${module}.js`, moduleOf });
+    const { buckets, stages, topFunctions } = summarize(cpuProfile, { bundleUrl: `${module}.js`, moduleOf });
     const per = (ms) => (ms * 1000) / Math.max(1, result.requests);
     const entry = {
       scenario: scenario.id,
@@ -80,6 +80,7 @@ export async function runProfile(bench, { scenarios, scenarioById }) {
       rps: result.rps,
       workerdMicrosPerRequest: per(workerdMs),
       microsPerRequest: Object.fromEntries(Object.entries(buckets).map(([k, v]) => [k, per(v)])),
+      stagesMicrosPerRequest: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, per(v)])),
       topFunctionsMicrosPerRequest: Object.fromEntries(Object.entries(topFunctions).map(([k, v]) => [k, per(v)])),
     };
     profile.cpu.push(entry);

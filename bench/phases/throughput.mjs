@@ -37,6 +37,18 @@ function deferredUntil(scenario, reporting, { sweptStart, sweptEnd, measuredEnd 
 }
 
 /**
+ * The per-run line's tail: workerd's CPU split into user and kernel time, and, for a gateway that counts them,
+ * its objects' wakes, SQL statements and rows read and written per request (bench/workers/storage-counts.ts).
+ */
+function perRequestCounts(result) {
+  const cpu = result.cpuMicrosPerRequest;
+  const split = ` (user ${cpu.workerdUser.toFixed(0)}, sys ${cpu.workerdSystem.toFixed(0)})`;
+  const s = result.storagePerRequest;
+  if (!s) return split;
+  return `${split}  per req: wakes ${s.wakes.toFixed(2)} sql ${s.statements.toFixed(2)} rows r ${s.rowsRead.toFixed(2)} w ${s.rowsWritten.toFixed(2)} rpc ${s.rpcs.toFixed(2)}`;
+}
+
+/**
  * Runs the throughput phase (none with --skip-throughput); returns every run and their summary.
  * @param {import("./setup.mjs").Bench} bench
  * @param {import("./scenarios.mjs").Scenario[]} scenarios
@@ -75,7 +87,7 @@ export async function runThroughput({ cli, plan, settle, sweep, measure }, scena
             runs.push({ round, connections, scenario: scenario.id, ...result });
             requests += result.requests;
             log(
-              `  [${elapsed()}] r${round} c=${connections} ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
+              `  [${elapsed()}] r${round} c=${connections} ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req${perRequestCounts(result)}`,
             );
           }
         });

@@ -9,6 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
 import { countingNamespace } from "../../test-support/counting";
+import { countWake, storageCounts } from "./storage-counts";
 
 type Env = { KEYS: KVNamespace; FLOOR_GUARD: DurableObjectNamespace<FloorGuard>; ORIGIN_URL: string; FLOOR_PAYLOAD?: string; FLOOR_NOGUARD?: string };
 
@@ -18,6 +19,11 @@ interface KeyRecord {
 
 /** A per-key Durable Object with no state: the same RPC shape as KeyGuard.check, a constant answer. */
 export class FloorGuard extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    countWake(ctx, false); // in memory: no SQL to count
+    super(ctx, env);
+  }
+
   check(input: { settings?: unknown }) {
     return input.settings === undefined ? VERDICT : KEYWARD_VERDICT;
   }
@@ -95,4 +101,10 @@ app.all("*", async (c) => {
   });
 });
 
-export default app;
+/** The bench's counters (wakes of the floor's objects), outside the measured route. */
+export default {
+  fetch(request: Request, env: Env, ctx: ExecutionContext) {
+    if (request.url.endsWith("/__bench/counters")) return Response.json({ guard: calls, storage: storageCounts() });
+    return app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

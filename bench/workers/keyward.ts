@@ -19,7 +19,7 @@ import { loadConfig } from "../../src/config";
 import type { Env } from "../../src/env";
 import { FLUSH_DELAY_MS, flushDelay } from "../../src/guard/admission-log";
 import type { GuardCheck } from "../../src/guard/guard-types";
-import { KeyGuard } from "../../src/guard/key-guard";
+import { KeyGuard as ShippedKeyGuard } from "../../src/guard/key-guard";
 import { holderName } from "../../src/guard/lease-desk";
 import { DEV_LOCATION_HEADER } from "../../src/guard/lease-location";
 import { settingsOf } from "../../src/keys/key-model";
@@ -31,13 +31,21 @@ import type { BenchLeaseHolder } from "./bench-lease-holder";
 import { delayed, distanceOf, toHome } from "./distance";
 import { micro } from "./micro";
 import { reportCost } from "./report-cost";
+import { countWake, storageCounts } from "./storage-counts";
 
 export { OrgLedger } from "../../src/ledger/org-ledger";
 /** KeyGuard with bench-only verbs (bench-guard.ts). */
 export { BenchGuard } from "./bench-guard";
 export { BenchLeaseHolder } from "./bench-lease-holder";
 export { BenchLedger } from "./report-cost";
-export { KeyGuard };
+
+/** KeyGuard with its wakes and its storage's statements and rows counted (storage-counts.ts), for the per-run lines. */
+export class KeyGuard extends ShippedKeyGuard {
+  constructor(ctx: DurableObjectState, env: Env) {
+    countWake(ctx);
+    super(ctx, env);
+  }
+}
 
 type BenchEnv = Env & {
   BENCH_VARIANT?: string;
@@ -143,7 +151,7 @@ function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch
 }
 
 async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext, path: string): Promise<Response> {
-  if (path === "/__bench/counters") return Response.json(counters);
+  if (path === "/__bench/counters") return Response.json({ ...counters, storage: storageCounts() });
   if (path === "/__bench/micro") return micro(new URL(request.url), env, ctx, (variant, fetch) => build(env, { variant, fetch }));
   if (path === "/__bench/seed" && request.method === "POST") {
     // [[sha256 hex of the key, record], ...] written as the admin API would.
