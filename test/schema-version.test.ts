@@ -26,17 +26,41 @@ const columns = (state: DurableObjectState, table: string) =>
     .map((r) => String(r.name));
 
 describe("storage schema versions (a guard's wake)", () => {
-  // Six since local admission: the lease book's one row (lease-desk.ts) is read on wake too; its table is created by the migration, not per wake.
-  it("wakes with six statements and no DDL once its schema is recorded: the version, then its own rows", async () => {
+  // Two: the version with every one-row table (guard-schema.ts wakeRead), then the admissions with the newest one's usage.
+  // It was six (version, state, admissions, their usage, holds, usage, leases: one statement each) before wakeRead;
+  // a many-keys guard wakes for nearly every request (docs/performance.md).
+  it("wakes with two statements and no DDL once its schema is recorded: the version and one-row tables, then the admissions", async () => {
+    const s = settings();
+    const stub = guardStub(s.keyId);
+    await stub.check({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_schema" });
+    await stub.check({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_schema" });
+    await runInDurableObject(stub, (guard: KeyGuard, state) => {
+      KeyGuard.hooks(guard).flush();
+      expect(storedVersion(state.storage.sql)).toBe(GUARD_SCHEMA_VERSION);
+      const statements = statementsBy(state, () => new KeyGuard(state, env as never));
+      expect(statements[0]).toMatch(/^SELECT s\.version AS schema_version/);
+      expect(statements.some((q) => /CREATE|ALTER|pragma_table_info/i.test(q))).toBe(false);
+      expect(statements).toHaveLength(2);
+      // What it read is what a statement per table read: the window and the usage copy.
+      const woken = KeyGuard.hooks(new KeyGuard(state, env as never)).room;
+      expect(woken.log.window.count(Date.now(), 60_000)).toBe(2);
+      expect(woken.reporter.usage.org).toBe("org_schema");
+    });
+  });
+
+  it("reads the holds table on a wake only when it keeps a hold", async () => {
     const s = settings();
     const stub = guardStub(s.keyId);
     await stub.check({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_schema" });
     await runInDurableObject(stub, (_guard: KeyGuard, state) => {
-      expect(storedVersion(state.storage.sql)).toBe(GUARD_SCHEMA_VERSION);
-      const statements = statementsBy(state, () => new KeyGuard(state, env as never));
-      expect(statements[0]).toMatch(/FROM keyward_schema/);
-      expect(statements.some((q) => /CREATE|ALTER|pragma_table_info/i.test(q))).toBe(false);
-      expect(statements.length).toBeLessThanOrEqual(6);
+      expect(statementsBy(state, () => new KeyGuard(state, env as never)).some((q) => /FROM holds/.test(q) && !/EXISTS/.test(q))).toBe(false);
+      state.storage.sql.exec("INSERT INTO holds (id, at, reserve, expires_at) VALUES ('h1', ?, 5, ?)", Date.now(), Date.now() + 60_000);
+      let woken: KeyGuard | undefined;
+      const statements = statementsBy(state, () => {
+        woken = new KeyGuard(state, env as never);
+      });
+      expect(statements.some((q) => /^SELECT id, at, reserve/.test(q))).toBe(true);
+      expect(KeyGuard.hooks(woken as KeyGuard).room.meter.book.open).toBe(1);
     });
   });
 

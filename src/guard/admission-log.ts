@@ -29,6 +29,10 @@ export function flushDelay(pending: number, lastWriteAt: number, now: number): n
   return pending <= 1 && now - lastWriteAt >= FLUSH_DELAY_MS ? 0 : FLUSH_DELAY_MS;
 }
 
+/** Every batch, oldest first, with the usage copy of the newest only (one statement). */
+const LOAD_ADMISSIONS = `SELECT slot, newest, stamps, CASE WHEN newest = (SELECT max(newest) FROM admissions) THEN usage END AS usage
+  FROM admissions ORDER BY newest`;
+
 /** What a wake reads back from the `admissions` table. */
 export interface LoadedAdmissions {
   log: AdmissionLog;
@@ -69,21 +73,21 @@ export class AdmissionLog {
     const slots: { slot: number; newest: number }[] = [];
     const stamps: number[] = [];
     let lastUsedAt: number | null = null;
-    for (const batch of sql.exec("SELECT slot, newest, stamps FROM admissions ORDER BY newest")) {
+    // Of the rows' usage copies only the latest flush's can be the newest (a flush
+    // writes the row of its batch's newest admission, later than any earlier
+    // batch's), so only the newest row's is read and parsed, in the same statement.
+    // Should the clock step back, an older copy may win: usage is informational, never a decision.
+    let latestUsage: string | null = null;
+    for (const batch of sql.exec(LOAD_ADMISSIONS)) {
       const newest = Number(batch.newest);
       slots.push({ slot: Number(batch.slot), newest });
       for (const t of JSON.parse(String(batch.stamps)) as number[]) stamps.push(t);
       lastUsedAt = Math.max(lastUsedAt ?? 0, newest);
+      if (batch.usage != null) latestUsage = String(batch.usage);
     }
     const log = new AdmissionLog(new SlidingWindow(stamps));
     log.slots = slots;
-    // Of the rows' usage copies only the latest flush's can be the newest (a flush
-    // writes the row of its batch's newest admission, later than any earlier
-    // batch's), so only it is read and parsed, not one copy per row. Should the
-    // clock step back, an older copy may win: usage is informational, never a decision.
-    const latest = log.slots.at(-1);
-    const row = latest === undefined ? undefined : sql.exec("SELECT usage FROM admissions WHERE slot = ?", latest.slot).toArray()[0];
-    return { log, lastUsedAt, latestUsage: row?.usage == null ? null : String(row.usage) };
+    return { log, lastUsedAt, latestUsage };
   }
 
   /** Admissions admitted but not yet written. */

@@ -12,8 +12,8 @@
 import type { Outcome } from "../usage/usage-book";
 import { AdmissionLog } from "./admission-log";
 import { AlarmSchedule } from "./alarm-schedule";
-import { openGuardSchema } from "./guard-schema";
-import { adoptSettings, type GuardState, readState, statusOf, writeState } from "./guard-state";
+import { openGuardSchema, wakeRead } from "./guard-schema";
+import { adoptSettings, type GuardState, stateOf, statusOf, writeState } from "./guard-state";
 import type { GuardCheck, GuardStatus, KeySettings } from "./guard-types";
 import { LeaseDesk, type LeaseDeskEnv } from "./lease-desk";
 import { Meter } from "./meter";
@@ -24,6 +24,9 @@ import { UsageReporter, type UsageReporterEnv } from "./usage-reporter";
 
 /** The units an admission takes: a metered route's reserve, or its cost. */
 export const units = (input: GuardCheck) => input.hold?.reserve ?? input.cost ?? 1;
+
+/** A stored text column, or null. */
+const textOf = (value: SqlStorageValue | undefined): string | null => (value === null || value === undefined ? null : String(value));
 
 /** What a guard's room reads of the Worker's environment. */
 export interface GuardRoomEnv extends UsageReporterEnv, StorageEndEnv, LeaseDeskEnv {}
@@ -51,21 +54,26 @@ export class GuardRoom {
   /** Local admission: the leases granted to locations (lease-desk.ts). */
   leases: LeaseDesk;
 
-  /** A wake: the tables migrated once per version, then every part read from storage. */
+  /**
+   * A wake: the tables migrated once per version, then every part read from storage, in two
+   * statements (guard-schema.ts wakeRead: the one-row tables; then the admissions), and the
+   * holds only when some are kept.
+   */
   constructor(ctx: DurableObjectState, env: GuardRoomEnv) {
     this.ctx = ctx;
     this.env = env;
     this.end = new StorageEnd(env);
-    openGuardSchema(ctx.storage);
-    this.state = readState(ctx.storage.sql);
+    const row = wakeRead(ctx.storage);
+    this.state = stateOf(row);
     this.stateStored = this.state !== null;
     const stored = AdmissionLog.load(ctx.storage.sql);
     this.log = stored.log;
-    this.meter = new Meter(ctx.storage.sql, this.state?.limits ? splitLimits(this.state.limits).extra : [], this.log.window.held());
-    this.reporter = new UsageReporter(env, ctx.storage.sql, stored.latestUsage);
+    const limits = this.state?.limits ? splitLimits(this.state.limits).extra : [];
+    this.meter = new Meter(ctx.storage.sql, limits, this.log.window.held(), row.has_holds === 1);
+    this.reporter = new UsageReporter(env, ctx.storage.sql, stored.latestUsage, textOf(row.usage_data));
     this.lastUsedAt = stored.lastUsedAt ?? this.reporter.usage.lastUsedAt;
     this.schedule = new AlarmSchedule(ctx);
-    this.leases = new LeaseDesk(ctx.storage.sql, env.LEASE_HOLDER);
+    this.leases = new LeaseDesk(ctx.storage.sql, env.LEASE_HOLDER, textOf(row.lease_book));
     if (this.reporter.counting || this.state?.revokeAt != null || this.storageEnd() !== null || this.meter.book.open > 0) this.schedule.load();
   }
 

@@ -5,13 +5,47 @@ import { createHoldsTable } from "./hold-book";
 /**
  * The guard's tables (docs/storage.md). Bump GUARD_SCHEMA_VERSION with any
  * change to migrateGuard: a wake runs it only when the stored version is older
- * (src/storage/schema-version.ts), so a wake of an up-to-date guard reads one row.
+ * (src/storage/schema-version.ts); an up-to-date guard's wake reads the version
+ * with its one-row tables, in one statement (wakeRead).
  */
 export const GUARD_SCHEMA_VERSION = 4;
 
 /** Creates the guard's tables or brings them up to date, once per schema version. */
 export function openGuardSchema(storage: DurableObjectStorage): void {
   migrateOnce(storage, GUARD_SCHEMA_VERSION, () => migrateGuard(storage.sql));
+}
+
+/**
+ * What a wake reads in one statement: the schema version, the state row's columns
+ * (`key_id` null: no state row), the usage row (`usage_data`), the lease book
+ * (`lease_book`) and whether any hold is kept (`has_holds`). Each of those was a
+ * statement of its own, and a many-keys guard wakes for nearly every request
+ * (docs/performance.md); the admissions are the only other read.
+ */
+export type WakeRow = Record<string, SqlStorageValue>;
+
+const WAKE_READ = `SELECT s.version AS schema_version, u.data AS usage_data, l.book AS lease_book,
+  EXISTS (SELECT 1 FROM holds) AS has_holds, g.*
+  FROM keyward_schema s LEFT JOIN guard_state g ON g.id = 1 LEFT JOIN usage u ON u.id = 1 LEFT JOIN guard_leases l ON l.id = 1
+  WHERE s.id = 1`;
+
+/** The wake's one read, after migrating when the stored schema is older (or absent, when the read fails for a missing table). */
+export function wakeRead(storage: DurableObjectStorage): WakeRow {
+  const row = readOnce(storage.sql);
+  if (row && Number(row.schema_version) >= GUARD_SCHEMA_VERSION) return row;
+  openGuardSchema(storage);
+  const migrated = readOnce(storage.sql);
+  if (!migrated) throw new Error("guard schema: no version row after migrating");
+  return migrated;
+}
+
+function readOnce(sql: SqlStorage): WakeRow | undefined {
+  try {
+    return sql.exec(WAKE_READ).toArray()[0];
+  } catch {
+    // A table of the read does not exist yet: new storage, or storage from before schema versions.
+    return undefined;
+  }
 }
 
 /** Idempotent: storage written before schema versions were kept runs it once. */

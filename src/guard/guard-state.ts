@@ -39,10 +39,9 @@ export interface GuardState {
 
 const json = <T>(value: unknown): T | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as T));
 
-/** The stored state, or null for a guard that has never been asked about its key. */
-export function readState(sql: SqlStorage): GuardState | null {
-  const row = sql.exec("SELECT * FROM guard_state WHERE id = 1").toArray()[0];
-  if (!row) return null;
+/** The state from the columns of a `guard_state` row (the wake's read, guard-schema.ts), or null when it has none (`key_id` null): a guard never asked about its key. */
+export function stateOf(row: Record<string, SqlStorageValue>): GuardState | null {
+  if (row.key_id === null || row.key_id === undefined) return null;
   return {
     keyId: String(row.key_id),
     version: Number(row.version),

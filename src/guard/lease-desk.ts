@@ -24,13 +24,15 @@ export class LeaseDesk {
   /** Recalls under way: a second revoke waits for the first one's before it returns. */
   private running = new Set<Promise<void>>();
 
+  /** `stored`: the book as the wake read it (guard-schema.ts wakeRead), or undefined to read it here. */
   constructor(
     private readonly sql: SqlStorage,
     private readonly holders: LeaseHolders | undefined,
+    stored?: string | null,
   ) {
     // Its own table (created by guard-schema.ts, docs/storage.md): a guard that never leases has it empty and never writes it.
-    const row = sql.exec("SELECT book FROM guard_leases WHERE id = 1").toArray()[0];
-    this.book = LeaseBook.parse(row ? String(row.book) : null);
+    const book = stored !== undefined ? stored : (sql.exec("SELECT book FROM guard_leases WHERE id = 1").toArray()[0]?.book ?? null);
+    this.book = LeaseBook.parse(book === null ? null : String(book));
   }
 
   /** Units held by leases at `now`, which central admissions must leave alone. */

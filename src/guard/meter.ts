@@ -20,12 +20,14 @@ export class Meter {
   readonly book: HoldBook;
   private extras: Extra[] = [];
 
+  /** `holdsStored` false: the wake found the holds table empty (guard-schema.ts wakeRead), so it is not read again. */
   constructor(
     private readonly sql: SqlStorage,
     limits: readonly NamedLimit[],
     stamps: readonly number[],
+    holdsStored = true,
   ) {
-    this.book = HoldBook.load(sql);
+    this.book = holdsStored ? HoldBook.load(sql) : new HoldBook();
     this.configure(limits, stamps);
   }
 

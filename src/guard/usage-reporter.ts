@@ -83,11 +83,15 @@ export class UsageReporter {
   /** A pending write of the usage row (saveSoon). */
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
-  /** `latestFlush`: the usage copy in the latest admissions row (JSON), if any. */
+  /**
+   * `latestFlush`: the usage copy in the latest admissions row (JSON), if any; `savedRow`: the
+   * usage row's data as the wake read it (guard-schema.ts wakeRead), or undefined to read it here.
+   */
   constructor(
     private readonly env: UsageReporterEnv,
     private readonly sql: SqlStorage,
     latestFlush: string | null,
+    savedRow?: string | null,
   ) {
     this.counting = env.USAGE_COUNTING !== "off";
     let thresholds = DEFAULT_THRESHOLDS;
@@ -100,9 +104,9 @@ export class UsageReporter {
     // A bad or production value: the Worker refuses to start (config.ts); the guard keeps the default.
     this.reportDelayMs = reportDelayOf(env).delayMs;
     this.quietPeriodMs = quietReportPeriodOf(env).periodMs;
-    const saved = sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0];
+    const saved = savedRow !== undefined ? savedRow : (sql.exec("SELECT data FROM usage WHERE id = 1").toArray()[0]?.data ?? null);
     // The newest copy wins: the admissions rows and the usage row are written at different times.
-    for (const copy of [parseUsage(latestFlush), parseUsage(saved ? String(saved.data) : null)]) {
+    for (const copy of [parseUsage(latestFlush), parseUsage(saved === null ? null : String(saved))]) {
       if (copy && copy.savedAt >= this.usage.savedAt) this.usage = copy;
     }
   }
