@@ -1,7 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
-import { headerSettles, type SettleItem } from "../src/guard/settle-batcher";
+import { headerSettles, SETTLE_TRIES, type SettleItem } from "../src/guard/settle-batcher";
 import { adminClient, paidKey } from "./support/admin-client";
 import { guardStub } from "./support/harness";
 
@@ -77,19 +77,21 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
     expect(settles.carry("key_a")).toBeNull();
   });
 
-  it("sends each settlement of a failed check again, alone (a repeat changes nothing)", async () => {
+  it("queues each settlement of a failed check again (one more RPC each would add to an overloaded guard): the next check carries it", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
     const done = [settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))];
     settles.carry("key_a")?.failed();
     await vi.advanceTimersByTimeAsync(0);
-    expect(g.batches.map((b) => b.items.map((i) => i.requestId))).toEqual([["r0"], ["r1"]]);
-    for (const b of g.batches) b.answer();
+    expect(g.batches).toHaveLength(0);
+    const next = settles.carry("key_a");
+    expect(next?.items.map((i) => i.requestId)).toEqual(["r0", "r1"]);
+    next?.answered();
     await Promise.all(done);
   });
 
-  it("never strands a key's queue behind an RPC that never answers (its request cancelled): later ones go, the stranded one is sent again", async () => {
+  it("never strands a key's queue behind an RPC that never answers (its request cancelled): later ones go, the stranded one is queued again", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
@@ -101,26 +103,32 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
     expect(g.batches.map((b) => b.items.map((i) => i.requestId))).toEqual([["lost"], ["later"]]);
     g.batches[1]?.answer();
     await later;
-    await vi.advanceTimersByTimeAsync(1000);
+    // Given up on at 50 + 1000 ms, queued again; sent 50 ms later, as the key's queue.
+    await vi.advanceTimersByTimeAsync(999);
+    expect(g.batches).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
     expect(g.batches.map((b) => b.items.map((i) => i.requestId))).toEqual([["lost"], ["later"], ["lost"]]);
     g.batches[2]?.answer();
     await stranded;
   });
 
-  it("rejects every settlement of a failed batch RPC, only those", async () => {
+  it("rejects a settlement only once SETTLE_TRIES carriers failed it; the key's next settlements still go", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
-    const failed = [settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))];
-    await vi.advanceTimersByTimeAsync(50);
-    const after = settles.settle("key_a", header("r2"));
-    g.batches[0]?.fail(new Error("guard unavailable"));
-    expect(await Promise.allSettled(failed)).toEqual([
+    const failed = Promise.allSettled([settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))]);
+    for (let i = 0; i < SETTLE_TRIES; i++) {
+      await vi.advanceTimersByTimeAsync(50);
+      expect(g.batches[i]?.items.map((it) => it.requestId)).toEqual(["r0", "r1"]);
+      g.batches[i]?.fail(new Error("guard unavailable"));
+    }
+    expect(await failed).toEqual([
       { status: "rejected", reason: new Error("guard unavailable") },
       { status: "rejected", reason: new Error("guard unavailable") },
     ]);
+    const after = settles.settle("key_a", header("r2"));
     await vi.advanceTimersByTimeAsync(50);
-    g.batches[1]?.answer();
+    g.batches[SETTLE_TRIES]?.answer();
     await expect(after).resolves.toBeUndefined();
   });
 });
@@ -167,13 +175,12 @@ describe("settling metered requests in batches, through the gateway", () => {
     const { id, key } = await paidKey(client, 10_000);
     const pending = Array.from({ length: 20 }, () => client.h.call(key, "/v1/chat", { method: "POST" }));
     while (client.h.calls.origin.length < 20) await tick();
-    // Every settle RPC from here fails (overloaded: answered 503 at once, not retried).
-    for (let i = 0; i < 20; i++) client.h.faults.push({ overloaded: true });
+    // Every settle RPC from here fails (overloaded: answered 503 at once, not retried by the client; the batch is queued again, SETTLE_TRIES times).
+    for (let i = 0; i < SETTLE_TRIES; i++) client.h.faults.push({ overloaded: true });
     release();
     expect((await Promise.all(pending)).map((r) => r.status)).toEqual(Array(20).fill(200));
     await client.h.settle();
-    const settles = client.h.calls.guard.filter((m) => m.startsWith("settle")).length;
-    expect(settles).toBeLessThan(20);
+    expect(client.h.calls.guard.filter((m) => m.startsWith("settle"))).toHaveLength(SETTLE_TRIES);
     const failed = client.h.logs.map((l) => JSON.parse(l) as { event: string; requestId?: string }).filter((l) => l.event === "settle_failed");
     const ids = client.h.calls.origin.map((r) => r.headers.get("x-keyward-request-id"));
     expect(failed.map((l) => l.requestId).sort()).toEqual([...ids].sort());

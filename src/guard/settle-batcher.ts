@@ -21,7 +21,7 @@ export const CARRY_WAIT_MS = 50;
 /**
  * A key's settlements carried on a check RPC: `answered` once that RPC answered
  * (the guard applied them before deciding), `failed` when it failed (each is
- * then sent again, alone, from its own request: a repeat changes nothing).
+ * then queued again from its own request: a repeat changes nothing).
  */
 export interface Carried {
   items: SettleItem[];
@@ -42,16 +42,23 @@ interface Waiter {
   /** Taken by a check or a batch RPC (no longer queued). */
   taken: boolean;
   done: boolean;
+  /** Carriers that failed or never answered so far. */
+  failures: number;
+  /** The queueing this waiter is in (each requeue starts a new one; older timers then do nothing). */
+  round: number;
   resolve: () => void;
   reject: (error: unknown) => void;
-  /** Sends this settlement alone, from its own request (a promise made there; see headerSettles). */
+  /** Queues this settlement again, from its own request (a promise made there; see headerSettles). */
   again: () => void;
 }
+
+/** Carriers a settlement may lose (failed, or never answered) before it is given up and logged. */
+export const SETTLE_TRIES = 3;
 
 export interface HeaderSettlesOptions {
   /** See CARRY_WAIT_MS. */
   waitMs?: number;
-  /** A settlement taken by another request's RPC that has not answered in this time is sent again, alone. */
+  /** A settlement taken by an RPC that has not answered in this time (after waitMs) is queued again. */
   giveUpMs: number;
   maxBatch?: number;
 }
@@ -70,8 +77,11 @@ export interface HeaderSettlesOptions {
  * it resolves, so every timer and every resend below is made in that request.
  * A settlement carried by another request's RPC waits on that RPC, which its
  * request needs for its own answer; should that request be cancelled and its
- * RPC never answer, the settlement is sent again from its own request after
- * `giveUpMs` (so a lost carrier never strands a queue, nor its holds).
+ * RPC never answer, the settlement is queued again from its own request after
+ * `giveUpMs` (so a lost carrier never strands a key's queue, nor its holds).
+ * A settlement is queued again, too, when its carrier failed (a guard
+ * overloaded for a moment: one more RPC per settlement would add to it), and
+ * given up (rejected, so its request logs it) once SETTLE_TRIES carriers lost it.
  */
 export function headerSettles(send: SendSettles, options: HeaderSettlesOptions): HeaderSettles {
   const waitMs = options.waitMs ?? CARRY_WAIT_MS;
@@ -90,14 +100,6 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
     return batch;
   }
 
-  /** Takes one settlement out of its key's queue. */
-  function unqueue(keyId: string, w: Waiter): void {
-    const rest = (queues.get(keyId) ?? []).filter((o) => o !== w);
-    if (rest.length === 0) queues.delete(keyId);
-    else queues.set(keyId, rest);
-    w.taken = true;
-  }
-
   const answered = (batch: Waiter[]) => {
     for (const w of batch) {
       w.done = true;
@@ -105,47 +107,49 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
     }
   };
 
+  /** A carrier of `w` failed or never answered: queued again from its own request, or given up after SETTLE_TRIES. */
+  const lost = (w: Waiter, error: unknown, round: number) => {
+    if (w.done || w.round !== round) return; // a stale carrier: this one is queued again already
+    if (++w.failures < SETTLE_TRIES) return w.again();
+    w.done = true;
+    w.reject(error);
+  };
+
+  /** Sends a key's queue (`first` first) on one settle RPC, from the request of `first`. */
+  const sendBatch = (keyId: string, first: Waiter) => {
+    const batch = take(keyId, first);
+    const rounds = batch.map((o) => o.round);
+    send(
+      keyId,
+      batch.map((o) => o.item),
+    ).then(
+      () => answered(batch),
+      (error: unknown) => {
+        batch.forEach((o, i) => lost(o, error, rounds[i] as number));
+      },
+    );
+  };
+
   return {
     settle: (keyId, item) => {
       const timers: ReturnType<typeof setTimeout>[] = [];
       const settled = new Promise<void>((resolve, reject) => {
-        const w: Waiter = { item, taken: false, done: false, resolve, reject, again: () => {} };
-        const queue = queues.get(keyId) ?? [];
-        queue.push(w);
-        queues.set(keyId, queue);
-        // Alone, from this request: a carrier that failed or never answered. A repeat changes nothing.
-        const alone = () => {
+        const w: Waiter = { item, taken: false, done: false, failures: 0, round: 0, resolve, reject, again: () => {} };
+        // Runs in this request: at first, then as the continuation of a promise made here.
+        const enqueue = () => {
           if (w.done) return;
-          if (!w.taken) unqueue(keyId, w);
-          send(keyId, [w.item]).then(
-            () => answered([w]),
-            (error: unknown) => {
-              w.done = true;
-              reject(error);
-            },
-          );
+          const round = ++w.round;
+          w.taken = false;
+          queues.set(keyId, [...(queues.get(keyId) ?? []), w]);
+          new Promise<void>((go) => {
+            w.again = go;
+          }).then(enqueue);
+          // No check came in time: this one sends the key's queue on one RPC, from this request.
+          timers.push(setTimeout(() => w.round === round && !w.taken && sendBatch(keyId, w), waitMs));
+          // Its carrier never answered (that request cancelled): queued again. A repeat changes nothing.
+          timers.push(setTimeout(() => w.round === round && lost(w, new Error("no answer from the guard"), round), waitMs + options.giveUpMs));
         };
-        new Promise<void>((go) => {
-          w.again = go;
-        }).then(alone);
-        const waited = setTimeout(() => {
-          if (w.taken) return;
-          // No check came: this one sends the key's queue (itself first) on one RPC, from this request.
-          const batch = take(keyId, w);
-          send(
-            keyId,
-            batch.map((o) => o.item),
-          ).then(
-            () => answered(batch),
-            (error: unknown) => {
-              for (const o of batch) {
-                o.done = true;
-                o.reject(error);
-              }
-            },
-          );
-        }, waitMs);
-        timers.push(waited, setTimeout(alone, waitMs + options.giveUpMs));
+        enqueue();
       });
       // In this request: its timers end with its settlement.
       return settled.finally(() => {
@@ -156,11 +160,12 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
     carry: (keyId) => {
       if (!queues.has(keyId)) return null;
       const batch = take(keyId);
+      const rounds = batch.map((o) => o.round);
       return {
         items: batch.map((w) => w.item),
         answered: () => answered(batch),
         failed: () => {
-          for (const w of batch) w.again();
+          batch.forEach((w, i) => lost(w, new Error("the check carrying it failed"), rounds[i] as number));
         },
       };
     },
