@@ -110,7 +110,10 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
   /** A carrier of `w` failed or never answered: queued again from its own request, or given up after SETTLE_TRIES. */
   const lost = (w: Waiter, error: unknown, round: number) => {
     if (w.done || w.round !== round) return; // a stale carrier: this one is queued again already
-    if (++w.failures < SETTLE_TRIES) return w.again();
+    if (++w.failures < SETTLE_TRIES) {
+      w.again();
+      return;
+    }
     w.done = true;
     w.reject(error);
   };
@@ -125,7 +128,7 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
     ).then(
       () => answered(batch),
       (error: unknown) => {
-        batch.forEach((o, i) => lost(o, error, rounds[i] as number));
+        for (const [i, o] of batch.entries()) lost(o, error, rounds[i] as number);
       },
     );
   };
@@ -165,7 +168,7 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
         items: batch.map((w) => w.item),
         answered: () => answered(batch),
         failed: () => {
-          batch.forEach((w, i) => lost(w, new Error("the check carrying it failed"), rounds[i] as number));
+          for (const [i, w] of batch.entries()) lost(w, new Error("the check carrying it failed"), rounds[i] as number);
         },
       };
     },
