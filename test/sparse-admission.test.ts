@@ -53,4 +53,28 @@ describe("sparse admission", () => {
     await evictDurableObject(stub);
     expect((await stub.describe(s)).inWindow).toBe(3);
   });
+
+  it("sets the report alarm with the admission's write, after the verdict, not in a write of its own before it", async () => {
+    const s = settings();
+    const stub = guardStub(s.keyId);
+    await runInDurableObject(stub, async (guard: KeyGuard, state) => {
+      const sets: number[] = [];
+      const setAlarm = state.storage.setAlarm.bind(state.storage);
+      state.storage.setAlarm = (at, options) => {
+        sets.push(typeof at === "number" ? at : at.getTime());
+        return setAlarm(at, options);
+      };
+      const room = KeyGuard.hooks(guard).room;
+      // A woken guard's first counted request: nothing unreported, no alarm set.
+      expect(room.schedule.unset).toBe(true);
+      await guard.check({ requestId: crypto.randomUUID(), consume: true, settings: s, caller: null });
+      // The verdict is out; neither the admission nor the alarm is written yet.
+      expect(sets).toHaveLength(0);
+      expect(room.log.pendingCount).toBe(1);
+      await vi.waitFor(() => expect(room.log.pendingCount).toBe(0), { timeout: FLUSH_DELAY_MS * 0.8, interval: 5 });
+      // Written together: the report's alarm (5 s after the first unreported request), once.
+      expect(sets).toHaveLength(1);
+      expect(await state.storage.getAlarm()).toBe(room.reporter.nextReportAt());
+    });
+  });
 });

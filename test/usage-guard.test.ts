@@ -117,7 +117,11 @@ describe("usage counting in the key guard", () => {
     const stub = guardStub(s.keyId);
     const check = () => ({ requestId: crypto.randomUUID(), consume: true, settings: s, org: "org_wake", caller: null });
     await stub.check(check());
-    const armed = await runInDurableObject(stub, (_g: KeyGuard, state) => state.storage.getAlarm());
+    // The alarm is set with the admission's write (the flush, on the next tick: guard-room.ts count).
+    const armed = await runInDurableObject(stub, (guard: KeyGuard, state) => {
+      KeyGuard.hooks(guard).flush();
+      return state.storage.getAlarm();
+    });
     expect(armed).not.toBeNull();
     const setsAfterWake = async () => {
       // Written first, as the flush timer does within 250 ms; an eviction comes after seconds idle.
@@ -132,6 +136,7 @@ describe("usage counting in the key guard", () => {
         };
         await guard.check(check());
         await guard.check(check());
+        KeyGuard.hooks(guard).flush();
         return { sets, alarm: await state.storage.getAlarm() };
       });
     };

@@ -298,8 +298,11 @@ describe("usage roll-up to the org ledger", () => {
     });
     expect(res.status).toBe(200);
     expect((await h.call(key)).status).toBe(200);
-    // The report comes first; after it, the alarm is the revocation's again.
-    const first = await runInDurableObject(guardStub(id), (_g: KeyGuard, state) => state.storage.getAlarm());
+    // The report comes first (its alarm set with the admission's write); after it, the alarm is the revocation's again.
+    const first = await runInDurableObject(guardStub(id), (guard: KeyGuard, state) => {
+      KeyGuard.hooks(guard).flush();
+      return state.storage.getAlarm();
+    });
     expect(first).toBeLessThan(at);
     await tick(id, Date.now() + REPORT_DELAY_MS);
     expect(await runInDurableObject(guardStub(id), (_g: KeyGuard, state) => state.storage.getAlarm())).toBe(at);

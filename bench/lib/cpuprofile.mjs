@@ -92,6 +92,9 @@ const STAGES = [
     "usage-report bookkeeping (counting, the report, its alarm)",
     (f) => f.module.startsWith("src/usage/") || f.module === "src/guard/usage-reporter.ts" || f.module === "src/guard/alarm-schedule.ts",
   ],
+  // The gateway's guard RPC, in the counting wrapper's frame (both gateways have it): the native call's
+  // own time, which includes a wake's native work when the object was evicted (instantiating it, opening its SQLite database).
+  ["guard RPC call (native; with a wake's instantiation of the object)", (f) => f.module === "test-support/counting.ts"],
   ["context token (ES256 signature)", (f) => f.module.startsWith("node_modules/jose/") || f.module === "src/identity/context-token.ts"],
   ["guard check (the rest: decide, window, dedupe)", (f) => f.module.startsWith("src/guard/") && f.module !== "src/guard/guard-client.ts"],
 ];

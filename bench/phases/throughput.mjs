@@ -45,7 +45,7 @@ function perRequestCounts(result) {
   const split = ` (user ${cpu.workerdUser.toFixed(0)}, sys ${cpu.workerdSystem.toFixed(0)})`;
   const s = result.storagePerRequest;
   if (!s) return split;
-  return `${split}  per req: wakes ${s.wakes.toFixed(2)} sql ${s.statements.toFixed(2)} rows r ${s.rowsRead.toFixed(2)} w ${s.rowsWritten.toFixed(2)} rpc ${s.rpcs.toFixed(2)}`;
+  return `${split}  per req: wakes ${s.wakes.toFixed(2)} sql ${s.statements.toFixed(2)} rows r ${s.rowsRead.toFixed(2)} w ${s.rowsWritten.toFixed(2)} alarms set ${(s.alarmSets ?? 0).toFixed(2)} rpc ${s.rpcs.toFixed(2)}`;
 }
 
 /**

@@ -11,9 +11,11 @@ export interface StorageCounts {
   statements: number;
   rowsRead: number;
   rowsWritten: number;
+  /** setAlarm calls: each a write of its own to the object's storage. */
+  alarmSets: number;
 }
 
-const tally: StorageCounts = { wakes: 0, statements: 0, rowsRead: 0, rowsWritten: 0 };
+const tally: StorageCounts = { wakes: 0, statements: 0, rowsRead: 0, rowsWritten: 0, alarmSets: 0 };
 let cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
 
 /**
@@ -23,6 +25,11 @@ let cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
 export function countWake(ctx: DurableObjectState, sql = true): void {
   tally.wakes++;
   if (!sql) return;
+  const setAlarm = ctx.storage.setAlarm.bind(ctx.storage);
+  ctx.storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
+    tally.alarmSets++;
+    return setAlarm(...args);
+  };
   const storage = ctx.storage.sql;
   const exec = storage.exec.bind(storage) as SqlStorage["exec"];
   storage.exec = ((query: string, ...bindings: unknown[]) => {

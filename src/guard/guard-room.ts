@@ -51,6 +51,8 @@ export class GuardRoom {
   holdsPeak = 0;
   /** The key's org, as the last check named it (for low-balance events). */
   org: string | null = null;
+  /** The alarm is to be set by the next flush, with the admission it writes (count). */
+  private rearmWithFlush = false;
   /** Local admission: the leases granted to locations (lease-desk.ts). */
   leases: LeaseDesk;
 
@@ -159,7 +161,12 @@ export class GuardRoom {
         void this.rearm();
       });
     }
-    if (first || this.schedule.unset) void this.rearm();
+    if (first || this.schedule.unset) {
+      // An admission's flush follows (key-guard.ts #settle): the alarm is set with it, after the verdict and in its
+      // commit, instead of in a commit of its own that the reply waited for (a quiet key's every request, after a report).
+      if (outcome.admitted && fromRequest && this.log.pendingCount > 0) this.rearmWithFlush = true;
+      else void this.rearm();
+    }
     // A refusal writes no admission, so no flush carries its count: the usage row is written
     // within a second instead (one row however many refusals), so an eviction keeps it.
     if (!outcome.admitted) {
@@ -176,6 +183,10 @@ export class GuardRoom {
    */
   flush(): void {
     this.log.unschedule();
+    if (this.rearmWithFlush) {
+      this.rearmWithFlush = false;
+      void this.rearm();
+    }
     const state = this.state;
     if (!state || (this.log.pendingCount === 0 && !this.log.creditsDirty && this.meter.book.pending === 0)) return;
     // The balance goes with its admissions and holds: a crash forgets all of them, never one alone.
