@@ -1,5 +1,6 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FLUSH_DELAY_MS } from "../src/guard/admission-log";
 import { KeyGuard } from "../src/guard/key-guard";
 import { headerSettles, SETTLE_TRIES, type SettleItem } from "../src/guard/settle-batcher";
 import { adminClient, paidKey } from "./support/admin-client";
@@ -226,7 +227,8 @@ describe("holds written with their admissions' batch (docs/metering.md, Durabili
     const client = adminClient({ policy: POLICY, origin: () => new Response("{}") });
     const { id, key } = await paidKey(client, 1_000_000);
     expect((await client.h.call(key, "/v1/chat", { method: "POST" })).status).toBe(200);
-    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).room.flush());
+    // A batch after the hold's first FLUSH_DELAY_MS (a batch at once leaves it for the next).
+    await runInDurableObject(guardStub(id), (g: KeyGuard) => KeyGuard.hooks(g).room.flush(Date.now() + FLUSH_DELAY_MS));
     return id;
   }
   const metered = (id: string, requestId: string) => ({
@@ -244,9 +246,22 @@ describe("holds written with their admissions' batch (docs/metering.md, Durabili
       for (let i = 0; i < 10; i++) expect(await g.check(metered(id, `req_batch_${i}`))).toMatchObject({ kind: "admitted" });
       // Admitted and held in memory; neither the holds nor the balance written yet, never one without the other.
       expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 100 });
+      // A batch at once leaves holds younger than FLUSH_DELAY_MS for the next, and their reserves out of the balance it writes.
       KeyGuard.hooks(g).room.flush();
+      expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 100 });
+      KeyGuard.hooks(g).room.flush(Date.now() + FLUSH_DELAY_MS);
       expect(stored(state.storage)).toEqual({ holds: 11, open: 11, remaining: 1_000_000 - 1100 });
     });
+  });
+
+  it("forgets holds a batch left for the next together with their reserves on an abrupt restart (those requests are charged nothing)", async () => {
+    const id = await keyWithOneHold();
+    await runInDurableObject(guardStub(id), async (g: KeyGuard) => {
+      for (let i = 0; i < 3; i++) await g.check(metered(id, `req_young_${i}`));
+      KeyGuard.hooks(g).room.flush();
+    });
+    await evictDurableObject(guardStub(id)); // before the next batch
+    expect(await statusOf(id)).toMatchObject({ holdsOpen: 1, credits: { remaining: 1_000_000 - 100 } });
   });
 
   it("forgets unwritten holds together with the balance they took on an abrupt restart, and a settlement writes everything before it answers", async () => {
@@ -279,8 +294,8 @@ describe("holds written with their admissions' batch (docs/metering.md, Durabili
       // Applied in memory: nothing written before the batch.
       expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 100 });
       KeyGuard.hooks(g).room.flush();
-      // The new hold's row, open; the settled one's row deleted (before: updated, kept, and deleted by the alarm later).
-      expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 30 - 100 });
+      // The settled one's row deleted (before: updated, kept, and deleted by the alarm later); the new one left for the next batch.
+      expect(stored(state.storage)).toEqual({ holds: 0, open: 0, remaining: 1_000_000 - 30 });
       expect(KeyGuard.hooks(g).room.counters.rowsWritten - rows).toBeLessThanOrEqual(5);
     });
   });
@@ -293,7 +308,7 @@ describe("holds written with their admissions' batch (docs/metering.md, Durabili
       for (let i = 0; i < 10; i++) await g.check(metered(id, `req_quick_${i}`));
       const settles = Array.from({ length: 10 }, (_, i) => ({ requestId: `req_quick_${i}`, charge: 25, fromHeader: true as const }));
       await g.check({ ...metered(id, "req_quick_10"), settles });
-      KeyGuard.hooks(g).room.flush();
+      KeyGuard.hooks(g).room.flush(Date.now() + FLUSH_DELAY_MS);
       // One open hold (the last request's); before, ten closed hold rows too, each deleted by the alarm later.
       expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 25 * 10 - 100 });
       // The balance, that hold and the admissions' row.
@@ -333,7 +348,10 @@ describe("holds written with their admissions' batch (docs/metering.md, Durabili
     const { id } = await paidKey(client, 10_000);
     await runInDurableObject(guardStub(id), async (g: KeyGuard, state) => {
       for (let i = 0; i < 10; i++) await g.check(metered(id, `req_cap_${i}`));
+      // A batch leaves young holds for the next only up to pendingCap(9,000) = 450 of reserves: the 4 newest.
       KeyGuard.hooks(g).room.flush();
+      expect(stored(state.storage)).toMatchObject({ open: 6, remaining: 9_400 });
+      KeyGuard.hooks(g).room.flush(Date.now() + FLUSH_DELAY_MS);
       expect(stored(state.storage)).toMatchObject({ open: 10, remaining: 9_000 });
       const settle = (requestId: string) => g.settleHolds({ items: [{ requestId, charge: 0, fromHeader: true }] });
       // pendingCap(9,400) is 470: four refunds of 100 wait for the batch (its timer, or the next admissions)...

@@ -10,11 +10,12 @@
  * parts as the object does.
  */
 import type { Outcome } from "../usage/usage-book";
-import { AdmissionLog } from "./admission-log";
+import { AdmissionLog, FLUSH_DELAY_MS, pendingCap } from "./admission-log";
 import { AlarmSchedule } from "./alarm-schedule";
 import { openGuardSchema, wakeRead } from "./guard-schema";
 import { adoptSettings, type GuardState, stateOf, statusOf, writeState } from "./guard-state";
 import type { GuardCheck, GuardStatus, KeySettings } from "./guard-types";
+import type { Young } from "./hold-book";
 import { LeaseDesk, type LeaseDeskEnv } from "./lease-desk";
 import { Meter } from "./meter";
 import { splitLimits } from "./named-limits";
@@ -49,6 +50,8 @@ export class GuardRoom {
   /** Metering (meter.ts): holds and the named windows besides the main one. */
   meter: Meter;
   holdsPeak = 0;
+  /** The next batch after one that left young holds unwritten (writeState). */
+  private youngTimer: ReturnType<typeof setTimeout> | null = null;
   /** The key's org, as the last check named it (for low-balance events). */
   org: string | null = null;
   /** The alarm is to be set by the next flush, with the admission it writes (count). */
@@ -108,12 +111,26 @@ export class GuardRoom {
     return state;
   }
 
-  /** Writes the state row, and with it every hold not yet written: the balance never goes to storage without the holds it reflects. */
-  writeState(): void {
+  /**
+   * Writes the state row, and with it every hold not yet written: the balance never goes to storage without the holds it reflects.
+   * `young`: open holds left for the next batch (flush), written out of the balance with their reserves.
+   */
+  writeState(young: Young | null = null): void {
     if (!this.state) return;
-    this.counters.rowsWritten += writeState(this.ctx.storage.sql, this.state) + this.meter.book.writePending(this.ctx.storage.sql);
+    const sql = this.ctx.storage.sql;
+    const credits = this.state.credits;
+    const left = young !== null && young.units > 0 && credits !== null;
+    const state = left ? { ...this.state, credits: { ...credits, remaining: credits.remaining + young.units } } : this.state;
+    this.counters.rowsWritten += writeState(sql, state) + this.meter.book.writePending(sql, left ? young.ids : undefined);
     this.stateStored = true;
     this.log.stateWritten();
+    if (!left) return;
+    // The balance written is not the one held: the next batch writes it again, within FLUSH_DELAY_MS.
+    this.log.creditsDirty = true;
+    this.youngTimer ??= setTimeout(() => {
+      this.youngTimer = null;
+      this.flush();
+    }, FLUSH_DELAY_MS);
   }
 
   /** An admin change: applied to the adopted state, then committed. */
@@ -181,7 +198,7 @@ export class GuardRoom {
    * with the balance they spent and the holds they took; an org's guard asked for credits only
    * has spends and holds but no admissions to write.
    */
-  flush(): void {
+  flush(now = Date.now()): void {
     this.log.unschedule();
     if (this.rearmWithFlush) {
       this.rearmWithFlush = false;
@@ -189,8 +206,11 @@ export class GuardRoom {
     }
     const state = this.state;
     if (!state || (this.log.pendingCount === 0 && !this.log.creditsDirty && this.meter.book.pending === 0)) return;
-    // The balance goes with its admissions and holds: a crash forgets all of them, never one alone.
-    if (this.log.creditsDirty) this.writeState();
+    // The balance goes with its admissions and holds: a crash forgets all of them, never one alone. Holds
+    // taken within FLUSH_DELAY_MS and still open (up to pendingCap of the balance) wait for the next batch,
+    // their reserves out of the balance written: most close by then and need no row (docs/metering.md).
+    const young = this.meter.charging || state.credits === null ? null : this.meter.book.young(now - FLUSH_DELAY_MS, pendingCap(state.credits.remaining));
+    if (this.log.creditsDirty) this.writeState(young);
     else this.counters.rowsWritten += this.meter.book.writePending(this.ctx.storage.sql);
     // Stamps are kept as long as the longest requests window needs them (a wake rebuilds it from them).
     const rows = this.log.write(this.ctx.storage.sql, Math.max(state.windowMs, this.meter.requestsMs), () =>

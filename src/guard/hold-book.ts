@@ -1,5 +1,11 @@
 import { CLOSED_HOLD_KEPT_MS, type Hold, type HoldView } from "../metering/holds";
 
+/** Open holds a batch leaves for the next, and their reserves (HoldBook.young). */
+export interface Young {
+  ids: Set<string>;
+  units: number;
+}
+
 /** The holds table (docs/storage.md): one row per metered request, from admission until CLOSED_HOLD_KEPT_MS after it closed or expired. */
 export function createHoldsTable(sql: SqlStorage): void {
   sql.exec(`CREATE TABLE IF NOT EXISTS holds (
@@ -83,15 +89,36 @@ export class HoldBook {
   }
 
   /**
+   * Open holds never written and taken after `since`, newest first while their
+   * reserves total at most `cap`: a batch may leave them for the next
+   * (GuardRoom.flush), when most have closed and need no row at all.
+   */
+  young(since: number, cap: number): Young {
+    const young: Young = { ids: new Set(), units: 0 };
+    const candidates: Hold[] = [];
+    for (const id of this.unwritten) {
+      const h = this.holds.get(id);
+      if (h !== undefined && h.charge === null && h.at > since && !this.stored.has(id)) candidates.push(h);
+    }
+    for (const h of candidates.sort((a, b) => b.at - a.at)) {
+      if (young.units + h.reserve > cap) break;
+      young.ids.add(h.id);
+      young.units += h.reserve;
+    }
+    return young;
+  }
+
+  /**
    * Writes every hold changed since the last write, as it stands: open, or
    * closed; a closed hold that needs no row is not written, and its open row,
-   * if it had one, is deleted. Answers the rows written.
+   * if it had one, is deleted. `left`: holds to leave unwritten (see young).
+   * Answers the rows written.
    */
-  writePending(sql: SqlStorage): number {
+  writePending(sql: SqlStorage, left?: ReadonlySet<string>): number {
     let rows = 0;
     for (const id of this.unwritten) {
       const h = this.holds.get(id);
-      if (h === undefined) continue;
+      if (h === undefined || left?.has(id)) continue;
       if (this.rowless.has(id)) {
         if (this.stored.delete(id)) rows += sql.exec("DELETE FROM holds WHERE id = ?", id).rowsWritten;
         continue;
@@ -108,7 +135,7 @@ export class HoldBook {
       ).rowsWritten;
       this.stored.add(id);
     }
-    this.unwritten.clear();
+    this.unwritten = new Set(left === undefined ? [] : [...left].filter((id) => this.unwritten.has(id)));
     this.unwrittenUnits = 0;
     return rows;
   }
