@@ -1,6 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FLUSH_DELAY_MS } from "../src/guard/admission-log";
+import { ROWLESS_KEPT } from "../src/guard/hold-book";
 import { KeyGuard } from "../src/guard/key-guard";
 import { headerSettles, SETTLE_TRIES, type SettleItem } from "../src/guard/settle-batcher";
 import { adminClient, paidKey } from "./support/admin-client";
@@ -313,6 +314,28 @@ describe("holds written with their admissions' batch (docs/metering.md, Durabili
       expect(stored(state.storage)).toEqual({ holds: 1, open: 1, remaining: 1_000_000 - 25 * 10 - 100 });
       // The balance, that hold and the admissions' row.
       expect(KeyGuard.hooks(g).room.counters.rowsWritten - rows).toBeLessThanOrEqual(4);
+    });
+  });
+
+  it("keeps the latest ROWLESS_KEPT holds settled from their header in memory, no more; a settle of a forgotten one answers unknown and changes nothing", async () => {
+    const client = adminClient({ policy: POLICY, origin: () => new Response("{}") });
+    const { id } = await paidKey(client, 10_000_000);
+    const n = ROWLESS_KEPT + 10;
+    await runInDurableObject(guardStub(id), async (g: KeyGuard) => {
+      const ids = Array.from({ length: n }, (_, i) => `req_many_${i}`);
+      for (const requestId of ids) await g.check(metered(id, requestId));
+      await g.settleHolds({ items: ids.map((requestId) => ({ requestId, charge: 1, fromHeader: true as const })) });
+      const room = KeyGuard.hooks(g).room;
+      room.flush(Date.now() + FLUSH_DELAY_MS);
+      // Before: every closed hold stayed in memory until a minute past its expiry (a busy key: hundreds of thousands).
+      expect([...room.meter.book.all()]).toHaveLength(ROWLESS_KEPT);
+      const remaining = room.state?.credits?.remaining;
+      expect(remaining).toBe(10_000_000 - n);
+      expect(await g.settleHolds({ items: [{ requestId: "req_many_0", charge: 50 }] })).toEqual([{ kind: "unknown" }]);
+      expect(await g.settleHolds({ items: [{ requestId: `req_many_${n - 1}`, charge: 50 }] })).toEqual([
+        { kind: "settled", charged: 1, uncharged: 0, repeated: true },
+      ]);
+      expect(room.state?.credits?.remaining).toBe(remaining);
     });
   });
 

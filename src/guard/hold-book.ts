@@ -1,5 +1,8 @@
 import { CLOSED_HOLD_KEPT_MS, type Hold, type HoldView } from "../metering/holds";
 
+/** Closed holds without a row kept in memory, the latest (HoldBook.trimRowless). */
+export const ROWLESS_KEPT = 1000;
+
 /** Open holds a batch leaves for the next, and their reserves (HoldBook.young). */
 export interface Young {
   ids: Set<string>;
@@ -137,6 +140,7 @@ export class HoldBook {
     }
     this.unwritten = new Set(left === undefined ? [] : [...left].filter((id) => this.unwritten.has(id)));
     this.unwrittenUnits = 0;
+    this.trimRowless();
     return rows;
   }
 
@@ -200,6 +204,19 @@ export class HoldBook {
       if (this.stored.delete(h.id)) rows += sql.exec("DELETE FROM holds WHERE id = ?", h.id).rowsWritten;
     }
     return rows;
+  }
+
+  /**
+   * Forgets the oldest closed holds without a row beyond ROWLESS_KEPT, once
+   * written (their open row deleted): a busy key closes thousands a minute,
+   * each kept only to answer a repeat and for the console's latest settlements.
+   * A settle of a forgotten one answers 404 and changes nothing (docs/metering.md).
+   */
+  private trimRowless(): void {
+    for (const id of this.rowless) {
+      if (this.rowless.size <= ROWLESS_KEPT) return;
+      if (!this.unwritten.has(id)) this.forget(id);
+    }
   }
 
   /** Forgets a hold in memory (its row, if any, is the caller's). */
