@@ -3,8 +3,12 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { configDefaults, defineConfig } from "vitest/config";
+import { defineConfig } from "vitest/config";
 import { buildConsole } from "./scripts/build-console.mjs";
+import { useRamTempDir } from "./test-support/ram-temp-dir.mjs";
+
+// Durable Object storage, local KV and wrangler dev's state in memory (before any runtime starts).
+useRamTempDir();
 
 // The Worker imports the console's bundled browser program; wrangler builds it for dev and deploy, this does for tests.
 buildConsole();
@@ -39,9 +43,6 @@ function hermeticWranglerConfig(): string {
   writeFileSync(path, toml);
   return path;
 }
-
-/** The node tests that talk to the shared Keyward under wrangler dev. */
-const HTTP_TESTS = ["test-node/*-http.test.mjs", "test-node/origin-package.test.mjs"];
 
 export default defineConfig({
   test: {
@@ -80,26 +81,18 @@ export default defineConfig({
         },
       },
       {
-        // Node-side tools: the CLI in process, and end to end against wrangler dev with a real OpenID provider (its own dev server: its configuration differs).
+        // Node-side tools: the CLI in process, deploy checks, the origin package; end to end
+        // over HTTP against one Keyward under wrangler dev shared by these files
+        // (test-support/shared-keyward.mjs, booting while the other files run), and against
+        // Keywards of their own where the configuration differs (a real OpenID provider, a metered policy).
+        // One project, so that vitest spreads all of them over both cores in one pass.
         test: {
           name: "node",
           include: ["test-node/**/*.test.{ts,mjs}"],
-          exclude: [...configDefaults.exclude, ...HTTP_TESTS],
+          globalSetup: ["./test-support/shared-keyward.mjs"],
           environment: "node",
           // No file changes global state (no mocks, no process.env writes): one worker
           // serves several files instead of a fresh process each (seconds apiece here).
-          isolate: false,
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-        },
-      },
-      {
-        // Over HTTP against one Keyward under wrangler dev, shared by these files (test-support/shared-keyward.mjs).
-        test: {
-          name: "wrangler-dev",
-          include: HTTP_TESTS,
-          globalSetup: ["./test-support/shared-keyward.mjs"],
-          environment: "node",
           isolate: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -4,7 +4,7 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { SignJWT } from "jose";
 import { startEchoOrigin } from "../demo/echo-origin.mjs";
-import { freePort, startKeywardDev } from "./wrangler-dev.mjs";
+import { freePort, launchKeywardDev } from "./wrangler-dev.mjs";
 
 /**
  * What a test needs to talk to a running Keyward: its URL, the development JWT
@@ -14,10 +14,27 @@ import { freePort, startKeywardDev } from "./wrangler-dev.mjs";
  */
 
 /**
- * Starts Keyward under `wrangler dev` with an echo origin of its own.
+ * Starts Keyward under `wrangler dev` with an echo origin of its own, and waits until it answers.
  * @param {{ vars?: Record<string, string> }} [options]  extra variables for the dev server
  */
 export async function startKeyward(options = {}) {
+  const keyward = await launchKeyward(options);
+  try {
+    await keyward.ready;
+  } catch (error) {
+    await keyward.stop();
+    throw error;
+  }
+  return keyward;
+}
+
+/**
+ * Starts Keyward under `wrangler dev` with an echo origin of its own, without
+ * waiting for it to boot: URL and access are known at once; `ready` settles when
+ * it answers or failed to start (see launchKeywardDev).
+ * @param {{ vars?: Record<string, string> }} [options]  extra variables for the dev server
+ */
+export async function launchKeyward(options = {}) {
   const originPort = await freePort();
   const origin = await startEchoOrigin({ port: originPort });
   const devSecret = randomBytes(32).toString("hex");
@@ -33,13 +50,14 @@ export async function startKeyward(options = {}) {
   };
   let dev;
   try {
-    dev = await startKeywardDev({ vars });
+    dev = await launchKeywardDev({ vars });
   } catch (error) {
     origin.close();
     throw error;
   }
   return {
     ...keywardClient({ url: dev.url, devSecret, operatorToken: /** @type {string} */ (vars.KEYWARD_OPERATOR_TOKEN) }),
+    ready: dev.ready,
     async stop() {
       await dev.stop();
       origin.close();

@@ -1,9 +1,11 @@
-// What test-support/shared-keyward.mjs provides to the "wrangler-dev" project's files (vitest `inject`).
+// What test-support/shared-keyward.mjs provides to the "node" project's files (vitest `inject`).
 import type { KeywardAccess } from "./keyward-dev.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {
     keyward: KeywardAccess;
+    /** Answers 204 once the shared Keyward is up, or 503 with why it did not start. */
+    keywardReadyUrl: string;
     github: { keyId: string; privateKeyPem: string; fetchesUrl: string };
   }
 }

@@ -1,13 +1,15 @@
 // @ts-check
-// The vitest globalSetup of the "wrangler-dev" project (vitest.config.ts): one
-// Keyward under `wrangler dev`, with its echo origin and a local stand-in for
-// GitHub's secret-scanning public keys, for all the test files that talk to it
-// over HTTP. Booting wrangler dev is the slow part (seconds of CPU on a 2-core
-// machine); each file used to boot its own. The files tell their data apart by
-// org, and take what they need with `inject` (test-node/support/shared.mjs).
+// The vitest globalSetup of the "node" project (vitest.config.ts): one Keyward
+// under `wrangler dev`, with its echo origin and a local stand-in for GitHub's
+// secret-scanning public keys, for all the test files that talk to it over HTTP.
+// Booting wrangler dev is the slow part (seconds of CPU on a 2-core machine); each
+// file used to boot its own. It is started here but not waited for, so that it
+// boots while the other test files run; the files that use it wait at import for
+// the stand-in's /keyward-ready to answer (test-node/support/shared.mjs). The files
+// tell their data apart by org, and take what they need with `inject`.
 import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:http";
-import { startKeyward } from "./keyward-dev.mjs";
+import { launchKeyward } from "./keyward-dev.mjs";
 
 /** The `key_identifier` of the stand-in GitHub key. */
 const GITHUB_KEY_ID = "test-key-identifier-1";
@@ -16,7 +18,17 @@ const GITHUB_KEY_ID = "test-key-identifier-1";
 export default async function setup(project) {
   const github = generateKeyPairSync("ec", { namedCurve: "P-256" });
   let fetches = 0;
+  /** @type {Promise<void>} Settles once the shared Keyward answers or failed to start. */
+  let keywardReady = Promise.resolve();
   const keysDoc = createServer((req, res) => {
+    // Answers once the Keyward is up: 204, or 503 with why it did not start (wrangler's output).
+    if (req.url === "/keyward-ready") {
+      keywardReady.then(
+        () => res.writeHead(204).end(),
+        (error) => res.writeHead(503, { "content-type": "text/plain" }).end(String(error?.message ?? error)),
+      );
+      return;
+    }
     res.writeHead(200, { "content-type": "application/json" });
     // How often Keyward fetched the document (itself not counted), for the test that checks its cache.
     if (req.url === "/fetches") return res.end(JSON.stringify(fetches));
@@ -29,7 +41,7 @@ export default async function setup(project) {
   const docUrl = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (keysDoc.address()).port}`;
   let keyward;
   try {
-    keyward = await startKeyward({
+    keyward = await launchKeyward({
       vars: {
         GITHUB_SECRET_SCANNING_KEYS_URL: `${docUrl}/meta/public_keys/secret_scanning`,
         // A guard reports usage this long after its first unreported request (5 s in production), so the HTTP usage test does not wait on the clock.
@@ -40,7 +52,9 @@ export default async function setup(project) {
     keysDoc.close();
     throw error;
   }
+  keywardReady = keyward.ready;
   project.provide("keyward", { url: keyward.url, devSecret: keyward.devSecret, operatorToken: keyward.operatorToken });
+  project.provide("keywardReadyUrl", `${docUrl}/keyward-ready`);
   project.provide("github", {
     keyId: GITHUB_KEY_ID,
     privateKeyPem: /** @type {string} */ (github.privateKey.export({ type: "pkcs8", format: "pem" })),

@@ -30,7 +30,20 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * Starts `wrangler dev` and resolves once /_keyward/health answers.
  * @param {{ vars: Record<string, string>, readyTimeoutMs?: number }} options
  */
-export async function startKeywardDev({ vars, readyTimeoutMs = 90_000 }) {
+export async function startKeywardDev(options) {
+  const dev = await launchKeywardDev(options);
+  await dev.ready;
+  return dev;
+}
+
+/**
+ * Starts `wrangler dev` without waiting for it: its URL is known at once, and
+ * `ready` resolves once /_keyward/health answers (or rejects, with wrangler's
+ * output, if it exits or times out first; it is then stopped). Lets a caller
+ * boot it while it does other work.
+ * @param {{ vars: Record<string, string>, readyTimeoutMs?: number }} options
+ */
+export async function launchKeywardDev({ vars, readyTimeoutMs = 90_000 }) {
   const dir = mkdtempSync(join(tmpdir(), "keyward-e2e-"));
   // The checkout's wrangler.toml with an absolute entry point, in a directory of its own.
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
@@ -105,28 +118,33 @@ export async function startKeywardDev({ vars, readyTimeoutMs = 90_000 }) {
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + readyTimeoutMs;
-  for (;;) {
-    if (exited !== null) {
-      await stop();
-      throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before it was ready:\n${output}`);
+  const ready = (async () => {
+    const deadline = Date.now() + readyTimeoutMs;
+    for (;;) {
+      if (exited !== null) {
+        await stop();
+        throw new Error(`wrangler dev exited (${JSON.stringify(exited)}) before it was ready:\n${output}`);
+      }
+      try {
+        const res = await fetch(`${url}/_keyward/health`);
+        if (res.status === 200) return;
+      } catch {}
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`wrangler dev was not ready within ${readyTimeoutMs} ms:\n${output}`);
+      }
+      await sleep(250);
     }
-    try {
-      const res = await fetch(`${url}/_keyward/health`);
-      if (res.status === 200) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`wrangler dev was not ready within ${readyTimeoutMs} ms:\n${output}`);
-    }
-    await sleep(250);
-  }
+  })();
+  // Handled where it is awaited; this only keeps an unawaited failure from being an unhandled rejection.
+  ready.catch(() => {});
   return {
     url,
     pid: child.pid,
     get output() {
       return output;
     },
+    ready,
     stop,
   };
 }
