@@ -3,9 +3,10 @@
 // guard evicted between the refusals and the read still counts them, in the key's
 // minute view and, after its next report, in the org's roll-up.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { KeyGuard } from "../src/guard/key-guard";
 import { REFUSAL_SAVE_DELAY_MS } from "../src/guard/usage-reporter";
+import { HOUR_MS, MINUTE_MS } from "../src/usage/usage-book";
 import { QUIET_REPORT_PERIOD_MS, REPORT_DELAY_MS } from "../src/usage/usage-report";
 import { adminClient, adminHeaders, newOrg } from "./support/admin-client";
 import { guardStub } from "./support/harness";
@@ -23,7 +24,18 @@ const storedRefusals = (keyId: string) =>
   });
 
 describe("84. refusals after a usage report survive an eviction", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("counts 100 refusals that followed a report in the minute view and the org roll-up after the guard was evicted, with one row written for them", async () => {
+    // One clock for the test and the guard (Date faked, timers real): the refusals come after the
+    // report on it, as they would on a real clock. With real requests and a report at a made-up
+    // later time, an hour boundary between them left the refusals out of the report's hours.
+    // Ten minutes into an hour ahead of the real clock, so no alarm the guard arms fires by itself.
+    const start = Math.ceil(Date.now() / HOUR_MS) * HOUR_MS + 10 * MINUTE_MS;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(start);
     const client = adminClient();
     const org = newOrg();
     const { id, key } = await client.create(org);
@@ -32,11 +44,13 @@ describe("84. refusals after a usage report survive an eviction", () => {
     // A full window (the default 60), then its report.
     for (let i = 0; i < 60; i++) expect((await client.h.call(key)).status).toBe(200);
     await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).flush());
-    const reportedAt = Date.now() + REPORT_DELAY_MS + 1_000;
+    const reportedAt = start + REPORT_DELAY_MS + 1_000;
+    vi.setSystemTime(reportedAt);
     await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(reportedAt));
     const rowsBefore = (await stub.describe({ keyId: id, version: 1, limit: 60, windowSeconds: 60, expiresAt: null, revoked: false, revokeAt: null }))
       .rowsWritten;
 
+    vi.setSystemTime(reportedAt + 1_000);
     const statuses = await Promise.all(Array.from({ length: 100 }, () => client.h.call(key).then((r) => r.status)));
     expect(statuses.filter((s) => s === 429)).toHaveLength(100);
     expect(client.h.calls.origin).toHaveLength(60);
@@ -53,7 +67,9 @@ describe("84. refusals after a usage report survive an eviction", () => {
 
     // The woken guard still owes a report of them: its next one takes them to the ledger
     // (a woken guard does not know its last report's size, so it waits a quiet key's period).
-    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(reportedAt + QUIET_REPORT_PERIOD_MS + 1_000));
+    const nextReport = reportedAt + QUIET_REPORT_PERIOD_MS + 1_000;
+    vi.setSystemTime(nextReport);
+    await runInDurableObject(stub, (g: KeyGuard) => KeyGuard.hooks(g).runAlarm(nextReport));
     const rollUp = (await (await client.api(`/orgs/${org}/usage`, { headers })).json()) as { totals: Bucket; topKeys: { keyId: string; refused: number }[] };
     expect(rollUp.totals.admitted).toBe(60);
     expect(rollUp.totals.refused).toEqual({ RATE_LIMITED: 100 });
