@@ -327,10 +327,18 @@ describe("event delivery (threats.md 64)", () => {
     await s.useReceiver(r.fetch, 3_000);
     await s.putWebhook();
     await s.create(); // an event for the alarm to be stuck on
-    const stuck = runDurableObjectAlarm(s.stub); // delivery in progress, receiver silent
+    let deliveryEnded = false;
+    const stuck = runDurableObjectAlarm(s.stub).finally(() => {
+      deliveryEnded = true;
+    }); // delivery in progress, receiver silent
+    await vi.waitFor(() => expect(r.received).toHaveLength(1), { timeout: 2_000, interval: 5 });
     const during = await timeOf(8);
     console.log(`create + call, median: ${baseline.toFixed(1)} ms without a webhook, ${during.toFixed(1)} ms while a delivery hangs`);
-    expect(during).toBeLessThan(baseline * 3 + 100);
+    // Not queued behind the delivery: all 8 were answered while it still hung (a ledger that waited
+    // on it would have answered the first only after its 3 s timeout). Counted, not compared with
+    // the baseline: two medians taken seconds apart on a loaded machine differ by more than 3x.
+    expect(deliveryEnded).toBe(false);
+    expect(r.received).toHaveLength(1);
     expect(during).toBeLessThan(1_000);
     await stuck;
     const hung = (await s.deliveries()).find((d) => d.attempts === 1);
