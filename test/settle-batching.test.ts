@@ -69,7 +69,20 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
     await Promise.all(done);
   });
 
+  it("sets one timer per key's queue, in its first settlement's request, not one per settlement (timers cost CPU)", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const done = Array.from({ length: 10 }, (_, i) => settles.settle("key_a", header(`r${i}`)));
+    expect(timers).toHaveBeenCalledTimes(1);
+    settles.carry("key_a")?.answered();
+    await Promise.all(done);
+    expect(timers).toHaveBeenCalledTimes(1);
+  });
+
   it("carries at most maxBatch settlements per RPC; the rest wait for the next", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000, maxBatch: 4 });
     for (let i = 0; i < 10; i++) void settles.settle("key_a", header(`r${i}`));

@@ -44,12 +44,14 @@ interface Waiter {
   done: boolean;
   /** Carriers that failed or never answered so far. */
   failures: number;
-  /** The queueing this waiter is in (each requeue starts a new one; older timers then do nothing). */
+  /** The queueing this waiter is in (each requeue starts a new one; older timers and carriers then do nothing). */
   round: number;
+  /** The settlements taken with this one (by the same carrier). */
+  batch: Waiter[];
   resolve: () => void;
   reject: (error: unknown) => void;
-  /** Queues this settlement again, from its own request (a promise made there; see headerSettles). */
-  again: () => void;
+  /** Signals this waiter in its own request (a promise made there): queue again, or watch its key's queue. */
+  signal: (what: "again" | "watch") => void;
 }
 
 /** Carriers a settlement may lose (failed, or never answered) before it is given up and logged. */
@@ -88,15 +90,21 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
   const maxBatch = options.maxBatch ?? MAX_SETTLE_BATCH;
   const queues = new Map<string, Waiter[]>();
 
-  /** Takes up to maxBatch queued settlements of a key, `first` first when given. */
+  /** Takes up to maxBatch queued settlements of a key, `first` first when given; the first one left, if any, watches the rest. */
   function take(keyId: string, first?: Waiter): Waiter[] {
     const queue = queues.get(keyId) ?? [];
     const batch = first === undefined ? [] : [first];
-    const rest = queue.filter((w) => w !== first);
+    const rest = first === undefined ? queue : queue.filter((w) => w !== first);
     batch.push(...rest.splice(0, maxBatch - batch.length));
     if (rest.length === 0) queues.delete(keyId);
-    else queues.set(keyId, rest);
-    for (const w of batch) w.taken = true;
+    else {
+      queues.set(keyId, rest);
+      rest[0]?.signal("watch");
+    }
+    for (const w of batch) {
+      w.taken = true;
+      w.batch = batch;
+    }
     return batch;
   }
 
@@ -111,65 +119,83 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
   const lost = (w: Waiter, error: unknown, round: number) => {
     if (w.done || w.round !== round) return; // a stale carrier: this one is queued again already
     if (++w.failures < SETTLE_TRIES) {
-      w.again();
+      w.signal("again");
       return;
     }
     w.done = true;
     w.reject(error);
   };
 
+  /** Each of a carrier's settlements lost, as each was when taken. */
+  const carrierLost = (batch: Waiter[], error: unknown) => {
+    const rounds = batch.map((o) => o.round);
+    return () => {
+      for (const [i, o] of batch.entries()) lost(o, error, rounds[i] as number);
+    };
+  };
+
   /** Sends a key's queue (`first` first) on one settle RPC, from the request of `first`. */
   const sendBatch = (keyId: string, first: Waiter) => {
     const batch = take(keyId, first);
-    const rounds = batch.map((o) => o.round);
     send(
       keyId,
       batch.map((o) => o.item),
     ).then(
       () => answered(batch),
-      (error: unknown) => {
-        for (const [i, o] of batch.entries()) lost(o, error, rounds[i] as number);
-      },
+      (error: unknown) => carrierLost(batch, error)(),
     );
   };
 
   return {
     settle: (keyId, item) => {
-      const timers: ReturnType<typeof setTimeout>[] = [];
+      let timer: ReturnType<typeof setTimeout> | null = null;
       const settled = new Promise<void>((resolve, reject) => {
-        const w: Waiter = { item, taken: false, done: false, failures: 0, round: 0, resolve, reject, again: () => {} };
-        // Runs in this request: at first, then as the continuation of a promise made here.
+        const w: Waiter = { item, taken: false, done: false, failures: 0, round: 0, batch: [], resolve, reject, signal: () => {} };
+        // Everything below runs in this request: at first, then as continuations of promises made here.
+        const listen = () => {
+          new Promise<"again" | "watch">((go) => {
+            w.signal = go;
+          }).then((what) => {
+            listen();
+            if (what === "again") enqueue();
+            else watch(w.round);
+          });
+        };
+        // One timer per queue, in the request of its first settlement (timers cost; see docs/performance.md):
+        // no check came within waitMs, so it sends the queue; then, until its carrier answers, giveUpMs more.
+        const watch = (round: number) => {
+          timer = setTimeout(() => {
+            if (w.done || w.round !== round) return;
+            if (!w.taken) sendBatch(keyId, w);
+            // Its carrier never answered (that request cancelled): each one it took is queued again. A repeat changes nothing.
+            timer = setTimeout(carrierLost(w.batch, new Error("no answer from the guard")), options.giveUpMs);
+          }, waitMs);
+        };
         const enqueue = () => {
           if (w.done) return;
-          const round = ++w.round;
+          w.round++;
           w.taken = false;
-          queues.set(keyId, [...(queues.get(keyId) ?? []), w]);
-          new Promise<void>((go) => {
-            w.again = go;
-          }).then(enqueue);
-          // No check came in time: this one sends the key's queue on one RPC, from this request.
-          timers.push(setTimeout(() => w.round === round && !w.taken && sendBatch(keyId, w), waitMs));
-          // Its carrier never answered (that request cancelled): queued again. A repeat changes nothing.
-          timers.push(setTimeout(() => w.round === round && lost(w, new Error("no answer from the guard"), round), waitMs + options.giveUpMs));
+          const queue = queues.get(keyId);
+          if (queue !== undefined) return void queue.push(w);
+          queues.set(keyId, [w]);
+          watch(w.round);
         };
+        listen();
         enqueue();
       });
-      // In this request: its timers end with its settlement.
+      // In this request: its timer ends with its settlement.
       return settled.finally(() => {
-        for (const t of timers) clearTimeout(t);
+        if (timer !== null) clearTimeout(timer);
       });
     },
 
     carry: (keyId) => {
       if (!queues.has(keyId)) return null;
       const batch = take(keyId);
-      const rounds = batch.map((o) => o.round);
       return {
         items: batch.map((w) => w.item),
         answered: () => answered(batch),
-        failed: () => {
-          for (const [i, w] of batch.entries()) lost(w, new Error("the check carrying it failed"), rounds[i] as number);
-        },
+        failed: carrierLost(batch, new Error("the check carrying it failed")),
       };
     },
   };
