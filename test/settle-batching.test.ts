@@ -35,6 +35,7 @@ const header = (requestId: string, charge = 1): SettleItem => ({ requestId, char
 
 describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   afterEach(() => {
+    vi.restoreAllMocks();
     vi.useRealTimers();
   });
 
