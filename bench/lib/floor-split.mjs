@@ -21,6 +21,7 @@ export function floorSplit(keyward, floor) {
     scenario: keyward.scenario,
     floor: floor.scenario,
     workerd: { keyward: keyward.workerdMicrosPerRequest, floor: floor.workerdMicrosPerRequest },
+    wakes: { keyward: keyward.storagePerRequest?.wakes ?? null, floor: floor.storagePerRequest?.wakes ?? null },
     rows,
     stages: stageSplit(keyward, floor),
   };
@@ -55,7 +56,7 @@ export function floorSplitLines(splits) {
       .filter((r) => Math.abs(r.delta) >= 3)
       .map((r) => `${r.bucket} ${fmtSigned(r.delta)}`)
       .join(", ")}`,
-    `stages of ${s.scenario} over ${s.floor} (profile, µs/request, keyward - floor): ${s.stages
+    `stages of ${s.scenario} over ${s.floor} (profile, µs/request, keyward - floor${s.wakes.keyward === null ? "" : `; wakes per request ${s.wakes.keyward.toFixed(2)} - ${(s.wakes.floor ?? 0).toFixed(2)}`}): ${s.stages
       .filter((r) => Math.abs(r.delta) >= 3)
       .map((r) => `${r.stage} ${r.keyward.toFixed(0)} - ${r.floor.toFixed(0)} = ${fmtSigned(r.delta)}`)
       .join("; ")}`,

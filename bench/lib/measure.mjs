@@ -98,5 +98,5 @@ export function measurer({ workerd, origin, port }) {
     return result;
   }
 
-  return { workerdCpu, settle, sweep, measure };
+  return { workerdCpu, settle, sweep, measure, storageCounts };
 }

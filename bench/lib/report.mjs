@@ -216,7 +216,7 @@ export function renderMarkdown(report) {
       out.push(
         `### What ${split.scenario} adds over ${split.floor}
 
-workerd CPU ${fmt(split.workerd.keyward)} vs ${fmt(split.workerd.floor)} µs/req (${signed(split.workerd.keyward - split.workerd.floor)}); profile buckets, µs of self time per request:
+workerd CPU ${fmt(split.workerd.keyward)} vs ${fmt(split.workerd.floor)} µs/req (${signed(split.workerd.keyward - split.workerd.floor)})${split.wakes?.keyward == null ? "" : `, objects woken per request ${split.wakes.keyward.toFixed(2)} vs ${(split.wakes.floor ?? 0).toFixed(2)}`}; profile buckets, µs of self time per request:
 `,
       );
       out.push(row(["bucket", split.scenario, split.floor, "difference"]));

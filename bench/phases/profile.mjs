@@ -17,7 +17,7 @@ import { BUILD_DIR } from "../lib/workerd.mjs";
  * @param {import("./scenarios.mjs").Scenarios} scenarioSet
  */
 export async function runProfile(bench, { scenarios, scenarioById }) {
-  const { plan, port, workerd, workerdCpu, keys, variants, sweep, measure } = bench;
+  const { plan, port, workerd, workerdCpu, keys, variants, sweep, measure, storageCounts } = bench;
   const c = plan.connections.includes(32) ? 32 : plan.connections[0];
   const profiled = [
     // Always there: --scenarios drops scenarios from the rounds, not from allScenarios.
@@ -60,6 +60,7 @@ export async function runProfile(bench, { scenarios, scenarioById }) {
       ...(scenario.path ? { path: scenario.path } : {}),
     });
     const cpu0 = workerdCpu();
+    const counts0 = await storageCounts(scenario.service);
     const { result, profile: cpuProfile } = await profileWhile({ port: workerd.ports["(inspector)"], target: scenario.service }, () =>
       runLoad({
         port: port(scenario.service),
@@ -70,6 +71,7 @@ export async function runProfile(bench, { scenarios, scenarioById }) {
       }),
     );
     const workerdMs = workerdCpu() - cpu0;
+    const counts1 = await storageCounts(scenario.service);
     // The raw profile too, for Chrome DevTools or a closer look (bench/.build is not committed).
     writeFileSync(path.join(BUILD_DIR, `profile-${scenario.id}.cpuprofile`), JSON.stringify(cpuProfile));
     const { buckets, stages, topFunctions } = summarize(cpuProfile, { bundleUrl: `${module}.js`, moduleOf });
@@ -81,6 +83,11 @@ export async function runProfile(bench, { scenarios, scenarioById }) {
       workerdMicrosPerRequest: per(workerdMs),
       microsPerRequest: Object.fromEntries(Object.entries(buckets).map(([k, v]) => [k, per(v)])),
       stagesMicrosPerRequest: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, per(v)])),
+      // What the profiled requests did to the gateway's objects (wakes, statements, rows, alarms), per request: a
+      // many-keys profile is read with how many of its requests woke their guard (docs/performance.md).
+      ...(counts0 && counts1
+        ? { storagePerRequest: Object.fromEntries(Object.keys(counts1).map((k) => [k, (counts1[k] - counts0[k]) / Math.max(1, result.requests)])) }
+        : {}),
       topFunctionsMicrosPerRequest: Object.fromEntries(Object.entries(topFunctions).map(([k, v]) => [k, per(v)])),
     };
     profile.cpu.push(entry);
@@ -89,7 +96,10 @@ export async function runProfile(bench, { scenarios, scenarioById }) {
       .slice(0, 6)
       .map(([k, v]) => `${k} ${v.toFixed(0)}`)
       .join(", ");
-    log(`  [${elapsed()}] cpu profile ${scenario.id}: ${result.rps.toFixed(0)} req/s, workerd ${entry.workerdMicrosPerRequest.toFixed(0)} us/req; ${top}`);
+    const wakes = entry.storagePerRequest ? `, ${entry.storagePerRequest.wakes.toFixed(2)} wakes/req` : "";
+    log(
+      `  [${elapsed()}] cpu profile ${scenario.id}: ${result.rps.toFixed(0)} req/s, workerd ${entry.workerdMicrosPerRequest.toFixed(0)} us/req${wakes}; ${top}`,
+    );
   }
   profile.floorSplit = scenarios
     .filter((s) => s.floor)
