@@ -28,7 +28,7 @@ export function floorSplit(keyward, floor) {
 }
 
 /** What workerd spent outside the isolate's sampled JavaScript and native calls (idle excluded): C++ the profile cannot see, kernel time included. */
-export const OUTSIDE = "outside the profile (workerd's C++: objects' SQLite files, I/O, RPC dispatch; kernel time)";
+const OUTSIDE = "outside the profile (workerd's C++: objects' SQLite files, I/O, RPC dispatch; kernel time)";
 
 /**
  * The same difference by stage of the request (cpuprofile.mjs STAGES: the guard's wake,
