@@ -9,17 +9,14 @@
  */
 import type { Env } from "../../src/env";
 import { KeyGuard } from "../../src/guard/key-guard";
+import { onSetAlarm } from "./storage-counts";
 
 export class BenchGuard extends KeyGuard {
   private alarmSets = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const setAlarm = ctx.storage.setAlarm.bind(ctx.storage);
-    ctx.storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
-      this.alarmSets++;
-      return setAlarm(...args);
-    };
+    onSetAlarm(ctx.storage, () => this.alarmSets++);
   }
 
   construct(times: number): number {

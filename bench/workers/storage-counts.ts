@@ -25,11 +25,7 @@ let cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
 export function countWake(ctx: DurableObjectState, sql = true): void {
   tally.wakes++;
   if (!sql) return;
-  const setAlarm = ctx.storage.setAlarm.bind(ctx.storage);
-  ctx.storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
-    tally.alarmSets++;
-    return setAlarm(...args);
-  };
+  onSetAlarm(ctx.storage, () => tally.alarmSets++);
   const storage = ctx.storage.sql;
   const exec = storage.exec.bind(storage) as SqlStorage["exec"];
   storage.exec = ((query: string, ...bindings: unknown[]) => {
@@ -38,6 +34,15 @@ export function countWake(ctx: DurableObjectState, sql = true): void {
     cursors.push(cursor);
     return cursor;
   }) as SqlStorage["exec"];
+}
+
+/** Calls `seen` on each of `storage`'s setAlarm calls (then sets the alarm as asked). */
+export function onSetAlarm(storage: DurableObjectStorage, seen: () => void): void {
+  const setAlarm = storage.setAlarm.bind(storage);
+  storage.setAlarm = (...args: Parameters<typeof setAlarm>) => {
+    seen();
+    return setAlarm(...args);
+  };
 }
 
 /** The tally so far (rows of every statement run before this call). */
