@@ -334,3 +334,33 @@ describe("path tricks never smuggle a request past a rule", () => {
     expect(h.calls.origin).toHaveLength(1);
   });
 });
+
+describe("a compiled policy keeps its route matches (decoded and matched once per method and path)", () => {
+  const policy = compilePolicy({
+    rules: [
+      { method: "GET", path: "/customers/:customerId", permission: "customers:read", resource: "customerId" },
+      { method: "POST", path: "/v1/chat", permission: null, reserve: 100 },
+    ],
+  });
+  const match = policy.match as NonNullable<typeof policy.match>;
+
+  it("answers a repeated method and path as the first time, denials and parameters included, and shares a frozen answer", () => {
+    const first = match("GET", "/customers/c_1");
+    expect(first).toMatchObject({ permission: "customers:read", resource: "customerId", params: { customerId: "c_1" } });
+    expect(match("GET", "/customers/c_1")).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first?.params)).toBe(true);
+    expect(match("GET", "/customers/c_2")?.params).toEqual({ customerId: "c_2" });
+    expect(match("POST", "/customers/c_1")).toBeNull();
+    expect(match("POST", "/customers/c_1")).toBeNull();
+    expect(match("GET", "/customers/a%2Fb")).toBeNull();
+    expect(match("POST", "/v1/chat")?.metering).toEqual({ reserve: 100, holdSeconds: 300, chargeOn: "always" });
+  });
+
+  it("answers the same after more distinct paths than it keeps, and for paths too long to keep", () => {
+    for (let i = 0; i < 1200; i++) expect(match("GET", `/customers/c${i}`)?.params).toEqual({ customerId: `c${i}` });
+    expect(match("GET", "/customers/c_1")?.params).toEqual({ customerId: "c_1" });
+    const long = `/customers/${"x".repeat(300)}`;
+    expect(match("GET", long)?.params).toEqual({ customerId: "x".repeat(300) });
+    expect(match("GET", `${long}/more`)).toBeNull();
+  });
+});

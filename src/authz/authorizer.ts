@@ -51,7 +51,8 @@ export function isMethodOverrideParam(name: string): boolean {
  */
 export function methodOverride(request: Request, url: URL): string | null {
   const claimed = OVERRIDE_HEADERS.map((h) => request.headers.get(h));
-  for (const [name, value] of url.searchParams) if (isMethodOverrideParam(name)) claimed.push(value);
+  // No query, no parameter to read (and no URLSearchParams to build on every request).
+  if (url.search !== "") for (const [name, value] of url.searchParams) if (isMethodOverrideParam(name)) claimed.push(value);
   for (const value of claimed) {
     const method = value?.trim() ?? "";
     if (method !== "" && method.toUpperCase() !== request.method.toUpperCase()) return method.slice(0, 16);

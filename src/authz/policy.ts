@@ -12,6 +12,10 @@ export const ALL_RESOURCES = "resources:all";
 
 /** A hold's longest life: a day. Longer would keep a guard's credits locked past any sane request. */
 export const MAX_HOLD_SECONDS = 86_400;
+/** Method and path pairs whose route match a compiled policy keeps (compilePolicy): more clear it and start again. */
+const MATCHES_KEPT = 512;
+/** Longer paths are matched every time, not kept (the memory a client's odd paths can take stays small). */
+const MATCH_PATH_KEPT = 256;
 /** A metered rule's hold when it sets no holdSeconds. */
 export const DEFAULT_HOLD_SECONDS = 300;
 
@@ -213,6 +217,27 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
       cost: r.cost ?? 1,
       metering: r.reserve === undefined ? null : { reserve: r.reserve, holdSeconds: r.holdSeconds ?? DEFAULT_HOLD_SECONDS, chargeOn: r.chargeOn ?? "always" },
     })) ?? null;
+  const evaluate = (method: string, path: string): RouteMatch | null => {
+    if (rules === null) return null;
+    const raw = path === "/" ? [] : path.slice(1).split("/");
+    const segments: string[] = [];
+    for (const s of raw) {
+      const d = decode(s);
+      if (d === null) return null; // a segment origins may read differently: no rule matches, denied
+      segments.push(d);
+    }
+    const literals = caseSensitive ? segments : segments.map((x) => x.toLowerCase());
+    for (const rule of rules) {
+      const params = matchRule(rule, method, segments, literals);
+      if (params)
+        return Object.freeze({ permission: rule.permission, resource: rule.resource, params: Object.freeze(params), cost: rule.cost, metering: rule.metering });
+    }
+    return null;
+  };
+  // The answer for a method and path never changes for a compiled policy: the
+  // latest ones are kept (a hot route is decoded and matched once per isolate,
+  // not per request; docs/performance.md). Frozen, since every caller shares them.
+  const seen = new Map<string, RouteMatch | null>();
   return {
     roleClaim: file.roleClaim ?? "role",
     presets: { ...BUILTIN_PRESETS, ...file.presets },
@@ -220,19 +245,15 @@ export function compilePolicy(raw: unknown, source = "keyward.policy.json"): Rou
       rules === null
         ? null
         : (method, path) => {
-            const raw = path === "/" ? [] : path.slice(1).split("/");
-            const segments: string[] = [];
-            for (const s of raw) {
-              const d = decode(s);
-              if (d === null) return null; // a segment origins may read differently: no rule matches, denied
-              segments.push(d);
+            if (path.length > MATCH_PATH_KEPT) return evaluate(method, path);
+            const id = `${method} ${path}`;
+            let found = seen.get(id);
+            if (found === undefined) {
+              found = evaluate(method, path);
+              if (seen.size >= MATCHES_KEPT) seen.clear();
+              seen.set(id, found);
             }
-            const literals = caseSensitive ? segments : segments.map((x) => x.toLowerCase());
-            for (const rule of rules) {
-              const params = matchRule(rule, method, segments, literals);
-              if (params) return { permission: rule.permission, resource: rule.resource, params, cost: rule.cost, metering: rule.metering };
-            }
-            return null;
+            return found;
           },
   };
 }
