@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { FLUSH_DELAY_MS } from "../src/guard/admission-log";
 import { ROWLESS_KEPT } from "../src/guard/hold-book";
 import { KeyGuard } from "../src/guard/key-guard";
-import { headerSettles, SETTLE_TRIES, type SettleItem } from "../src/guard/settle-batcher";
+import { HOST_MS, headerSettles, SETTLE_TRIES, type SettleItem } from "../src/guard/settle-batcher";
 import { adminClient, paidKey } from "./support/admin-client";
 import { guardStub } from "./support/harness";
 
@@ -40,7 +40,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   });
 
   it("carries every queued settlement of a key on its next check, and sends none on an RPC of its own", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
     const done = ["r0", "r1", "r2"].map((id) => settles.settle("key_a", header(id)));
@@ -55,7 +55,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   });
 
   it("sends the queue on one RPC when no check carries it within waitMs, and each key on its own", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
     const done = [settles.settle("key_a", header("a0")), settles.settle("key_b", header("b0")), settles.settle("key_a", header("a1"))];
@@ -71,7 +71,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   });
 
   it("sets one timer per key's queue, in its first settlement's request, not one per settlement (timers cost CPU)", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const timers = vi.spyOn(globalThis, "setTimeout");
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
@@ -83,7 +83,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   });
 
   it("carries at most maxBatch settlements per RPC; the rest wait for the next", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000, maxBatch: 4 });
     for (let i = 0; i < 10; i++) void settles.settle("key_a", header(`r${i}`));
@@ -94,7 +94,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   });
 
   it("queues each settlement of a failed check again (one more RPC each would add to an overloaded guard): the next check carries it", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
     const done = [settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))];
@@ -108,7 +108,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   });
 
   it("never strands a key's queue behind an RPC that never answers (its request cancelled): later ones go, the stranded one is queued again", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
     const stranded = settles.settle("key_a", header("lost"));
@@ -129,7 +129,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   });
 
   it("rejects a settlement only once SETTLE_TRIES carriers failed it; the key's next settlements still go", async () => {
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
     const failed = Promise.allSettled([settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))]);
@@ -146,6 +146,96 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
     await vi.advanceTimersByTimeAsync(50);
     g.batches[SETTLE_TRIES]?.answer();
     await expect(after).resolves.toBeUndefined();
+  });
+});
+
+describe("headerSettles: the key's timer, held by one request at a time (src/guard/settle-batcher.ts)", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  /** A keepAlive (a request's waitUntil) that records what it was given and whether it has ended. */
+  function requestOf() {
+    const held: { ended: boolean }[] = [];
+    const keepAlive = (work: Promise<unknown>) => {
+      const entry = { ended: false };
+      held.push(entry);
+      void work.then(() => {
+        entry.ended = true;
+      });
+    };
+    return { held, keepAlive };
+  }
+
+  it("arms about one timer per waitMs on a busy key, and clears none: not one timer per settlement", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    const clears = vi.spyOn(globalThis, "clearTimeout");
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    // A settlement every 5 ms for 200 ms, each carried by the next check (before: a timer and a clear for each of the 40).
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) {
+      done.push(settles.settle("key_a", header(`r${i}`)));
+      await vi.advanceTimersByTimeAsync(5);
+      settles.carry("key_a")?.answered();
+    }
+    await Promise.all(done);
+    expect(timers.mock.calls.length).toBeLessThanOrEqual(6);
+    expect(clears).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(g.batches).toHaveLength(0);
+  });
+
+  it("holds the first settlement's request while anything is queued or out, then lets it go; the others' requests never hold it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const first = requestOf();
+    const second = requestOf();
+    const done = [settles.settle("key_a", header("r0"), first.keepAlive), settles.settle("key_a", header("r1"), second.keepAlive)];
+    expect(first.held).toHaveLength(1);
+    expect(second.held).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(g.batches).toHaveLength(1); // sent from the first's request, which waits for its answer
+    await vi.advanceTimersByTimeAsync(100);
+    expect(first.held[0]?.ended).toBe(false);
+    g.batches[0]?.answer();
+    await Promise.all(done);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(first.held[0]?.ended).toBe(true);
+  });
+
+  it("hands the timer to the next settlement after HOST_MS, so no request is held past a Worker's waitUntil limit", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const requests = Array.from({ length: 60 }, () => requestOf());
+    for (const [i, r] of requests.entries()) {
+      void settles.settle("key_a", header(`r${i}`), r.keepAlive);
+      await vi.advanceTimersByTimeAsync(20);
+      settles.carry("key_a")?.answered();
+    }
+    const hosts = requests.flatMap((r, i) => (r.held.length > 0 ? [i] : []));
+    expect(hosts).toEqual([0, HOST_MS / 20]);
+    expect(requests[0]?.held[0]?.ended).toBe(true);
+    expect(g.batches).toHaveLength(0);
+  });
+
+  it("replaces a host whose timer never fires (its request cancelled): the next settlement sends the key's queue", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const g = fakeGuard();
+    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const stranded = settles.settle("key_a", header("r0"));
+    vi.clearAllTimers(); // the first request's timer is gone with its request
+    await vi.advanceTimersByTimeAsync(200);
+    expect(g.batches).toHaveLength(0);
+    const next = settles.settle("key_a", header("r1"));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(g.batches.map((b) => b.items.map((i) => i.requestId))).toEqual([["r0", "r1"]]);
+    g.batches[0]?.answer();
+    await Promise.all([stranded, next]);
   });
 });
 

@@ -52,8 +52,9 @@ export interface GuardClient {
    * Settles a hold from the response's Keyward-Charge header: queued per key in
    * this isolate and carried on the key's next check RPC, or alone within
    * CARRY_WAIT_MS (settle-batcher.ts). Resolves once the guard has applied it.
+   * `keepAlive`: the request's waitUntil, for the time it holds the key's timer.
    */
-  settleFromHeader(keyId: string, requestId: string, charge: number): Promise<void>;
+  settleFromHeader(keyId: string, requestId: string, charge: number, keepAlive?: (work: Promise<unknown>) => void): Promise<void>;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
   /** The key's usage as its guard holds it (fresh minute buckets). */
@@ -144,7 +145,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
       const [result] = await call(keyId, "settle", (stub) => stub.settleHolds({ items: [{ requestId, charge }] }) as Promise<SettleResult[]>);
       return result ?? { kind: "unknown" };
     },
-    settleFromHeader: (keyId, requestId, charge) => headers.settle(keyId, { requestId, charge, fromHeader: true }),
+    settleFromHeader: (keyId, requestId, charge, keepAlive) => headers.settle(keyId, { requestId, charge, fromHeader: true }, keepAlive),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),
   };

@@ -31,38 +31,67 @@ export interface Carried {
 
 /** An isolate's header settlements, per key (see headerSettles). */
 export interface HeaderSettles {
-  /** Queues a header settlement; resolves once the guard has applied it, rejects when it could not be sent. */
-  settle(keyId: string, item: SettleItem): Promise<void>;
+  /**
+   * Queues a header settlement; resolves once the guard has applied it, rejects when it could not be sent.
+   * `keepAlive`: its request's waitUntil, given the time that request holds the key's timer (see headerSettles).
+   */
+  settle(keyId: string, item: SettleItem, keepAlive?: (work: Promise<unknown>) => void): Promise<void>;
   /** Takes the key's queued settlements (up to the batch bound) for a check RPC about to be sent; null: none. */
   carry(keyId: string): Carried | null;
-}
-
-interface Waiter {
-  item: SettleItem;
-  /** Taken by a check or a batch RPC (no longer queued). */
-  taken: boolean;
-  done: boolean;
-  /** Carriers that failed or never answered so far. */
-  failures: number;
-  /** The queueing this waiter is in (each requeue starts a new one; older timers and carriers then do nothing). */
-  round: number;
-  /** The settlements taken with this one (by the same carrier). */
-  batch: Waiter[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
-  /** Signals this waiter in its own request (a promise made there): queue again, or watch its key's queue. */
-  signal: (what: "again" | "watch") => void;
 }
 
 /** Carriers a settlement may lose (failed, or never answered) before it is given up and logged. */
 export const SETTLE_TRIES = 3;
 
+/** How long one request holds a key's timer while the key keeps settling; the next settlement after it takes the timer over. */
+export const HOST_MS = 1000;
+
 export interface HeaderSettlesOptions {
   /** See CARRY_WAIT_MS. */
   waitMs?: number;
-  /** A settlement taken by an RPC that has not answered in this time (after waitMs) is queued again. */
+  /** A settlement taken by an RPC that has not answered in this time is queued again. */
   giveUpMs: number;
   maxBatch?: number;
+}
+
+interface Waiter {
+  item: SettleItem;
+  /** When it was queued (this time): it goes on an RPC of its own waitMs later, unless a check takes it first. */
+  at: number;
+  done: boolean;
+  /** Carriers that failed or never answered so far. */
+  failures: number;
+  /** The carrier that took it last; null while queued. A loss reported by an older carrier is stale. */
+  flight: Flight | null;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Settlements taken by one RPC (a check, or a settle batch) that has not answered yet. */
+interface Flight {
+  waiters: Waiter[];
+  at: number;
+}
+
+/** The request that holds a key's timer. */
+interface Host {
+  /** Ends its hold on its request (the promise given to its keepAlive). */
+  release: () => void;
+  /** No longer the key's host (another took over, or nothing is left to watch). */
+  quit: boolean;
+  /** Settle RPCs it sent that have not answered: its request stays until they have. */
+  sending: number;
+}
+
+/** A key's settlements in this isolate. */
+interface Lane {
+  queue: Waiter[];
+  flights: Set<Flight>;
+  /** Holds the key's timer while anything is queued or in flight (null: nothing is). */
+  host: Host | null;
+  /** When the host's timer is due, and when it became the host. */
+  due: number;
+  since: number;
 }
 
 /**
@@ -70,132 +99,154 @@ export interface HeaderSettlesOptions {
  * "Settling from the response"). A settlement waits up to CARRY_WAIT_MS in its
  * key's queue: the key's next check RPC from this isolate takes every queued
  * one with it (the guard applies them before it decides), so a busy key costs
- * about one guard RPC per request. Should no check come in time, the oldest
- * waiting sends the queue on one settle RPC of its own.
+ * about one guard RPC per request. Should no check come in time, the key's
+ * timer sends the queue on one settle RPC of its own.
  *
- * Workers tie I/O to the request that started it and cancel what a finished or
- * cancelled request left running; a promise's continuation runs in the request
- * that made the promise. A settlement's own request (its waitUntil) stays until
- * it resolves, so every timer and every resend below is made in that request.
- * A settlement carried by another request's RPC waits on that RPC, which its
- * request needs for its own answer; should that request be cancelled and its
- * RPC never answer, the settlement is queued again from its own request after
- * `giveUpMs` (so a lost carrier never strands a key's queue, nor its holds).
+ * Workers tie I/O and timers to the request that made them, and cancel what a
+ * finished request left. One request at a time holds a key's timer (its host,
+ * kept open with its waitUntil): the first settlement queued while the key has
+ * none. The timer fires at least every waitMs while anything is queued or
+ * taken by an RPC not yet answered; each time it sends what waited waitMs, and
+ * queues again what an RPC took giveUpMs ago without an answer (its request
+ * was cancelled: a lost carrier never strands a key's queue). So a busy key
+ * arms about one timer per waitMs, not one per settlement. A host holds the
+ * timer while nothing else is queued, or for HOST_MS (the next settlement then
+ * takes it over), so no request is held past a Worker's waitUntil limit.
  * A settlement is queued again, too, when its carrier failed (a guard
  * overloaded for a moment: one more RPC per settlement would add to it), and
- * given up (rejected, so its request logs it) once SETTLE_TRIES carriers lost it.
+ * given up (rejected, so its request logs it) once SETTLE_TRIES carriers lost
+ * it. A settlement's own request waits (waitUntil) until it is applied.
  */
 export function headerSettles(send: SendSettles, options: HeaderSettlesOptions): HeaderSettles {
   const waitMs = options.waitMs ?? CARRY_WAIT_MS;
   const maxBatch = options.maxBatch ?? MAX_SETTLE_BATCH;
-  const queues = new Map<string, Waiter[]>();
+  const { giveUpMs } = options;
+  const lanes = new Map<string, Lane>();
 
-  /** Takes up to maxBatch queued settlements of a key, `first` first when given; the first one left, if any, watches the rest. */
-  function take(keyId: string, first?: Waiter): Waiter[] {
-    const queue = queues.get(keyId) ?? [];
-    const batch = first === undefined ? [] : [first];
-    const rest = first === undefined ? queue : queue.filter((w) => w !== first);
-    batch.push(...rest.splice(0, maxBatch - batch.length));
-    if (rest.length === 0) queues.delete(keyId);
-    else {
-      queues.set(keyId, rest);
-      rest[0]?.signal("watch");
-    }
-    for (const w of batch) {
-      w.taken = true;
-      w.batch = batch;
-    }
-    return batch;
+  /** Takes up to maxBatch queued settlements of a lane, oldest first, as one flight. */
+  function take(lane: Lane, now: number): Flight {
+    const all = lane.queue;
+    const waiters = all.length <= maxBatch ? all : all.splice(0, maxBatch);
+    if (waiters === all) lane.queue = [];
+    const flight: Flight = { waiters, at: now };
+    for (const w of waiters) w.flight = flight;
+    lane.flights.add(flight);
+    return flight;
   }
 
-  const answered = (batch: Waiter[]) => {
-    for (const w of batch) {
+  const itemsOf = (flight: Flight) => flight.waiters.map((w) => w.item);
+
+  /** The guard applied a flight (even one given up on: a repeat changes nothing). */
+  const answered = (lane: Lane, flight: Flight) => {
+    lane.flights.delete(flight);
+    for (const w of flight.waiters) {
+      if (w.done) continue;
       w.done = true;
       w.resolve();
     }
   };
 
-  /** A carrier of `w` failed or never answered: queued again from its own request, or given up after SETTLE_TRIES. */
-  const lost = (w: Waiter, error: unknown, round: number) => {
-    if (w.done || w.round !== round) return; // a stale carrier: this one is queued again already
-    if (++w.failures < SETTLE_TRIES) {
-      w.signal("again");
+  /** A flight failed or never answered: each of its settlements queued again, or given up after SETTLE_TRIES. */
+  const lost = (lane: Lane, flight: Flight, error: unknown, now: number) => {
+    if (!lane.flights.delete(flight)) return; // already answered, or given up on
+    for (const w of flight.waiters) {
+      if (w.done || w.flight !== flight) continue; // a stale carrier: queued again already
+      if (++w.failures < SETTLE_TRIES) {
+        w.flight = null;
+        w.at = now;
+        lane.queue.push(w); // the lane keeps its host while a flight is out, so this is watched
+        continue;
+      }
+      w.done = true;
+      w.reject(error);
+    }
+  };
+
+  const release = (host: Host) => {
+    if (host.quit && host.sending === 0) host.release();
+  };
+
+  /** Arms the key's timer in the host's request: at once in settle, or from its own timer. */
+  const arm = (keyId: string, lane: Lane, host: Host, delay: number, now: number) => {
+    lane.due = now + delay;
+    setTimeout(() => tick(keyId, lane, host), delay);
+  };
+
+  /** The key's timer, in its host's request. */
+  function tick(keyId: string, lane: Lane, host: Host): void {
+    if (lane.host !== host) {
+      host.quit = true;
+      release(host);
       return;
     }
-    w.done = true;
-    w.reject(error);
-  };
-
-  /** Each of a carrier's settlements lost, as each was when taken. */
-  const carrierLost = (batch: Waiter[], error: unknown) => {
-    const rounds = batch.map((o) => o.round);
-    return () => {
-      for (const [i, o] of batch.entries()) lost(o, error, rounds[i] as number);
-    };
-  };
-
-  /** Sends a key's queue (`first` first) on one settle RPC, from the request of `first`. */
-  const sendBatch = (keyId: string, first: Waiter) => {
-    const batch = take(keyId, first);
-    send(
-      keyId,
-      batch.map((o) => o.item),
-    ).then(
-      () => answered(batch),
-      (error: unknown) => carrierLost(batch, error)(),
-    );
-  };
+    const now = Date.now();
+    for (const f of lane.flights) if (now - f.at >= giveUpMs) lost(lane, f, new Error("no answer from the guard"), now);
+    const head = lane.queue[0];
+    if (head !== undefined && now - head.at >= waitMs) {
+      // From this request, which stays until the RPC answers (host.sending).
+      const flight = take(lane, now);
+      host.sending++;
+      send(keyId, itemsOf(flight)).then(
+        () => {
+          answered(lane, flight);
+          host.sending--;
+          release(host);
+        },
+        (error: unknown) => {
+          lost(lane, flight, error, Date.now());
+          host.sending--;
+          release(host);
+        },
+      );
+    }
+    // At most waitMs away, so a settlement queued after this tick is still sent on time.
+    let next = now + waitMs;
+    const first = lane.queue[0];
+    if (first !== undefined) next = Math.min(next, first.at + waitMs);
+    for (const f of lane.flights) next = Math.min(next, f.at + giveUpMs);
+    if (lane.queue.length > 0 || lane.flights.size > 0) {
+      arm(keyId, lane, host, Math.max(0, next - now), now);
+      return;
+    }
+    lane.host = null;
+    lanes.delete(keyId);
+    host.quit = true;
+    release(host);
+  }
 
   return {
-    settle: (keyId, item) => {
-      let timer: ReturnType<typeof setTimeout> | null = null;
-      const settled = new Promise<void>((resolve, reject) => {
-        const w: Waiter = { item, taken: false, done: false, failures: 0, round: 0, batch: [], resolve, reject, signal: () => {} };
-        // Everything below runs in this request: at first, then as continuations of promises made here.
-        const listen = () => {
-          new Promise<"again" | "watch">((go) => {
-            w.signal = go;
-          }).then((what) => {
-            listen();
-            if (what === "again") enqueue();
-            else watch(w.round);
-          });
-        };
-        // One timer per queue, in the request of its first settlement (timers cost; see docs/performance.md):
-        // no check came within waitMs, so it sends the queue; then, until its carrier answers, giveUpMs more.
-        const watch = (round: number) => {
-          timer = setTimeout(() => {
-            if (w.done || w.round !== round) return;
-            if (!w.taken) sendBatch(keyId, w);
-            // Its carrier never answered (that request cancelled): each one it took is queued again. A repeat changes nothing.
-            timer = setTimeout(carrierLost(w.batch, new Error("no answer from the guard")), options.giveUpMs);
-          }, waitMs);
-        };
-        const enqueue = () => {
-          if (w.done) return;
-          w.round++;
-          w.taken = false;
-          const queue = queues.get(keyId);
-          if (queue !== undefined) return void queue.push(w);
-          queues.set(keyId, [w]);
-          watch(w.round);
-        };
-        listen();
-        enqueue();
-      });
-      // In this request: its timer ends with its settlement.
-      return settled.finally(() => {
-        if (timer !== null) clearTimeout(timer);
-      });
-    },
+    settle: (keyId, item, keepAlive) =>
+      new Promise<void>((resolve, reject) => {
+        // In the settlement's own request: so is its timer, should it become the key's host.
+        const now = Date.now();
+        let lane = lanes.get(keyId);
+        if (lane === undefined) {
+          lane = { queue: [], flights: new Set(), host: null, due: 0, since: 0 };
+          lanes.set(keyId, lane);
+        }
+        lane.queue.push({ item, at: now, done: false, failures: 0, flight: null, resolve, reject });
+        // No host, one past its term, or one whose timer is long overdue (its request gone): this request takes the timer.
+        if (lane.host !== null && now - lane.since < HOST_MS && now <= lane.due + waitMs) return;
+        const host: Host = { release: () => {}, quit: false, sending: 0 };
+        if (keepAlive)
+          keepAlive(
+            new Promise<void>((r) => {
+              host.release = r;
+            }),
+          );
+        lane.host = host;
+        lane.since = now;
+        arm(keyId, lane, host, waitMs, now);
+      }),
 
     carry: (keyId) => {
-      if (!queues.has(keyId)) return null;
-      const batch = take(keyId);
+      const lane = lanes.get(keyId);
+      if (lane === undefined || lane.queue.length === 0) return null;
+      const flight = take(lane, Date.now());
       return {
-        items: batch.map((w) => w.item),
-        answered: () => answered(batch),
-        failed: carrierLost(batch, new Error("the check carrying it failed")),
+        items: itemsOf(flight),
+        answered: () => answered(lane, flight),
+        failed: () => lost(lane, flight, new Error("the check carrying it failed"), Date.now()),
       };
     },
   };
