@@ -4,7 +4,7 @@
 // each test file: it deletes every Durable Object and KV entry the files before
 // it left, and re-imports the source modules fresh (their module-level state).
 import { reset } from "cloudflare:test";
-import { vi } from "vitest";
+import { resetOwnModules } from "./reset-own-modules";
 
 /** Globals a test may replace (fake timers, spies): each file must leave the real ones behind. */
 const GLOBALS = ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date", "fetch"] as const;
@@ -20,4 +20,4 @@ if (replaced.length > 0) {
 }
 
 await reset();
-vi.resetModules();
+resetOwnModules();
