@@ -275,10 +275,11 @@ export function gateway(options: GatewayOptions) {
     function settleLater(keyId: string, id: string, settlement: Settlement): void {
       if (settlement.kind === "open") return;
       if (settlement.malformed) options.log.error("malformed_charge_header", { requestId: id, keyId });
-      const work = options.guards
-        .settleFromHeader(keyId, id, settlement.charge, defer)
-        .catch(() => options.log.error("settle_failed", { requestId: id, keyId }));
-      if (defer) defer(work);
+      // No promise to wait on: nothing of it runs in this request, unless it holds the key's timer (keepAlive).
+      options.guards.settleFromHeader(keyId, id, settlement.charge, {
+        keepAlive: defer,
+        failed: () => options.log.error("settle_failed", { requestId: id, keyId }),
+      });
     }
   };
 }

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { FLUSH_DELAY_MS } from "../src/guard/admission-log";
 import { ROWLESS_KEPT } from "../src/guard/hold-book";
 import { KeyGuard } from "../src/guard/key-guard";
-import { HOST_MS, headerSettles, SETTLE_TRIES, type SettleItem } from "../src/guard/settle-batcher";
+import { type HeaderSettles, HOST_MS, headerSettles, SETTLE_TRIES, type SettleItem } from "../src/guard/settle-batcher";
 import { adminClient, paidKey } from "./support/admin-client";
 import { guardStub } from "./support/harness";
 
@@ -33,6 +33,15 @@ function fakeGuard() {
 
 const header = (requestId: string, charge = 1): SettleItem => ({ requestId, charge, fromHeader: true });
 
+/** headerSettles with each settlement as a promise: resolved when applied, rejected when given up on. */
+function promised(settles: HeaderSettles) {
+  return {
+    settle: (keyId: string, item: SettleItem, keepAlive?: (work: Promise<unknown>) => void) =>
+      new Promise<void>((applied, failed) => settles.settle(keyId, item, { keepAlive, applied, failed })),
+    carry: settles.carry,
+  };
+}
+
 describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   afterEach(() => {
     vi.restoreAllMocks();
@@ -42,7 +51,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   it("carries every queued settlement of a key on its next check, and sends none on an RPC of its own", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const done = ["r0", "r1", "r2"].map((id) => settles.settle("key_a", header(id)));
     const carried = settles.carry("key_a");
     expect(carried?.items.map((i) => i.requestId)).toEqual(["r0", "r1", "r2"]);
@@ -57,7 +66,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   it("sends the queue on one RPC when no check carries it within waitMs, and each key on its own", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const done = [settles.settle("key_a", header("a0")), settles.settle("key_b", header("b0")), settles.settle("key_a", header("a1"))];
     await vi.advanceTimersByTimeAsync(49);
     expect(g.batches).toHaveLength(0);
@@ -74,7 +83,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const timers = vi.spyOn(globalThis, "setTimeout");
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const done = Array.from({ length: 10 }, (_, i) => settles.settle("key_a", header(`r${i}`)));
     expect(timers).toHaveBeenCalledTimes(1);
     settles.carry("key_a")?.answered();
@@ -85,7 +94,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   it("carries at most maxBatch settlements per RPC; the rest wait for the next", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000, maxBatch: 4 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000, maxBatch: 4 }));
     for (let i = 0; i < 10; i++) void settles.settle("key_a", header(`r${i}`));
     expect(settles.carry("key_a")?.items).toHaveLength(4);
     expect(settles.carry("key_a")?.items).toHaveLength(4);
@@ -96,7 +105,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   it("queues each settlement of a failed check again (one more RPC each would add to an overloaded guard): the next check carries it", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const done = [settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))];
     settles.carry("key_a")?.failed();
     await vi.advanceTimersByTimeAsync(0);
@@ -110,7 +119,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   it("never strands a key's queue behind an RPC that never answers (its request cancelled): later ones go, the stranded one is queued again", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const stranded = settles.settle("key_a", header("lost"));
     await vi.advanceTimersByTimeAsync(50);
     expect(g.batches).toHaveLength(1); // never answered
@@ -131,7 +140,7 @@ describe("headerSettles (src/guard/settle-batcher.ts)", () => {
   it("rejects a settlement only once SETTLE_TRIES carriers failed it; the key's next settlements still go", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const failed = Promise.allSettled([settles.settle("key_a", header("r0")), settles.settle("key_a", header("r1"))]);
     for (let i = 0; i < SETTLE_TRIES; i++) {
       await vi.advanceTimersByTimeAsync(50);
@@ -173,7 +182,7 @@ describe("headerSettles: the key's timer, held by one request at a time (src/gua
     const timers = vi.spyOn(globalThis, "setTimeout");
     const clears = vi.spyOn(globalThis, "clearTimeout");
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     // A settlement every 5 ms for 200 ms, each carried by the next check (before: a timer and a clear for each of the 40).
     const done: Promise<void>[] = [];
     for (let i = 0; i < 40; i++) {
@@ -191,7 +200,7 @@ describe("headerSettles: the key's timer, held by one request at a time (src/gua
   it("holds the first settlement's request while anything is queued or out, then lets it go; the others' requests never hold it", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const first = requestOf();
     const second = requestOf();
     const done = [settles.settle("key_a", header("r0"), first.keepAlive), settles.settle("key_a", header("r1"), second.keepAlive)];
@@ -210,7 +219,7 @@ describe("headerSettles: the key's timer, held by one request at a time (src/gua
   it("hands the timer to the next settlement after HOST_MS, so no request is held past a Worker's waitUntil limit", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
-    const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const requests = Array.from({ length: 60 }, () => requestOf());
     for (const [i, r] of requests.entries()) {
       void settles.settle("key_a", header(`r${i}`), r.keepAlive);
@@ -223,10 +232,26 @@ describe("headerSettles: the key's timer, held by one request at a time (src/gua
     expect(g.batches).toHaveLength(0);
   });
 
-  it("replaces a host whose timer never fires (its request cancelled): the next settlement sends the key's queue", async () => {
+  it("tells a settlement's request through plain callbacks, from the request that learns it: nothing waits on a promise", async () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
     const g = fakeGuard();
     const settles = headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 });
+    const heard: string[] = [];
+    const hooks = (id: string) => ({ applied: () => heard.push(`${id} applied`), failed: () => heard.push(`${id} failed`) });
+    for (const id of ["r0", "r1"]) settles.settle("key_a", header(id), hooks(id));
+    const carried = settles.carry("key_a");
+    expect(heard).toEqual([]);
+    carried?.answered(); // in the carrier's request, at once
+    expect(heard).toEqual(["r0 applied", "r1 applied"]);
+    settles.settle("key_a", header("r2"), hooks("r2"));
+    for (let i = 0; i < SETTLE_TRIES; i++) settles.carry("key_a")?.failed();
+    expect(heard).toEqual(["r0 applied", "r1 applied", "r2 failed"]);
+  });
+
+  it("replaces a host whose timer never fires (its request cancelled): the next settlement sends the key's queue", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const g = fakeGuard();
+    const settles = promised(headerSettles(g.send, { waitMs: 50, giveUpMs: 1000 }));
     const stranded = settles.settle("key_a", header("r0"));
     vi.clearAllTimers(); // the first request's timer is gone with its request
     await vi.advanceTimersByTimeAsync(200);

@@ -12,7 +12,7 @@ import type { LeaseHolder } from "./lease-holder";
 import type { LocalCheck } from "./lease-types";
 import type { NamedLimit } from "./named-limits";
 import type { OrgLimit } from "./org-limit";
-import { headerSettles } from "./settle-batcher";
+import { headerSettles, type SettleHooks } from "./settle-batcher";
 
 export interface GuardClientOptions {
   namespace: DurableObjectNamespace<KeyGuard>;
@@ -51,10 +51,10 @@ export interface GuardClient {
   /**
    * Settles a hold from the response's Keyward-Charge header: queued per key in
    * this isolate and carried on the key's next check RPC, or alone within
-   * CARRY_WAIT_MS (settle-batcher.ts). Resolves once the guard has applied it.
-   * `keepAlive`: the request's waitUntil, for the time it holds the key's timer.
+   * CARRY_WAIT_MS (settle-batcher.ts); `hooks` hears when the guard applied it or
+   * gave up on it, and takes the request's waitUntil for the time it holds the key's timer.
    */
-  settleFromHeader(keyId: string, requestId: string, charge: number, keepAlive?: (work: Promise<unknown>) => void): Promise<void>;
+  settleFromHeader(keyId: string, requestId: string, charge: number, hooks?: SettleHooks): void;
   /** Counts refusals decided without the guard (usage only; decides nothing). */
   note(input: GuardNote): Promise<void>;
   /** The key's usage as its guard holds it (fresh minute buckets). */
@@ -145,7 +145,7 @@ export function guardClient(options: GuardClientOptions): GuardClient {
       const [result] = await call(keyId, "settle", (stub) => stub.settleHolds({ items: [{ requestId, charge }] }) as Promise<SettleResult[]>);
       return result ?? { kind: "unknown" };
     },
-    settleFromHeader: (keyId, requestId, charge, keepAlive) => headers.settle(keyId, { requestId, charge, fromHeader: true }, keepAlive),
+    settleFromHeader: (keyId, requestId, charge, hooks) => headers.settle(keyId, { requestId, charge, fromHeader: true }, hooks),
     note: (input) => call(input.settings.keyId, "note", (stub) => stub.note(input) as Promise<void>),
     usage: (settings, query) => call(settings.keyId, "readUsage", (stub) => stub.readUsage({ settings, ...query }) as Promise<GuardUsage>),
   };

@@ -29,13 +29,25 @@ export interface Carried {
   failed(): void;
 }
 
+/**
+ * What the request that queues a settlement hears of it. Plain callbacks, not a
+ * promise: each is called from whichever request learns it (a carrier's, or the
+ * key's timer's), and a promise of one request settled from another costs that
+ * much more CPU in workerd (docs/performance.md).
+ */
+export interface SettleHooks {
+  /** Its request's waitUntil: given the time that request holds the key's timer (see headerSettles). */
+  keepAlive?: ((work: Promise<unknown>) => void) | undefined;
+  /** The guard applied it. */
+  applied?: () => void;
+  /** Given up on once SETTLE_TRIES carriers lost it (its hold stays open until settled later or expired). */
+  failed?: (error: unknown) => void;
+}
+
 /** An isolate's header settlements, per key (see headerSettles). */
 export interface HeaderSettles {
-  /**
-   * Queues a header settlement; resolves once the guard has applied it, rejects when it could not be sent.
-   * `keepAlive`: its request's waitUntil, given the time that request holds the key's timer (see headerSettles).
-   */
-  settle(keyId: string, item: SettleItem, keepAlive?: (work: Promise<unknown>) => void): Promise<void>;
+  /** Queues a header settlement; `hooks` hears when the guard applied it, or that it was given up on. */
+  settle(keyId: string, item: SettleItem, hooks?: SettleHooks): void;
   /** Takes the key's queued settlements (up to the batch bound) for a check RPC about to be sent; null: none. */
   carry(keyId: string): Carried | null;
 }
@@ -63,8 +75,7 @@ interface Waiter {
   failures: number;
   /** The carrier that took it last; null while queued. A loss reported by an older carrier is stale. */
   flight: Flight | null;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  hooks: SettleHooks | undefined;
 }
 
 /** Settlements taken by one RPC (a check, or a settle batch) that has not answered yet. */
@@ -114,8 +125,9 @@ interface Lane {
  * takes it over), so no request is held past a Worker's waitUntil limit.
  * A settlement is queued again, too, when its carrier failed (a guard
  * overloaded for a moment: one more RPC per settlement would add to it), and
- * given up (rejected, so its request logs it) once SETTLE_TRIES carriers lost
- * it. A settlement's own request waits (waitUntil) until it is applied.
+ * given up (its `failed` hook logs it) once SETTLE_TRIES carriers lost it.
+ * Nothing of a settlement runs in its own request once it is queued, unless
+ * that request holds the key's timer: it need not wait for it.
  */
 export function headerSettles(send: SendSettles, options: HeaderSettlesOptions): HeaderSettles {
   const waitMs = options.waitMs ?? CARRY_WAIT_MS;
@@ -142,7 +154,7 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
     for (const w of flight.waiters) {
       if (w.done) continue;
       w.done = true;
-      w.resolve();
+      w.hooks?.applied?.();
     }
   };
 
@@ -158,7 +170,7 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
         continue;
       }
       w.done = true;
-      w.reject(error);
+      w.hooks?.failed?.(error);
     }
   };
 
@@ -215,29 +227,27 @@ export function headerSettles(send: SendSettles, options: HeaderSettlesOptions):
   }
 
   return {
-    settle: (keyId, item, keepAlive) =>
-      new Promise<void>((resolve, reject) => {
-        // In the settlement's own request: so is its timer, should it become the key's host.
-        const now = Date.now();
-        let lane = lanes.get(keyId);
-        if (lane === undefined) {
-          lane = { queue: [], flights: new Set(), host: null, due: 0, since: 0 };
-          lanes.set(keyId, lane);
-        }
-        lane.queue.push({ item, at: now, done: false, failures: 0, flight: null, resolve, reject });
-        // No host, one past its term, or one whose timer is long overdue (its request gone): this request takes the timer.
-        if (lane.host !== null && now - lane.since < HOST_MS && now <= lane.due + waitMs) return;
-        const host: Host = { release: () => {}, quit: false, sending: 0 };
-        if (keepAlive)
-          keepAlive(
-            new Promise<void>((r) => {
-              host.release = r;
-            }),
-          );
-        lane.host = host;
-        lane.since = now;
-        arm(keyId, lane, host, waitMs, now);
-      }),
+    settle: (keyId, item, hooks) => {
+      // In the settlement's own request: so is the key's timer, should this request take it.
+      const now = Date.now();
+      let lane = lanes.get(keyId);
+      if (lane === undefined) {
+        lane = { queue: [], flights: new Set(), host: null, due: 0, since: 0 };
+        lanes.set(keyId, lane);
+      }
+      lane.queue.push({ item, at: now, done: false, failures: 0, flight: null, hooks });
+      // No host, one past its term, or one whose timer is long overdue (its request gone): this request takes the timer.
+      if (lane.host !== null && now - lane.since < HOST_MS && now <= lane.due + waitMs) return;
+      const host: Host = { release: () => {}, quit: false, sending: 0 };
+      hooks?.keepAlive?.(
+        new Promise<void>((r) => {
+          host.release = r;
+        }),
+      );
+      lane.host = host;
+      lane.since = now;
+      arm(keyId, lane, host, waitMs, now);
+    },
 
     carry: (keyId) => {
       const lane = lanes.get(keyId);
