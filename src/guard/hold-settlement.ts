@@ -105,11 +105,11 @@ async function written(room: GuardRoom, guards: HoldGuards, closed: SettleItem[]
   await tellOrg(room, guards, closed);
 }
 
-/** Tells the org's guard, when the org has credits, what the closed holds charged. */
-async function tellOrg(room: GuardRoom, guards: HoldGuards, closed: SettleItem[]): Promise<void> {
+/** Tells the org's guard, when the org has credits, what the closed holds charged (not async: most orgs have none). */
+function tellOrg(room: GuardRoom, guards: HoldGuards, closed: SettleItem[]): Promise<unknown> | undefined {
   const org = room.state?.orgCredits ?? null;
-  if (org === null || closed.length === 0) return;
+  if (org === null || closed.length === 0) return undefined;
   // Should this fail, the org's own alarm charges the org's holds their reserve, ORG_HOLD_GRACE_MS later (org-ask.ts).
   const stub = guards.get(guards.idFromName(orgGuardName(org)));
-  await withTimeout(Promise.resolve(stub.settleHolds({ items: closed })), ORG_GUARD_TIMEOUT_MS, "org guard").catch(() => undefined);
+  return withTimeout(Promise.resolve(stub.settleHolds({ items: closed })), ORG_GUARD_TIMEOUT_MS, "org guard").catch(() => undefined);
 }
