@@ -13,7 +13,7 @@ const HELP = `npm run bench -- [options]
   --keys N              distinct keys of scenario (c) (default 10000, capped by the open-file limit)
   --storage DIR         Durable Object storage directory (default bench/.build/do-storage)
   --scenarios A,B       throughput phase: only these scenario ids (pass-through always runs: every ratio needs it);
-                        "many" stands for the many-keys scenarios (keyward, floor, peer), e.g. --scenarios keyward-hot-key,floor-hot-key
+                        "many" stands for the many-keys scenarios (keyward, floor, durable floor, peer), e.g. --scenarios keyward-hot-key,floor-hot-key
   --variants A,B        also measure these Keyward wiring variants on the hot key in every round (bench/workers/keyward.ts:
                         nolog, noguard, constguard, foreignguard, combined with +), as scenarios keyward-hot-<variant>;
                         many-<variant> on the many-keys set; floor-noguard: the floor with no Durable Object

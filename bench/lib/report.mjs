@@ -177,6 +177,12 @@ export function renderMarkdown(report) {
         out.push(
           `- ${id} ÷ ${o.floor}: **${fmtRange(o.floorRatio, 2)}**; workerd CPU ${fmt(o.cpu.median)} vs ${fmt(o.floorCpu.median)} µs/req, Keyward adds ${signed(o.cpuOverFloor.median)} (${signed(o.cpuOverFloor.min)} to ${signed(o.cpuOverFloor.max)})`,
         );
+        const d = o.durableFloor;
+        if (d) {
+          out.push(
+            `- ${id} ÷ ${d.id} (the floor with a durable window per key): **${fmtRange(d.rpsRatio, 2)}**; workerd CPU ${fmt(d.cpu.median)} µs/req for the durable floor, Keyward adds ${signed(d.cpuOver.median)} (${signed(d.cpuOver.min)} to ${signed(d.cpuOver.max)})`,
+          );
+        }
       }
       out.push("");
     }

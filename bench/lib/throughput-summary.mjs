@@ -1,6 +1,6 @@
 // @ts-check
 // The throughput tables from the measured runs: ratios to pass-through, to each
-// scenario's floor and to its peer, always against a run of the same round.
+// scenario's floor, durable floor and peer, always against a run of the same round.
 import { median, summary } from "./stats.mjs";
 
 /**
@@ -14,8 +14,8 @@ export function summarizeThroughput(runs, scenarios, connectionsList) {
   const overall = {};
   for (const s of scenarios) {
     const allRatios = [];
-    /** @type {Record<"floorRatio" | "cpuOverFloor" | "cpu" | "floorCpu" | "peerRatio", number[]>} */
-    const all = { floorRatio: [], cpuOverFloor: [], cpu: [], floorCpu: [], peerRatio: [] };
+    /** @type {Record<"floorRatio" | "cpuOverFloor" | "cpu" | "floorCpu" | "peerRatio" | "durableRatio" | "durableCpu" | "cpuOverDurable", number[]>} */
+    const all = { floorRatio: [], cpuOverFloor: [], cpu: [], floorCpu: [], peerRatio: [], durableRatio: [], durableCpu: [], cpuOverDurable: [] };
     for (const connections of connectionsList) {
       const mine = runs.filter((r) => r.scenario === s.id && r.connections === connections);
       if (mine.length === 0) continue;
@@ -40,6 +40,16 @@ export function summarizeThroughput(runs, scenarios, connectionsList) {
       }
       // Against the peer on the same keys, same round and concurrency.
       if (s.peer) all.peerRatio.push(...ratio("rps", s.peer));
+      // Against the durable floor (the floor with a durable window per key), same round and concurrency.
+      if (s.durableFloor) {
+        all.durableRatio.push(...ratio("rps", s.durableFloor));
+        for (const r of mine) {
+          const d = byKey.get(`${r.round}|${r.connections}|${s.durableFloor}`);
+          if (!d) continue;
+          all.durableCpu.push(d.cpuMicrosPerRequest.workerd);
+          all.cpuOverDurable.push(r.cpuMicrosPerRequest.workerd - d.cpuMicrosPerRequest.workerd);
+        }
+      }
       table.push({
         floor,
         scenario: s.id,
@@ -70,6 +80,14 @@ export function summarizeThroughput(runs, scenarios, connectionsList) {
         });
       }
       if (s.peer && all.peerRatio.length > 0) overall[s.id].peerRatio = summary(all.peerRatio);
+      if (s.durableFloor && all.durableCpu.length > 0) {
+        overall[s.id].durableFloor = {
+          id: s.durableFloor,
+          rpsRatio: summary(all.durableRatio),
+          cpu: summary(all.durableCpu),
+          cpuOver: summary(all.cpuOverDurable),
+        };
+      }
     }
   }
   return { table, overall };

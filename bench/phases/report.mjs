@@ -73,6 +73,13 @@ export function writeReport({ quick, plan, manyCount }, { scenarios, manyId }, r
     const overall = throughput.overall[id];
     console.log(`ratio keyward-${name}/floor-${name}: ${overall?.floorRatio ? overall.floorRatio.median.toFixed(2) : "n/a"}`);
   }
+  // Against the durable floor (the floor with a durable window per key): what part of the gap to the floor is the
+  // contract's durability (docs/performance.md). The same median, and the CPU difference per run.
+  const durable = throughput.overall[manyId]?.durableFloor;
+  console.log(`ratio keyward-many-keys/floor-many-durable: ${durable ? durable.rpsRatio.median.toFixed(2) : "n/a"}`);
+  console.log(
+    `cpu keyward-many-keys over floor-many-durable: ${durable ? `${fmtSigned(durable.cpuOver.median)} µs/request (median over runs; durable floor ${durable.cpu.median.toFixed(0)})` : "n/a"}`,
+  );
   // Against the peer on the same many keys (median over rounds and concurrencies of the per-run ratio).
   console.log(
     `ratio keyward-many-keys/peer-many-keys: ${throughput.overall[manyId]?.peerRatio ? throughput.overall[manyId].peerRatio.median.toFixed(2) : "n/a"}`,

@@ -12,8 +12,9 @@ export function buildScenarios({ cli, keys, manyCount, variants }) {
   const manyId = `keyward-${manyCount}-keys`;
   const floorManyId = `floor-${manyCount}-keys`;
   const peerManyId = `peer-${manyCount}-keys`;
+  const durableManyId = `floor-durable-${manyCount}-keys`;
   const manyKeys = keys.many.map((k) => k.key);
-  /** @type {{ id: string, label: string, service: string, keys: string[], floor?: string, peer?: string, sweep?: boolean, path?: string, variant?: boolean }[]} */
+  /** @type {{ id: string, label: string, service: string, keys: string[], floor?: string, durableFloor?: string, peer?: string, sweep?: boolean, path?: string, variant?: boolean }[]} */
   const scenarios = [
     { id: "pass-through", label: "(a) pass-through Hono proxy, no auth", service: "pass-through", keys: [hot.key] },
     { id: "keyward-hot-key", label: "(b) Keyward, one hot key", service: "keyward-hot", keys: [hot.key], floor: "floor-hot-key" },
@@ -30,9 +31,18 @@ export function buildScenarios({ cli, keys, manyCount, variants }) {
       keys: manyKeys,
       sweep: true,
       floor: floorManyId,
+      durableFloor: durableManyId,
       peer: peerManyId,
     },
     { id: floorManyId, label: `(c0) floor for (c), the same ${manyCount.toLocaleString("en")} keys`, service: "floor-many", keys: manyKeys, sweep: true },
+    // The floor with the contract's durability and nothing more: what part of (c)'s gap to (c0) a durable window per key costs.
+    {
+      id: durableManyId,
+      label: `(c0d) durable floor for (c), the same ${manyCount.toLocaleString("en")} keys: (c0) with a SQLite-backed object per key that reads its window's rows on wake (one statement) and writes one row per admission before answering`,
+      service: "floor-many-durable",
+      keys: manyKeys,
+      sweep: true,
+    },
     // The gateway people build without Keyward, on the same many keys: one limiter object per key.
     { id: peerManyId, label: `(d1) peer, the same ${manyCount.toLocaleString("en")} keys`, service: "peer", keys: manyKeys, sweep: true },
     {
@@ -98,7 +108,7 @@ export function buildScenarios({ cli, keys, manyCount, variants }) {
   const allScenarios = [...scenarios];
   if (cli.scenarios) {
     const wanted = new Set([
-      ...cli.scenarios.split(",").flatMap((id) => (id === "many" ? [manyId, floorManyId, peerManyId] : [id])),
+      ...cli.scenarios.split(",").flatMap((id) => (id === "many" ? [manyId, floorManyId, durableManyId, peerManyId] : [id])),
       ...scenarios.filter((s) => s.variant).map((s) => s.id),
     ]);
     const unknown = [...wanted].filter((id) => !scenarios.some((s) => s.id === id));

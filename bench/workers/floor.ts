@@ -11,6 +11,9 @@ import { Hono } from "hono";
 import { countingNamespace } from "../../test-support/counting";
 import { countWake, storageCounts } from "./storage-counts";
 
+export { DurableFloorGuard } from "./durable-floor";
+
+// FLOOR_GUARD is FloorGuard, or DurableFloorGuard (durable-floor.ts) in the durable floor's service: the same check.
 type Env = { KEYS: KVNamespace; FLOOR_GUARD: DurableObjectNamespace<FloorGuard>; ORIGIN_URL: string; FLOOR_PAYLOAD?: string; FLOOR_NOGUARD?: string };
 
 interface KeyRecord {
