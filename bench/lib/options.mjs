@@ -24,6 +24,8 @@ const HELP = `npm run bench -- [options]
                         report period + 6); 0 (quick) skips every wait. After a many-keys scenario the bench waits until
                         its deferred work is due and done (Keyward's reports, the peer's window alarms, evictions), then
                         until workerd is idle
+  --micro-ops A,B       with --micro: only these operations (e.g. app-credits,app-metered: one request of a key with
+                        credits, plain and on a metered route, settled from its Keyward-Charge header)
   --micro-profile OP    with --micro: also CPU-profile 20,000 runs of one operation (bench/.build/micro-OP.cpuprofile)
   --cold-samples N      fresh workerd processes per Worker in the cold-start phase (default 9; quick 3)
   --skip-throughput | --skip-accuracy | --skip-cost | --skip-coldstart | --skip-latency`;
@@ -56,6 +58,7 @@ export function readOptions() {
       "skip-latency": { type: "boolean", default: false },
       micro: { type: "boolean", default: false },
       "micro-profile": { type: "string" },
+      "micro-ops": { type: "string" },
       settle: { type: "string" },
       "report-period": { type: "string" },
       "cold-samples": { type: "string" },

@@ -40,6 +40,8 @@ const OPS = [
   "app-noguard",
   "app-constguard",
   "app-full",
+  "app-credits",
+  "app-metered",
 ];
 
 /**
@@ -47,13 +49,18 @@ const OPS = [
  * @param {import("./setup.mjs").Bench} bench
  */
 export async function runMicro({ cli, base, workerd, workerdCpu, keys }) {
+  // The app ops of a key with credits take the credits and metered scenarios' keys.
+  const keyOf = (op) => (op === "app-metered" ? keys.metered.key : op === "app-credits" ? keys.credited.key : keys.hot.key);
   const once = async (op, n) => {
     const before = workerdCpu();
-    await json(`${base("keyward-micro")}/__bench/micro?op=${op}&n=${n}&key=${keys.hot.key}`);
+    await json(`${base("keyward-micro")}/__bench/micro?op=${op}&n=${n}&key=${keyOf(op)}`);
     return workerdCpu() - before;
   };
+  // --micro-ops A,B: only these (and the empty loop, which every figure subtracts).
+  const only = cli["micro-ops"] ? ["noop", ...String(cli["micro-ops"]).split(",")] : null;
+  const ops = only === null ? OPS : OPS.filter((op) => only.includes(op));
   const perOp = {};
-  for (const op of OPS) {
+  for (const op of ops) {
     // About 0.6 s of CPU per sample: /proc's CPU clock ticks every 10 ms.
     const probe = Math.max(0.001, (await once(op, 500)) / 500);
     const n = Math.min(200_000, Math.max(1000, Math.round(600 / probe)));
@@ -67,7 +74,7 @@ export async function runMicro({ cli, base, workerd, workerdCpu, keys }) {
     writeFileSync(path.join(BUILD_DIR, `micro-${op}.cpuprofile`), JSON.stringify(p));
     log(`profile written: ${path.join(BUILD_DIR, `micro-${op}.cpuprofile`)}`);
   }
-  const microCosts = OPS.map((op) => ({ op, microsPerOp: perOp[op], overLoop: perOp[op] - perOp.noop }));
+  const microCosts = ops.map((op) => ({ op, microsPerOp: perOp[op], overLoop: perOp[op] - perOp.noop }));
   log(`[${elapsed()}] micro (workerd CPU µs per operation, minus the empty loop's ${perOp.noop.toFixed(1)}):`);
   for (const m of microCosts.slice(1)) log(`  ${m.op.padEnd(10)} ${m.overLoop.toFixed(1)}`);
   return microCosts;

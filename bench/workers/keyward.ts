@@ -116,7 +116,7 @@ function guardsFor(variant: string, env: BenchEnv): DurableObjectNamespace<KeyGu
   return env.KEY_GUARD;
 }
 
-function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch; location?: string } = {}): App {
+function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch; location?: string; policy?: unknown } = {}): App {
   const variant = override.variant ?? env.BENCH_VARIANT ?? "";
   const distance = distanceOf(env.BENCH_DISTANCE);
   const at = override.location;
@@ -130,7 +130,7 @@ function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch
   const holders = distance === null || env.LEASE_HOLDER === undefined ? env.LEASE_HOLDER : delayed(env.LEASE_HOLDER, () => distance.nearMs, observe);
   // As src/index.ts: ROUTE_POLICY is not set in the bench, so keyward.policy.json applies
   // (the metered service has a policy of its own, with a metered route).
-  const policy = compilePolicy(env.BENCH_POLICY ? JSON.parse(env.BENCH_POLICY) : policyFile);
+  const policy = compilePolicy(override.policy ?? (env.BENCH_POLICY ? JSON.parse(env.BENCH_POLICY) : policyFile));
   return createKeyward({
     config: loadConfig(env),
     policy,
@@ -152,7 +152,7 @@ function build(env: BenchEnv, override: { variant?: string; fetch?: typeof fetch
 
 async function benchRoute(request: Request, env: BenchEnv, ctx: ExecutionContext, path: string): Promise<Response> {
   if (path === "/__bench/counters") return Response.json({ ...counters, storage: storageCounts() });
-  if (path === "/__bench/micro") return micro(new URL(request.url), env, ctx, (variant, fetch) => build(env, { variant, fetch }));
+  if (path === "/__bench/micro") return micro(new URL(request.url), env, ctx, (variant, fetch, policy) => build(env, { variant, fetch, policy }));
   if (path === "/__bench/seed" && request.method === "POST") {
     // [[sha256 hex of the key, record], ...] written as the admin API would.
     const entries = (await request.json()) as [string, KeyRecord][];

@@ -18,7 +18,13 @@ import type { BenchGuard } from "./bench-guard";
 
 type App = { fetch: (request: Request, env: never, ctx: ExecutionContext) => Response | Promise<Response> };
 /** Builds Keyward's app as the bench Worker does, with a wiring variant and an origin fetch of the caller's. */
-export type BuildApp = (variant: string, fetch: typeof fetch) => App;
+export type BuildApp = (variant: string, fetch: typeof fetch, policy?: unknown) => App;
+
+/** The metered scenario's route policy (bench/lib/options.mjs METERED_POLICY): every request on /v1/metered holds 100. */
+const METERED_POLICY = { rules: [{ method: "*", path: "/v1/metered", permission: null, reserve: 100 }] };
+
+/** The metered scenario's origin, made in the isolate: it reports a charge of 7 (settled from the header, the rest released). */
+const chargingOrigin: typeof fetch = async () => new Response('{"ok":true}', { headers: { "content-type": "application/json", "keyward-charge": "7" } });
 
 /** What a small JSON origin answers, made in the isolate: the app ops price Keyward without the network. */
 const fakeOrigin: typeof fetch = async () => new Response('{"ok":true}', { headers: { "content-type": "application/json" } });
@@ -163,6 +169,19 @@ function operation(op: string, env: MicroEnv, ctx: ExecutionContext, buildApp: B
           env as never,
           ctx,
         );
+        if (response.status !== 200) throw new Error(`app answered ${response.status}`);
+        return response.arrayBuffer();
+      };
+    }
+    case "app-credits":
+    case "app-metered": {
+      // One key with credits, as the credits and metered scenarios send it (the key from the caller:
+      // the bench's credited or metered key), one request at a time: what metering adds to a request.
+      const metered = op === "app-metered";
+      const app = metered ? buildApp("", chargingOrigin, METERED_POLICY) : buildApp("", fakeOrigin);
+      const url = `http://127.0.0.1/v1/${metered ? "metered" : "things"}`;
+      return async () => {
+        const response = await app.fetch(new Request(url, { headers: { authorization: `Bearer ${hotKey}`, "user-agent": "autocannon" } }), env as never, ctx);
         if (response.status !== 200) throw new Error(`app answered ${response.status}`);
         return response.arrayBuffer();
       };
