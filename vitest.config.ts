@@ -6,6 +6,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { buildConsole } from "./scripts/build-console.mjs";
 import { useRamTempDir } from "./test-support/ram-temp-dir.mjs";
+import { LongestFirstSequencer } from "./test-support/sequencer";
 
 // Durable Object storage, local KV and wrangler dev's state in memory (before any runtime starts).
 useRamTempDir();
@@ -48,6 +49,8 @@ export default defineConfig({
   test: {
     // Both cores: vitest's default is cores - 1, one lane on a 2-core machine.
     maxWorkers: 2,
+    // The node project's longest files start first (test-support/sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         // Everything that runs in the Workers runtime: inside workerd, against real local KV and Durable Objects.
@@ -78,6 +81,8 @@ export default defineConfig({
           // empty storage and fresh modules (test/support/fresh-storage.ts).
           isolate: false,
           setupFiles: ["./test/support/fresh-storage.ts"],
+          // After the node project (see there), on both cores: two workerds.
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -85,9 +90,14 @@ export default defineConfig({
         // over HTTP against one Keyward under wrangler dev shared by these files
         // (test-support/shared-keyward.mjs, booting while the other files run), and against
         // Keywards of their own where the configuration differs (a real OpenID provider, a metered policy).
-        // One project, so that vitest spreads all of them over both cores in one pass.
+        // One project, so that vitest spreads all of them over its lanes in one pass.
         test: {
           name: "node",
+          // These files mostly wait (on wrangler dev booting, wrangler's dry-run deploys, npm and
+          // tsc), so four at a time keep both cores busy where two left one idle much of the time;
+          // the workers project, which is all CPU, runs after them (groupOrder) on two.
+          maxWorkers: 4,
+          sequence: { groupOrder: 0 },
           include: ["test-node/**/*.test.{ts,mjs}"],
           globalSetup: ["./test-support/shared-keyward.mjs"],
           environment: "node",

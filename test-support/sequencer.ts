@@ -1,0 +1,24 @@
+// The order in which `npm test` starts its files (vitest.config.ts, sequence.sequencer).
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/**
+ * The node project's longest files, longest first: each waits many seconds on processes of
+ * its own (two dry-run deploys; npm pack, npm install and tsc; a wrangler dev each for
+ * the OpenID and the metering tests). Started first, they run beside the short files
+ * instead of after them. Vitest's own order (files that failed, then the slowest of the
+ * last run, then the largest) decides the rest, and alone on a fresh clone, with no last run,
+ * it started them by size: the longest, deploy-check, seventh, and the project ended with it.
+ */
+const FIRST = ["test-node/deploy-check.test.mjs", "test-node/origin-package.test.mjs", "test-node/oidc-e2e.test.mjs", "test-node/metering-e2e.test.mjs"];
+
+const rank = (spec: TestSpecification): number => {
+  const index = FIRST.findIndex((file) => spec.moduleId.endsWith(`/${file}`));
+  return index === -1 ? FIRST.length : index;
+};
+
+/** Vitest's order, with the files of FIRST moved to the front in their order. */
+export class LongestFirstSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
