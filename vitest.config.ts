@@ -81,6 +81,8 @@ export default defineConfig({
           // empty storage and fresh modules (test/support/fresh-storage.ts).
           isolate: false,
           setupFiles: ["./test/support/fresh-storage.ts"],
+          // Transforms the Worker while the node project runs (test-support/warm-transforms.ts).
+          globalSetup: ["./test-support/warm-transforms.ts"],
           // After the node project (see there), on both cores: two workerds.
           sequence: { groupOrder: 1 },
         },
