@@ -10,7 +10,6 @@ import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sharedKeyward } from "./support/shared.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGE = join(ROOT, "packages", "keyward");
@@ -87,7 +86,6 @@ export async function wrong(request: Request): Promise<number> {
 }
 `;
 
-const keyward = sharedKeyward();
 let dir;
 let project;
 beforeAll(async () => {
@@ -117,6 +115,10 @@ describe("the packed keyward helpers in an empty project", () => {
   });
 
   it("imports on plain Node and verifies a real token from a live Keyward, refusing it on another path", async () => {
+    // Imported here, not with the file: it waits for the shared Keyward to boot, and
+    // packing and installing (beforeAll) need no Keyward, so they run meanwhile.
+    const { sharedKeyward } = await import("./support/shared.mjs");
+    const keyward = sharedKeyward();
     const org = `org_pkg_${Date.now().toString(36)}`;
     const created = await fetch(`${keyward.url}/_keyward/v1/orgs/${org}/keys`, {
       method: "POST",
