@@ -27,7 +27,7 @@ export class FloorGuard extends DurableObject<Env> {
     super(ctx, env);
   }
 
-  check(input: { settings?: unknown }) {
+  check(input: { requestId?: string; consume?: boolean; settings?: unknown }) {
     return input.settings === undefined ? VERDICT : KEYWARD_VERDICT;
   }
 }

@@ -48,6 +48,8 @@ export class KeyGuard extends ShippedKeyGuard {
 }
 
 type BenchEnv = Env & {
+  ORIGIN_URL: string;
+  KEYWARD_SIGNING_KEY: string;
   BENCH_VARIANT?: string;
   /** A route policy (JSON) for this service instead of keyward.policy.json: the metered scenario's. */
   BENCH_POLICY?: string;

@@ -18,7 +18,7 @@ import type { BenchGuard } from "./bench-guard";
 
 type App = { fetch: (request: Request, env: never, ctx: ExecutionContext) => Response | Promise<Response> };
 /** Builds Keyward's app as the bench Worker does, with a wiring variant and an origin fetch of the caller's. */
-export type BuildApp = (variant: string, fetch: typeof fetch, policy?: unknown) => App;
+export type BuildApp = (variant: string, originFetch: typeof fetch, policy?: unknown) => App;
 
 /** The metered scenario's route policy (bench/lib/options.mjs METERED_POLICY): every request on /v1/metered holds 100. */
 const METERED_POLICY = { rules: [{ method: "*", path: "/v1/metered", permission: null, reserve: 100 }] };
@@ -123,7 +123,7 @@ function operation(op: string, env: MicroEnv, ctx: ExecutionContext, buildApp: B
           ["ratelimit-reset", "1"],
           ["ratelimit", "x"],
           ["ratelimit-policy", "y"],
-        ])
+        ] as const)
           out.headers.set(n, v);
         return out;
       };

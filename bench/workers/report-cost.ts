@@ -126,6 +126,7 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
       kvVersion: record.version,
       allowedIps: null,
       leak: null,
+      admission: "central",
     },
     { at: now, actor: "bench", action: "key.created", keyId: record.id, requestId: crypto.randomUUID(), detail: {} },
   );
@@ -176,7 +177,7 @@ export async function reportCost(env: Env, record: KeyRecord): Promise<ReportCos
   const ledgerMs = Date.now() - t1;
   // The first report of a day: the previous day's last hour again (its row updated) and the new day's row.
   const newDay = await priced(synthetic([day + DAY_MS - HOUR_MS, day + DAY_MS], [day, day + DAY_MS], checks + 3));
-  const pruneRows = await (ledger as unknown as DurableObjectStub<{ pruneCost(keyId: string): number }>).pruneCost(record.id);
+  const pruneRows = await ledger.pruneCost(record.id);
   return {
     guardRows: rows1 - rows0,
     ledgerCalls: l1.reports - l0.reports,
