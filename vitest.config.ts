@@ -49,7 +49,7 @@ export default defineConfig({
   test: {
     // Both cores: vitest's default is cores - 1, one lane on a 2-core machine.
     maxWorkers: 2,
-    // The node project's longest files start first (test-support/sequencer.ts).
+    // Files that take long for their size start first (test-support/sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {

@@ -2,14 +2,24 @@
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * The node project's longest files, longest first: each waits many seconds on processes of
- * its own (two dry-run deploys; npm pack, npm install and tsc; a wrangler dev each for
- * the OpenID and the metering tests). Started first, they run beside the short files
- * instead of after them. Vitest's own order (files that failed, then the slowest of the
- * last run, then the largest) decides the rest, and alone on a fresh clone, with no last run,
- * it started them by size: the longest, deploy-check, seventh, and the project ended with it.
+ * Files that take long for their size, longest first. The node project's: each waits
+ * many seconds on processes of its own (two dry-run deploys; npm pack, npm install and
+ * tsc; a wrangler dev each for the OpenID and the metering tests). Started first, they
+ * run beside the short files instead of after them. The workers project's: one or two
+ * tests over thousands of keys each, in files small enough to be started last, where
+ * one of them ended the run seconds after the other lane had finished.
+ * Vitest's own order (files that failed, then the slowest of the last run, then the
+ * largest) decides the rest, and alone on a fresh clone, with no last run, it started
+ * files by size: the longest, deploy-check, seventh, and the node project ended with it.
  */
-const FIRST = ["test-node/deploy-check.test.mjs", "test-node/origin-package.test.mjs", "test-node/oidc-e2e.test.mjs", "test-node/metering-e2e.test.mjs"];
+const FIRST = [
+  "test-node/deploy-check.test.mjs",
+  "test-node/origin-package.test.mjs",
+  "test-node/oidc-e2e.test.mjs",
+  "test-node/metering-e2e.test.mjs",
+  "test/org-usage-size.test.ts",
+  "test/usage-refusals.test.ts",
+];
 
 const rank = (spec: TestSpecification): number => {
   const index = FIRST.findIndex((file) => spec.moduleId.endsWith(`/${file}`));
