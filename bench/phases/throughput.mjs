@@ -37,6 +37,34 @@ function deferredUntil(scenario, reporting, { sweptStart, sweptEnd, measuredEnd 
 }
 
 /**
+ * Scenarios compared with each other as a ratio, by id: [baseline, compared]. Rotation keeps
+ * them side by side, so one would always run right after the other, and a drift of the
+ * machine that starts between them would fall on the second alone (the quiet full run of
+ * 2026-12-06T22:57Z: docs/performance.md, the metered route). In even rounds the second
+ * goes first.
+ */
+const PAIRS = [["keyward-hot-credits", "keyward-hot-metered"]];
+
+/**
+ * The round's order with each pair of PAIRS swapped in even rounds.
+ * @template {{ id: string }} S
+ * @param {S[]} order
+ * @param {number} round
+ * @returns {S[]}
+ */
+function pairsSwapped(order, round) {
+  if (round % 2 === 1) return order;
+  const out = [...order];
+  for (const [a, b] of PAIRS) {
+    const i = out.findIndex((s) => s.id === a);
+    const j = out.findIndex((s) => s.id === b);
+    if (i === -1 || j === -1) continue;
+    [out[i], out[j]] = [/** @type {S} */ (out[j]), /** @type {S} */ (out[i])];
+  }
+  return out;
+}
+
+/**
  * The per-run line's tail: workerd's CPU split into user and kernel time, and, for a gateway that counts them,
  * its objects' wakes, SQL statements and rows read and written per request (bench/workers/storage-counts.ts).
  */
@@ -64,7 +92,10 @@ export async function runThroughput({ cli, plan, settle, sweep, measure }, scena
     );
     for (let round = 1; round <= plan.rounds; round++) {
       // Rotate the order each round so that no scenario always runs first or last.
-      const order = scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]);
+      const order = pairsSwapped(
+        scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]),
+        round,
+      );
       for (const scenario of order) {
         // The sweep brings a report from every key: let it be sent before measuring. It comes with
         // the sweep (from the request, or the alarm 5 s later) only once the keys' last reports are
