@@ -90,8 +90,8 @@ export default defineConfig({
       {
         // Node-side tools: the CLI in process, deploy checks, the origin package; end to end
         // over HTTP against one Keyward under wrangler dev shared by these files
-        // (test-support/shared-keyward.mjs, booting while the other files run), and against
-        // Keywards of their own where the configuration differs (a real OpenID provider, a metered policy).
+        // (test-support/shared-keyward.mjs, booting while the other files run; it also serves the metered
+        // routes), and against a Keyward of its own where the configuration must differ (a real OpenID provider).
         // One project, so that vitest spreads all of them over its lanes in one pass.
         test: {
           name: "node",

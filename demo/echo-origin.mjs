@@ -3,17 +3,23 @@
 // so a person (or a test) sees exactly what Keyward forwarded.
 import { createServer } from "node:http";
 
-export function startEchoOrigin({ port = 8788, host = "127.0.0.1" } = {}) {
-  const server = createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks).toString("utf8");
-      const payload = { method: req.method, path: req.url, headers: req.headers, ...(body ? { body } : {}) };
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(`${JSON.stringify(payload, null, 2)}\n`);
-    });
+/**
+ * Answers one request with JSON describing what it received (method, path, headers, body).
+ * @type {import("node:http").RequestListener}
+ */
+export function echo(req, res) {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks).toString("utf8");
+    const payload = { method: req.method, path: req.url, headers: req.headers, ...(body ? { body } : {}) };
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(`${JSON.stringify(payload, null, 2)}\n`);
   });
+}
+
+export function startEchoOrigin({ port = 8788, host = "127.0.0.1" } = {}) {
+  const server = createServer(echo);
   return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
 }
 

@@ -1,34 +1,21 @@
-// Metered routes over HTTP only (docs/metering.md): Keyward under `wrangler dev`
-// (its own: it needs a metered route policy) in front of a test origin that
-// reports what each answer cost, streams, and fails; and a webhook receiver on
-// 127.0.0.1 for the low-balance event.
+// Metered routes over HTTP only (docs/metering.md): the shared Keyward under
+// `wrangler dev` (test-support/shared-keyward.mjs), whose route policy meters
+// three routes of its origin (test-support/metered-origin.mjs: it reports what
+// each answer cost, streams, and fails); and a webhook receiver on 127.0.0.1 for
+// the low-balance event.
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKeyward } from "../test-support/keyward-dev.mjs";
-import { startMeteredOrigin } from "../test-support/metered-origin.mjs";
 import { until } from "../test-support/until.mjs";
+import { meteredOriginState, sharedKeyward } from "./support/shared.mjs";
 import { startWebhookReceiver } from "./support/webhook-receiver.mjs";
 
-const POLICY = {
-  rules: [
-    { method: "POST", path: "/v1/chat", permission: null, reserve: 100 },
-    { method: "POST", path: "/v1/stream", permission: null, reserve: 200, holdSeconds: 600 },
-    { method: "POST", path: "/v1/fail", permission: null, reserve: 50, chargeOn: "success" },
-  ],
-};
-
-let origin;
-let keyward;
+const keyward = sharedKeyward();
 /** @type {Awaited<ReturnType<typeof startWebhookReceiver>>} */
 let hooks;
 beforeAll(async () => {
   hooks = await startWebhookReceiver();
-  origin = await startMeteredOrigin();
-  keyward = await startKeyward({ vars: { ORIGIN_URL: origin.url, ROUTE_POLICY: JSON.stringify(POLICY) } });
 });
-afterAll(async () => {
-  await keyward?.stop();
-  origin?.close();
+afterAll(() => {
   hooks?.close();
 });
 
@@ -83,7 +70,7 @@ describe("metered routes under wrangler dev, over HTTP", () => {
     expect(events).toEqual(['data: {"token":0}', 'data: {"token":1}', 'data: {"token":2}', "data: [DONE]"]);
     // The hold is open (reserve 200) until the origin settles it.
     expect(await balanceComesTo(created.body.id, 800)).toBe(800);
-    const token = origin.lastContext;
+    const token = (await meteredOriginState()).lastContext;
     const first = await settle(token, 120);
     expect(first.status).toBe(200);
     expect(await first.json()).toMatchObject({ charged: 120, uncharged: 0, repeated: false });
@@ -97,9 +84,9 @@ describe("metered routes under wrangler dev, over HTTP", () => {
 
   it("with chargeOn success, passes an origin 500 through and charges nothing", async () => {
     const created = await operator("POST", "/keys", { label: "fail", credits: { remaining: 100 } });
-    const before = origin.calls;
+    const before = (await meteredOriginState()).calls;
     for (let i = 0; i < 3; i++) expect((await post(created.body.key, "/v1/fail")).status).toBe(500);
-    expect(origin.calls - before).toBe(3);
+    expect((await meteredOriginState()).calls - before).toBe(3);
     await new Promise((r) => setTimeout(r, 300));
     expect(await balanceComesTo(created.body.id, 100)).toBe(100);
   });

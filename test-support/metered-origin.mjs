@@ -4,18 +4,33 @@
 //   POST /v1/stream          streams server-sent events, no Keyward-Charge: settled later
 //   POST /v1/fail            answers 500 (with a Keyward-Charge that chargeOn success ignores)
 // It remembers the X-Keyward-Context token of each request, by request id, so a
-// test can settle as the origin would.
+// test can settle as the origin would. Given `others`, it hands every other path to
+// that handler (the shared Keyward of the node tests: the echo origin) and counts
+// and remembers only its own routes.
 import { createServer } from "node:http";
 
-/** @param {{ port?: number }} [options] */
-export function startMeteredOrigin({ port = 0 } = {}) {
+/**
+ * The route policy rules that meter this origin's routes (docs/metering.md): what each
+ * holds at admission and when it is charged. A policy with rules denies every route
+ * it does not list, so a Keyward that also serves other routes adds a catch-all after these.
+ */
+export const METERED_RULES = [
+  { method: "POST", path: "/v1/chat", permission: null, reserve: 100 },
+  { method: "POST", path: "/v1/stream", permission: null, reserve: 200, holdSeconds: 600 },
+  { method: "POST", path: "/v1/fail", permission: null, reserve: 50, chargeOn: "success" },
+];
+const OWN = new Set(METERED_RULES.map((rule) => rule.path));
+
+/** @param {{ port?: number, others?: import("node:http").RequestListener }} [options] */
+export function startMeteredOrigin({ port = 0, others } = {}) {
   /** @type {Map<string, string>} */
   const contexts = new Map();
   let calls = 0;
   let lastContext = "";
   const server = createServer((req, res) => {
-    calls++;
     const url = new URL(req.url ?? "/", "http://origin");
+    if (others !== undefined && !OWN.has(url.pathname)) return others(req, res);
+    calls++;
     const id = String(req.headers["x-keyward-request-id"] ?? "");
     lastContext = String(req.headers["x-keyward-context"] ?? "");
     contexts.set(id, lastContext);
@@ -57,6 +72,8 @@ export function startMeteredOrigin({ port = 0 } = {}) {
         get lastContext() {
           return lastContext;
         },
+        /** Its requests so far and the latest context token, as plain data (for another process). */
+        state: () => ({ calls, lastContext }),
         close: () => server.close(),
       });
     }),

@@ -7,5 +7,7 @@ declare module "vitest" {
     /** Answers 204 once the shared Keyward is up, or 503 with why it did not start. */
     keywardReadyUrl: string;
     github: { keyId: string; privateKeyPem: string; fetchesUrl: string };
+    /** Answers what the metered routes of the shared Keyward's origin received: `{ calls, lastContext }`. */
+    meteredOriginUrl: string;
   }
 }

@@ -4,7 +4,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 /**
  * Files that take long for their size, longest first. The node project's: each waits
  * many seconds on processes of its own (two dry-run deploys; npm pack, npm install and
- * tsc; a wrangler dev each for the OpenID and the metering tests). Started first, they
+ * tsc; a wrangler dev for the OpenID tests). Started first, they
  * run beside the short files instead of after them. The workers project's: one or two
  * tests over thousands of keys each, in files small enough to be started last, where
  * one of them ended the run seconds after the other lane had finished.
@@ -16,7 +16,6 @@ const FIRST = [
   "test-node/deploy-check.test.mjs",
   "test-node/origin-package.test.mjs",
   "test-node/oidc-e2e.test.mjs",
-  "test-node/metering-e2e.test.mjs",
   "test/org-usage-size.test.ts",
   "test/usage-refusals.test.ts",
 ];

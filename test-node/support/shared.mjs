@@ -20,3 +20,12 @@ export function sharedKeyward() {
 export function githubStandIn() {
   return inject("github");
 }
+
+/**
+ * What the metered routes of the shared Keyward's origin have received so far
+ * (test-support/metered-origin.mjs): how many requests, and the latest context token.
+ * @returns {Promise<{ calls: number, lastContext: string }>}
+ */
+export async function meteredOriginState() {
+  return (await fetch(inject("meteredOriginUrl"))).json();
+}
