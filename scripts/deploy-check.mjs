@@ -6,6 +6,7 @@
 // an origin on loopback or over plain http, development-only variables, user
 // tokens without an issuer or audience. The config is read as wrangler reads it,
 // [env.NAME] inheritance included.
+import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 
 /** Hostnames and addresses Cloudflare's network cannot reach as an origin: loopback, private, link-local. */
@@ -20,6 +21,17 @@ const DEVELOPMENT_ONLY = {
 };
 /** Secrets that must never be plain [vars] (readable in the dashboard, in wrangler.toml, in git). */
 const SECRETS = ["KEYWARD_SIGNING_KEY", "KEYWARD_OPERATOR_TOKEN"];
+
+/**
+ * Wrangler's API, loaded with require: it is one CommonJS file of some 15 MB, which
+ * an `import` also scans for ES module syntax and for its export names first, about
+ * 0.5 s more CPU in each process that loads it (this script, and the deploy-check
+ * test, which runs it in process and as `npm run deploy:check` does).
+ * @returns {typeof import("wrangler")}
+ */
+export function loadWrangler() {
+  return createRequire(import.meta.url)("wrangler");
+}
 
 /**
  * What is wrong with one resolved wrangler configuration for production.
@@ -99,7 +111,7 @@ function originProblems(raw) {
 export async function main(args, io) {
   const { values } = parseArgs({ args, options: { config: { type: "string", default: "wrangler.toml" }, env: { type: "string" } } });
   const where = `${values.config}${values.env ? ` [env.${values.env}]` : ""}`;
-  const { experimental_readRawConfig, unstable_readConfig } = await import("wrangler");
+  const { experimental_readRawConfig, unstable_readConfig } = loadWrangler();
   if (values.env !== undefined) {
     const { rawConfig } = experimental_readRawConfig({ config: values.config });
     if (!rawConfig.env || !(values.env in rawConfig.env)) {

@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unstable_readConfig } from "wrangler";
-import { deployProblems, main } from "../scripts/deploy-check.mjs";
+import { deployProblems, loadWrangler, main } from "../scripts/deploy-check.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SCRIPT = join(ROOT, "scripts", "deploy-check.mjs");
@@ -95,7 +94,7 @@ describe("npm run deploy:check", () => {
 });
 
 describe("each mistake in a production config is named", () => {
-  const good = unstable_readConfig({ config: EXAMPLE }, { hideWarnings: true });
+  const good = loadWrangler().unstable_readConfig({ config: EXAMPLE }, { hideWarnings: true });
   const withVars = (vars, extra = {}) => ({ ...good, ...extra, vars: { ...good.vars, ...vars } });
 
   it("finds nothing wrong with the example", () => {
