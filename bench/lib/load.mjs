@@ -61,7 +61,7 @@ export function runLoad({ port, keys, connections, seconds, amount, rate, path =
         if (error) return reject(error);
         const sorted = latencies.subarray(0, count).sort();
         const ok = result["2xx"];
-        resolve({
+        const out = {
           seconds: result.duration,
           requests: result.requests.total,
           ok,
@@ -72,7 +72,11 @@ export function runLoad({ port, keys, connections, seconds, amount, rate, path =
           rps: ok / result.duration,
           p50: percentile(sorted, 50),
           p99: percentile(sorted, 99),
-        });
+        };
+        // The sorted latencies, for a run combined from slices (bench/lib/paired-runs.mjs); not enumerable,
+        // so that they stay out of the runs a caller spreads and of the JSON report.
+        Object.defineProperty(out, "latencies", { value: sorted, enumerable: false });
+        resolve(out);
       },
     );
     instance.on("response", (_client, statusCode, _bytes, responseTime) => {

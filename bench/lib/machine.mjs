@@ -2,7 +2,7 @@
 // The machine the bench runs on: its description for the report, a process's CPU
 // time from /proc, and the open-file limit that caps the many-keys scenario.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { WORKERD } from "./workerd.mjs";
 
@@ -16,14 +16,30 @@ function sh(command) {
 
 const CLK_TCK = Number(sh("getconf CLK_TCK") ?? 100);
 
-/** User and system CPU time (ms) a process has used, from /proc/<pid>/stat (10 ms clock ticks). */
+/**
+ * User and system CPU time (ms) a process has used, from /proc/<pid>/stat (10 ms clock ticks), and its
+ * minor page faults (pages the kernel mapped in without reading them: memory handed back and touched again).
+ */
 export function cpuTimes(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { user: (Number(fields[11]) * 1000) / CLK_TCK, system: (Number(fields[12]) * 1000) / CLK_TCK };
+    return { user: (Number(fields[11]) * 1000) / CLK_TCK, system: (Number(fields[12]) * 1000) / CLK_TCK, minorFaults: Number(fields[7]) };
   } catch {
-    return { user: Number.NaN, system: Number.NaN };
+    return { user: Number.NaN, system: Number.NaN, minorFaults: Number.NaN };
+  }
+}
+
+/**
+ * A process's resident memory (MiB, VmRSS in /proc/<pid>/status) and open files: what the
+ * throughput phase logs before each round and each pair, to tell a process that grew from one that did not.
+ */
+export function memoryOf(pid) {
+  try {
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return { rssMiB: rss ? Number(rss[1]) / 1024 : Number.NaN, openFiles: readdirSync(`/proc/${pid}/fd`).length };
+  } catch {
+    return { rssMiB: Number.NaN, openFiles: Number.NaN };
   }
 }
 

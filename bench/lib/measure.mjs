@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { runLoad } from "./load.mjs";
 import { elapsed, log } from "./log.mjs";
-import { cpuMs, cpuTimes } from "./machine.mjs";
+import { cpuMs, cpuTimes, memoryOf } from "./machine.mjs";
 
 /**
  * Fetches JSON, throwing on a non-2xx answer.
@@ -23,6 +23,17 @@ export async function json(url, init) {
  */
 export function measurer({ workerd, origin, port }) {
   const workerdCpu = () => cpuMs(workerd.child.pid);
+  /**
+   * workerd's state with no load on it, as a log line's tail: its CPU over one idle second (work
+   * left running in the background would be charged to the next run), resident memory and open files.
+   */
+  const workerdState = async () => {
+    const before = workerdCpu();
+    await sleep(1000);
+    const idleMs = workerdCpu() - before;
+    const m = memoryOf(workerd.child.pid);
+    return `workerd idle CPU ${idleMs.toFixed(0)} ms in 1 s, RSS ${m.rssMiB.toFixed(0)} MiB, ${m.openFiles} open files`;
+  };
 
   /**
    * Waits until workerd is idle: the deferred work a run leaves behind (flush
@@ -85,6 +96,8 @@ export function measurer({ workerd, origin, port }) {
       workerd: per(workerd1.user + workerd1.system - cpu0.workerd.user - cpu0.workerd.system),
       workerdUser: per(workerd1.user - cpu0.workerd.user),
       workerdSystem: per(workerd1.system - cpu0.workerd.system),
+      // Not CPU: workerd's minor page faults per request (per() takes thousandths: hence the 1/1000).
+      workerdMinorFaults: per((workerd1.minorFaults - cpu0.workerd.minorFaults) / 1000),
       origin: per(cpuMs(origin.child.pid) - cpu0.origin),
       loadGenerator: per((load.user + load.system) / 1000),
     };
@@ -98,5 +111,5 @@ export function measurer({ workerd, origin, port }) {
     return result;
   }
 
-  return { workerdCpu, settle, sweep, measure, storageCounts };
+  return { workerdCpu, workerdState, settle, sweep, measure, storageCounts };
 }

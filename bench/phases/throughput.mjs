@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { elapsed, log } from "../lib/log.mjs";
 import { BIG_LIMIT } from "../lib/options.mjs";
+import { combineSlices, sliceOrder } from "../lib/paired-runs.mjs";
 import { median } from "../lib/stats.mjs";
 import { summarizeThroughput } from "../lib/throughput-summary.mjs";
 
@@ -37,31 +38,33 @@ function deferredUntil(scenario, reporting, { sweptStart, sweptEnd, measuredEnd 
 }
 
 /**
- * Scenarios compared with each other as a ratio, by id: [baseline, compared]. Rotation keeps
- * them side by side, so one would always run right after the other, and a drift of the
- * machine that starts between them would fall on the second alone (the quiet full run of
- * 2026-12-06T22:57Z: docs/performance.md, the metered route). In even rounds the second
- * goes first.
+ * Scenarios compared with each other as a ratio, by id: [baseline, compared]. They are measured
+ * together, in the first's slot of the round's order, in alternating slices at each concurrency
+ * (sliceOrder: ABBA or BAAB, half the run's seconds each, each after its own warm-up), and each
+ * one's run is combined from its two slices (combineSlices). Measured one after the other, a
+ * slowdown of workerd that began between them fell on the second alone: in full runs, after the
+ * many-keys scenarios, workerd's CPU per request of every scenario rose by a third or more
+ * within a few seconds, metered or not (docs/performance.md, the metered route). Interleaved,
+ * whatever drifts meets both alike.
  */
 const PAIRS = [["keyward-hot-credits", "keyward-hot-metered"]];
 
 /**
- * The round's order with each pair of PAIRS swapped in even rounds.
+ * The round's order of units: a scenario alone, or a pair of PAIRS (both present) in the slot of its first.
  * @template {{ id: string }} S
- * @param {S[]} order
- * @param {number} round
- * @returns {S[]}
+ * @param {S[]} scenarios
+ * @returns {(S | [S, S])[]}
  */
-function pairsSwapped(order, round) {
-  if (round % 2 === 1) return order;
-  const out = [...order];
-  for (const [a, b] of PAIRS) {
-    const i = out.findIndex((s) => s.id === a);
-    const j = out.findIndex((s) => s.id === b);
-    if (i === -1 || j === -1) continue;
-    [out[i], out[j]] = [/** @type {S} */ (out[j]), /** @type {S} */ (out[i])];
-  }
-  return out;
+function units(scenarios) {
+  const byId = new Map(scenarios.map((s) => [s.id, s]));
+  const pairs = PAIRS.map(([a, b]) => [byId.get(a), byId.get(b)]).filter(([a, b]) => a !== undefined && b !== undefined);
+  const second = new Set(pairs.map(([, b]) => b));
+  return scenarios
+    .filter((s) => !second.has(s))
+    .map((s) => {
+      const pair = pairs.find(([a]) => a === s);
+      return pair ? /** @type {[S, S]} */ (pair) : s;
+    });
 }
 
 /**
@@ -70,10 +73,54 @@ function pairsSwapped(order, round) {
  */
 function perRequestCounts(result) {
   const cpu = result.cpuMicrosPerRequest;
-  const split = ` (user ${cpu.workerdUser.toFixed(0)}, sys ${cpu.workerdSystem.toFixed(0)})`;
+  const split = ` (user ${cpu.workerdUser.toFixed(0)}, sys ${cpu.workerdSystem.toFixed(0)}; minor faults ${cpu.workerdMinorFaults.toFixed(1)}/req)`;
   const s = result.storagePerRequest;
   if (!s) return split;
   return `${split}  per req: wakes ${s.wakes.toFixed(2)} sql ${s.statements.toFixed(2)} rows r ${s.rowsRead.toFixed(2)} w ${s.rowsWritten.toFixed(2)} alarms set ${(s.alarmSets ?? 0).toFixed(2)} rpc ${s.rpcs.toFixed(2)}`;
+}
+
+/** A run's line: requests/s, latency, workerd's CPU and the gateway's counts per request. */
+function logRun(round, connections, id, result) {
+  log(
+    `  [${elapsed()}] r${round} c=${connections} ${id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req${perRequestCounts(result)}`,
+  );
+}
+
+/**
+ * Measures a pair of PAIRS at every concurrency in alternating slices (sliceOrder), each slice
+ * half a run's seconds after a full warm-up; logs each slice, then each scenario's run
+ * combined from its two slices, which is what the summary and the pair's ratio use.
+ * @param {import("./setup.mjs").Bench} bench
+ * @param {[import("./scenarios.mjs").Scenario, import("./scenarios.mjs").Scenario]} pair
+ * @param {number} round
+ * @param {any[]} runs
+ * @param {ReturnType<typeof import("./metering.mjs").meteringCounter>} metering
+ */
+async function runPair({ plan, measure, workerdState }, [a, b], round, runs, metering) {
+  log(`  [${elapsed()}] r${round} ${a.id} and ${b.id} in alternating slices; before them ${await workerdState()}`);
+  await metering.around(round, a, () =>
+    metering.around(round, b, async () => {
+      for (const [index, connections] of plan.connections.entries()) {
+        /** @type {Map<string, any[]>} */
+        const slices = new Map([
+          [a.id, []],
+          [b.id, []],
+        ]);
+        for (const scenario of sliceOrder(a, b, round, index)) {
+          const result = await measure(scenario, connections, plan.seconds / 2, plan.warmup);
+          slices.get(scenario.id)?.push(result);
+          log(
+            `    [${elapsed()}] r${round} c=${connections} slice ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
+          );
+        }
+        for (const scenario of [a, b]) {
+          const result = combineSlices(slices.get(scenario.id) ?? []);
+          runs.push({ round, connections, scenario: scenario.id, ...result });
+          logRun(round, connections, scenario.id, result);
+        }
+      }
+    }),
+  );
 }
 
 /**
@@ -83,7 +130,8 @@ function perRequestCounts(result) {
  * @param {Map<string, number>} settledAt when each Keyward service's many keys last finished reporting (from priming)
  * @param {ReturnType<typeof import("./metering.mjs").meteringCounter>} metering counts rows and guard calls around the metering scenarios' runs
  */
-export async function runThroughput({ cli, plan, settle, sweep, measure }, scenarios, settledAt, metering) {
+export async function runThroughput(bench, scenarios, settledAt, metering) {
+  const { cli, plan, settle, sweep, measure } = bench;
   const runs = [];
   const deferred = [];
   if (!cli["skip-throughput"]) {
@@ -92,11 +140,14 @@ export async function runThroughput({ cli, plan, settle, sweep, measure }, scena
     );
     for (let round = 1; round <= plan.rounds; round++) {
       // Rotate the order each round so that no scenario always runs first or last.
-      const order = pairsSwapped(
-        scenarios.map((_, i) => scenarios[(i + round - 1) % scenarios.length]),
-        round,
-      );
-      for (const scenario of order) {
+      const order = units(scenarios);
+      log(`  [${elapsed()}] round ${round}: ${await bench.workerdState()}`);
+      for (const unit of order.map((_, i) => order[(i + round - 1) % order.length])) {
+        if (Array.isArray(unit)) {
+          await runPair(bench, unit, round, runs, metering);
+          continue;
+        }
+        const scenario = unit;
         // The sweep brings a report from every key: let it be sent before measuring. It comes with
         // the sweep (from the request, or the alarm 5 s later) only once the keys' last reports are
         // a quiet period old (see settleSeconds); else a period after them, in the runs.
@@ -117,9 +168,7 @@ export async function runThroughput({ cli, plan, settle, sweep, measure }, scena
             const result = await measure(scenario, connections, plan.seconds, plan.warmup);
             runs.push({ round, connections, scenario: scenario.id, ...result });
             requests += result.requests;
-            log(
-              `  [${elapsed()}] r${round} c=${connections} ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req${perRequestCounts(result)}`,
-            );
+            logRun(round, connections, scenario.id, result);
           }
         });
         times.measuredEnd = Date.now();
