@@ -40,7 +40,7 @@ function deferredUntil(scenario, reporting, { sweptStart, sweptEnd, measuredEnd 
 /**
  * Scenarios compared with each other as a ratio, by id: [baseline, compared]. They are measured
  * together, in the first's slot of the round's order, in alternating slices at each concurrency
- * (sliceOrder: ABBA or BAAB, half the run's seconds each, each after its own warm-up), and each
+ * (sliceOrder: ABBA or BAAB, sliceSeconds each, each after its own warm-up), and each
  * one's run is combined from its two slices (combineSlices). Measured one after the other, a
  * slowdown of workerd that began between them fell on the second alone: in full runs, after the
  * many-keys scenarios, workerd's CPU per request of every scenario rose by a third or more
@@ -48,6 +48,12 @@ function deferredUntil(scenario, reporting, { sweptStart, sweptEnd, measuredEnd 
  * whatever drifts meets both alike.
  */
 const PAIRS = [["keyward-hot-credits", "keyward-hot-metered"]];
+
+/** A shorter slice can end before any response (seen in --quick at 0.15 s under load): at least the quick mode's run. */
+const MIN_SLICE_SECONDS = 0.3;
+
+/** A pair's slice: half a run's measured seconds, so that each scenario is measured as long as one alone. */
+const sliceSeconds = (runSeconds) => Math.max(runSeconds / 2, MIN_SLICE_SECONDS);
 
 /**
  * The round's order of units: a scenario alone, or a pair of PAIRS (both present) in the slot of its first.
@@ -107,7 +113,7 @@ async function runPair({ plan, measure, workerdState }, [a, b], round, runs, met
           [b.id, []],
         ]);
         for (const scenario of sliceOrder(a, b, round, index)) {
-          const result = await measure(scenario, connections, plan.seconds / 2, plan.warmup);
+          const result = await measure(scenario, connections, sliceSeconds(plan.seconds), plan.warmup);
           slices.get(scenario.id)?.push(result);
           log(
             `    [${elapsed()}] r${round} c=${connections} slice ${scenario.id.padEnd(18)} ${result.rps.toFixed(0).padStart(6)} req/s  workerd ${result.cpuMicrosPerRequest.workerd.toFixed(0)} us/req`,
