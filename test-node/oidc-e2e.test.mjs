@@ -115,6 +115,8 @@ beforeAll(async () => {
 
   const signingJwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
   keyward = await startKeywardDev({
+    // The vitest config has bundled the console when the run started.
+    build: false,
     vars: {
       KEYWARD_ENV: "development",
       ORIGIN_URL: `http://127.0.0.1:${origin.address().port}`,

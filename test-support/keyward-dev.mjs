@@ -32,7 +32,8 @@ export async function startKeyward(options = {}) {
  * Starts Keyward under `wrangler dev` with an echo origin of its own, without
  * waiting for it to boot: URL and access are known at once; `ready` settles when
  * it answers or failed to start (see launchKeywardDev).
- * @param {{ vars?: Record<string, string> }} [options]  extra variables for the dev server
+ * @param {{ vars?: Record<string, string>, build?: boolean }} [options]  extra variables for the dev server;
+ *   `build: false` skips wrangler's [build] step where the console was just built (launchKeywardDev)
  */
 export async function launchKeyward(options = {}) {
   const originPort = await freePort();
@@ -50,7 +51,7 @@ export async function launchKeyward(options = {}) {
   };
   let dev;
   try {
-    dev = await launchKeywardDev({ vars });
+    dev = await launchKeywardDev({ vars, build: options.build });
   } catch (error) {
     origin.close();
     throw error;

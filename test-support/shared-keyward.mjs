@@ -57,6 +57,8 @@ export default async function setup(project) {
   let keyward;
   try {
     keyward = await launchKeyward({
+      // The vitest config, loaded in this process, has just bundled the console.
+      build: false,
       vars: {
         ORIGIN_URL: origin.url,
         ROUTE_POLICY: JSON.stringify(POLICY),

@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+// Wrangler's CLI itself, not its bin/wrangler.js: that is a Node process of its own that
+// only checks the Node version and starts this one with --no-warnings, as launchKeywardDev does.
+const WRANGLER_CLI = join(ROOT, "node_modules", "wrangler", "wrangler-dist", "cli.js");
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
@@ -24,11 +26,26 @@ export function freePort() {
   });
 }
 
+/**
+ * `toml` without its [build] table (up to the next table).
+ * @param {string} toml
+ */
+function withoutBuildStep(toml) {
+  return toml.replace(/^\[build\]\n(?:(?!\[).*\n)*/m, "");
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * `vars`: the dev server's variables. `build: false` leaves out wrangler.toml's [build] step
+ * (bundling the console's browser program, a Node process and an esbuild of their own) where the
+ * caller's process has just built it: under vitest, whose config does (vitest.config.ts).
+ * @typedef {{ vars: Record<string, string>, readyTimeoutMs?: number, build?: boolean }} LaunchOptions
+ */
+
+/**
  * Starts `wrangler dev` and resolves once /_keyward/health answers.
- * @param {{ vars: Record<string, string>, readyTimeoutMs?: number }} options
+ * @param {LaunchOptions} options
  */
 export async function startKeywardDev(options) {
   const dev = await launchKeywardDev(options);
@@ -41,23 +58,25 @@ export async function startKeywardDev(options) {
  * `ready` resolves once /_keyward/health answers (or rejects, with wrangler's
  * output, if it exits or times out first; it is then stopped). Lets a caller
  * boot it while it does other work.
- * @param {{ vars: Record<string, string>, readyTimeoutMs?: number }} options
+ * @param {LaunchOptions} options
  */
-export async function launchKeywardDev({ vars, readyTimeoutMs = 90_000 }) {
+export async function launchKeywardDev({ vars, readyTimeoutMs = 90_000, build = true }) {
   const dir = mkdtempSync(join(tmpdir(), "keyward-e2e-"));
   // The checkout's wrangler.toml with an absolute entry point, in a directory of its own.
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+  let toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
     .replace(/^main\s*=\s*"([^"]+)"/m, (_m, main) => `main = ${JSON.stringify(join(ROOT, main))}`)
     // The [build] step (bundling the console) runs in the checkout, not in the temporary directory.
     .replace(/^cwd\s*=\s*"\."/m, `cwd = ${JSON.stringify(ROOT)}`)
     .replace(/^watch_dir\s*=\s*"([^"]+)"/m, (_m, dir) => `watch_dir = ${JSON.stringify(join(ROOT, dir))}`);
+  if (!build) toml = withoutBuildStep(toml);
   const config = join(dir, "wrangler.toml");
   writeFileSync(config, toml);
 
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
-    WRANGLER,
+    "--no-warnings",
+    WRANGLER_CLI,
     "dev",
     "--config",
     config,
