@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { combineSlices, sliceOrder } from "../bench/lib/paired-runs.mjs";
 
 /** A measure() result of one slice, with its latencies as runLoad attaches them (not enumerable). */
-function slice({ seconds, ok, workerd, latencies }) {
+function slice({ seconds, ok, workerd, faults = 0, latencies }) {
   const s = {
     seconds,
     requests: ok,
@@ -17,6 +17,7 @@ function slice({ seconds, ok, workerd, latencies }) {
     statuses: { 200: ok },
     rps: ok / seconds,
     cpuMicrosPerRequest: { workerd, workerdUser: workerd, workerdSystem: 0, origin: 1, loadGenerator: 1 },
+    workerdMinorFaultsPerRequest: faults,
   };
   Object.defineProperty(s, "latencies", { value: Float64Array.from(latencies).sort(), enumerable: false });
   return s;
@@ -44,14 +45,16 @@ describe("sliceOrder", () => {
 describe("combineSlices", () => {
   it("adds requests and seconds, weighs CPU per request by requests, and takes percentiles over all latencies", () => {
     const run = combineSlices([
-      slice({ seconds: 2, ok: 1000, workerd: 600, latencies: [1, 2, 3] }),
-      slice({ seconds: 2, ok: 3000, workerd: 1000, latencies: [10, 20, 30, 40, 50] }),
+      slice({ seconds: 2, ok: 1000, workerd: 600, faults: 2, latencies: [1, 2, 3] }),
+      slice({ seconds: 2, ok: 3000, workerd: 1000, faults: 6, latencies: [10, 20, 30, 40, 50] }),
     ]);
     expect(run.requests).toBe(4000);
     expect(run.seconds).toBe(4);
     expect(run.rps).toBe(1000);
     // (1000 × 600 + 3000 × 1000) ÷ 4000: the slices' workerd CPU over their requests.
     expect(run.cpuMicrosPerRequest?.workerd).toBe(900);
+    // Minor faults weighed the same way: (1000 × 2 + 3000 × 6) ÷ 4000.
+    expect(run.workerdMinorFaultsPerRequest).toBe(5);
     expect(run.statuses).toEqual({ 200: 4000 });
     expect(run.p50).toBe(10);
     expect(run.p99).toBe(50);

@@ -80,7 +80,8 @@ export function measurer({ workerd, origin, port }) {
 
   /**
    * One measured run of a scenario (after `warmup` unmeasured seconds), with the CPU per request of workerd
-   * (and its user and kernel parts), the origin and the load generator, and the gateway's storage counts per request.
+   * (and its user and kernel parts), the origin and the load generator, workerd's minor page faults per
+   * request, and the gateway's storage counts per request.
    */
   async function measure(scenario, connections, seconds, warmup) {
     const path = scenario.path ? { path: scenario.path } : {};
@@ -96,11 +97,11 @@ export function measurer({ workerd, origin, port }) {
       workerd: per(workerd1.user + workerd1.system - cpu0.workerd.user - cpu0.workerd.system),
       workerdUser: per(workerd1.user - cpu0.workerd.user),
       workerdSystem: per(workerd1.system - cpu0.workerd.system),
-      // Not CPU: workerd's minor page faults per request (per() takes thousandths: hence the 1/1000).
-      workerdMinorFaults: per((workerd1.minorFaults - cpu0.workerd.minorFaults) / 1000),
       origin: per(cpuMs(origin.child.pid) - cpu0.origin),
       loadGenerator: per((load.user + load.system) / 1000),
     };
+    // Not CPU, so not in cpuMicrosPerRequest: workerd's minor page faults per request.
+    result.workerdMinorFaultsPerRequest = (workerd1.minorFaults - cpu0.workerd.minorFaults) / Math.max(1, result.requests);
     if (counts0 && counts1) {
       const n = Math.max(1, result.requests);
       result.storagePerRequest = Object.fromEntries(Object.keys(counts1).map((k) => [k, (counts1[k] - counts0[k]) / n]));

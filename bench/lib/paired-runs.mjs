@@ -27,7 +27,7 @@ function addCounts(into, from) {
 
 /**
  * One run from a scenario's slices (measure() results): requests, statuses and seconds added;
- * requests/s over all of its seconds; percentiles over all of its latencies; CPU and storage
+ * requests/s over all of its seconds; percentiles over all of its latencies; CPU, minor faults and storage
  * counts per request weighted by each slice's requests (their totals over the total requests).
  * @param {any[]} slices
  */
@@ -60,6 +60,7 @@ export function combineSlices(slices) {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     cpuMicrosPerRequest: perRequest((s) => s.cpuMicrosPerRequest),
+    workerdMinorFaultsPerRequest: slices.reduce((n, s) => n + s.workerdMinorFaultsPerRequest * s.requests, 0) / Math.max(1, requests),
     ...(storagePerRequest ? { storagePerRequest } : {}),
     slices: slices.map((s) => ({ seconds: s.seconds, requests: s.requests, rps: s.rps, workerdMicrosPerRequest: s.cpuMicrosPerRequest.workerd })),
   };

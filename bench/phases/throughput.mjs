@@ -79,7 +79,7 @@ function units(scenarios) {
  */
 function perRequestCounts(result) {
   const cpu = result.cpuMicrosPerRequest;
-  const split = ` (user ${cpu.workerdUser.toFixed(0)}, sys ${cpu.workerdSystem.toFixed(0)}; minor faults ${cpu.workerdMinorFaults.toFixed(1)}/req)`;
+  const split = ` (user ${cpu.workerdUser.toFixed(0)}, sys ${cpu.workerdSystem.toFixed(0)}; minor faults ${result.workerdMinorFaultsPerRequest.toFixed(1)}/req)`;
   const s = result.storagePerRequest;
   if (!s) return split;
   return `${split}  per req: wakes ${s.wakes.toFixed(2)} sql ${s.statements.toFixed(2)} rows r ${s.rowsRead.toFixed(2)} w ${s.rowsWritten.toFixed(2)} alarms set ${(s.alarmSets ?? 0).toFixed(2)} rpc ${s.rpcs.toFixed(2)}`;
